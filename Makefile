@@ -1,0 +1,52 @@
+# The two set-up commands are `make synth` and `make test`; each bootstraps what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+STACK := BlueGreenSample
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: help bootstrap synth test lint typecheck deploy diff destroy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+bootstrap: $(VENV)/.installed node_modules/.installed ## Create .venv and install the pinned CDK CLI
+
+synth: bootstrap ## Synthesize the sample app into cdk.out/
+	cdk synth --quiet $(STACK)
+	@echo "CloudFormation templates:"; ls -1 $(CURDIR)/cdk.out/*.template.json
+
+lint: bootstrap ## ruff (lint and format check)
+	ruff check .
+	ruff format --check .
+
+typecheck: bootstrap ## mypy --strict over the package and the sample app
+	mypy
+
+test: lint typecheck ## Lint, type-check and run the whole test suite
+	pytest
+
+deploy: bootstrap ## Deploy the sample (needs AWS credentials); IMAGE_TAG=1.28 deploys another tag
+	cdk deploy $(STACK) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
+
+diff: bootstrap ## Show what a deploy would change
+	cdk diff $(STACK) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
+
+destroy: bootstrap ## Delete the sample stack
+	cdk destroy $(STACK)
+
+clean: ## Remove generated files
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

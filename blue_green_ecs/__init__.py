@@ -1,0 +1,7 @@
+"""Blue/green deployments of ECS Fargate services through CodeDeploy, as one AWS CDK construct."""
+
+from .rollback_alarms import RollbackAlarmOptions
+from .service import BlueGreenFargateService
+from .traffic_shift import TrafficShift, TrafficShiftKind
+
+__all__ = ["BlueGreenFargateService", "RollbackAlarmOptions", "TrafficShift", "TrafficShiftKind"]

@@ -1,0 +1,193 @@
+"""Built-in CloudWatch alarms that make CodeDeploy roll a bad deployment back.
+
+Each alarm watches *both* target groups in one metric-math expression. Which target group is
+"green" swaps with every deployment, so an alarm on one of them would only guard every other
+deployment; one alarm per signal also leaves eight of CodeDeploy's ten alarm slots to the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from constructs import Construct
+
+from . import defaults
+from .validation import check_duration, check_int, invalid, unresolved
+
+
+@dataclass(frozen=True)
+class RollbackAlarmOptions:
+    """Thresholds of the built-in rollback alarms.
+
+    :param max_5xx_percent: share of requests a target group may answer with HTTP 5xx before the
+        deployment rolls back. Default: 5 (percent).
+    :param min_requests: fewest requests in a period for the 5xx share to count, so one failed
+        request out of two is not a rollback. Default: 10.
+    :param max_unhealthy_hosts: targets failing health checks that are tolerated. Default: 0.
+    :param max_p99_latency: p99 target response time above which the deployment rolls back.
+        Default: no latency alarm, since no threshold fits every service; set it from your
+        service's own p99 (for example twice its normal value).
+    :param period: CloudWatch period of every built-in alarm, whole minutes (the load balancer
+        publishes one-minute data). Default: 1 minute.
+    :param evaluation_periods: consecutive breaching periods that fire an alarm. Default: 2, so an
+        alarm fires about two minutes after a fault starts, inside the default 5-minute canary.
+    """
+
+    max_5xx_percent: float = defaults.MAX_5XX_PERCENT
+    min_requests: int = defaults.MIN_REQUESTS_FOR_5XX_RATE
+    max_unhealthy_hosts: int = defaults.MAX_UNHEALTHY_HOSTS
+    max_p99_latency: Duration | None = None
+    period: Duration = field(default_factory=lambda: defaults.ALARM_PERIOD)
+    evaluation_periods: int = defaults.ALARM_EVALUATION_PERIODS
+
+    def validate(self) -> None:
+        """Reject thresholds CloudWatch would refuse or that could never fire."""
+        name = "rollback_alarm_options"
+        if not unresolved(self.max_5xx_percent) and not 0 < self.max_5xx_percent < 100:
+            raise invalid(
+                f"{name}.max_5xx_percent", self.max_5xx_percent, "use a percentage above 0 and below 100."
+            )
+        check_int(f"{name}.min_requests", self.min_requests, minimum=1, maximum=1_000_000_000)
+        check_int(f"{name}.max_unhealthy_hosts", self.max_unhealthy_hosts, minimum=0, maximum=5000)
+        check_duration(
+            f"{name}.period", self.period, minimum_seconds=60, maximum_seconds=86400, whole_minutes=True
+        )
+        check_int(f"{name}.evaluation_periods", self.evaluation_periods, minimum=1, maximum=1440)
+        if not unresolved(self.period) and not unresolved(self.evaluation_periods):
+            window = self.period.to_seconds() * self.evaluation_periods
+            if window > 86400:
+                raise invalid(
+                    f"{name}.evaluation_periods",
+                    self.evaluation_periods,
+                    f"period x evaluation_periods is {window} s; CloudWatch allows at most 86400 s.",
+                )
+        if self.max_p99_latency is not None:
+            # The load balancer's idle timeout tops out at 4000 s; no response can take longer.
+            check_duration(
+                f"{name}.max_p99_latency",
+                self.max_p99_latency,
+                minimum_seconds=0,
+                maximum_seconds=4000,
+                whole_seconds=False,
+            )
+            if not unresolved(self.max_p99_latency) and self.max_p99_latency.to_milliseconds() <= 0:
+                raise invalid(f"{name}.max_p99_latency", self.max_p99_latency, "use a latency above zero.")
+
+    @property
+    def detection_time(self) -> Duration | None:
+        """How long a fault lasts before an alarm fires (ignoring CloudWatch's ingestion delay)."""
+        if unresolved(self.period) or unresolved(self.evaluation_periods):
+            return None
+        return Duration.seconds(self.period.to_seconds() * self.evaluation_periods)
+
+
+class RollbackAlarms(Construct):
+    """The built-in rollback alarms of one blue/green service.
+
+    Attributes: ``target_5xx`` and ``unhealthy_hosts`` (always), ``latency`` (when
+    ``max_p99_latency`` is set), and ``alarms``, all of them in a fixed order.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        blue_target_group: elbv2.ApplicationTargetGroup,
+        green_target_group: elbv2.ApplicationTargetGroup,
+        options: RollbackAlarmOptions,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        period = options.period
+        groups = {"blue": blue_target_group.metrics, "green": green_target_group.metrics}
+
+        errors: dict[str, cloudwatch.IMetric] = {}
+        rate_terms = []
+        for color, metrics in groups.items():
+            errors[f"{color}Errors"] = metrics.http_code_target(
+                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=period, statistic="Sum"
+            )
+            errors[f"{color}Requests"] = metrics.request_count(period=period, statistic="Sum")
+            rate_terms.append(
+                f"IF({color}Requests >= {options.min_requests}, "
+                f"100 * FILL({color}Errors, 0) / {color}Requests, 0)"
+            )
+        self.target_5xx: cloudwatch.Alarm = cloudwatch.MathExpression(
+            expression=f"MAX([{', '.join(rate_terms)}])",
+            using_metrics=errors,
+            period=period,
+            label="Target 5xx % (worse of blue and green)",
+        ).create_alarm(
+            self,
+            "Target5xx",
+            threshold=options.max_5xx_percent,
+            evaluation_periods=options.evaluation_periods,
+            datapoints_to_alarm=options.evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"Rolls back a blue/green deployment when more than {options.max_5xx_percent:g}% of "
+                "requests to either target group fail with HTTP 5xx "
+                f"(at least {options.min_requests} requests a period)."
+            ),
+        )
+
+        unhealthy = {
+            f"{color}Unhealthy": metrics.unhealthy_host_count(period=period, statistic="Maximum")
+            for color, metrics in groups.items()
+        }
+        self.unhealthy_hosts: cloudwatch.Alarm = cloudwatch.MathExpression(
+            expression="MAX([blueUnhealthy, greenUnhealthy])",
+            using_metrics=unhealthy,
+            period=period,
+            label="Unhealthy targets (worse of blue and green)",
+        ).create_alarm(
+            self,
+            "UnhealthyHosts",
+            threshold=options.max_unhealthy_hosts,
+            evaluation_periods=options.evaluation_periods,
+            datapoints_to_alarm=options.evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                "Rolls back a blue/green deployment when more than "
+                f"{options.max_unhealthy_hosts} target(s) in either target group fail health checks."
+            ),
+        )
+
+        self.latency: cloudwatch.Alarm | None = None
+        if options.max_p99_latency is not None:
+            latency = {
+                f"{color}Latency": metrics.target_response_time(period=period, statistic="p99")
+                for color, metrics in groups.items()
+            }
+            seconds = options.max_p99_latency.to_milliseconds() / 1000
+            self.latency = cloudwatch.MathExpression(
+                expression="MAX([blueLatency, greenLatency])",
+                using_metrics=latency,
+                period=period,
+                label="p99 target response time, seconds (worse of blue and green)",
+            ).create_alarm(
+                self,
+                "Latency",
+                threshold=seconds,
+                evaluation_periods=options.evaluation_periods,
+                datapoints_to_alarm=options.evaluation_periods,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=(
+                    f"Rolls back a blue/green deployment when the p99 response time of either target group "
+                    f"exceeds {seconds} s."
+                ),
+            )
+
+    @property
+    def alarms(self) -> list[cloudwatch.IAlarm]:
+        """Every built-in alarm, in a stable order."""
+        built_in: list[cloudwatch.IAlarm] = [self.target_5xx, self.unhealthy_hosts]
+        if self.latency is not None:
+            built_in.append(self.latency)
+        return built_in

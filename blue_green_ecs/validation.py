@@ -1,0 +1,155 @@
+"""Construction-time checks for the values AWS would reject at deploy time.
+
+Each check raises ``ValueError`` whose message names the keyword argument, shows the value and
+says what is allowed, so the error points at the line to fix instead of a failed stack update
+twenty minutes later. Unresolved tokens (values known only at deploy time) are let through.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from aws_cdk import Duration, Token
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+
+# Fargate task sizes (Linux), from the ECS developer guide's "Task CPU and memory" table.
+_FARGATE_MEMORY_BY_CPU: Mapping[int, range] = {
+    256: range(512, 2048 + 1, 512),
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
+_FARGATE_256_MEMORY = (512, 1024, 2048)
+_CONTAINER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_HTTP_CODES = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
+
+
+def unresolved(value: object) -> bool:
+    """True when ``value`` is a CDK token whose value is only known at deploy time."""
+    if isinstance(value, Duration):
+        return bool(value.is_unresolved())
+    return bool(Token.is_unresolved(value))
+
+
+def invalid(name: str, value: object, allowed: str) -> ValueError:
+    """The one message format every check uses: parameter, value, what is allowed."""
+    shown = value.to_human_string() if isinstance(value, Duration) else repr(value)
+    return ValueError(f"Invalid {name}={shown}: {allowed}")
+
+
+def check_int(name: str, value: float, *, minimum: int, maximum: int, unit: str = "") -> None:
+    """A whole number within ``[minimum, maximum]``."""
+    if unresolved(value):
+        return
+    suffix = f" {unit}" if unit else ""
+    if isinstance(value, bool) or value != int(value) or not minimum <= value <= maximum:
+        raise invalid(name, value, f"use a whole number from {minimum} to {maximum}{suffix}.")
+
+
+def check_duration(
+    name: str,
+    value: Duration,
+    *,
+    minimum_seconds: int,
+    maximum_seconds: int,
+    whole_minutes: bool = False,
+    whole_seconds: bool = True,
+) -> None:
+    """A duration within bounds, in whole seconds (or minutes) unless told otherwise."""
+    if unresolved(value):
+        return
+    seconds = value.to_milliseconds(integral=False) / 1000
+    if whole_minutes:
+        low, high = minimum_seconds // 60, maximum_seconds // 60
+        if seconds % 60 != 0 or not minimum_seconds <= seconds <= maximum_seconds:
+            raise invalid(
+                name, value, f"use a whole number of minutes from {low} to {high} (Duration.minutes(n))."
+            )
+        return
+    if (whole_seconds and seconds != int(seconds)) or not minimum_seconds <= seconds <= maximum_seconds:
+        unit = "a whole number of seconds" if whole_seconds else "a duration"
+        raise invalid(name, value, f"use {unit} from {minimum_seconds} to {maximum_seconds} seconds.")
+
+
+def check_fargate_size(cpu: float, memory_limit_mib: float) -> None:
+    """``cpu`` and ``memory_limit_mib`` must be one of the pairs Fargate runs."""
+    if unresolved(cpu) or unresolved(memory_limit_mib):
+        return
+    if cpu not in _FARGATE_MEMORY_BY_CPU:
+        sizes = ", ".join(str(c) for c in _FARGATE_MEMORY_BY_CPU)
+        raise invalid("cpu", cpu, f"Fargate accepts {sizes} CPU units.")
+    allowed = _FARGATE_MEMORY_BY_CPU[int(cpu)]
+    if memory_limit_mib not in allowed:
+        if cpu == 256:
+            choices = ", ".join(str(m) for m in _FARGATE_256_MEMORY)
+        else:
+            choices = f"{allowed.start} to {allowed.stop - 1} in steps of {allowed.step}"
+        raise invalid(
+            "memory_limit_mib", memory_limit_mib, f"with cpu={int(cpu)} Fargate accepts {choices} MiB."
+        )
+
+
+def check_container_name(name: str) -> None:
+    """ECS container names: 1-255 letters, digits, hyphens and underscores."""
+    if unresolved(name):
+        return
+    if not _CONTAINER_NAME.match(name):
+        raise invalid("container_name", name, "use 1 to 255 letters, digits, hyphens or underscores.")
+
+
+def check_distinct_ports(ports: Mapping[str, float]) -> None:
+    """Two listeners on one load balancer cannot share a port."""
+    seen: dict[float, str] = {}
+    for name, port in ports.items():
+        if unresolved(port):
+            continue
+        if port in seen:
+            raise invalid(
+                name,
+                port,
+                f"port {int(port)} is already used by {seen[port]}; each listener needs its own port.",
+            )
+        seen[port] = name
+
+
+def check_health_check(health_check: elbv2.HealthCheck) -> None:
+    """The target group health check limits that ELB enforces at deploy time."""
+    path = health_check.path
+    if path is not None and not unresolved(path) and (not path.startswith("/") or len(path) > 1024):
+        raise invalid("health_check.path", path, "use a path that starts with '/', at most 1024 characters.")
+    interval, timeout = health_check.interval, health_check.timeout
+    if interval is not None:
+        check_duration("health_check.interval", interval, minimum_seconds=5, maximum_seconds=300)
+    if timeout is not None:
+        check_duration("health_check.timeout", timeout, minimum_seconds=2, maximum_seconds=120)
+    if (
+        interval is not None
+        and timeout is not None
+        and not unresolved(interval)
+        and not unresolved(timeout)
+        and timeout.to_seconds() >= interval.to_seconds()
+    ):
+        raise invalid(
+            "health_check.timeout",
+            timeout,
+            f"it must be shorter than health_check.interval ({interval.to_human_string()}).",
+        )
+    for name, count in (
+        ("health_check.healthy_threshold_count", health_check.healthy_threshold_count),
+        ("health_check.unhealthy_threshold_count", health_check.unhealthy_threshold_count),
+    ):
+        if count is not None:
+            check_int(name, count, minimum=2, maximum=10)
+    codes = health_check.healthy_http_codes
+    if codes is None or unresolved(codes):
+        return
+    if not _HTTP_CODES.match(codes) or any(not 200 <= int(c) <= 499 for c in re.findall(r"\d{3}", codes)):
+        raise invalid(
+            "health_check.healthy_http_codes",
+            codes,
+            "use HTTP codes from 200 to 499 as '200', '200,204' or '200-299'.",
+        )

@@ -1,0 +1,30 @@
+"""Builds the sample app from CDK context, for ``app.py`` and for the tests alike."""
+
+from __future__ import annotations
+
+from aws_cdk import App, Environment
+
+from .stack import BlueGreenSampleStack
+
+STACK_NAME = "BlueGreenSample"
+
+
+def build(app: App) -> BlueGreenSampleStack:
+    """Add stack ``BlueGreenSample`` to ``app``, configured by context.
+
+    Context keys (cdk.json holds the defaults; override with ``-c key=value``):
+        image_tag: tag of ``public.ecr.aws/nginx/nginx`` to run. Deploying another tag is a
+            blue/green deployment.
+        account / region: pin the stack to an environment. Default: environment-agnostic, so
+            ``cdk synth`` needs no AWS credentials.
+    """
+    tag = app.node.try_get_context("image_tag")
+    if not isinstance(tag, str) or not tag.strip():
+        raise ValueError(
+            f"Invalid context image_tag={tag!r}: set a tag of {STACK_NAME}'s image, "
+            "e.g. `cdk deploy -c image_tag=1.27` (cdk.json holds the default)."
+        )
+    account = app.node.try_get_context("account")
+    region = app.node.try_get_context("region")
+    env = Environment(account=account, region=region) if account or region else None
+    return BlueGreenSampleStack(app, STACK_NAME, image_tag=tag.strip(), env=env)

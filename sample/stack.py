@@ -1,0 +1,54 @@
+"""Stack ``BlueGreenSample``: the construct with a public image, in a VPC without NAT gateways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from constructs import Construct
+
+from blue_green_ecs import BlueGreenFargateService
+
+IMAGE_REPOSITORY = "public.ecr.aws/nginx/nginx"
+
+
+class BlueGreenSampleStack(Stack):
+    """nginx from ECR Public, two tasks, canary 10% for 5 minutes.
+
+    Network layout: two public subnets and no NAT gateway. Tasks run in the public subnets with
+    public IPs (to pull from ECR Public, which has no VPC endpoint) and a security group that admits
+    only the load balancer. That saves the NAT gateways' ~32 USD a month each; see docs/sample-app.md
+    for the whole bill.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, image_tag: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+            ],
+        )
+        vpc.add_flow_log("FlowLogs")
+        self.web = BlueGreenFargateService(
+            self,
+            "Web",
+            image=ecs.ContainerImage.from_registry(f"{IMAGE_REPOSITORY}:{image_tag}"),
+            vpc=vpc,
+        )
+        lb_dns = self.web.load_balancer.load_balancer_dns_name
+        CfnOutput(self, "ServiceUrl", value=f"http://{lb_dns}/", description="Production traffic")
+        CfnOutput(
+            self,
+            "TestUrl",
+            value=f"http://{lb_dns}:{self.web.test_listener_port}/",
+            description="Test listener (green during a deployment); reachable from inside the VPC only",
+        )
+        CfnOutput(self, "ImageTag", value=image_tag, description="Image tag this stack deploys")
+        CfnOutput(self, "DeploymentGroup", value=self.web.deployment_group.deployment_group_name)
+        CfnOutput(self, "CodeDeployApplication", value=self.web.application.application_name)

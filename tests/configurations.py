@@ -1,0 +1,82 @@
+"""The representative configurations the suite synthesizes once per session and shares."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+
+from blue_green_ecs import BlueGreenFargateService, RollbackAlarmOptions, TrafficShift
+from sample.app import build
+
+from .support import new_app, new_stack
+
+IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111122223333:certificate/0b7e0a3c-1234-4d5e-9f00-123456789abc"
+
+
+def sample() -> Stack:
+    """The bundled sample app, exactly as `cdk synth` builds it from cdk.json."""
+    return build(new_app())
+
+
+def minimal() -> tuple[Stack, BlueGreenFargateService]:
+    """Only the required prop: a new VPC, cluster, canary 10% / 5 min."""
+    stack = new_stack("Minimal")
+    service = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE))
+    return stack, service
+
+
+def https() -> tuple[Stack, BlueGreenFargateService]:
+    """HTTPS in a private-subnet VPC, a custom linear shift, a user alarm and a latency alarm."""
+    stack = new_stack("Https")
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    user_alarm = cloudwatch.Alarm(
+        stack,
+        "QueueDepth",
+        metric=cloudwatch.Metric(namespace="App", metric_name="QueueDepth", period=Duration.minutes(1)),
+        threshold=100,
+        evaluation_periods=2,
+    )
+    service = BlueGreenFargateService(
+        stack,
+        "Api",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        vpc=vpc,
+        container_port=8080,
+        cpu=512,
+        memory_limit_mib=1024,
+        desired_count=3,
+        health_check_path="/health",
+        certificate=acm.Certificate.from_certificate_arn(stack, "Certificate", CERTIFICATE_ARN),
+        test_listener_port=9443,
+        test_listener_allowed_peers=[ec2.Peer.ipv4("10.99.0.0/16")],
+        traffic_shift=TrafficShift.linear(percent=20, interval=Duration.minutes(2)),
+        termination_wait=Duration.minutes(10),
+        alarms=[user_alarm],
+        rollback_alarm_options=RollbackAlarmOptions(max_p99_latency=Duration.millis(1500)),
+        environment={"STAGE": "prod"},
+    )
+    return stack, service
+
+
+def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
+    """A given cluster, an internal load balancer, all at once, Fargate Spot."""
+    stack = new_stack("Cluster")
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc, enable_fargate_capacity_providers=True)
+    service = BlueGreenFargateService(
+        stack,
+        "Worker",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        cluster=cluster,
+        public_load_balancer=False,
+        traffic_shift=TrafficShift.all_at_once(),
+        termination_wait=Duration.minutes(0),
+        capacity_provider_strategies=[
+            ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
+        ],
+    )
+    return stack, service

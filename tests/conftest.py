@@ -1,0 +1,50 @@
+"""Session fixtures: each representative configuration is synthesized (and cfn-linted) once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk.assertions import Template
+
+from blue_green_ecs import BlueGreenFargateService
+
+from . import configurations
+from .support import synth
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """A stack, its service construct and its template."""
+
+    stack: Stack
+    service: BlueGreenFargateService
+    template: Template
+
+
+@pytest.fixture(scope="session")
+def sample() -> Synthesized:
+    stack = configurations.sample()
+    return Synthesized(stack, stack.web, synth(stack))  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def minimal() -> Synthesized:
+    stack, service = configurations.minimal()
+    return Synthesized(stack, service, synth(stack))
+
+
+@pytest.fixture(scope="session")
+def https() -> Synthesized:
+    stack, service = configurations.https()
+    return Synthesized(stack, service, synth(stack))
+
+
+@pytest.fixture(scope="session")
+def existing_cluster() -> Synthesized:
+    stack, service = configurations.existing_cluster()
+    return Synthesized(stack, service, synth(stack))

@@ -1,0 +1,69 @@
+"""Helpers shared by the tests: the app as `cdk synth` sees it, synthesis with cfn-lint, masking."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
+
+ROOT = Path(__file__).resolve().parents[1]
+_ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def cdk_context() -> dict[str, Any]:
+    """cdk.json's context: `python app.py` does not read it, `cdk synth` does, so the tests pass it."""
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def new_app(**context: Any) -> App:
+    """An App with cdk.json's context (feature flags included), plus overrides."""
+    return App(context={**cdk_context(), **context})
+
+
+def new_stack(stack_id: str = "Test") -> Stack:
+    """An environment-agnostic stack in a fresh app, as the smallest fixture a test needs."""
+    return Stack(new_app(), stack_id)
+
+
+def cfn_lint_findings(template: dict[str, Any]) -> list[str]:
+    """cfn-lint errors and warnings (informational findings excluded) of one template."""
+    matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
+    return [
+        f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})"
+        for m in matches
+        if m.rule.id[0] in "EW"
+    ]
+
+
+def synth(stack: Stack) -> Template:
+    """Synthesize ``stack``, failing on any cfn-lint error or warning, as every template must pass."""
+    template = Template.from_stack(stack)
+    findings = cfn_lint_findings(template.to_json())
+    assert not findings, "cfn-lint findings:\n" + "\n".join(findings)
+    return template
+
+
+def mask_assets(template: dict[str, Any]) -> dict[str, Any]:
+    """Replace asset hashes, which change with aws-cdk-lib and handler code, not infrastructure."""
+    masked: dict[str, Any] = json.loads(_ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
+    return masked
+
+
+def resources_of_type(template: Template, resource_type: str) -> dict[str, Any]:
+    """Logical id -> resource, for one type."""
+    found: dict[str, Any] = template.find_resources(resource_type)
+    return found
+
+
+def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
+    """The single resource of a type, as (logical id, resource)."""
+    found = resources_of_type(template, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))
