@@ -37,8 +37,17 @@ def unresolved(value: object) -> bool:
 
 def invalid(name: str, value: object, allowed: str) -> ValueError:
     """The one message format every check uses: parameter, value, what is allowed."""
-    shown = value.to_human_string() if isinstance(value, Duration) else repr(value)
+    shown = _show_duration(value) if isinstance(value, Duration) else repr(value)
     return ValueError(f"Invalid {name}={shown}: {allowed}")
+
+
+def _show_duration(value: Duration) -> str:
+    """Exact, unlike Duration.to_human_string(), which drops the seconds of 1 hour 6 minutes 41 seconds."""
+    seconds = value.to_milliseconds(integral=False) / 1000
+    if seconds and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
 
 
 def check_int(name: str, value: float, *, minimum: int, maximum: int, unit: str = "") -> None:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 from cfnlint.api import lint
@@ -45,7 +46,7 @@ def cfn_lint_findings(template: dict[str, Any]) -> list[str]:
 def synth(stack: Stack) -> Template:
     """Synthesize ``stack``, failing on any cfn-lint error or warning, as every template must pass."""
     template = Template.from_stack(stack)
-    findings = cfn_lint_findings(template.to_json())
+    findings = cfn_lint_findings(dict(template.to_json()))
     assert not findings, "cfn-lint findings:\n" + "\n".join(findings)
     return template
 
@@ -58,8 +59,7 @@ def mask_assets(template: dict[str, Any]) -> dict[str, Any]:
 
 def resources_of_type(template: Template, resource_type: str) -> dict[str, Any]:
     """Logical id -> resource, for one type."""
-    found: dict[str, Any] = template.find_resources(resource_type)
-    return found
+    return dict(template.find_resources(resource_type))
 
 
 def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
@@ -67,3 +67,8 @@ def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
     found = resources_of_type(template, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.items()))
+
+
+def raises_message(message: str) -> pytest.RaisesExc[ValueError]:
+    """Expect a ValueError with exactly ``message``."""
+    return pytest.raises(ValueError, match=f"^{re.escape(message)}$")

@@ -12,8 +12,8 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from blue_green_ecs import BlueGreenFargateService, TrafficShift
 
-from .conftest import Synthesized
 from .configurations import CERTIFICATE_ARN, IMAGE
+from .conftest import Synthesized
 from .support import new_stack, only, resources_of_type, synth
 
 
@@ -310,17 +310,27 @@ def test_deployment_group_is_blue_green_with_both_routes_and_full_rollback(sampl
                         "TargetGroups": [
                             {
                                 "Name": {
-                                    "Fn::GetAtt": [_logical_id(sample, service.blue_target_group), "TargetGroupName"]
+                                    "Fn::GetAtt": [
+                                        _logical_id(sample, service.blue_target_group),
+                                        "TargetGroupName",
+                                    ]
                                 }
                             },
                             {
                                 "Name": {
-                                    "Fn::GetAtt": [_logical_id(sample, service.green_target_group), "TargetGroupName"]
+                                    "Fn::GetAtt": [
+                                        _logical_id(sample, service.green_target_group),
+                                        "TargetGroupName",
+                                    ]
                                 }
                             },
                         ],
-                        "ProdTrafficRoute": {"ListenerArns": [{"Ref": _logical_id(sample, service.prod_listener)}]},
-                        "TestTrafficRoute": {"ListenerArns": [{"Ref": _logical_id(sample, service.test_listener)}]},
+                        "ProdTrafficRoute": {
+                            "ListenerArns": [{"Ref": _logical_id(sample, service.prod_listener)}]
+                        },
+                        "TestTrafficRoute": {
+                            "ListenerArns": [{"Ref": _logical_id(sample, service.test_listener)}]
+                        },
                     }
                 ]
             },

@@ -1,0 +1,278 @@
+"""Built-in rollback alarms, user alarms, and CodeDeploy's ten-alarm limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecs as ecs
+from aws_cdk.assertions import Annotations, Match
+
+from blue_green_ecs import BlueGreenFargateService, RollbackAlarmOptions, TrafficShift
+
+from .configurations import IMAGE
+from .conftest import Synthesized
+from .support import new_stack, raises_message, resources_of_type, synth
+
+
+def _alarm(synthesized: Synthesized, alarm: cloudwatch.IAlarm) -> dict[str, Any]:
+    logical_id = synthesized.stack.get_logical_id(alarm.node.default_child)  # type: ignore[arg-type]
+    properties: dict[str, Any] = resources_of_type(synthesized.template, "AWS::CloudWatch::Alarm")[
+        logical_id
+    ]["Properties"]
+    return properties
+
+
+def _metric_names(properties: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Metric id -> (metric name, target group logical id) of a metric-math alarm."""
+    found = {}
+    for metric in properties["Metrics"]:
+        if "MetricStat" in metric:
+            stat = metric["MetricStat"]
+            dimensions = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
+            found[metric["Id"]] = (stat["Metric"]["MetricName"], dimensions["TargetGroup"]["Fn::GetAtt"][0])
+    return found
+
+
+def test_two_built_in_alarms_by_default(sample: Synthesized) -> None:
+    sample.template.resource_count_is("AWS::CloudWatch::Alarm", 2)
+    assert sample.service.rollback_alarms == sample.service.built_in_alarms.alarms
+    assert sample.service.built_in_alarms.latency is None
+
+
+def test_5xx_alarm_watches_the_error_share_of_both_target_groups(sample: Synthesized) -> None:
+    properties = _alarm(sample, sample.service.built_in_alarms.target_5xx)
+    blue = sample.stack.get_logical_id(sample.service.blue_target_group.node.default_child)  # type: ignore[arg-type]
+    green = sample.stack.get_logical_id(sample.service.green_target_group.node.default_child)  # type: ignore[arg-type]
+    assert _metric_names(properties) == {
+        "blueErrors": ("HTTPCode_Target_5XX_Count", blue),
+        "blueRequests": ("RequestCount", blue),
+        "greenErrors": ("HTTPCode_Target_5XX_Count", green),
+        "greenRequests": ("RequestCount", green),
+    }
+    expression = next(m for m in properties["Metrics"] if "Expression" in m)
+    assert expression["Expression"] == (
+        "MAX([IF(blueRequests >= 10, 100 * FILL(blueErrors, 0) / blueRequests, 0), "
+        "IF(greenRequests >= 10, 100 * FILL(greenErrors, 0) / greenRequests, 0)])"
+    )
+    assert {
+        key: properties[key]
+        for key in (
+            "Threshold",
+            "EvaluationPeriods",
+            "DatapointsToAlarm",
+            "ComparisonOperator",
+            "TreatMissingData",
+        )
+    } == {
+        "Threshold": 5,
+        "EvaluationPeriods": 2,
+        "DatapointsToAlarm": 2,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+    }
+    assert all(m["MetricStat"]["Period"] == 60 for m in properties["Metrics"] if "MetricStat" in m)
+
+
+def test_unhealthy_hosts_alarm_fires_on_any_unhealthy_target(sample: Synthesized) -> None:
+    properties = _alarm(sample, sample.service.built_in_alarms.unhealthy_hosts)
+    assert {name for name, _ in _metric_names(properties).values()} == {"UnHealthyHostCount"}
+    assert len(_metric_names(properties)) == 2
+    assert properties["Threshold"] == 0
+    assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+    assert all(m["MetricStat"]["Stat"] == "Maximum" for m in properties["Metrics"] if "MetricStat" in m)
+
+
+def test_alarms_fire_within_the_default_canary_interval(sample: Synthesized) -> None:
+    detection = RollbackAlarmOptions().detection_time
+    shift = sample.service.traffic_shift.shift_duration
+    assert detection is not None
+    assert shift is not None
+    assert detection.to_seconds() < shift.to_seconds()
+
+
+def test_latency_alarm_is_opt_in_with_its_threshold_in_seconds(https: Synthesized) -> None:
+    latency = https.service.built_in_alarms.latency
+    assert latency is not None
+    properties = _alarm(https, latency)
+    assert properties["Threshold"] == 1.5
+    assert {m["MetricStat"]["Stat"] for m in properties["Metrics"] if "MetricStat" in m} == {"p99"}
+
+
+def test_user_alarms_join_the_built_in_ones_in_the_deployment_group(https: Synthesized) -> None:
+    alarms = resources_of_type(https.template, "AWS::CloudWatch::Alarm")
+    assert len(alarms) == 4
+    names = [
+        {"Name": {"Ref": https.stack.get_logical_id(a.node.default_child)}}  # type: ignore[arg-type]
+        for a in https.service.rollback_alarms
+    ]
+    https.template.has_resource_properties(
+        "AWS::CodeDeploy::DeploymentGroup", {"AlarmConfiguration": {"Alarms": names, "Enabled": True}}
+    )
+    assert names[-1]["Name"]["Ref"].startswith("QueueDepth")
+
+
+def _alarms(stack: Any, count: int, first: int = 0) -> list[cloudwatch.Alarm]:
+    return [
+        cloudwatch.Alarm(
+            stack,
+            f"Alarm{i}",
+            metric=cloudwatch.Metric(namespace="App", metric_name=f"M{i}"),
+            threshold=1,
+            evaluation_periods=1,
+        )
+        for i in range(first, first + count)
+    ]
+
+
+def test_eight_user_alarms_fill_codedeploy_s_ten() -> None:
+    stack = new_stack()
+    service = BlueGreenFargateService(
+        stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), alarms=_alarms(stack, 8)
+    )
+    assert len(service.rollback_alarms) == 10
+    template = synth(stack)
+    template.has_resource_properties(
+        "AWS::CodeDeploy::DeploymentGroup",
+        {"AlarmConfiguration": {"Alarms": Match.any_value(), "Enabled": True}},
+    )
+    group = next(iter(resources_of_type(template, "AWS::CodeDeploy::DeploymentGroup").values()))
+    assert len(group["Properties"]["AlarmConfiguration"]["Alarms"]) == 10
+
+
+def test_rejects_more_alarms_than_codedeploy_accepts() -> None:
+    stack = new_stack()
+    with raises_message(
+        "Invalid alarms='<9 alarms>': CodeDeploy accepts 10 alarms per deployment group and 2 are built in; "
+        "pass at most 8, or combine them in a cloudwatch.CompositeAlarm."
+    ):
+        BlueGreenFargateService(
+            stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), alarms=_alarms(stack, 9)
+        )
+
+
+def test_latency_alarm_takes_a_slot() -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match="3 are built in; pass at most 7"):
+        BlueGreenFargateService(
+            stack,
+            "Web",
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            alarms=_alarms(stack, 8),
+            rollback_alarm_options=RollbackAlarmOptions(max_p99_latency=Duration.seconds(2)),
+        )
+
+
+def test_add_rollback_alarm_adds_to_the_deployment_group_up_to_the_limit() -> None:
+    stack = new_stack()
+    service = BlueGreenFargateService(
+        stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), alarms=_alarms(stack, 7)
+    )
+    extra, too_many = _alarms(stack, 2, first=7)
+    service.add_rollback_alarm(extra)
+    with raises_message(
+        "Invalid alarm='Test/Alarm8': the deployment group already has 10 alarms, CodeDeploy's maximum; "
+        "combine alarms in a cloudwatch.CompositeAlarm."
+    ):
+        service.add_rollback_alarm(too_many)
+    group = next(iter(resources_of_type(synth(stack), "AWS::CodeDeploy::DeploymentGroup").values()))
+    alarms = group["Properties"]["AlarmConfiguration"]["Alarms"]
+    assert len(alarms) == 10
+    assert alarms[-1] == {"Name": {"Ref": stack.get_logical_id(extra.node.default_child)}}  # type: ignore[arg-type]
+
+
+def test_thresholds_are_configurable() -> None:
+    stack = new_stack()
+    BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        rollback_alarm_options=RollbackAlarmOptions(
+            max_5xx_percent=1, min_requests=50, max_unhealthy_hosts=1, evaluation_periods=3
+        ),
+    )
+    template = synth(stack)
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Threshold": 1,
+            "EvaluationPeriods": 3,
+            "Metrics": Match.array_with([Match.object_like({"Id": "expr_1"})]),
+        },
+    )
+    template.has_resource_properties("AWS::CloudWatch::Alarm", {"Threshold": 1, "DatapointsToAlarm": 3})
+
+
+def test_warns_when_alarms_cannot_fire_within_the_canary() -> None:
+    stack = new_stack()
+    BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        traffic_shift=TrafficShift.canary(percent=10, interval=Duration.minutes(2)),
+    )
+    Annotations.from_stack(stack).has_warning(
+        "/Test/Web", Match.string_like_regexp(r"The canary interval \(2 minutes\) is not longer")
+    )
+
+
+def test_no_warning_for_the_default_canary(sample: Synthesized) -> None:
+    Annotations.from_stack(sample.stack).has_no_warning("*", Match.any_value())
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            RollbackAlarmOptions(max_5xx_percent=0),
+            "Invalid rollback_alarm_options.max_5xx_percent=0: use a percentage above 0 and below 100.",
+        ),
+        (
+            RollbackAlarmOptions(max_5xx_percent=100),
+            "Invalid rollback_alarm_options.max_5xx_percent=100: use a percentage above 0 and below 100.",
+        ),
+        (
+            RollbackAlarmOptions(min_requests=0),
+            "Invalid rollback_alarm_options.min_requests=0: use a whole number from 1 to 1000000000.",
+        ),
+        (
+            RollbackAlarmOptions(max_unhealthy_hosts=-1),
+            "Invalid rollback_alarm_options.max_unhealthy_hosts=-1: use a whole number from 0 to 5000.",
+        ),
+        (
+            RollbackAlarmOptions(period=Duration.seconds(30)),
+            "Invalid rollback_alarm_options.period=30 seconds: use a whole number of minutes from 1 to 1440 "
+            "(Duration.minutes(n)).",
+        ),
+        (
+            RollbackAlarmOptions(evaluation_periods=0),
+            "Invalid rollback_alarm_options.evaluation_periods=0: use a whole number from 1 to 1440.",
+        ),
+        (
+            RollbackAlarmOptions(period=Duration.hours(1), evaluation_periods=25),
+            "Invalid rollback_alarm_options.evaluation_periods=25: period x evaluation_periods is 90000 s; "
+            "CloudWatch allows at most 86400 s.",
+        ),
+        (
+            RollbackAlarmOptions(max_p99_latency=Duration.seconds(0)),
+            "Invalid rollback_alarm_options.max_p99_latency=0 seconds: use a latency above zero.",
+        ),
+    ],
+    ids=[
+        "5xx-zero",
+        "5xx-100",
+        "min-requests",
+        "unhealthy-negative",
+        "period",
+        "periods",
+        "window",
+        "latency",
+    ],
+)
+def test_rejects_invalid_alarm_options(options: RollbackAlarmOptions, message: str) -> None:
+    with raises_message(message):
+        BlueGreenFargateService(
+            new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), rollback_alarm_options=options
+        )

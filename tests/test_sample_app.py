@@ -1,0 +1,76 @@
+"""The bundled sample app: what `cdk synth` of app.py + cdk.json produces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import Token
+from aws_cdk.assertions import Template
+
+from sample.app import STACK_NAME, build
+
+from .conftest import Synthesized
+from .support import ROOT, cdk_context, new_app, only, resources_of_type
+
+
+def test_cdk_json_runs_app_py_and_sets_the_image_tag() -> None:
+    config = json.loads((ROOT / "cdk.json").read_text())
+    assert config["app"] == "python3 app.py"
+    assert cdk_context()["image_tag"] == "1.27"
+
+
+def test_stack_is_named_and_environment_agnostic(sample: Synthesized) -> None:
+    assert sample.stack.stack_name == STACK_NAME
+    assert Token.is_unresolved(sample.stack.account)
+    assert Token.is_unresolved(sample.stack.region)
+
+
+def test_synthesizes_offline_without_lookups() -> None:
+    app = new_app()
+    build(app)
+    manifest = json.loads((Path(app.synth().directory) / "manifest.json").read_text())
+    assert "missing" not in manifest
+
+
+def test_runs_the_tag_from_context(sample: Synthesized) -> None:
+    _, task_definition = only(sample.template, "AWS::ECS::TaskDefinition")
+    [container] = task_definition["Properties"]["ContainerDefinitions"]
+    assert container["Image"] == "public.ecr.aws/nginx/nginx:1.27"
+
+
+def test_another_tag_changes_only_the_task_definition(sample: Synthesized) -> None:
+    other = Template.from_stack(build(new_app(image_tag="1.28"))).to_json()
+    before = sample.template.to_json()
+    changed = {
+        logical_id
+        for logical_id in before["Resources"].keys() | other["Resources"].keys()
+        if before["Resources"].get(logical_id) != other["Resources"].get(logical_id)
+    }
+    task_definition = next(iter(resources_of_type(sample.template, "AWS::ECS::TaskDefinition")))
+    assert changed == {task_definition}
+    container = other["Resources"][task_definition]["Properties"]["ContainerDefinitions"][0]
+    assert container["Image"] == "public.ecr.aws/nginx/nginx:1.28"
+
+
+def test_network_has_no_nat_gateway_and_flow_logs(sample: Synthesized) -> None:
+    sample.template.resource_count_is("AWS::EC2::NatGateway", 0)
+    sample.template.resource_count_is("AWS::EC2::Subnet", 2)
+    sample.template.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "ALL"})
+
+
+def test_outputs_tell_where_to_look(sample: Synthesized) -> None:
+    outputs = sample.template.to_json()["Outputs"]
+    assert {"ServiceUrl", "TestUrl", "ImageTag", "DeploymentGroup", "CodeDeployApplication"} <= set(outputs)
+
+
+@pytest.mark.parametrize("tag", ["", "  ", 5])
+def test_rejects_a_missing_image_tag(tag: object) -> None:
+    with pytest.raises(ValueError, match=r"^Invalid context image_tag="):
+        build(new_app(image_tag=tag))
+
+
+def test_account_and_region_come_from_context_only() -> None:
+    stack = build(new_app(account="111122223333", region="eu-west-1"))
+    assert (stack.account, stack.region) == ("111122223333", "eu-west-1")
