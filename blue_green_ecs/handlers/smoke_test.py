@@ -6,7 +6,10 @@ production traffic moves) when more requests fail than allowed. A request fails 
 timeout or an unexpected status; redirects are not followed, a 3xx is a status like any other.
 
 Lambda handler: ``smoke_test.handler``. Its timeout must exceed
-``REQUESTS * (TIMEOUT_SECONDS + INTERVAL_SECONDS)`` with some margin.
+``REQUESTS * (TIMEOUT_SECONDS + INTERVAL_SECONDS)`` with some margin; with LOAD_BALANCER_FULL_NAME, allow
+2.5 minutes more: the EC2 call is retried on throttling and connection errors (up to 8 retries, 5 s connect
+timeout, backoff of up to 20 s), and a function that times out never reports, leaving CodeDeploy waiting for
+an hour.
 
 Environment variables
 ---------------------
@@ -19,7 +22,8 @@ Environment variables
     Accepted status codes, default ``200``; a comma-separated list of codes and ranges, e.g. ``200,204``
     or ``200-299``.
 ``REQUESTS``
-    Number of requests, default ``5``.
+    Number of requests, default ``5``. With LOAD_BALANCER_FULL_NAME, at least the number of the load
+    balancer's Availability Zones, so that every node is tested.
 ``INTERVAL_SECONDS``
     Pause between two requests, default ``2``.
 ``TIMEOUT_SECONDS``
@@ -29,39 +33,85 @@ Environment variables
 ``VERIFY_TLS``
     ``false`` (default) accepts any certificate on an HTTPS test listener: it presents the production
     certificate, whose name does not match the load balancer's DNS name. ``true`` verifies the chain and
-    the host name of TARGET_URL.
+    the host name of TARGET_URL (with LOAD_BALANCER_FULL_NAME: the TLS server name, see there).
 ``HOST_HEADER``
     Optional Host header, for listener rules that route by host name.
+``LOAD_BALANCER_FULL_NAME``
+    Optional full name of the load balancer, ``app/<name>/<id>`` (CloudFormation attribute
+    ``LoadBalancerFullName``; ``net/<name>/<id>`` for a Network Load Balancer). When set, the requests do
+    not go to the addresses TARGET_URL resolves to but to the private IP addresses of the load balancer's
+    nodes: those of its in-use network interfaces (description ``ELB app/<name>/<id>``), in turn, so each
+    node (one per Availability Zone) is tested. URL, port, path and Host header stay those of TARGET_URL
+    (or HOST_HEADER), so the listener routes and logs the requests as usual; over HTTPS the TLS server
+    name (SNI) is the Host header's name, which makes the load balancer pick the certificate for that name.
+    Required for an internet-facing load balancer: its DNS name resolves to public addresses, reached
+    through a NAT gateway from a public source address that a test listener open to the VPC's CIDR
+    rejects (and not reached at all from a VPC without NAT). An internal load balancer resolves to private
+    addresses anyway.
+
+Where the function runs
+-----------------------
+In the load balancer's VPC, in any of its subnets (routing within a VPC is local, so every subnet reaches
+the load balancer's, network ACLs permitting), with a security group that allows egress to the test
+listener's port; the test listener must admit that source (the VPC's CIDR does). The requests themselves
+need no internet access, but two AWS API calls do, through a NAT gateway or, in a VPC without NAT, through
+interface VPC endpoints with private DNS enabled:
+
+* CodeDeploy, always, to report the result: ``com.amazonaws.<region>.codedeploy``. Without it the function
+  cannot report and CodeDeploy waits an hour for the hook before failing the deployment.
+* EC2, with LOAD_BALANCER_FULL_NAME, to look the load balancer's addresses up: ``com.amazonaws.<region>.ec2``.
+
+IAM permissions of the function's role
+--------------------------------------
+* ``codedeploy:PutLifecycleEventHookExecutionStatus`` on the deployment group.
+* With LOAD_BALANCER_FULL_NAME: ``ec2:DescribeNetworkInterfaces`` on Resource ``"*"`` (the action supports
+  no resource-level restriction). The AWSLambdaVPCAccessExecutionRole managed policy, which a function in a
+  VPC usually has for its own network interfaces, already grants it.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import importlib
 import json
 import os
+import re
 import socket
 import ssl
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from typing import IO, TYPE_CHECKING, Any
+
+import boto3  # type: ignore[import-untyped,unused-ignore]
+from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
+from botocore.exceptions import (  # type: ignore[import-untyped,unused-ignore]
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+)
+from botocore.exceptions import (  # type: ignore[import-untyped,unused-ignore]
+    ConnectionError as BotocoreConnectionError,
+)
 
 if TYPE_CHECKING:
     from . import lifecycle_hook
 else:
     # Inside the Lambda asset the handlers directory is the import root and there is no package; in the
     # library (and its tests) this module is blue_green_ecs.handlers.smoke_test.
-    lifecycle_hook = importlib.import_module(
-        f"{__package__}.lifecycle_hook" if __package__ else "lifecycle_hook"
-    )
+    lifecycle_hook = importlib.import_module(f"{__package__}.lifecycle_hook" if __package__ else "lifecycle_hook")
 
 _MAX_BODY = 64 * 1024
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+# Application (app/) or Network (net/) Load Balancer full name, as it appears in ENI descriptions.
+_FULL_NAME = re.compile(r"(app|net)/[^/\s]+/[^/\s]+")
+_ACCESS_DENIED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
 
 
 def log(action: str, **fields: Any) -> None:
@@ -123,21 +173,32 @@ class SmokeTestConfig:
     max_failures: int = 0
     verify_tls: bool = False
     host_header: str | None = None
+    load_balancer_full_name: str | None = None
+
+    @property
+    def server_name(self) -> str:
+        """The host name the requests are for: HOST_HEADER's if given, else TARGET_URL's (without port)."""
+        authority = self.host_header or urllib.parse.urlsplit(self.url).netloc
+        return urllib.parse.urlsplit(f"//{authority}").hostname or authority
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SmokeTestConfig:
         """Read the configuration from environment variables; a ValueError names the faulty variable."""
         base = environ.get("TARGET_URL", "").strip()
         if not base.lower().startswith(("http://", "https://")):
-            raise ValueError(
-                f"Environment variable TARGET_URL must be an http:// or https:// URL, got {base!r}"
-            )
+            raise ValueError(f"Environment variable TARGET_URL must be an http:// or https:// URL, got {base!r}")
         path = environ.get("REQUEST_PATH", "").strip()
         url = f"{base.rstrip('/')}/{path.lstrip('/')}" if path else base
         expected = environ.get("EXPECTED_STATUS", "200").strip() or "200"
         verify = environ.get("VERIFY_TLS", "false").strip().lower()
         if verify not in _TRUE | _FALSE:
             raise ValueError(f"Environment variable VERIFY_TLS must be true or false, got {verify!r}")
+        full_name = environ.get("LOAD_BALANCER_FULL_NAME", "").strip() or None
+        if full_name is not None and not _FULL_NAME.fullmatch(full_name):
+            raise ValueError(
+                "Environment variable LOAD_BALANCER_FULL_NAME must be a load balancer's full name, "
+                f"app/<name>/<id> (its LoadBalancerFullName attribute, not its ARN), got {full_name!r}"
+            )
         return cls(
             url=url,
             expected_statuses=parse_statuses(expected),
@@ -148,6 +209,7 @@ class SmokeTestConfig:
             max_failures=_whole(environ, "MAX_FAILURES", "0", minimum=0),
             verify_tls=verify in _TRUE,
             host_header=environ.get("HOST_HEADER", "").strip() or None,
+            load_balancer_full_name=full_name,
         )
 
 
@@ -160,6 +222,7 @@ class Probe:
     status: int | None
     elapsed_ms: int
     error: str | None = None
+    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,7 +249,11 @@ class SmokeTestResult:
             f"{len(self.probes) - self.failures} of {len(self.probes)} requests to {self.url} passed "
             f"({self.failures} failed, at most {self.max_failures} allowed)"
         )
-        errors = [f"#{probe.number}: {probe.error}" for probe in self.probes if not probe.passed]
+        errors = [
+            f"#{probe.number}{f' ({probe.address})' if probe.address else ''}: {probe.error}"
+            for probe in self.probes
+            if not probe.passed
+        ]
         return f"{text}: {'; '.join(errors)}" if errors else text
 
 
@@ -214,11 +281,82 @@ def tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def _opener(config: SmokeTestConfig) -> urllib.request.OpenerDirector:
+def _dial(connection: http.client.HTTPConnection, address: str) -> socket.socket:
+    return socket.create_connection((address, connection.port), connection.timeout)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to ``address`` instead of the host it was given, which still goes into the Host header."""
+
+    def __init__(self, host: str, /, *, address: str, **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = _dial(self, self.address)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to ``address``; the TLS server name (SNI, and the name verified) stays a host name."""
+
+    def __init__(self, host: str, /, *, address: str, context: ssl.SSLContext, server_name: str, **kwargs: Any) -> None:
+        super().__init__(host, context=context, **kwargs)
+        self.address = address
+        self.tls = context
+        self.server_name = server_name
+
+    def connect(self) -> None:
+        sock = _dial(self, self.address)
+        try:
+            self.sock = self.tls.wrap_socket(sock, server_hostname=self.server_name)
+        except BaseException:
+            sock.close()
+            raise
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    """Opens http:// URLs through a connection to ``address``, whatever the URL's host resolves to."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def _connection(self, host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
+        return _PinnedHTTPConnection(host, address=self.address, **kwargs)
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection, req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    """Opens https:// URLs through a connection to ``address``, whatever the URL's host resolves to."""
+
+    def __init__(self, address: str, context: ssl.SSLContext, server_name: str) -> None:
+        super().__init__(context=context)
+        self.address = address
+        self.tls = context
+        self.server_name = server_name
+
+    def _connection(self, host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
+        return _PinnedHTTPSConnection(
+            host, address=self.address, context=self.tls, server_name=self.server_name, **kwargs
+        )
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self._connection, req)
+
+
+def _opener(config: SmokeTestConfig, address: str | None = None) -> urllib.request.OpenerDirector:
+    context = tls_context(config.verify_tls)
+    transports: list[urllib.request.BaseHandler]
+    if address is None:
+        transports = [urllib.request.HTTPSHandler(context=context)]
+    else:
+        transports = [_PinnedHTTPHandler(address), _PinnedHTTPSHandler(address, context, config.server_name)]
     return urllib.request.build_opener(
         # A proxy from the environment would not reach an internal load balancer.
         urllib.request.ProxyHandler({}),
-        urllib.request.HTTPSHandler(context=tls_context(config.verify_tls)),
+        *transports,
         _NoRedirect(),
     )
 
@@ -237,7 +375,7 @@ def _describe(reason: object, config: SmokeTestConfig) -> str:
     return str(reason)
 
 
-def _probe(opener: urllib.request.OpenerDirector, config: SmokeTestConfig, number: int) -> Probe:
+def _probe(opener: urllib.request.OpenerDirector, config: SmokeTestConfig, number: int, address: str | None) -> Probe:
     headers = {"User-Agent": "blue-green-ecs-smoke-test"}
     if config.host_header:
         headers["Host"] = config.host_header
@@ -261,7 +399,7 @@ def _probe(opener: urllib.request.OpenerDirector, config: SmokeTestConfig, numbe
     passed = status is not None and status in config.expected_statuses
     if status is not None and not passed:
         error = f"HTTP {status}, expected {config.expected_label}"
-    probe = Probe(number=number, passed=passed, status=status, elapsed_ms=elapsed_ms, error=error)
+    probe = Probe(number=number, passed=passed, status=status, elapsed_ms=elapsed_ms, error=error, address=address)
     log(
         "request",
         number=number,
@@ -270,34 +408,112 @@ def _probe(opener: urllib.request.OpenerDirector, config: SmokeTestConfig, numbe
         status=status,
         elapsed_ms=elapsed_ms,
         error=error,
+        **({"address": address} if address else {}),
     )
     return probe
 
 
 def run_smoke_test(
-    config: SmokeTestConfig, *, sleep: Callable[[float], None] = time.sleep
+    config: SmokeTestConfig,
+    *,
+    addresses: Sequence[str] = (),
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SmokeTestResult:
-    """Send ``config.requests`` GET requests, pausing ``config.interval_seconds`` between them."""
-    opener = _opener(config)
+    """Send ``config.requests`` GET requests, pausing ``config.interval_seconds`` between them.
+
+    Without ``addresses`` each request connects to what TARGET_URL's host resolves to; with them, the
+    requests connect to these addresses in turn.
+    """
+    routes: list[tuple[str | None, urllib.request.OpenerDirector]] = [
+        (address, _opener(config, address)) for address in addresses
+    ] or [(None, _opener(config))]
     probes = []
     for number in range(1, config.requests + 1):
         if number > 1 and config.interval_seconds:
             sleep(config.interval_seconds)
-        probes.append(_probe(opener, config, number))
+        address, opener = routes[(number - 1) % len(routes)]
+        probes.append(_probe(opener, config, number, address))
     return SmokeTestResult(url=config.url, probes=tuple(probes), max_failures=config.max_failures)
+
+
+@functools.cache
+def _default_ec2_client() -> Any:
+    # botocore's 60 s connect timeout, times 9 attempts, would outlast the function where the EC2 API is
+    # unreachable (a VPC without NAT or endpoint), and a function that times out never reports to CodeDeploy.
+    return boto3.client(
+        "ec2",
+        config=Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=10),
+    )
+
+
+def load_balancer_addresses(ec2: Any, full_name: str) -> tuple[str, ...]:
+    """The private IP addresses of the load balancer's nodes (its in-use network interfaces), sorted.
+
+    Raises HookFailedError, with the reason for CodeDeploy, when there are none or EC2 cannot be asked.
+    """
+    request: dict[str, Any] = {"Filters": [{"Name": "description", "Values": [f"ELB {full_name}"]}]}
+    addresses: set[str] = set()
+    try:
+        while True:
+            page = ec2.describe_network_interfaces(**request)
+            addresses.update(
+                interface["PrivateIpAddress"]
+                for interface in page.get("NetworkInterfaces", [])
+                # Interfaces of nodes being added or removed have other states and may not answer yet.
+                if interface.get("Status") == "in-use" and interface.get("PrivateIpAddress")
+            )
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "Unknown"), error.get("Message", str(exc))
+        hint = (
+            '; the function\'s role needs ec2:DescribeNetworkInterfaces on Resource "*"'
+            if code in _ACCESS_DENIED
+            else ""
+        )
+        raise lifecycle_hook.HookFailedError(
+            f"cannot list the network interfaces of load balancer {full_name}: {code}: {message}{hint}"
+        ) from exc
+    except BotoCoreError as exc:
+        hint = (
+            "; a function in a VPC without NAT needs an interface VPC endpoint com.amazonaws.<region>.ec2"
+            if isinstance(exc, BotocoreConnectionError | HTTPClientError)
+            else ""
+        )
+        raise lifecycle_hook.HookFailedError(
+            f"cannot list the network interfaces of load balancer {full_name}: {exc}{hint}"
+        ) from exc
+    if not addresses:
+        # DescribeNetworkInterfaces sees the whole account and region, whatever VPC the function is in.
+        raise lifecycle_hook.HookFailedError(
+            f"no in-use network interfaces found for load balancer {full_name}; is LOAD_BALANCER_FULL_NAME "
+            "the full name of a load balancer in this account and region?"
+        )
+    return tuple(sorted(addresses))
 
 
 def make_handler(
     *,
     client: Any = None,
+    ec2_client: Any = None,
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> lifecycle_hook.LambdaHandler:
-    """Build the Lambda handler; tests inject a CodeDeploy client, the environment and the sleep."""
+    """Build the Lambda handler; tests inject the CodeDeploy and EC2 clients, the environment and the sleep.
+
+    Without ``ec2_client``, an EC2 client is created on first use, which only LOAD_BALANCER_FULL_NAME causes.
+    """
 
     def smoke_test(event: Mapping[str, Any], context: Any) -> bool:
         config = SmokeTestConfig.from_env(os.environ if environ is None else environ)
-        result = run_smoke_test(config, sleep=sleep)
+        addresses: tuple[str, ...] = ()
+        if config.load_balancer_full_name:
+            ec2 = ec2_client if ec2_client is not None else _default_ec2_client()
+            addresses = load_balancer_addresses(ec2, config.load_balancer_full_name)
+            log("load-balancer-addresses", load_balancer=config.load_balancer_full_name, addresses=addresses)
+        result = run_smoke_test(config, addresses=addresses, sleep=sleep)
         log("result", passed=result.passed, summary=result.summary())
         if not result.passed:
             raise lifecycle_hook.HookFailedError(result.summary())

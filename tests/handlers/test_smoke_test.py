@@ -1,9 +1,17 @@
-"""The built-in smoke test against a real local HTTP server, with CodeDeploy stubbed."""
+"""The built-in smoke test against real local servers, with CodeDeploy and EC2 stubbed.
+
+Loopback addresses (all of 127.0.0.0/8 on Linux) stand in for the private IP addresses of the load balancer's
+nodes, and a TARGET_URL host under .invalid, which never resolves, proves that the requests do not depend on it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import pathlib
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -12,21 +20,36 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.stub import Stubber
 
 from blue_green_ecs.handlers import smoke_test
-from blue_green_ecs.handlers.smoke_test import SmokeTestConfig, make_handler, parse_statuses, run_smoke_test
+from blue_green_ecs.handlers.smoke_test import (
+    SmokeTestConfig,
+    load_balancer_addresses,
+    make_handler,
+    parse_statuses,
+    run_smoke_test,
+)
 
 EVENT = {"DeploymentId": "d-NEW", "LifecycleEventHookExecutionId": "hook-exec-1"}
+FULL_NAME = "app/BlueG-WebLo-ABC/0123456789abcdef"
+DESCRIBE = {"Filters": [{"Name": "description", "Values": [f"ELB {FULL_NAME}"]}]}
+LB_HOST = "blueg-weblo-abc-123.eu-west-1.elb.invalid"
 
 
 class Backend(BaseHTTPRequestHandler):
-    """/health answers 200, /broken 503, /slow stalls, /moved redirects; it records Host headers."""
+    """/health answers 200, /broken 503, /slow stalls, /moved redirects; it records Host headers.
+
+    ``seen`` also records the local address each request arrived on, to tell apart servers on one port.
+    """
 
     hosts: list[str] = []  # noqa: RUF012 - shared with the test through the class
+    seen: list[tuple[str, str]] = []  # noqa: RUF012
 
     def do_GET(self) -> None:
         Backend.hosts.append(self.headers.get("Host", ""))
+        Backend.seen.append((self.connection.getsockname()[0], self.headers.get("Host", "")))
         if self.path == "/slow":
             time.sleep(1.0)
         status = {"/health": 200, "/broken": 503, "/slow": 200, "/moved": 302}.get(self.path, 404)
@@ -45,17 +68,35 @@ class Backend(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+@contextlib.contextmanager
+def serving(address: str, port: int = 0) -> Iterator[int]:
+    """Run Backend on address:port; yield the port."""
+    httpd = ThreadingHTTPServer((address, port), Backend)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield int(httpd.server_address[1])
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with serving("127.0.0.1") as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def nodes() -> Iterator[int]:
+    """Two load balancer "nodes", 127.0.0.1 and 127.0.0.2, on one port (as all nodes share the listener's)."""
+    with serving("127.0.0.1") as port, contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(serving("127.0.0.2", port))
+        except OSError as exc:
+            pytest.skip(f"this machine cannot listen on 127.0.0.2:{port}: {exc}")
+        yield port
 
 
 @pytest.fixture
@@ -68,12 +109,31 @@ def closed_port() -> int:
 
 @pytest.fixture
 def codedeploy() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client(
-        "codedeploy", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
+    client = boto3.client("codedeploy", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stub:
         yield client, stub
         stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def ec2() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def interface(address: str, status: str = "in-use") -> dict[str, str]:
+    return {
+        "NetworkInterfaceId": f"eni-{address.replace('.', '')}",
+        "Description": f"ELB {FULL_NAME}",
+        "Status": status,
+        "PrivateIpAddress": address,
+    }
+
+
+def expect_interfaces(stub: Stubber, *interfaces: dict[str, str]) -> None:
+    stub.add_response("describe_network_interfaces", {"NetworkInterfaces": list(interfaces)}, DESCRIBE)
 
 
 def expect_report(stub: Stubber, status: str) -> None:
@@ -163,8 +223,7 @@ def test_invalid_configuration_fails_the_deployment(codedeploy: tuple[Any, Stubb
     result = run_hook(codedeploy, {"TARGET_URL": "internal-lb:8080"}, "Failed")
 
     assert result["Reason"] == (
-        "ValueError: Environment variable TARGET_URL must be an http:// or https:// URL, "
-        "got 'internal-lb:8080'"
+        "ValueError: Environment variable TARGET_URL must be an http:// or https:// URL, got 'internal-lb:8080'"
     )
 
 
@@ -197,3 +256,264 @@ def test_parse_statuses(text: str, codes: set[int]) -> None:
 def test_parse_statuses_rejects_garbage() -> None:
     with pytest.raises(ValueError, match="EXPECTED_STATUS must list status codes or ranges, got 'ok'"):
         parse_statuses("ok")
+
+
+# --- LOAD_BALANCER_FULL_NAME: requests to the private addresses of the load balancer's nodes ---
+
+
+def test_requests_rotate_over_the_load_balancer_nodes_with_the_target_host(
+    nodes: int, codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]
+) -> None:
+    client, stub = ec2
+    # Unsorted, and with an interface not in use, which is left out (nothing listens on 127.0.0.3).
+    expect_interfaces(stub, interface("127.0.0.2"), interface("127.0.0.3", "detaching"), interface("127.0.0.1"))
+    expect_report(codedeploy[1], "Succeeded")
+    Backend.seen.clear()
+    environ = {
+        "TARGET_URL": f"http://{LB_HOST}:{nodes}",
+        "REQUEST_PATH": "/health",
+        "REQUESTS": "3",
+        "LOAD_BALANCER_FULL_NAME": FULL_NAME,
+    }
+
+    result = make_handler(client=codedeploy[0], ec2_client=client, environ=environ, sleep=lambda _: None)(EVENT, None)
+
+    assert result == {"DeploymentId": "d-NEW", "Status": "Succeeded", "Reason": "hook passed"}
+    host = f"{LB_HOST}:{nodes}"
+    assert Backend.seen == [("127.0.0.1", host), ("127.0.0.2", host), ("127.0.0.1", host)]
+
+
+def test_host_header_reaches_the_load_balancer_nodes(nodes: int) -> None:
+    Backend.seen.clear()
+    config = SmokeTestConfig.from_env(
+        {"TARGET_URL": f"http://{LB_HOST}:{nodes}/health", "REQUESTS": "2", "HOST_HEADER": "shop.example.com"}
+    )
+
+    assert run_smoke_test(config, addresses=["127.0.0.1", "127.0.0.2"], sleep=lambda _: None).passed
+    assert Backend.seen == [("127.0.0.1", "shop.example.com"), ("127.0.0.2", "shop.example.com")]
+
+
+def test_failed_request_names_the_node(nodes: int) -> None:
+    config = SmokeTestConfig.from_env({"TARGET_URL": f"http://{LB_HOST}:{nodes}/health", "REQUESTS": "2"})
+
+    result = run_smoke_test(config, addresses=["127.0.0.1", "127.0.0.3"], sleep=lambda _: None)
+
+    assert result.summary() == (
+        f"1 of 2 requests to http://{LB_HOST}:{nodes}/health passed (1 failed, at most 0 allowed): "
+        "#2 (127.0.0.3): connection refused"
+    )
+
+
+def test_interfaces_are_read_page_by_page(ec2: tuple[Any, Stubber]) -> None:
+    client, stub = ec2
+    stub.add_response(
+        "describe_network_interfaces",
+        {"NetworkInterfaces": [interface("10.0.2.15"), interface("10.0.1.7")], "NextToken": "page-2"},
+        DESCRIBE,
+    )
+    stub.add_response(
+        "describe_network_interfaces",
+        {"NetworkInterfaces": [interface("10.0.3.200"), interface("10.0.1.9", "available")]},
+        {**DESCRIBE, "NextToken": "page-2"},
+    )
+
+    assert load_balancer_addresses(client, FULL_NAME) == ("10.0.1.7", "10.0.2.15", "10.0.3.200")
+
+
+def test_no_interfaces_in_use_reports_failed(codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]) -> None:
+    client, stub = ec2
+    expect_interfaces(stub, interface("10.0.1.9", "available"))
+    expect_report(codedeploy[1], "Failed")
+    environ = {"TARGET_URL": f"http://{LB_HOST}", "LOAD_BALANCER_FULL_NAME": FULL_NAME}
+
+    result = make_handler(client=codedeploy[0], ec2_client=client, environ=environ)(EVENT, None)
+
+    assert result["Status"] == "Failed"
+    assert result["Reason"] == (
+        "no in-use network interfaces found for load balancer app/BlueG-WebLo-ABC/0123456789abcdef; "
+        "is LOAD_BALANCER_FULL_NAME the full name of a load balancer in this account and region?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [
+        ("UnauthorizedOperation", '; the function\'s role needs ec2:DescribeNetworkInterfaces on Resource "*"'),
+        ("AccessDenied", '; the function\'s role needs ec2:DescribeNetworkInterfaces on Resource "*"'),
+        ("RequestLimitExceeded", ""),
+    ],
+)
+def test_ec2_error_reports_failed(
+    codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber], code: str, hint: str
+) -> None:
+    client, stub = ec2
+    stub.add_client_error(
+        "describe_network_interfaces",
+        service_error_code=code,
+        service_message="You are not authorized to perform this operation.",
+        expected_params=DESCRIBE,
+    )
+    expect_report(codedeploy[1], "Failed")
+    environ = {"TARGET_URL": f"http://{LB_HOST}", "LOAD_BALANCER_FULL_NAME": FULL_NAME}
+
+    result = make_handler(client=codedeploy[0], ec2_client=client, environ=environ)(EVENT, None)
+
+    assert result["Status"] == "Failed"
+    assert result["Reason"] == (
+        "cannot list the network interfaces of load balancer app/BlueG-WebLo-ABC/0123456789abcdef: "
+        f"{code}: You are not authorized to perform this operation.{hint}"
+    )
+
+
+def test_unreachable_ec2_api_reports_failed(closed_port: int, codedeploy: tuple[Any, Stubber]) -> None:
+    endpoint = f"http://127.0.0.1:{closed_port}"
+    client = boto3.client(
+        "ec2",
+        region_name="eu-west-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+    expect_report(codedeploy[1], "Failed")
+    environ = {"TARGET_URL": f"http://{LB_HOST}", "LOAD_BALANCER_FULL_NAME": FULL_NAME}
+
+    result = make_handler(client=codedeploy[0], ec2_client=client, environ=environ)(EVENT, None)
+
+    assert result["Reason"] == (
+        "cannot list the network interfaces of load balancer app/BlueG-WebLo-ABC/0123456789abcdef: "
+        f'Could not connect to the endpoint URL: "{endpoint}/"; '
+        "a function in a VPC without NAT needs an interface VPC endpoint com.amazonaws.<region>.ec2"
+    )
+
+
+def test_without_full_name_ec2_is_not_called(
+    server: str, codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_client() -> Any:
+        raise AssertionError("an EC2 client was created")
+
+    monkeypatch.setattr(smoke_test, "_default_ec2_client", no_client)
+    environ = {"TARGET_URL": f"{server}/health", "REQUESTS": "1"}
+    expect_report(codedeploy[1], "Succeeded")
+    expect_report(codedeploy[1], "Succeeded")
+
+    # The ec2 stub has no responses: any call would fail the hook, and the fixture checks none is left.
+    assert make_handler(client=codedeploy[0], ec2_client=ec2[0], environ=environ)(EVENT, None)["Status"] == "Succeeded"
+    assert make_handler(client=codedeploy[0], environ=environ)(EVENT, None)["Status"] == "Succeeded"
+
+
+def test_default_ec2_client_is_created_once_with_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    smoke_test._default_ec2_client.cache_clear()
+    try:
+        client = smoke_test._default_ec2_client()
+
+        assert smoke_test._default_ec2_client() is client
+        assert client.meta.service_model.service_name == "ec2"
+        # botocore stores max_attempts=8 (retries) as 9 attempts in all.
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 9}
+        assert client.meta.config.connect_timeout == 5
+    finally:
+        smoke_test._default_ec2_client.cache_clear()
+
+
+def test_full_name_must_not_be_an_arn(codedeploy: tuple[Any, Stubber]) -> None:
+    arn = f"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/{FULL_NAME}"
+
+    result = run_hook(codedeploy, {"TARGET_URL": f"http://{LB_HOST}", "LOAD_BALANCER_FULL_NAME": arn}, "Failed")
+
+    assert result["Reason"] == (
+        "ValueError: Environment variable LOAD_BALANCER_FULL_NAME must be a load balancer's full name, "
+        f"app/<name>/<id> (its LoadBalancerFullName attribute, not its ARN), got '{arn}'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "name"),
+    [
+        ({"TARGET_URL": "https://BlueG-WebLo.elb.invalid:8443/health"}, "blueg-weblo.elb.invalid"),
+        ({"TARGET_URL": "https://lb.elb.invalid", "HOST_HEADER": "shop.example.com:8443"}, "shop.example.com"),
+        ({"TARGET_URL": "https://[fd00::1]:8443"}, "fd00::1"),
+    ],
+)
+def test_server_name(environ: dict[str, str], name: str) -> None:
+    assert SmokeTestConfig.from_env(environ).server_name == name
+
+
+def server_name_indication(hello: bytes) -> str | None:
+    """The host name in the server_name extension (RFC 6066) of a TLS ClientHello record."""
+    # Record header (5), handshake header (4), client version (2) and random (32) have fixed sizes.
+    pos = 5 + 4 + 2 + 32
+    pos += 1 + hello[pos]  # session id
+    pos += 2 + int.from_bytes(hello[pos : pos + 2], "big")  # cipher suites
+    pos += 1 + hello[pos]  # compression methods
+    end = pos + 2 + int.from_bytes(hello[pos : pos + 2], "big")
+    pos += 2
+    while pos < end:
+        kind, size = int.from_bytes(hello[pos : pos + 2], "big"), int.from_bytes(hello[pos + 2 : pos + 4], "big")
+        if kind == 0:
+            # List length (2), name type (1), name length (2), name.
+            body = hello[pos + 4 : pos + 4 + size]
+            return body[5 : 5 + int.from_bytes(body[3:5], "big")].decode("ascii")
+        pos += 4 + size
+    return None
+
+
+@pytest.fixture
+def tls_listener() -> Iterator[tuple[int, list[bytes]]]:
+    """A TCP server that keeps the first TLS record a client sends (its ClientHello), then hangs up.
+
+    No certificate is needed for that, so the SNI of an HTTPS request is checked without one.
+    """
+    hellos: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def accept() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(5)
+            record = b""
+            while len(record) < 5 or len(record) < 5 + int.from_bytes(record[3:5], "big"):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                record += chunk
+            hellos.append(record)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], hellos
+    finally:
+        thread.join(5)
+        listener.close()
+
+
+@pytest.mark.parametrize(("host_header", "name"), [(None, LB_HOST), ("shop.example.com:8443", "shop.example.com")])
+def test_https_to_a_node_sends_the_host_name_as_sni(
+    tls_listener: tuple[int, list[bytes]], host_header: str | None, name: str
+) -> None:
+    port, hellos = tls_listener
+    environ = {"TARGET_URL": f"https://{LB_HOST}:{port}/health", "REQUESTS": "1"}
+    if host_header:
+        environ["HOST_HEADER"] = host_header
+
+    result = run_smoke_test(SmokeTestConfig.from_env(environ), addresses=["127.0.0.1"])
+
+    assert not result.passed  # the listener hangs up after the ClientHello
+    assert result.probes[0].address == "127.0.0.1"
+    assert len(hellos) == 1
+    assert server_name_indication(hellos[0]) == name
+
+
+def test_importable_as_top_level_module() -> None:
+    handlers = pathlib.Path(smoke_test.__file__).parent
+    code = "import smoke_test; print(smoke_test.lifecycle_hook.__name__, callable(smoke_test.handler))"
+
+    # -B: no __pycache__ in the handlers directory, which is the Lambda asset.
+    output = subprocess.run(
+        [sys.executable, "-B", "-c", code], cwd=handlers, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert output.split() == ["lifecycle_hook", "True"]
