@@ -1,7 +1,15 @@
 """Blue/green deployments of ECS Fargate services through CodeDeploy, as one AWS CDK construct."""
 
+from .hooks import DeploymentHooks, SmokeTest
 from .rollback_alarms import RollbackAlarmOptions
 from .service import BlueGreenFargateService
 from .traffic_shift import TrafficShift, TrafficShiftKind
 
-__all__ = ["BlueGreenFargateService", "RollbackAlarmOptions", "TrafficShift", "TrafficShiftKind"]
+__all__ = [
+    "BlueGreenFargateService",
+    "DeploymentHooks",
+    "RollbackAlarmOptions",
+    "SmokeTest",
+    "TrafficShift",
+    "TrafficShiftKind",
+]

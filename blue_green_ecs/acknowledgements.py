@@ -7,6 +7,8 @@ acknowledgment lives in the resource's own metadata, where cfn-lint (and a revie
 from __future__ import annotations
 
 from aws_cdk import CfnResource, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
 # Created by ec2.Vpc under the @aws-cdk/aws-ec2:restrictDefaultSecurityGroup feature flag.
@@ -29,3 +31,15 @@ def acknowledge_generated_findings(scope: IConstruct) -> None:
         # W3005: aws-cdk-lib writes an explicit DependsOn on the role that the function's Role
         # GetAtt already implies. Redundant, harmless, and not ours to change.
         ignore_cfn_lint(handler, "W3005")
+
+
+def acknowledge_role_dependencies(scope: IConstruct) -> None:
+    """W3005 on every function and state machine under ``scope``.
+
+    aws-cdk-lib makes each Lambda function and state machine DependsOn its role as well as
+    referencing the role's ARN; the explicit edge is redundant (and harmless), and it is written
+    by aws-cdk-lib, not by this library.
+    """
+    for construct in scope.node.find_all():
+        if isinstance(construct, lambda_.CfnFunction | sfn.CfnStateMachine):
+            ignore_cfn_lint(construct, "W3005")

@@ -73,3 +73,15 @@ def open_test_listener(
 def listener_protocol(certificate: acm.ICertificate | None) -> elbv2.ApplicationProtocol:
     """HTTPS when a certificate is given, HTTP otherwise."""
     return elbv2.ApplicationProtocol.HTTPS if certificate else elbv2.ApplicationProtocol.HTTP
+
+
+def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.SelectedSubnets:
+    """``vpc.select_subnets`` for a SubnetSelection value (the jsii binding takes its fields as keywords)."""
+    return vpc.select_subnets(
+        availability_zones=selection.availability_zones,
+        one_per_az=selection.one_per_az,
+        subnet_filters=selection.subnet_filters,
+        subnet_group_name=selection.subnet_group_name,
+        subnets=selection.subnets,
+        subnet_type=selection.subnet_type,
+    )

@@ -47,14 +47,10 @@ class RollbackAlarmOptions:
         """Reject thresholds CloudWatch would refuse or that could never fire."""
         name = "rollback_alarm_options"
         if not unresolved(self.max_5xx_percent) and not 0 < self.max_5xx_percent < 100:
-            raise invalid(
-                f"{name}.max_5xx_percent", self.max_5xx_percent, "use a percentage above 0 and below 100."
-            )
+            raise invalid(f"{name}.max_5xx_percent", self.max_5xx_percent, "use a percentage above 0 and below 100.")
         check_int(f"{name}.min_requests", self.min_requests, minimum=1, maximum=1_000_000_000)
         check_int(f"{name}.max_unhealthy_hosts", self.max_unhealthy_hosts, minimum=0, maximum=5000)
-        check_duration(
-            f"{name}.period", self.period, minimum_seconds=60, maximum_seconds=86400, whole_minutes=True
-        )
+        check_duration(f"{name}.period", self.period, minimum_seconds=60, maximum_seconds=86400, whole_minutes=True)
         check_int(f"{name}.evaluation_periods", self.evaluation_periods, minimum=1, maximum=1440)
         if not unresolved(self.period) and not unresolved(self.evaluation_periods):
             window = self.period.to_seconds() * self.evaluation_periods
@@ -112,8 +108,7 @@ class RollbackAlarms(Construct):
             )
             errors[f"{color}Requests"] = metrics.request_count(period=period, statistic="Sum")
             rate_terms.append(
-                f"IF({color}Requests >= {options.min_requests}, "
-                f"100 * FILL({color}Errors, 0) / {color}Requests, 0)"
+                f"IF({color}Requests >= {options.min_requests}, 100 * FILL({color}Errors, 0) / {color}Requests, 0)"
             )
         self.target_5xx: cloudwatch.Alarm = cloudwatch.MathExpression(
             expression=f"MAX([{', '.join(rate_terms)}])",

@@ -13,12 +13,20 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import defaults
 from .acknowledgements import acknowledge_generated_findings, ignore_cfn_lint
-from .load_balancing import listener_protocol, merged_health_check, open_test_listener, target_group
+from .deployment_trigger import (
+    DEPLOYMENT_TIMEOUT_MARGIN_MINUTES,
+    MAX_DEPLOYMENT_TIMEOUT_MINUTES,
+    DeploymentTrigger,
+    default_deployment_timeout,
+)
+from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction, grant_hook
+from .load_balancing import listener_protocol, merged_health_check, open_test_listener, select_subnets, target_group
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms
 from .traffic_shift import TrafficShift, TrafficShiftKind
 from .validation import (
@@ -30,6 +38,14 @@ from .validation import (
     check_int,
     invalid,
     unresolved,
+)
+
+LIFECYCLE_EVENTS = (
+    "BeforeInstall",
+    "AfterInstall",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AfterAllowTraffic",
 )
 
 
@@ -61,6 +77,9 @@ class BlueGreenFargateService(Construct):
         rollback_alarms: every alarm that rolls a deployment back, built-in first.
         listener_port / test_listener_port: the effective listener ports.
         traffic_shift / termination_wait: the effective deployment settings.
+        deployment_trigger: the custom resource that deploys on update, or ``None``.
+        hooks: lifecycle event -> function, the smoke test included.
+        smoke_test_function: the smoke test's function, or ``None``.
     """
 
     def __init__(
@@ -120,6 +139,10 @@ class BlueGreenFargateService(Construct):
         rollback_alarm_options: RollbackAlarmOptions | None = None,
         application: codedeploy.IEcsApplication | None = None,
         deployment_group_name: str | None = None,
+        deploy_on_update: bool = True,
+        deployment_timeout: Duration | None = None,
+        hooks: DeploymentHooks | None = None,
+        smoke_test: SmokeTest | None = None,
     ) -> None:
         """Create the service.
 
@@ -198,20 +221,26 @@ class BlueGreenFargateService(Construct):
             ``RollbackAlarmOptions()``.
         :param application: CodeDeploy ECS application. Default: a new one.
         :param deployment_group_name: physical deployment group name. Default: generated.
+        :param deploy_on_update: run the CodeDeploy deployment from ``cdk deploy`` whenever the
+            task definition or anything else in the AppSpec changes, wait for it, and fail the
+            deploy with CodeDeploy's reason when it fails or rolls back. Turn off when a pipeline
+            (CodePipeline's CodeDeployToECS action) starts deployments. Default: true.
+        :param deployment_timeout: how long ``cdk deploy`` waits for one deployment before stopping
+            it with rollback, whole minutes up to 55 (CloudFormation gives a custom resource one
+            hour). Default: traffic shift + termination wait + approval wait + 15 minutes.
+        :param hooks: Lambda functions for the deployment's lifecycle events. Default: none.
+        :param smoke_test: run the built-in smoke test against green as the AfterAllowTestTraffic
+            hook. Default: none.
         """
         super().__init__(scope, construct_id)
 
-        shift = traffic_shift or TrafficShift.canary(
-            percent=defaults.CANARY_PERCENT, interval=defaults.CANARY_INTERVAL
-        )
+        shift = traffic_shift or TrafficShift.canary(percent=defaults.CANARY_PERCENT, interval=defaults.CANARY_INTERVAL)
         wait = termination_wait if termination_wait is not None else defaults.TERMINATION_WAIT
         alarm_options = rollback_alarm_options or RollbackAlarmOptions()
         protocol = listener_protocol(certificate)
         https = protocol is elbv2.ApplicationProtocol.HTTPS
         prod_port = (
-            listener_port
-            if listener_port is not None
-            else (defaults.HTTPS_PORT if https else defaults.HTTP_PORT)
+            listener_port if listener_port is not None else (defaults.HTTPS_PORT if https else defaults.HTTP_PORT)
         )
         test_port = (
             test_listener_port
@@ -221,9 +250,7 @@ class BlueGreenFargateService(Construct):
         redirect = https and redirect_http
         drain = deregistration_delay if deregistration_delay is not None else defaults.DEREGISTRATION_DELAY
         grace = (
-            health_check_grace_period
-            if health_check_grace_period is not None
-            else defaults.HEALTH_CHECK_GRACE_PERIOD
+            health_check_grace_period if health_check_grace_period is not None else defaults.HEALTH_CHECK_GRACE_PERIOD
         )
         extra_alarms = list(alarms or [])
 
@@ -284,6 +311,19 @@ class BlueGreenFargateService(Construct):
         if idle_timeout is not None:
             check_duration("idle_timeout", idle_timeout, minimum_seconds=1, maximum_seconds=4000)
         alarm_options.validate()
+        timeout = self._deployment_timeout(
+            deploy_on_update, deployment_timeout, shift, wait, deployment_approval_wait_time
+        )
+        given_hooks = (hooks or DeploymentHooks()).by_event()
+        if smoke_test is not None:
+            smoke_test.validate()
+            if "AfterAllowTestTraffic" in given_hooks:
+                raise invalid(
+                    "smoke_test",
+                    "SmokeTest(...)",
+                    "hooks.after_allow_test_traffic is also set and CodeDeploy runs one function per "
+                    "lifecycle event; call your tests from one function or drop one of the two.",
+                )
         built_in_count = 3 if alarm_options.max_p99_latency is not None else 2
         if built_in_count + len(extra_alarms) > defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP:
             raise invalid(
@@ -375,9 +415,7 @@ class BlueGreenFargateService(Construct):
             deregistration_delay=drain,
         )
         tls_policy = (ssl_policy or elbv2.SslPolicy.RECOMMENDED_TLS) if https else None
-        certificates = (
-            [elbv2.ListenerCertificate.from_certificate_manager(certificate)] if certificate else None
-        )
+        certificates = [elbv2.ListenerCertificate.from_certificate_manager(certificate)] if certificate else None
         self.prod_listener: elbv2.ApplicationListener = elbv2.ApplicationListener(
             self,
             "ProdListener",
@@ -415,9 +453,7 @@ class BlueGreenFargateService(Construct):
                 port=defaults.HTTP_PORT,
                 protocol=elbv2.ApplicationProtocol.HTTP,
                 open=open_listener,
-                default_action=elbv2.ListenerAction.redirect(
-                    protocol="HTTPS", port=str(prod_port), permanent=True
-                ),
+                default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port=str(prod_port), permanent=True),
             )
         # CodeDeploy swaps the listeners' target groups outside CloudFormation. After a deployment
         # the production listener forwards to "green" and the test listener to "blue"; without
@@ -437,9 +473,7 @@ class BlueGreenFargateService(Construct):
             assign_public_ip=public_ip,
             security_groups=list(security_groups) if security_groups else None,
             platform_version=platform_version,
-            capacity_provider_strategies=list(capacity_provider_strategies)
-            if capacity_provider_strategies
-            else None,
+            capacity_provider_strategies=list(capacity_provider_strategies) if capacity_provider_strategies else None,
             health_check_grace_period=grace,
             enable_execute_command=enable_execute_command,
             propagate_tags=propagate_tags,
@@ -464,10 +498,24 @@ class BlueGreenFargateService(Construct):
         )
         self._rollback_alarms: list[cloudwatch.IAlarm] = [*self.built_in_alarms.alarms, *extra_alarms]
         self._warn_if_alarms_too_slow(shift, alarm_options)
+        self.smoke_test_function: lambda_.Function | None = None
+        if smoke_test is not None:
+            self.smoke_test_function = SmokeTestFunction(
+                self,
+                "SmokeTest",
+                options=smoke_test,
+                vpc=self.vpc,
+                load_balancer=self.load_balancer,
+                test_listener=self.test_listener,
+                test_port=test_port,
+                https=https,
+            ).function
+            given_hooks = {**given_hooks, "AfterAllowTestTraffic": self.smoke_test_function}
+        self.hooks: dict[str, lambda_.IFunction] = {
+            event: given_hooks[event] for event in LIFECYCLE_EVENTS if event in given_hooks
+        }
 
-        self.application: codedeploy.IEcsApplication = application or codedeploy.EcsApplication(
-            self, "Application"
-        )
+        self.application: codedeploy.IEcsApplication = application or codedeploy.EcsApplication(self, "Application")
         self.deployment_config: codedeploy.IEcsDeploymentConfig = shift.bind(self, "DeploymentConfig")
         self.deployment_group: codedeploy.EcsDeploymentGroup = codedeploy.EcsDeploymentGroup(
             self,
@@ -495,6 +543,29 @@ class BlueGreenFargateService(Construct):
             group_resource = self.deployment_group.node.default_child
             assert isinstance(group_resource, CfnResource)
             ignore_cfn_lint(group_resource, "W3005")
+        for function in self.hooks.values():
+            grant_hook(function, self.deployment_group)
+
+        self.deployment_trigger: DeploymentTrigger | None = None
+        if timeout is not None:
+            self.deployment_trigger = DeploymentTrigger(
+                self,
+                "DeploymentTrigger",
+                application=self.application,
+                deployment_group=self.deployment_group,
+                deployment_config=self.deployment_config,
+                service=self.service,
+                task_definition=self.task_definition,
+                container_name=container_name,
+                container_port=container_port,
+                platform_version=platform_version,
+                subnet_ids=select_subnets(self.vpc, subnets).subnet_ids,
+                security_group_ids=[sg.security_group_id for sg in self.service.connections.security_groups],
+                assign_public_ip=public_ip,
+                capacity_provider_strategies=capacity_provider_strategies,
+                hooks=self.hooks,
+                timeout=timeout,
+            )
 
     @property
     def rollback_alarms(self) -> list[cloudwatch.IAlarm]:
@@ -531,6 +602,42 @@ class BlueGreenFargateService(Construct):
                 assign_public_ip if assign_public_ip is not None else True
             )
         return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED), bool(assign_public_ip)
+
+    @staticmethod
+    def _deployment_timeout(
+        deploy_on_update: bool,
+        given: Duration | None,
+        shift: TrafficShift,
+        wait: Duration,
+        approval: Duration | None,
+    ) -> Duration | None:
+        """The trigger's time budget (``None`` without a trigger), checked against what a deployment takes."""
+        if not deploy_on_update:
+            return None
+        limit = MAX_DEPLOYMENT_TIMEOUT_MINUTES
+        planned = default_deployment_timeout(shift=shift.shift_duration, termination_wait=wait, approval_wait=approval)
+        if given is None:
+            if planned is not None and planned.to_minutes() > limit:
+                raise invalid(
+                    "termination_wait",
+                    wait,
+                    f"with traffic_shift={shift.describe()} a deployment needs about {planned.to_minutes()} minutes, "
+                    f"and `cdk deploy` can wait for at most {limit} (CloudFormation gives a custom resource one "
+                    "hour). Shorten the shift or the waits, or set deploy_on_update=False and start deployments "
+                    "from your pipeline.",
+                )
+            return planned or Duration.minutes(limit)
+        check_duration("deployment_timeout", given, minimum_seconds=60, maximum_seconds=limit * 60, whole_minutes=True)
+        if planned is not None and not unresolved(given):
+            floor = planned.to_minutes() - DEPLOYMENT_TIMEOUT_MARGIN_MINUTES
+            if given.to_minutes() <= floor:
+                raise invalid(
+                    "deployment_timeout",
+                    given,
+                    f"the traffic shift and waits alone take {floor} minutes; allow more than that "
+                    "(the default adds 15 minutes for starting tasks, health checks and draining).",
+                )
+        return given
 
     def _warn_if_alarms_too_slow(self, shift: TrafficShift, options: RollbackAlarmOptions) -> None:
         """A canary shorter than the alarms' detection time shifts everything before they can fire."""

@@ -67,9 +67,7 @@ class TrafficShift:
 
     @staticmethod
     def _check(percent: float, interval: Duration) -> None:
-        check_int(
-            "traffic_shift.percent", percent, minimum=_MIN_PERCENT, maximum=_MAX_PERCENT, unit="percent"
-        )
+        check_int("traffic_shift.percent", percent, minimum=_MIN_PERCENT, maximum=_MAX_PERCENT, unit="percent")
         check_duration(
             "traffic_shift.interval",
             interval,

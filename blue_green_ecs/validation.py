@@ -75,9 +75,7 @@ def check_duration(
     if whole_minutes:
         low, high = minimum_seconds // 60, maximum_seconds // 60
         if seconds % 60 != 0 or not minimum_seconds <= seconds <= maximum_seconds:
-            raise invalid(
-                name, value, f"use a whole number of minutes from {low} to {high} (Duration.minutes(n))."
-            )
+            raise invalid(name, value, f"use a whole number of minutes from {low} to {high} (Duration.minutes(n)).")
         return
     if (whole_seconds and seconds != int(seconds)) or not minimum_seconds <= seconds <= maximum_seconds:
         unit = "a whole number of seconds" if whole_seconds else "a duration"
@@ -97,9 +95,7 @@ def check_fargate_size(cpu: float, memory_limit_mib: float) -> None:
             choices = ", ".join(str(m) for m in _FARGATE_256_MEMORY)
         else:
             choices = f"{allowed.start} to {allowed.stop - 1} in steps of {allowed.step}"
-        raise invalid(
-            "memory_limit_mib", memory_limit_mib, f"with cpu={int(cpu)} Fargate accepts {choices} MiB."
-        )
+        raise invalid("memory_limit_mib", memory_limit_mib, f"with cpu={int(cpu)} Fargate accepts {choices} MiB.")
 
 
 def check_container_name(name: str) -> None:

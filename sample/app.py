@@ -15,6 +15,8 @@ def build(app: App) -> BlueGreenSampleStack:
     Context keys (cdk.json holds the defaults; override with ``-c key=value``):
         image_tag: tag of ``public.ecr.aws/nginx/nginx`` to run. Deploying another tag is a
             blue/green deployment.
+        smoke_test: ``true`` adds the built-in smoke test (and the two VPC interface endpoints it
+            needs in this NAT-less VPC). Default: false.
         account / region: pin the stack to an environment. Default: environment-agnostic, so
             ``cdk synth`` needs no AWS credentials.
     """
@@ -27,4 +29,5 @@ def build(app: App) -> BlueGreenSampleStack:
     account = app.node.try_get_context("account")
     region = app.node.try_get_context("region")
     env = Environment(account=account, region=region) if account or region else None
-    return BlueGreenSampleStack(app, STACK_NAME, image_tag=tag.strip(), env=env)
+    smoke_test = str(app.node.try_get_context("smoke_test")).lower() == "true"
+    return BlueGreenSampleStack(app, STACK_NAME, image_tag=tag.strip(), smoke_test=smoke_test, env=env)

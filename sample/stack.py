@@ -9,7 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
-from blue_green_ecs import BlueGreenFargateService
+from blue_green_ecs import BlueGreenFargateService, SmokeTest
 
 IMAGE_REPOSITORY = "public.ecr.aws/nginx/nginx"
 
@@ -23,7 +23,9 @@ class BlueGreenSampleStack(Stack):
     for the whole bill.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, image_tag: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, image_tag: str, smoke_test: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         vpc = ec2.Vpc(
             self,
@@ -35,11 +37,20 @@ class BlueGreenSampleStack(Stack):
             ],
         )
         vpc.add_flow_log("FlowLogs")
+        if smoke_test:
+            # The smoke test runs in the VPC, which has no NAT gateway: it reaches the EC2 and
+            # CodeDeploy APIs through interface endpoints (about 7.30 USD a month each per AZ).
+            for name, service in (
+                ("Ec2Endpoint", ec2.InterfaceVpcEndpointAwsService.EC2),
+                ("CodeDeployEndpoint", ec2.InterfaceVpcEndpointAwsService.CODEDEPLOY),
+            ):
+                vpc.add_interface_endpoint(name, service=service, private_dns_enabled=True)
         self.web = BlueGreenFargateService(
             self,
             "Web",
             image=ecs.ContainerImage.from_registry(f"{IMAGE_REPOSITORY}:{image_tag}"),
             vpc=vpc,
+            smoke_test=SmokeTest(path="/", expected_status="200") if smoke_test else None,
         )
         lb_dns = self.web.load_balancer.load_balancer_dns_name
         CfnOutput(self, "ServiceUrl", value=f"http://{lb_dns}/", description="Production traffic")

@@ -80,3 +80,15 @@ def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
         ],
     )
     return stack, service
+
+
+def two_services() -> tuple[Stack, BlueGreenFargateService, BlueGreenFargateService]:
+    """Two services in one stack and VPC: they share one deployment trigger provider."""
+    stack = new_stack("Two")
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+    first = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), cluster=cluster)
+    second = BlueGreenFargateService(
+        stack, "Api", image=ecs.ContainerImage.from_registry(IMAGE), cluster=cluster, container_port=8080
+    )
+    return stack, first, second

@@ -36,11 +36,7 @@ def new_stack(stack_id: str = "Test") -> Stack:
 def cfn_lint_findings(template: dict[str, Any]) -> list[str]:
     """cfn-lint errors and warnings (informational findings excluded) of one template."""
     matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
-    return [
-        f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})"
-        for m in matches
-        if m.rule.id[0] in "EW"
-    ]
+    return [f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})" for m in matches if m.rule.id[0] in "EW"]
 
 
 def synth(stack: Stack) -> Template:

@@ -19,9 +19,9 @@ from .support import new_stack, raises_message, resources_of_type, synth
 
 def _alarm(synthesized: Synthesized, alarm: cloudwatch.IAlarm) -> dict[str, Any]:
     logical_id = synthesized.stack.get_logical_id(alarm.node.default_child)  # type: ignore[arg-type]
-    properties: dict[str, Any] = resources_of_type(synthesized.template, "AWS::CloudWatch::Alarm")[
-        logical_id
-    ]["Properties"]
+    properties: dict[str, Any] = resources_of_type(synthesized.template, "AWS::CloudWatch::Alarm")[logical_id][
+        "Properties"
+    ]
     return properties
 
 
@@ -148,9 +148,7 @@ def test_rejects_more_alarms_than_codedeploy_accepts() -> None:
         "Invalid alarms='<9 alarms>': CodeDeploy accepts 10 alarms per deployment group and 2 are built in; "
         "pass at most 8, or combine them in a cloudwatch.CompositeAlarm."
     ):
-        BlueGreenFargateService(
-            stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), alarms=_alarms(stack, 9)
-        )
+        BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), alarms=_alarms(stack, 9))
 
 
 def test_latency_alarm_takes_a_slot() -> None:

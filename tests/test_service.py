@@ -163,9 +163,7 @@ def test_partial_health_check_keeps_library_defaults_for_the_rest() -> None:
             "HealthCheckIntervalSeconds": 30,
             "HealthCheckTimeoutSeconds": 5,
             "HealthyThresholdCount": 2,
-            "TargetGroupAttributes": Match.array_with(
-                [{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}]
-            ),
+            "TargetGroupAttributes": Match.array_with([{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}]),
         },
     )
 
@@ -325,12 +323,8 @@ def test_deployment_group_is_blue_green_with_both_routes_and_full_rollback(sampl
                                 }
                             },
                         ],
-                        "ProdTrafficRoute": {
-                            "ListenerArns": [{"Ref": _logical_id(sample, service.prod_listener)}]
-                        },
-                        "TestTrafficRoute": {
-                            "ListenerArns": [{"Ref": _logical_id(sample, service.test_listener)}]
-                        },
+                        "ProdTrafficRoute": {"ListenerArns": [{"Ref": _logical_id(sample, service.prod_listener)}]},
+                        "TestTrafficRoute": {"ListenerArns": [{"Ref": _logical_id(sample, service.test_listener)}]},
                     }
                 ]
             },

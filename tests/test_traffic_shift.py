@@ -42,10 +42,7 @@ def test_exact_match_maps_to_predefined_config(shift: TrafficShift, config_name:
 
 
 def test_default_is_canary_10_percent_for_5_minutes(sample: Synthesized) -> None:
-    assert (
-        sample.service.deployment_config.deployment_config_name
-        == "CodeDeployDefault.ECSCanary10Percent5Minutes"
-    )
+    assert sample.service.deployment_config.deployment_config_name == "CodeDeployDefault.ECSCanary10Percent5Minutes"
     sample.template.resource_count_is("AWS::CodeDeploy::DeploymentConfig", 0)
 
 
@@ -94,10 +91,7 @@ def test_shift_duration(shift: TrafficShift, minutes: int) -> None:
 
 
 def test_describe() -> None:
-    assert (
-        TrafficShift.linear(percent=20, interval=Duration.minutes(2)).describe()
-        == "linear 20% every 2 minutes"
-    )
+    assert TrafficShift.linear(percent=20, interval=Duration.minutes(2)).describe() == "linear 20% every 2 minutes"
     assert TrafficShift.all_at_once().describe() == "all at once"
 
 

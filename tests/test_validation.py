@@ -116,9 +116,7 @@ CASES: list[tuple[str, dict[str, Any] | Callable[[Stack], dict[str, Any]], str]]
     (
         "health-check-path-long",
         {"health_check_path": "/" + "a" * 1024},
-        "Invalid health_check_path='/"
-        + "a" * 1024
-        + "': use a path that starts with '/', at most 1024 characters.",
+        "Invalid health_check_path='/" + "a" * 1024 + "': use a path that starts with '/', at most 1024 characters.",
     ),
     (
         "health-check-path-twice",
@@ -170,8 +168,7 @@ CASES: list[tuple[str, dict[str, Any] | Callable[[Stack], dict[str, Any]], str]]
     (
         "termination-wait-fraction",
         {"termination_wait": Duration.seconds(90)},
-        "Invalid termination_wait=90 seconds: use a whole number of minutes from 0 to 2880 "
-        "(Duration.minutes(n)).",
+        "Invalid termination_wait=90 seconds: use a whole number of minutes from 0 to 2880 (Duration.minutes(n)).",
     ),
     (
         "termination-wait-long",
@@ -198,9 +195,7 @@ CASES: list[tuple[str, dict[str, Any] | Callable[[Stack], dict[str, Any]], str]]
 
 
 @pytest.mark.parametrize(("props", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_rejects_invalid_input(
-    props: dict[str, Any] | Callable[[Stack], dict[str, Any]], message: str
-) -> None:
+def test_rejects_invalid_input(props: dict[str, Any] | Callable[[Stack], dict[str, Any]], message: str) -> None:
     stack = new_stack()
     kwargs = props(stack) if callable(props) else props
     with raises_message(message):

@@ -230,9 +230,7 @@ class AppSpecTarget:
             raise ValueError("Property 'SecurityGroups' needs 'Subnets' as well")
         assign_public_ip = (_optional_str(properties, "AssignPublicIp") or "DISABLED").upper()
         if assign_public_ip not in ("ENABLED", "DISABLED"):
-            raise ValueError(
-                f"Property 'AssignPublicIp' must be ENABLED or DISABLED, got {assign_public_ip!r}"
-            )
+            raise ValueError(f"Property 'AssignPublicIp' must be ENABLED or DISABLED, got {assign_public_ip!r}")
         return cls(
             task_definition=_required_str(properties, "TaskDefinitionArn"),
             container_name=_required_str(properties, "ContainerName"),
@@ -262,9 +260,7 @@ class AppSpecTarget:
                 }
             }
         if self.capacity_provider_strategy:
-            properties["CapacityProviderStrategy"] = [
-                item.to_appspec() for item in self.capacity_provider_strategy
-            ]
+            properties["CapacityProviderStrategy"] = [item.to_appspec() for item in self.capacity_provider_strategy]
         appspec: dict[str, Any] = {
             "version": 0.0,
             "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": properties}}],
@@ -302,9 +298,7 @@ def _hooks(value: Any) -> tuple[tuple[str, str], ...]:
         raise ValueError(f"Property 'Hooks' must be an object of hook name to Lambda function, got {value!r}")
     unknown = sorted(set(value) - set(HOOK_NAMES))
     if unknown:
-        raise ValueError(
-            f"Unknown hook(s) {', '.join(unknown)} in 'Hooks'; valid hooks: {', '.join(HOOK_NAMES)}"
-        )
+        raise ValueError(f"Unknown hook(s) {', '.join(unknown)} in 'Hooks'; valid hooks: {', '.join(HOOK_NAMES)}")
     hooks = []
     # CodeDeploy runs hooks in lifecycle order whatever the order here; a fixed order keeps the AppSpec
     # (and its sha256) stable.
@@ -348,9 +342,7 @@ class DeploymentRequest:
     def from_properties(cls, properties: Mapping[str, Any]) -> DeploymentRequest:
         """Validate the custom resource's properties; a ValueError names the faulty property."""
         timeout = properties.get("TimeoutMinutes")
-        timeout_minutes = (
-            DEFAULT_TIMEOUT_MINUTES if timeout in (None, "") else _to_int(timeout, "TimeoutMinutes")
-        )
+        timeout_minutes = DEFAULT_TIMEOUT_MINUTES if timeout in (None, "") else _to_int(timeout, "TimeoutMinutes")
         if timeout_minutes < 1:
             raise ValueError(f"Property 'TimeoutMinutes' must be at least 1, got {timeout_minutes}")
         return cls(
@@ -371,10 +363,7 @@ class DeploymentRequest:
     @property
     def group_label(self) -> str:
         """How messages name the deployment group."""
-        return (
-            f"CodeDeploy application '{self.application_name}', "
-            f"deployment group '{self.deployment_group_name}'"
-        )
+        return f"CodeDeploy application '{self.application_name}', deployment group '{self.deployment_group_name}'"
 
     @property
     def service_label(self) -> str:
@@ -421,9 +410,7 @@ def differences(target: AppSpecTarget, live: Mapping[str, Any]) -> list[str]:
         live_platform = live.get("platformVersion")
         if live_platform != target.platform_version:
             found.append(f"platform version {live_platform} -> {target.platform_version}")
-    live_containers = {
-        (lb.get("containerName"), lb.get("containerPort")) for lb in live.get("loadBalancers") or []
-    }
+    live_containers = {(lb.get("containerName"), lb.get("containerPort")) for lb in live.get("loadBalancers") or []}
     if live_containers and (target.container_name, target.container_port) not in live_containers:
         found.append(
             f"load balancer container {sorted(live_containers, key=str)} -> "
@@ -572,9 +559,7 @@ class _Aws:
             except ClientError as exc:
                 code, message = _error_code(exc), _error_message(exc)
                 if not _is_retryable(exc):
-                    raise AwsCallError(
-                        code, action, explain_error(code, message, action, self._request)
-                    ) from exc
+                    raise AwsCallError(code, action, explain_error(code, message, action, self._request)) from exc
                 problem = f"{code}: {message}"
             except _TRANSPORT_ERRORS as exc:
                 problem = f"{type(exc).__name__}: {exc}"
@@ -883,9 +868,7 @@ class DeploymentHandler:
         if not rollback_id:
             return None
         try:
-            rollback: Mapping[str, Any] = aws.codedeploy("get_deployment", deploymentId=rollback_id)[
-                "deploymentInfo"
-            ]
+            rollback: Mapping[str, Any] = aws.codedeploy("get_deployment", deploymentId=rollback_id)["deploymentInfo"]
         except AwsCallError as exc:
             # The failure itself is what CloudFormation must show; the rollback status is a detail.
             log("rollback-status-unavailable", deployment_id=rollback_id, error=str(exc))

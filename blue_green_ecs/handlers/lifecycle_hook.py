@@ -81,9 +81,7 @@ def _wrap(func: HookFunction, client: Any) -> LambdaHandler:
             passed = result is None or bool(result)
             reason = "hook passed" if passed else "hook returned False"
         status = "Succeeded" if passed else "Failed"
-        report_status(
-            client if client is not None else _default_client(), deployment_id, execution_id, status
-        )
+        report_status(client if client is not None else _default_client(), deployment_id, execution_id, status)
         log(
             "reported",
             deployment_id=deployment_id,

@@ -309,9 +309,7 @@ def test_appspec_is_exactly_the_documented_ecs_appspec() -> None:
 
 
 def test_appspec_minimal_for_codepipeline_placeholder() -> None:
-    appspec = build_appspec(
-        {"TaskDefinitionArn": "<TASK_DEFINITION>", "ContainerName": "app", "ContainerPort": 80}
-    )
+    appspec = build_appspec({"TaskDefinitionArn": "<TASK_DEFINITION>", "ContainerName": "app", "ContainerPort": 80})
 
     assert appspec == {
         "version": 0.0,
@@ -345,9 +343,7 @@ def test_appspec_minimal_for_codepipeline_placeholder() -> None:
         ),
     ],
 )
-def test_appspec_rejects_bad_properties_with_the_property_name(
-    override: dict[str, Any], message: str
-) -> None:
+def test_appspec_rejects_bad_properties_with_the_property_name(override: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
         build_appspec({**PROPS, **override})
 
@@ -388,10 +384,7 @@ def test_first_create_with_the_running_task_definition_starts_nothing(
     }
     decision = log_lines(capsys)[0]
     assert decision["decision"] == "no-deployment"
-    assert (
-        decision["reason"]
-        == "the service's PRIMARY task set ecs-svc/1111 already runs the requested configuration"
-    )
+    assert decision["reason"] == "the service's PRIMARY task set ecs-svc/1111 already runs the requested configuration"
 
 
 def test_update_of_hooks_and_description_only_starts_nothing(aws: Aws) -> None:
@@ -526,9 +519,7 @@ def test_differences_between_request_and_live_task_set(
 
 def test_service_without_code_deploy_controller_fails_clearly(aws: Aws) -> None:
     expect_list(aws, ACTIVE_FILTER, [])
-    aws.ecs.add_response(
-        "describe_services", service(TD_OLD, deploymentController={"type": "ECS"}), DESCRIBE_PARAMS
-    )
+    aws.ecs.add_response("describe_services", service(TD_OLD, deploymentController={"type": "ECS"}), DESCRIBE_PARAMS)
 
     with pytest.raises(DeploymentError) as excinfo:
         aws.handler.on_event(event())
@@ -640,9 +631,7 @@ def test_failure_without_rollback_says_so(aws: Aws) -> None:
     )
 
 
-def test_ready_keeps_polling_then_times_out_with_approval_message(
-    aws: Aws, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ready_keeps_polling_then_times_out_with_approval_message(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.clock.now = T0 + timedelta(minutes=12)
     expect_get(aws, "d-NEW", "Ready")
 
@@ -650,8 +639,7 @@ def test_ready_keeps_polling_then_times_out_with_approval_message(
     waiting = log_lines(capsys)[-1]
     assert waiting["decision"] == "waiting-for-approval"
     assert (
-        "aws deploy continue-deployment --deployment-id d-NEW --deployment-wait-type READY_WAIT"
-        in (waiting["reason"])
+        "aws deploy continue-deployment --deployment-id d-NEW --deployment-wait-type READY_WAIT" in (waiting["reason"])
     )
 
     aws.clock.now = T0 + timedelta(minutes=30, seconds=1)
@@ -789,9 +777,7 @@ def test_waits_for_an_active_deployment_then_deploys_and_finds_its_own_by_marker
     # Poll 1: the other deployment still runs.
     aws.clock.now = T0 + timedelta(seconds=30)
     expect_list(aws, OWN_FILTER, ["d-OTHER"])
-    aws.codedeploy.add_response(
-        "batch_get_deployments", {"deploymentsInfo": [other]}, {"deploymentIds": ["d-OTHER"]}
-    )
+    aws.codedeploy.add_response("batch_get_deployments", {"deploymentsInfo": [other]}, {"deploymentIds": ["d-OTHER"]})
     expect_list(aws, ACTIVE_FILTER, ["d-OTHER"])
     expect_get(aws, "d-OTHER", "InProgress", created=T0 - timedelta(minutes=3), description="manual")
     assert aws.handler.is_complete(polled) == {"IsComplete": False}
@@ -916,9 +902,7 @@ def test_lambda_entry_point_delete_creates_no_client() -> None:
         ),
     ],
 )
-def test_missing_application_or_group_fails_with_their_names(
-    aws: Aws, code: str, message: str, expected: str
-) -> None:
+def test_missing_application_or_group_fails_with_their_names(aws: Aws, code: str, message: str, expected: str) -> None:
     aws.codedeploy.add_client_error("list_deployments", code, message, expected_params=ACTIVE_FILTER)
 
     with pytest.raises(DeploymentError) as excinfo:

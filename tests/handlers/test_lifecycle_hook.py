@@ -26,9 +26,7 @@ def expected(status: str) -> dict[str, str]:
 
 @pytest.fixture
 def client() -> Any:
-    return boto3.client(
-        "codedeploy", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
+    return boto3.client("codedeploy", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
 
 
 @pytest.fixture
@@ -38,12 +36,8 @@ def stubber(client: Any) -> Iterator[Stubber]:
         stub.assert_no_pending_responses()
 
 
-@pytest.mark.parametrize(
-    ("returned", "status"), [(True, "Succeeded"), (None, "Succeeded"), (False, "Failed")]
-)
-def test_return_value_decides_the_status(
-    client: Any, stubber: Stubber, returned: bool | None, status: str
-) -> None:
+@pytest.mark.parametrize(("returned", "status"), [(True, "Succeeded"), (None, "Succeeded"), (False, "Failed")])
+def test_return_value_decides_the_status(client: Any, stubber: Stubber, returned: bool | None, status: str) -> None:
     stubber.add_response(
         "put_lifecycle_event_hook_execution_status", {"lifecycleEventHookExecutionId": "x"}, expected(status)
     )

@@ -1,0 +1,195 @@
+"""CodeDeploy lifecycle hooks: the user's Lambda functions, and the built-in smoke test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from aws_cdk import Duration
+from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from . import defaults
+from .acknowledgements import acknowledge_role_dependencies
+from .validation import check_duration, check_int, invalid, unresolved
+
+HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"
+HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
+
+
+def handlers_code() -> lambda_.Code:
+    """The asset holding every Lambda handler of the library (one asset, shared by all functions)."""
+    return lambda_.Code.from_asset(str(HANDLERS_DIR), exclude=["__pycache__", "*.pyc"])
+
+
+@dataclass(frozen=True)
+class DeploymentHooks:
+    """Lambda functions CodeDeploy invokes at the lifecycle events of an ECS deployment.
+
+    Each function must report its result with ``PutLifecycleEventHookExecutionStatus``; the
+    ``blue_green_ecs.handlers.lifecycle_hook.codedeploy_hook`` decorator does that for a function
+    that just returns ``True`` or ``False``. The construct grants CodeDeploy permission to invoke
+    them and grants them permission to report. Every field defaults to no hook.
+
+    :param before_install: before the green task set is created.
+    :param after_install: after the green task set is created, before it gets test traffic.
+    :param after_allow_test_traffic: after the test listener serves green; the place for tests.
+    :param before_allow_traffic: after tests, before production traffic moves.
+    :param after_allow_traffic: after all production traffic is on green.
+    """
+
+    before_install: lambda_.IFunction | None = None
+    after_install: lambda_.IFunction | None = None
+    after_allow_test_traffic: lambda_.IFunction | None = None
+    before_allow_traffic: lambda_.IFunction | None = None
+    after_allow_traffic: lambda_.IFunction | None = None
+
+    def by_event(self) -> dict[str, lambda_.IFunction]:
+        """AppSpec hook name -> function, in lifecycle order, for the hooks that are set."""
+        hooks: dict[str, lambda_.IFunction] = {}
+        for item in fields(self):
+            function = getattr(self, item.name)
+            if function is not None:
+                hooks["".join(part.capitalize() for part in item.name.split("_"))] = function
+        return hooks
+
+
+@dataclass(frozen=True)
+class SmokeTest:
+    """The built-in smoke test: GET requests to green through the test listener before any user sees it.
+
+    Runs as the AfterAllowTestTraffic hook, in a Lambda function inside the service's VPC. It
+    connects to the load balancer nodes' private IP addresses (found with
+    ``ec2:DescribeNetworkInterfaces``), so it works with internet-facing and internal load
+    balancers while the test listener stays closed to the internet. The function calls the EC2 and
+    CodeDeploy APIs: its subnets need a NAT gateway, or interface endpoints for ``ec2`` and
+    ``codedeploy`` (the sample app shows the endpoints).
+
+    :param path: path requested on the test listener. Default: ``"/"``.
+    :param expected_status: accepted status codes, e.g. ``"200"``, ``"200,204"``, ``"200-299"``.
+        Default: ``"200"``.
+    :param requests: number of requests, 1-100. Default: 5.
+    :param interval: pause between requests. Default: 2 seconds.
+    :param request_timeout: time limit of each request. Default: 5 seconds.
+    :param max_failures: failed requests tolerated. Default: 0.
+    :param verify_tls: verify the HTTPS test listener's certificate against the load balancer's DNS
+        name. Default: false, since the listener presents the production certificate, whose name is
+        not the load balancer's.
+    :param subnets: where the function runs. Default: the VPC's private subnets with egress, else
+        its public subnets (add the interface endpoints then).
+    """
+
+    path: str = "/"
+    expected_status: str = "200"
+    requests: int = 5
+    interval: Duration = field(default_factory=lambda: Duration.seconds(2))
+    request_timeout: Duration = field(default_factory=lambda: Duration.seconds(5))
+    max_failures: int = 0
+    verify_tls: bool = False
+    subnets: ec2.SubnetSelection | None = None
+
+    def validate(self) -> None:
+        """Reject values the handler could not run with."""
+        if not unresolved(self.path) and (not self.path.startswith("/") or len(self.path) > 1024):
+            raise invalid("smoke_test.path", self.path, "use a path that starts with '/', at most 1024 characters.")
+        check_int("smoke_test.requests", self.requests, minimum=1, maximum=100)
+        check_int("smoke_test.max_failures", self.max_failures, minimum=0, maximum=self.requests - 1)
+        check_duration("smoke_test.interval", self.interval, minimum_seconds=0, maximum_seconds=60)
+        check_duration("smoke_test.request_timeout", self.request_timeout, minimum_seconds=1, maximum_seconds=60)
+        if self.function_timeout.to_seconds() > 900:
+            raise invalid(
+                "smoke_test.requests",
+                self.requests,
+                "requests x (request_timeout + interval) must fit in Lambda's 15-minute limit.",
+            )
+
+    @property
+    def function_timeout(self) -> Duration:
+        """Every request timing out and every pause, plus the EC2 and CodeDeploy calls at their worst.
+
+        The handler's EC2 client retries up to 9 times with 5 s connect timeouts and backoff (about
+        140 s when the API is unreachable); the function must outlive that to report Failed rather
+        than leave CodeDeploy waiting for an hour.
+        """
+        per_request = self.request_timeout.to_seconds() + self.interval.to_seconds()
+        return Duration.seconds(int(self.requests * per_request) + 180)
+
+
+class SmokeTestFunction(Construct):
+    """The smoke test's Lambda function, wired to the test listener of one service."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        options: SmokeTest,
+        vpc: ec2.IVpc,
+        load_balancer: elbv2.ApplicationLoadBalancer,
+        test_listener: elbv2.ApplicationListener,
+        test_port: int,
+        https: bool,
+        log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        scheme = "https" if https else "http"
+        subnets = options.subnets or ec2.SubnetSelection(
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets else ec2.SubnetType.PUBLIC
+        )
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=False,
+            description="Smoke test of the green task set: the test listener and AWS APIs only",
+        )
+        self.function: lambda_.Function = lambda_.Function(
+            self,
+            "Function",
+            runtime=HANDLER_RUNTIME,
+            handler="smoke_test.handler",
+            code=handlers_code(),
+            timeout=options.function_timeout,
+            memory_size=256,
+            description="blue-green-ecs smoke test: requests to the green task set through the test listener",
+            vpc=vpc,
+            vpc_subnets=subnets,
+            allow_public_subnet=not vpc.private_subnets and options.subnets is None,
+            security_groups=[self.security_group],
+            log_group=logs.LogGroup(self, "Logs", retention=log_retention),
+            environment={
+                "TARGET_URL": f"{scheme}://{load_balancer.load_balancer_dns_name}:{test_port}",
+                "REQUEST_PATH": options.path,
+                "EXPECTED_STATUS": options.expected_status,
+                "REQUESTS": str(options.requests),
+                "INTERVAL_SECONDS": str(options.interval.to_seconds()),
+                "TIMEOUT_SECONDS": str(options.request_timeout.to_seconds()),
+                "MAX_FAILURES": str(options.max_failures),
+                "VERIFY_TLS": "true" if options.verify_tls else "false",
+                "LOAD_BALANCER_FULL_NAME": load_balancer.load_balancer_full_name,
+            },
+        )
+        test_listener.connections.allow_default_port_from(self.security_group, "Smoke test to the green task set")
+        # The EC2 and CodeDeploy APIs, directly or through interface endpoints.
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs (EC2, CodeDeploy)")
+        # The load balancer's network interfaces: DescribeNetworkInterfaces has no resource-level scope.
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])
+        )
+        acknowledge_role_dependencies(self)
+
+
+def grant_hook(function: lambda_.IFunction, deployment_group: codedeploy.EcsDeploymentGroup) -> None:
+    """CodeDeploy may invoke the hook; the hook may report its result to this deployment group only."""
+    function.grant_invoke(deployment_group.role)
+    function.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["codedeploy:PutLifecycleEventHookExecutionStatus"],
+            resources=[deployment_group.deployment_group_arn],
+        )
+    )

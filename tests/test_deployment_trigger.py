@@ -1,0 +1,446 @@
+"""The deployment trigger: one custom resource per service, one provider per stack, scoped IAM."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+
+from blue_green_ecs import BlueGreenFargateService, DeploymentHooks, SmokeTest, TrafficShift
+from blue_green_ecs.acknowledgements import acknowledge_role_dependencies
+from blue_green_ecs.deployment_trigger import RESOURCE_TYPE, DeploymentTriggerProvider
+from sample.app import build
+
+from . import configurations
+from .configurations import IMAGE
+from .conftest import Synthesized
+from .support import new_app, new_stack, only, raises_message, resources_of_type, synth
+
+HANDLER_TYPES = ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine", "AWS::IAM::Role")
+
+
+def _id(stack: Stack, construct: Any) -> str:
+    return str(stack.get_logical_id(construct.node.default_child))
+
+
+def _counts(template: Template) -> dict[str, int]:
+    resources = template.to_json()["Resources"]
+    counts = {kind: sum(1 for r in resources.values() if r["Type"] == kind) for kind in HANDLER_TYPES}
+    counts["total"] = len(resources)
+    return counts
+
+
+@pytest.fixture(scope="module")
+def two() -> tuple[Template, BlueGreenFargateService, BlueGreenFargateService, Any]:
+    stack, first, second = configurations.two_services()
+    return synth(stack), first, second, stack
+
+
+def test_custom_resource_carries_the_appspec(sample: Synthesized) -> None:
+    web = sample.service
+    _, resource = only(sample.template, RESOURCE_TYPE)
+    properties = resource["Properties"]
+    assert properties == {
+        "ServiceToken": {
+            "Fn::GetAtt": [
+                sample.stack.get_logical_id(
+                    DeploymentTriggerProvider.of(sample.stack)
+                    .provider.node.find_child("framework-onEvent")
+                    .node.default_child  # type: ignore[arg-type]
+                ),
+                "Arn",
+            ]
+        },
+        "ServiceTimeout": "3600",
+        "ApplicationName": {"Ref": _id(sample.stack, web.application)},
+        "DeploymentGroupName": {"Ref": _id(sample.stack, web.deployment_group)},
+        "ClusterName": {"Ref": _id(sample.stack, web.cluster)},
+        "ServiceName": {"Fn::GetAtt": [_id(sample.stack, web.service), "Name"]},
+        "TaskDefinitionArn": {"Ref": _id(sample.stack, web.task_definition)},
+        "ContainerName": "web",
+        "ContainerPort": 80,
+        "PlatformVersion": "LATEST",
+        "Subnets": [{"Ref": "VpcPublicSubnet1Subnet5C2D37C4"}, {"Ref": "VpcPublicSubnet2Subnet691E08A3"}],
+        "SecurityGroups": [{"Fn::GetAtt": [_id(sample.stack, web.service.connections.security_groups[0]), "GroupId"]}],
+        "AssignPublicIp": "ENABLED",
+        "TimeoutMinutes": 25,
+    }
+
+
+def test_the_appspec_matches_the_service_network_configuration(https: Synthesized) -> None:
+    _, service = only(https.template, "AWS::ECS::Service")
+    network = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    _, resource = only(https.template, RESOURCE_TYPE)
+    properties = resource["Properties"]
+    assert properties["Subnets"] == network["Subnets"]
+    assert properties["SecurityGroups"] == network["SecurityGroups"]
+    assert properties["AssignPublicIp"] == network["AssignPublicIp"] == "DISABLED"
+    assert properties["ContainerPort"] == 8080
+
+
+def test_custom_resource_waits_for_the_deployment_group_role_policy(sample: Synthesized) -> None:
+    _, resource = only(sample.template, RESOURCE_TYPE)
+    role = sample.service.deployment_group.role
+    assert _id(sample.stack, role) in resource["DependsOn"]
+
+
+def test_capacity_provider_strategy_goes_into_the_appspec(existing_cluster: Synthesized) -> None:
+    _, resource = only(existing_cluster.template, RESOURCE_TYPE)
+    assert resource["Properties"]["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
+
+
+def test_one_provider_serves_every_service_in_a_stack(two: Any, sample: Synthesized) -> None:
+    template, first, second, _ = two
+    template.resource_count_is(RESOURCE_TYPE, 2)
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
+    assert first.deployment_trigger.provider is second.deployment_trigger.provider
+    tokens = {
+        r["Properties"]["ServiceToken"]["Fn::GetAtt"][0] for r in resources_of_type(template, RESOURCE_TYPE).values()
+    }
+    assert len(tokens) == 1
+
+
+def test_a_second_service_adds_no_function_and_no_state_machine() -> None:
+    def stack_with(count: int, *, deploy_on_update: bool = True) -> dict[str, int]:
+        stack = new_stack()
+        cluster = ecs.Cluster(stack, "Cluster")
+        for index in range(count):
+            BlueGreenFargateService(
+                stack,
+                f"Svc{index}",
+                image=ecs.ContainerImage.from_registry(IMAGE),
+                cluster=cluster,
+                deploy_on_update=deploy_on_update,
+            )
+        return _counts(Template.from_stack(stack))
+
+    without, one, two = stack_with(1, deploy_on_update=False), stack_with(1), stack_with(2)
+    trigger = {kind: one[kind] - without[kind] for kind in one}
+    # Our onEvent and isComplete, the Provider framework's onEvent, isComplete and onTimeout.
+    assert trigger["AWS::Lambda::Function"] == 5
+    assert trigger["AWS::StepFunctions::StateMachine"] == 1
+    assert two["AWS::Lambda::Function"] == one["AWS::Lambda::Function"]
+    assert two["AWS::StepFunctions::StateMachine"] == one["AWS::StepFunctions::StateMachine"]
+    # The second service's own roles (task, execution, CodeDeploy); none for the trigger.
+    assert two["AWS::IAM::Role"] - one["AWS::IAM::Role"] == 3
+
+
+def _statements(template: Template) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
+        statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resources = statement["Resource"]
+    return list(resources) if isinstance(resources, list) else [resources]
+
+
+def test_codedeploy_permissions_name_their_resources(two: Any) -> None:
+    template, first, second, stack = two
+    codedeploy = [s for s in _statements(template) if any(a.startswith("codedeploy:") for a in _actions(s))]
+    assert codedeploy
+    assert all("*" not in _resources(s) for s in codedeploy)
+    deploy = [s for s in codedeploy if "codedeploy:CreateDeployment" in _actions(s)]
+    groups = [resource for s in deploy for resource in _resources(s)]
+    for service in (first, second):
+        assert stack.resolve(service.deployment_group.deployment_group_arn) in groups
+    assert len({json.dumps(group) for group in groups}) == 2
+
+
+def test_ecs_permission_is_scoped_to_the_services(two: Any) -> None:
+    template, first, second, stack = two
+    describe = [s for s in _statements(template) if "ecs:DescribeServices" in _actions(s)]
+    resources = {json.dumps(resource) for s in describe for resource in _resources(s)}
+    assert resources == {json.dumps({"Ref": _id(stack, service.service)}) for service in (first, second)}
+
+
+def test_deploy_on_update_false_adds_no_trigger() -> None:
+    stack = new_stack()
+    service = BlueGreenFargateService(
+        stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), deploy_on_update=False
+    )
+    template = synth(stack)
+    assert service.deployment_trigger is None
+    assert stack.node.try_find_child(DeploymentTriggerProvider.CONSTRUCT_ID) is None
+    template.resource_count_is(RESOURCE_TYPE, 0)
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 0)
+    handlers = {f["Properties"]["Handler"] for f in resources_of_type(template, "AWS::Lambda::Function").values()}
+    assert handlers == {"__entrypoint__.handler"}  # aws-cdk-lib's default-security-group restriction only
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "minutes"),
+    [
+        ({}, 25),
+        ({"traffic_shift": TrafficShift.linear(percent=10, interval=Duration.minutes(3))}, 47),
+        ({"traffic_shift": TrafficShift.all_at_once(), "termination_wait": Duration.minutes(0)}, 15),
+        ({"deployment_approval_wait_time": Duration.minutes(10)}, 35),
+        ({"deployment_timeout": Duration.minutes(40)}, 40),
+    ],
+    ids=["default-canary", "linear-10-3", "all-at-once", "approval-wait", "explicit"],
+)
+def test_timeout_is_derived_from_the_shift_and_the_waits(kwargs: dict[str, Any], minutes: int) -> None:
+    stack = new_stack()
+    service = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), **kwargs)
+    assert service.deployment_trigger is not None
+    assert service.deployment_trigger.timeout.to_minutes() == minutes
+
+
+def test_rejects_a_deployment_longer_than_cloudformation_waits() -> None:
+    with raises_message(
+        "Invalid termination_wait=30 minutes: with traffic_shift=canary 10% for 15 minutes a deployment needs "
+        "about 60 minutes, and `cdk deploy` can wait for at most 55 (CloudFormation gives a custom resource one "
+        "hour). Shorten the shift or the waits, or set deploy_on_update=False and start deployments from your "
+        "pipeline."
+    ):
+        BlueGreenFargateService(
+            new_stack(),
+            "Web",
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            traffic_shift=TrafficShift.canary(percent=10, interval=Duration.minutes(15)),
+            termination_wait=Duration.minutes(30),
+        )
+
+
+def test_long_deployments_are_fine_without_the_trigger() -> None:
+    service = BlueGreenFargateService(
+        new_stack(),
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        termination_wait=Duration.hours(24),
+        deploy_on_update=False,
+    )
+    assert service.termination_wait.to_hours() == 24
+
+
+@pytest.mark.parametrize(
+    ("timeout", "message"),
+    [
+        (
+            Duration.minutes(56),
+            "Invalid deployment_timeout=56 minutes: use a whole number of minutes from 1 to 55 (Duration.minutes(n)).",
+        ),
+        (
+            Duration.minutes(10),
+            "Invalid deployment_timeout=10 minutes: the traffic shift and waits alone take 10 minutes; allow more "
+            "than that (the default adds 15 minutes for starting tasks, health checks and draining).",
+        ),
+    ],
+    ids=["over-an-hour", "shorter-than-the-plan"],
+)
+def test_rejects_an_impossible_deployment_timeout(timeout: Duration, message: str) -> None:
+    with raises_message(message):
+        BlueGreenFargateService(
+            new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), deployment_timeout=timeout
+        )
+
+
+# --- Hooks -------------------------------------------------------------------------------------
+
+
+def _function(stack: Any, name: str) -> lambda_.Function:
+    function = lambda_.Function(
+        stack,
+        name,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return True\n"),
+    )
+    acknowledge_role_dependencies(function)  # aws-cdk-lib's redundant DependsOn, as in the library
+    return function
+
+
+@pytest.fixture(scope="module")
+def hooked() -> tuple[Template, Any, BlueGreenFargateService, dict[str, lambda_.Function]]:
+    stack = new_stack()
+    functions = {name: _function(stack, name) for name in ("Install", "Traffic")}
+    service = BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        # Given out of lifecycle order on purpose: the AppSpec lists them in lifecycle order.
+        hooks=DeploymentHooks(after_allow_traffic=functions["Traffic"], before_install=functions["Install"]),
+    )
+    return synth(stack), stack, service, functions
+
+
+def test_hooks_go_into_the_appspec_in_lifecycle_order(hooked: Any) -> None:
+    template, stack, _, functions = hooked
+    _, resource = only(template, RESOURCE_TYPE)
+    hooks = resource["Properties"]["Hooks"]
+    assert list(hooks) == ["BeforeInstall", "AfterAllowTraffic"]
+    assert hooks["BeforeInstall"] == stack.resolve(functions["Install"].function_arn)
+    assert hooks["AfterAllowTraffic"] == stack.resolve(functions["Traffic"].function_arn)
+
+
+def test_codedeploy_may_invoke_the_hooks_and_the_hooks_may_report(hooked: Any) -> None:
+    template, stack, service, functions = hooked
+    role_policy = next(
+        p
+        for p in resources_of_type(template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": _id(stack, service.deployment_group.role)}]
+    )
+    invoke = [
+        s for s in role_policy["Properties"]["PolicyDocument"]["Statement"] if "lambda:InvokeFunction" in _actions(s)
+    ]
+    invoked = json.dumps(invoke)
+    for function in functions.values():
+        assert json.dumps(stack.resolve(function.function_arn)) in invoked
+        template.has_resource_properties(
+            "AWS::IAM::Policy",
+            {
+                "Roles": [{"Ref": stack.get_logical_id(function.role.node.default_child)}],
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            {
+                                "Action": "codedeploy:PutLifecycleEventHookExecutionStatus",
+                                "Effect": "Allow",
+                                "Resource": stack.resolve(service.deployment_group.deployment_group_arn),
+                            }
+                        ]
+                    )
+                },
+            },
+        )
+
+
+def test_smoke_test_and_after_allow_test_traffic_hook_are_exclusive() -> None:
+    stack = new_stack()
+    with raises_message(
+        "Invalid smoke_test='SmokeTest(...)': hooks.after_allow_test_traffic is also set and CodeDeploy runs one "
+        "function per lifecycle event; call your tests from one function or drop one of the two."
+    ):
+        BlueGreenFargateService(
+            stack,
+            "Web",
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            hooks=DeploymentHooks(after_allow_test_traffic=_function(stack, "Tests")),
+            smoke_test=SmokeTest(),
+        )
+
+
+# --- Smoke test --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smoke() -> tuple[Template, Any]:
+    stack = build(new_app(smoke_test="true"))
+    return synth(stack), stack
+
+
+def test_smoke_test_is_the_after_allow_test_traffic_hook(smoke: Any) -> None:
+    template, stack = smoke
+    _, resource = only(template, RESOURCE_TYPE)
+    function = stack.web.smoke_test_function
+    assert resource["Properties"]["Hooks"] == {"AfterAllowTestTraffic": stack.resolve(function.function_arn)}
+
+
+def test_smoke_test_function_runs_in_the_vpc_against_the_test_listener(smoke: Any) -> None:
+    template, stack = smoke
+    function_id = stack.get_logical_id(stack.web.smoke_test_function.node.default_child)
+    properties = resources_of_type(template, "AWS::Lambda::Function")[function_id]["Properties"]
+    assert properties["Handler"] == "smoke_test.handler"
+    assert properties["Runtime"].startswith("python3.")
+    assert properties["Timeout"] == 5 * (5 + 2) + 180
+    assert properties["VpcConfig"]["SubnetIds"] == [
+        {"Ref": "VpcPublicSubnet1Subnet5C2D37C4"},
+        {"Ref": "VpcPublicSubnet2Subnet691E08A3"},
+    ]
+    environment = properties["Environment"]["Variables"]
+    assert environment["TARGET_URL"] == {
+        "Fn::Join": [
+            "",
+            [
+                "http://",
+                {"Fn::GetAtt": [_id(stack, stack.web.load_balancer), "DNSName"]},
+                ":8080",
+            ],
+        ]
+    }
+    assert {
+        k: environment[k] for k in ("REQUEST_PATH", "EXPECTED_STATUS", "REQUESTS", "MAX_FAILURES", "VERIFY_TLS")
+    } == {
+        "REQUEST_PATH": "/",
+        "EXPECTED_STATUS": "200",
+        "REQUESTS": "5",
+        "MAX_FAILURES": "0",
+        "VERIFY_TLS": "false",
+    }
+    assert environment["LOAD_BALANCER_FULL_NAME"] == {
+        "Fn::GetAtt": [_id(stack, stack.web.load_balancer), "LoadBalancerFullName"]
+    }
+
+
+def test_smoke_test_may_reach_the_test_listener_and_find_the_load_balancer_nodes(smoke: Any) -> None:
+    template, stack = smoke
+    smoke_sg = stack.get_logical_id(stack.web.smoke_test_function.connections.security_groups[0].node.default_child)
+    lb_sg = stack.get_logical_id(stack.web.load_balancer.connections.security_groups[0].node.default_child)
+    template.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "GroupId": {"Fn::GetAtt": [lb_sg, "GroupId"]},
+            "SourceSecurityGroupId": {"Fn::GetAtt": [smoke_sg, "GroupId"]},
+            "FromPort": 8080,
+            "ToPort": 8080,
+        },
+    )
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [{"Action": "ec2:DescribeNetworkInterfaces", "Effect": "Allow", "Resource": "*"}]
+                )
+            }
+        },
+    )
+
+
+def test_sample_with_smoke_test_adds_the_api_endpoints_it_needs(smoke: Any, sample: Synthesized) -> None:
+    template, _ = smoke
+    template.resource_count_is("AWS::EC2::VPCEndpoint", 2)
+    endpoints = list(resources_of_type(template, "AWS::EC2::VPCEndpoint").values())
+    # ServiceName is Fn::Join ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".codedeploy"]]
+    names = sorted(e["Properties"]["ServiceName"]["Fn::Join"][1][-1].lstrip(".") for e in endpoints)
+    assert names == ["codedeploy", "ec2"]
+    assert all(e["Properties"]["PrivateDnsEnabled"] for e in endpoints)
+    assert all(e["Properties"]["VpcEndpointType"] == "Interface" for e in endpoints)
+    sample.template.resource_count_is("AWS::EC2::VPCEndpoint", 0)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            SmokeTest(path="health"),
+            "Invalid smoke_test.path='health': use a path that starts with '/', at most 1024 characters.",
+        ),
+        (SmokeTest(requests=0), "Invalid smoke_test.requests=0: use a whole number from 1 to 100."),
+        (SmokeTest(requests=3, max_failures=3), "Invalid smoke_test.max_failures=3: use a whole number from 0 to 2."),
+        (
+            SmokeTest(request_timeout=Duration.seconds(0)),
+            "Invalid smoke_test.request_timeout=0 seconds: use a whole number of seconds from 1 to 60 seconds.",
+        ),
+        (
+            SmokeTest(requests=100, request_timeout=Duration.seconds(10)),
+            "Invalid smoke_test.requests=100: requests x (request_timeout + interval) must fit in Lambda's 15-minute limit.",
+        ),
+    ],
+    ids=["path", "requests", "max-failures", "request-timeout", "lambda-limit"],
+)
+def test_rejects_invalid_smoke_test(options: SmokeTest, message: str) -> None:
+    with raises_message(message):
+        BlueGreenFargateService(new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), smoke_test=options)
