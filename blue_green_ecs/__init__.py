@@ -1,6 +1,7 @@
 """Blue/green deployments of ECS Fargate services through CodeDeploy, as one AWS CDK construct."""
 
 from .hooks import DeploymentHooks, SmokeTest
+from .pipeline import appspec_document, pipeline_files, taskdef_document
 from .rollback_alarms import RollbackAlarmOptions
 from .service import BlueGreenFargateService
 from .traffic_shift import TrafficShift, TrafficShiftKind
@@ -12,4 +13,7 @@ __all__ = [
     "SmokeTest",
     "TrafficShift",
     "TrafficShiftKind",
+    "appspec_document",
+    "pipeline_files",
+    "taskdef_document",
 ]

@@ -49,6 +49,43 @@ def default_deployment_timeout(
     return Duration.minutes(math.ceil(seconds / 60) + DEPLOYMENT_TIMEOUT_MARGIN_MINUTES)
 
 
+def appspec_properties(
+    *,
+    container_name: str,
+    container_port: float,
+    platform_version: ecs.FargatePlatformVersion | None,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str],
+    assign_public_ip: bool,
+    capacity_provider_strategies: Sequence[ecs.CapacityProviderStrategy] | None,
+    hooks: Mapping[str, lambda_.IFunction],
+) -> dict[str, Any]:
+    """The AppSpec part of the custom resource's properties (``handlers/appspec.py`` reads them).
+
+    Everything but the task definition ARN; the pipeline files use the same properties with
+    CodePipeline's placeholder in its place.
+    """
+    properties: dict[str, Any] = {
+        "ContainerName": container_name,
+        "ContainerPort": container_port,
+        "PlatformVersion": (platform_version or ecs.FargatePlatformVersion.LATEST).value,
+        "Subnets": list(subnet_ids),
+        "SecurityGroups": list(security_group_ids),
+        "AssignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
+    }
+    if capacity_provider_strategies:
+        properties["CapacityProviderStrategy"] = [
+            {key: value for key, value in item.items() if value is not None}
+            for item in (
+                {"CapacityProvider": s.capacity_provider, "Base": s.base, "Weight": s.weight}
+                for s in capacity_provider_strategies
+            )
+        ]
+    if hooks:
+        properties["Hooks"] = {event: function.function_arn for event, function in hooks.items()}
+    return properties
+
+
 class DeploymentTriggerProvider(Construct):
     """The stack's single provider: two handler functions and aws-cdk-lib's Provider framework.
 
@@ -132,14 +169,7 @@ class DeploymentTrigger(Construct):
         deployment_config: codedeploy.IEcsDeploymentConfig,
         service: ecs.FargateService,
         task_definition: ecs.TaskDefinition,
-        container_name: str,
-        container_port: float,
-        platform_version: ecs.FargatePlatformVersion | None,
-        subnet_ids: Sequence[str],
-        security_group_ids: Sequence[str],
-        assign_public_ip: bool,
-        capacity_provider_strategies: Sequence[ecs.CapacityProviderStrategy] | None,
-        hooks: Mapping[str, lambda_.IFunction],
+        appspec: Mapping[str, Any],
         timeout: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -180,24 +210,9 @@ class DeploymentTrigger(Construct):
             "ClusterName": service.cluster.cluster_name,
             "ServiceName": service.service_name,
             "TaskDefinitionArn": task_definition.task_definition_arn,
-            "ContainerName": container_name,
-            "ContainerPort": container_port,
-            "PlatformVersion": (platform_version or ecs.FargatePlatformVersion.LATEST).value,
-            "Subnets": list(subnet_ids),
-            "SecurityGroups": list(security_group_ids),
-            "AssignPublicIp": "ENABLED" if assign_public_ip else "DISABLED",
+            **appspec,
             "TimeoutMinutes": timeout.to_minutes(),
         }
-        if capacity_provider_strategies:
-            properties["CapacityProviderStrategy"] = [
-                {key: value for key, value in item.items() if value is not None}
-                for item in (
-                    {"CapacityProvider": s.capacity_provider, "Base": s.base, "Weight": s.weight}
-                    for s in capacity_provider_strategies
-                )
-            ]
-        if hooks:
-            properties["Hooks"] = {event: function.function_arn for event, function in hooks.items()}
 
         self.resource = CustomResource(
             self,

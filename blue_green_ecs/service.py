@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Annotations, CfnResource, Duration
 from aws_cdk import aws_certificatemanager as acm
@@ -23,6 +24,7 @@ from .deployment_trigger import (
     DEPLOYMENT_TIMEOUT_MARGIN_MINUTES,
     MAX_DEPLOYMENT_TIMEOUT_MINUTES,
     DeploymentTrigger,
+    appspec_properties,
     default_deployment_timeout,
 )
 from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction, grant_hook
@@ -80,6 +82,8 @@ class BlueGreenFargateService(Construct):
         deployment_trigger: the custom resource that deploys on update, or ``None``.
         hooks: lifecycle event -> function, the smoke test included.
         smoke_test_function: the smoke test's function, or ``None``.
+        appspec_properties: the AppSpec inputs (container, network, hooks) as the deployment
+            trigger and the pipeline files use them.
     """
 
     def __init__(
@@ -546,6 +550,16 @@ class BlueGreenFargateService(Construct):
         for function in self.hooks.values():
             grant_hook(function, self.deployment_group)
 
+        self.appspec_properties: dict[str, Any] = appspec_properties(
+            container_name=container_name,
+            container_port=container_port,
+            platform_version=platform_version,
+            subnet_ids=select_subnets(self.vpc, subnets).subnet_ids,
+            security_group_ids=[sg.security_group_id for sg in self.service.connections.security_groups],
+            assign_public_ip=public_ip,
+            capacity_provider_strategies=capacity_provider_strategies,
+            hooks=self.hooks,
+        )
         self.deployment_trigger: DeploymentTrigger | None = None
         if timeout is not None:
             self.deployment_trigger = DeploymentTrigger(
@@ -556,14 +570,7 @@ class BlueGreenFargateService(Construct):
                 deployment_config=self.deployment_config,
                 service=self.service,
                 task_definition=self.task_definition,
-                container_name=container_name,
-                container_port=container_port,
-                platform_version=platform_version,
-                subnet_ids=select_subnets(self.vpc, subnets).subnet_ids,
-                security_group_ids=[sg.security_group_id for sg in self.service.connections.security_groups],
-                assign_public_ip=public_ip,
-                capacity_provider_strategies=capacity_provider_strategies,
-                hooks=self.hooks,
+                appspec=self.appspec_properties,
                 timeout=timeout,
             )
 

@@ -52,13 +52,20 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import appspec
+else:
+    # Top-level module inside the Lambda asset, blue_green_ecs.handlers.appspec in the library.
+    appspec = importlib.import_module(f"{__package__}.appspec" if __package__ else "appspec")
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
@@ -70,13 +77,6 @@ from botocore.exceptions import (  # type: ignore[import-untyped,unused-ignore]
     ConnectionError as BotoConnectionError,
 )
 
-HOOK_NAMES: tuple[str, ...] = (
-    "BeforeInstall",
-    "AfterInstall",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AfterAllowTraffic",
-)
 ACTIVE_STATUSES: tuple[str, ...] = ("Created", "Queued", "InProgress", "Baking", "Ready")
 STATE_KEY = "BlueGreenEcsState"
 DEFAULT_TIMEOUT_MINUTES = 60
@@ -139,188 +139,6 @@ class TransientAwsError(Exception):
 # --------------------------------------------------------------------------------------------------
 
 
-def _to_int(value: Any, name: str) -> int:
-    """Convert a CloudFormation string number (or an int) to int, naming the property on failure."""
-    if isinstance(value, bool):
-        raise ValueError(f"Property '{name}' must be an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"Property '{name}' must be an integer, got {value!r}")
-
-
-def _required_str(properties: Mapping[str, Any], name: str) -> str:
-    value = properties.get(name)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"Missing required property '{name}' (got {value!r})")
-    return value.strip()
-
-
-def _optional_str(properties: Mapping[str, Any], name: str) -> str | None:
-    value = properties.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"Property '{name}' must be a string, got {value!r}")
-    return value.strip()
-
-
-def _string_list(properties: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    value = properties.get(name)
-    if value is None or value == "":
-        return ()
-    if isinstance(value, str):
-        # Tolerate a CommaDelimitedList that was passed through as one string.
-        return tuple(item.strip() for item in value.split(",") if item.strip())
-    if isinstance(value, Sequence) and all(isinstance(item, str) for item in value):
-        return tuple(item for item in value if item)
-    raise ValueError(f"Property '{name}' must be a list of strings, got {value!r}")
-
-
-@dataclass(frozen=True)
-class CapacityProviderItem:
-    """One entry of a capacity provider strategy; Base and Weight stay None when not given."""
-
-    capacity_provider: str
-    base: int | None = None
-    weight: int | None = None
-
-    def to_appspec(self) -> dict[str, Any]:
-        """Render the entry with the keys and order of the AppSpec documentation."""
-        item: dict[str, Any] = {}
-        if self.base is not None:
-            item["Base"] = self.base
-        item["CapacityProvider"] = self.capacity_provider
-        if self.weight is not None:
-            item["Weight"] = self.weight
-        return item
-
-    def comparable(self) -> tuple[str, int, int]:
-        """Key with ECS's defaults applied, for comparing with what the service runs."""
-        return (self.capacity_provider, self.base or 0, self.weight or 0)
-
-
-@dataclass(frozen=True)
-class AppSpecTarget:
-    """The part of the resource properties that goes into the AppSpec."""
-
-    task_definition: str
-    container_name: str
-    container_port: int
-    platform_version: str | None = None
-    subnets: tuple[str, ...] = ()
-    security_groups: tuple[str, ...] = ()
-    assign_public_ip: str = "DISABLED"
-    capacity_provider_strategy: tuple[CapacityProviderItem, ...] = ()
-    hooks: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def from_properties(cls, properties: Mapping[str, Any]) -> AppSpecTarget:
-        """Validate and convert the AppSpec-related properties (string numbers become ints)."""
-        subnets = _string_list(properties, "Subnets")
-        security_groups = _string_list(properties, "SecurityGroups")
-        if security_groups and not subnets:
-            # CodeDeploy takes all or none of the AwsvpcConfiguration settings.
-            raise ValueError("Property 'SecurityGroups' needs 'Subnets' as well")
-        assign_public_ip = (_optional_str(properties, "AssignPublicIp") or "DISABLED").upper()
-        if assign_public_ip not in ("ENABLED", "DISABLED"):
-            raise ValueError(f"Property 'AssignPublicIp' must be ENABLED or DISABLED, got {assign_public_ip!r}")
-        return cls(
-            task_definition=_required_str(properties, "TaskDefinitionArn"),
-            container_name=_required_str(properties, "ContainerName"),
-            container_port=_to_int(properties.get("ContainerPort"), "ContainerPort"),
-            platform_version=_optional_str(properties, "PlatformVersion"),
-            subnets=subnets,
-            security_groups=security_groups,
-            assign_public_ip=assign_public_ip,
-            capacity_provider_strategy=_capacity_strategy(properties.get("CapacityProviderStrategy")),
-            hooks=_hooks(properties.get("Hooks")),
-        )
-
-    def appspec(self) -> dict[str, Any]:
-        """Build the ECS AppSpec document exactly as CodeDeploy documents it."""
-        properties: dict[str, Any] = {
-            "TaskDefinition": self.task_definition,
-            "LoadBalancerInfo": {"ContainerName": self.container_name, "ContainerPort": self.container_port},
-        }
-        if self.platform_version:
-            properties["PlatformVersion"] = self.platform_version
-        if self.subnets:
-            properties["NetworkConfiguration"] = {
-                "AwsvpcConfiguration": {
-                    "Subnets": list(self.subnets),
-                    "SecurityGroups": list(self.security_groups),
-                    "AssignPublicIp": self.assign_public_ip,
-                }
-            }
-        if self.capacity_provider_strategy:
-            properties["CapacityProviderStrategy"] = [item.to_appspec() for item in self.capacity_provider_strategy]
-        appspec: dict[str, Any] = {
-            "version": 0.0,
-            "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": properties}}],
-        }
-        if self.hooks:
-            appspec["Hooks"] = [{name: function} for name, function in self.hooks]
-        return appspec
-
-
-def _capacity_strategy(value: Any) -> tuple[CapacityProviderItem, ...]:
-    if value is None or value == "":
-        return ()
-    if not isinstance(value, Sequence) or isinstance(value, str):
-        raise ValueError(f"Property 'CapacityProviderStrategy' must be a list, got {value!r}")
-    items = []
-    for index, entry in enumerate(value):
-        name = f"CapacityProviderStrategy[{index}]"
-        if not isinstance(entry, Mapping):
-            raise ValueError(f"Property '{name}' must be an object, got {entry!r}")
-        base, weight = entry.get("Base"), entry.get("Weight")
-        items.append(
-            CapacityProviderItem(
-                capacity_provider=_required_str(entry, "CapacityProvider"),
-                base=None if base in (None, "") else _to_int(base, f"{name}.Base"),
-                weight=None if weight in (None, "") else _to_int(weight, f"{name}.Weight"),
-            )
-        )
-    return tuple(items)
-
-
-def _hooks(value: Any) -> tuple[tuple[str, str], ...]:
-    if value is None or value == "":
-        return ()
-    if not isinstance(value, Mapping):
-        raise ValueError(f"Property 'Hooks' must be an object of hook name to Lambda function, got {value!r}")
-    unknown = sorted(set(value) - set(HOOK_NAMES))
-    if unknown:
-        raise ValueError(f"Unknown hook(s) {', '.join(unknown)} in 'Hooks'; valid hooks: {', '.join(HOOK_NAMES)}")
-    hooks = []
-    # CodeDeploy runs hooks in lifecycle order whatever the order here; a fixed order keeps the AppSpec
-    # (and its sha256) stable.
-    for name in HOOK_NAMES:
-        if name in value:
-            function = value[name]
-            if not isinstance(function, str) or not function:
-                raise ValueError(f"Hook '{name}' must name a Lambda function, got {function!r}")
-            hooks.append((name, function))
-    return tuple(hooks)
-
-
-def build_appspec(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the ECS AppSpec for the resource properties, with string numbers converted to ints.
-
-    Only the AppSpec-related properties are read (TaskDefinitionArn, ContainerName, ContainerPort,
-    PlatformVersion, Subnets, SecurityGroups, AssignPublicIp, CapacityProviderStrategy, Hooks), so the
-    library can also render appspec.yaml for CodePipeline with a placeholder task definition.
-    """
-    return AppSpecTarget.from_properties(properties).appspec()
-
-
 def _name_from_arn(value: str) -> str:
     # ECS ARNs end with the name: cluster/NAME, service/NAME or service/CLUSTER/NAME.
     return value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
@@ -334,7 +152,7 @@ class DeploymentRequest:
     deployment_group_name: str
     cluster: str
     service: str
-    target: AppSpecTarget
+    target: appspec.AppSpecTarget
     timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
     description: str | None = None
 
@@ -342,17 +160,19 @@ class DeploymentRequest:
     def from_properties(cls, properties: Mapping[str, Any]) -> DeploymentRequest:
         """Validate the custom resource's properties; a ValueError names the faulty property."""
         timeout = properties.get("TimeoutMinutes")
-        timeout_minutes = DEFAULT_TIMEOUT_MINUTES if timeout in (None, "") else _to_int(timeout, "TimeoutMinutes")
+        timeout_minutes = (
+            DEFAULT_TIMEOUT_MINUTES if timeout in (None, "") else appspec.to_int(timeout, "TimeoutMinutes")
+        )
         if timeout_minutes < 1:
             raise ValueError(f"Property 'TimeoutMinutes' must be at least 1, got {timeout_minutes}")
         return cls(
-            application_name=_required_str(properties, "ApplicationName"),
-            deployment_group_name=_required_str(properties, "DeploymentGroupName"),
-            cluster=_required_str(properties, "ClusterName"),
-            service=_required_str(properties, "ServiceName"),
-            target=AppSpecTarget.from_properties(properties),
+            application_name=appspec.required_str(properties, "ApplicationName"),
+            deployment_group_name=appspec.required_str(properties, "DeploymentGroupName"),
+            cluster=appspec.required_str(properties, "ClusterName"),
+            service=appspec.required_str(properties, "ServiceName"),
+            target=appspec.AppSpecTarget.from_properties(properties),
             timeout_minutes=timeout_minutes,
-            description=_optional_str(properties, "Description"),
+            description=appspec.optional_str(properties, "Description"),
         )
 
     @property
@@ -389,7 +209,7 @@ def live_configuration(service: Mapping[str, Any]) -> tuple[str, Mapping[str, An
     return "service", service
 
 
-def differences(target: AppSpecTarget, live: Mapping[str, Any]) -> list[str]:
+def differences(target: appspec.AppSpecTarget, live: Mapping[str, Any]) -> list[str]:
     """List what the live configuration lacks of the request; empty means no deployment is needed."""
     found = []
     live_task_definition = str(live.get("taskDefinition") or "")

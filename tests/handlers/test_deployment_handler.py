@@ -16,12 +16,11 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 from blue_green_ecs.handlers import deployment
+from blue_green_ecs.handlers.appspec import AppSpecTarget, build_appspec
 from blue_green_ecs.handlers.deployment import (
     STATE_KEY,
-    AppSpecTarget,
     DeploymentError,
     DeploymentHandler,
-    build_appspec,
     differences,
 )
 

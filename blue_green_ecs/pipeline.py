@@ -1,0 +1,120 @@
+"""Pipeline hand-off: ``appspec.yaml`` and ``taskdef.json`` for CodePipeline's CodeDeployToECS action.
+
+Teams whose pipeline starts deployments (``deploy_on_update=False``) feed the action two files. They
+are built here from the same inputs as the deployment trigger's AppSpec, so the two paths cannot
+drift apart. Deploy-time values (role ARNs, subnet and security group ids, the log group) are CDK
+tokens in the documents: pass them to ``s3deploy.Source.json_data`` / ``Source.data`` with
+:func:`pipeline_files`, and CloudFormation writes the concrete files at deploy time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import Stack, Token
+from aws_cdk import aws_ecs as ecs
+
+from .handlers.appspec import build_appspec
+from .service import BlueGreenFargateService
+
+# The placeholders CodePipeline's CodeDeployToECS action substitutes.
+TASK_DEFINITION_PLACEHOLDER = "<TASK_DEFINITION>"
+IMAGE_PLACEHOLDER = "<IMAGE1_NAME>"
+
+# Maps in a container definition whose keys are the user's, not CloudFormation property names.
+_FREE_FORM_KEYS = frozenset({"DockerLabels", "Options"})
+_TASK_PROPERTIES = (
+    "family",
+    "task_role_arn",
+    "execution_role_arn",
+    "network_mode",
+    "requires_compatibilities",
+    "cpu",
+    "memory",
+    "runtime_platform",
+    "ephemeral_storage",
+    "volumes",
+)
+
+
+def appspec_document(
+    service: BlueGreenFargateService, *, task_definition: str = TASK_DEFINITION_PLACEHOLDER
+) -> dict[str, Any]:
+    """The service's AppSpec, with CodePipeline's task definition placeholder by default."""
+    return build_appspec({**service.appspec_properties, "TaskDefinitionArn": task_definition})
+
+
+def taskdef_document(service: BlueGreenFargateService, *, image: str = IMAGE_PLACEHOLDER) -> dict[str, Any]:
+    """The service's task definition in RegisterTaskDefinition form, the app image as ``image``."""
+    stack = Stack.of(service)
+    resource = service.task_definition.node.default_child
+    if not isinstance(resource, ecs.CfnTaskDefinition):
+        raise TypeError(f"{service.task_definition.node.path} has no CfnTaskDefinition")
+    document: dict[str, Any] = {}
+    for name in _TASK_PROPERTIES:
+        value = stack.resolve(getattr(resource, name))
+        if value not in (None, [], {}):
+            document[_camel(name)] = _api_form(value)
+    containers = _api_form(stack.resolve(resource.container_definitions))
+    for container in containers:
+        if container["name"] == service.container.container_name:
+            container["image"] = image
+    document["containerDefinitions"] = containers
+    tokens: dict[str, Any] = _as_tokens(document)
+    return tokens
+
+
+def pipeline_files(service: BlueGreenFargateService) -> dict[str, str]:
+    """``appspec.yaml`` and ``taskdef.json`` contents, resolved by CloudFormation at deploy time.
+
+    For example, into the pipeline's source bucket::
+
+        files = pipeline_files(web)
+        s3deploy.BucketDeployment(self, "PipelineFiles", destination_bucket=bucket,
+            sources=[s3deploy.Source.data(name, text) for name, text in files.items()])
+
+    The AppSpec is JSON, which is also valid YAML, so CodeDeploy reads it as appspec.yaml.
+    """
+    stack = Stack.of(service)
+    return {
+        "appspec.yaml": stack.to_json_string(appspec_document(service)),
+        "taskdef.json": stack.to_json_string(taskdef_document(service)),
+    }
+
+
+def _camel(name: str) -> str:
+    """snake_case or PascalCase -> camelCase, the ECS API's spelling."""
+    if "_" in name:
+        head, *rest = name.split("_")
+        return head + "".join(part.capitalize() for part in rest)
+    return name[:1].lower() + name[1:]
+
+
+def _api_form(value: Any, *, free_form: bool = False) -> Any:
+    """CloudFormation's PascalCase task definition properties in the ECS API's camelCase."""
+    if isinstance(value, list):
+        return [_api_form(item) for item in value]
+    if not isinstance(value, dict) or _is_intrinsic(value):
+        return value
+    if free_form:
+        return dict(value)
+    return {_camel(key): _api_form(item, free_form=key in _FREE_FORM_KEYS) for key, item in value.items()}
+
+
+def _is_intrinsic(value: Mapping[str, Any]) -> bool:
+    if len(value) != 1:
+        return False
+    key = next(iter(value))
+    return key == "Ref" or key.startswith("Fn::")
+
+
+def _as_tokens(value: Any) -> Any:
+    """Turn resolved intrinsics back into tokens, so the document can be used like any CDK value."""
+    if isinstance(value, list):
+        return [_as_tokens(item) for item in value]
+    if isinstance(value, dict):
+        if _is_intrinsic(value):
+            return Token.as_string(value)
+        return {key: _as_tokens(item) for key, item in value.items()}
+    return value
