@@ -1,6 +1,6 @@
 """Blue/green deployments of ECS Fargate services through CodeDeploy, as one AWS CDK construct."""
 
-from .hooks import DeploymentHooks, SmokeTest
+from .hooks import DeploymentHooks, SmokeTest, hook_code
 from .pipeline import appspec_document, pipeline_files, taskdef_document
 from .rollback_alarms import RollbackAlarmOptions
 from .service import BlueGreenFargateService
@@ -14,6 +14,7 @@ __all__ = [
     "TrafficShift",
     "TrafficShiftKind",
     "appspec_document",
+    "hook_code",
     "pipeline_files",
     "taskdef_document",
 ]

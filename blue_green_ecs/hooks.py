@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -20,6 +23,52 @@ from .validation import check_duration, check_int, invalid, unresolved
 
 HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
+
+
+@jsii.implements(ILocalBundling)
+class _WithHookHelper:
+    """Local bundling (no Docker): the user's directory plus ``lifecycle_hook.py``."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    # jsii calls this with the options struct as one positional argument, although the generated
+    # ILocalBundling stub declares keyword arguments; hence the type: ignore where it is passed.
+    def try_bundle(self, output_dir: str, options: Any) -> bool:
+        shutil.copytree(self._directory, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(HANDLERS_DIR / "lifecycle_hook.py", Path(output_dir) / "lifecycle_hook.py")
+        return True
+
+
+def hook_code(directory: str | Path) -> lambda_.Code:
+    """Lambda code for a hook: ``directory`` plus the ``lifecycle_hook`` helper module.
+
+    The hook then only decides pass or fail::
+
+        # my_hooks/check.py
+        from lifecycle_hook import codedeploy_hook
+
+        @codedeploy_hook
+        def handler(event, context):
+            return run_my_checks()  # True: pass, False or an exception: fail
+
+        lambda_.Function(self, "Check", code=hook_code("my_hooks"), handler="check.handler",
+                         runtime=lambda_.Runtime.PYTHON_3_13)
+
+    Bundled locally at synth time, without Docker.
+    """
+    source = Path(directory)
+    if not source.is_dir():
+        raise invalid("directory", str(directory), "give the directory that holds the hook's handler module.")
+    return lambda_.Code.from_asset(
+        str(source),
+        asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(
+            # Never pulled: local bundling always succeeds, the image is only a required field.
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
+            local=_WithHookHelper(source),  # type: ignore[arg-type]
+        ),
+    )
 
 
 def handlers_code() -> lambda_.Code:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Stack
+from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
-from blue_green_ecs import BlueGreenFargateService, DeploymentHooks, SmokeTest, TrafficShift
+from blue_green_ecs import BlueGreenFargateService, DeploymentHooks, SmokeTest, TrafficShift, hook_code
 from blue_green_ecs.acknowledgements import acknowledge_role_dependencies
 from blue_green_ecs.deployment_trigger import RESOURCE_TYPE, DeploymentTriggerProvider
 from sample.app import build
@@ -19,7 +20,7 @@ from sample.app import build
 from . import configurations
 from .configurations import IMAGE
 from .conftest import Synthesized
-from .support import new_app, new_stack, only, raises_message, resources_of_type, synth
+from .support import cdk_context, new_app, new_stack, only, raises_message, resources_of_type, synth
 
 HANDLER_TYPES = ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine", "AWS::IAM::Role")
 
@@ -444,3 +445,27 @@ def test_sample_with_smoke_test_adds_the_api_endpoints_it_needs(smoke: Any, samp
 def test_rejects_invalid_smoke_test(options: SmokeTest, message: str) -> None:
     with raises_message(message):
         BlueGreenFargateService(new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), smoke_test=options)
+
+
+def test_hook_code_bundles_the_helper_next_to_the_user_code(tmp_path: Any) -> None:
+    source = tmp_path / "hooks"
+    source.mkdir()
+    (source / "check.py").write_text(
+        "from lifecycle_hook import codedeploy_hook\n\n@codedeploy_hook\ndef handler(event, context):\n    return True\n"
+    )
+    app = App(outdir=str(tmp_path / "out"), context=cdk_context())
+    stack = Stack(app, "Hooks")
+    lambda_.Function(
+        stack, "Check", code=hook_code(source), handler="check.handler", runtime=lambda_.Runtime.PYTHON_3_13
+    )
+    assembly = Path(app.synth().directory)
+    [bundle] = [path for path in assembly.iterdir() if path.name.startswith("asset.")]
+    assert sorted(p.name for p in bundle.iterdir()) == ["check.py", "lifecycle_hook.py"]
+    helper = (Path(__file__).parents[1] / "blue_green_ecs" / "handlers" / "lifecycle_hook.py").read_text()
+    assert (bundle / "lifecycle_hook.py").read_text() == helper
+
+
+def test_hook_code_needs_a_directory(tmp_path: Any) -> None:
+    missing = str(tmp_path / "nope")
+    with raises_message(f"Invalid directory='{missing}': give the directory that holds the hook's handler module."):
+        hook_code(missing)
