@@ -110,11 +110,21 @@ class DeploymentTriggerProvider(Construct):
         super().__init__(scope, construct_id)
         code = handlers_code()
         log_group = logs.LogGroup(self, "Logs", retention=defaults.LOG_RETENTION)
+        # One role for both handlers (they need the same permissions), one for the framework's
+        # isComplete and onTimeout functions; the framework's onEvent keeps its own, since it starts
+        # the state machine that invokes the other two (sharing would be a dependency cycle). Four
+        # roles instead of six, each writing only to this log group.
+        self.handler_role = self._lambda_role("HandlerRole", "starts and watches CodeDeploy deployments", log_group)
+        framework_on_event_role = self._lambda_role("FrameworkOnEventRole", "provider framework onEvent", log_group)
+        framework_waiter_role = self._lambda_role(
+            "FrameworkWaiterRole", "provider framework isComplete and onTimeout", log_group
+        )
         common: dict[str, Any] = {
             "runtime": HANDLER_RUNTIME,
             "code": code,
             "memory_size": 256,
             "log_group": log_group,
+            "role": self.handler_role,
         }
         self.on_event_function = lambda_.Function(
             self,
@@ -142,8 +152,20 @@ class DeploymentTriggerProvider(Construct):
             # Above the handler's own limit (so its message wins), below CloudFormation's hour.
             total_timeout=Duration.minutes(MAX_DEPLOYMENT_TIMEOUT_MINUTES + 3),
             log_group=log_group,
+            framework_on_event_role=framework_on_event_role,
+            framework_complete_and_timeout_role=framework_waiter_role,
         )
         acknowledge_role_dependencies(self)
+
+    def _lambda_role(self, construct_id: str, purpose: str, log_group: logs.ILogGroup) -> iam.Role:
+        role = iam.Role(
+            self,
+            construct_id,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"blue-green-ecs deployment trigger: {purpose}",
+        )
+        log_group.grant_write(role)
+        return role
 
     @property
     def service_token(self) -> str:
@@ -151,9 +173,8 @@ class DeploymentTriggerProvider(Construct):
         return self.provider.service_token
 
     def allow(self, statement: iam.PolicyStatement) -> None:
-        """Grant both handler functions ``statement``."""
-        self.on_event_function.add_to_role_policy(statement)
-        self.is_complete_function.add_to_role_policy(statement)
+        """Grant the handler functions ``statement``."""
+        self.handler_role.add_to_principal_policy(statement)
 
 
 class DeploymentTrigger(Construct):

@@ -125,6 +125,9 @@ def test_a_second_service_adds_no_function_and_no_state_machine() -> None:
     # Our onEvent and isComplete, the Provider framework's onEvent, isComplete and onTimeout.
     assert trigger["AWS::Lambda::Function"] == 5
     assert trigger["AWS::StepFunctions::StateMachine"] == 1
+    # Handlers share one role; the framework's isComplete and onTimeout share another.
+    assert trigger["AWS::IAM::Role"] == 4
+    assert trigger["total"] == 16
     assert two["AWS::Lambda::Function"] == one["AWS::Lambda::Function"]
     assert two["AWS::StepFunctions::StateMachine"] == one["AWS::StepFunctions::StateMachine"]
     # The second service's own roles (task, execution, CodeDeploy); none for the trigger.
@@ -158,6 +161,13 @@ def test_codedeploy_permissions_name_their_resources(two: Any) -> None:
     for service in (first, second):
         assert stack.resolve(service.deployment_group.deployment_group_arn) in groups
     assert len({json.dumps(group) for group in groups}) == 2
+
+
+def test_trigger_roles_use_no_managed_policies(two: Any) -> None:
+    template = two[0]
+    for logical_id, role in resources_of_type(template, "AWS::IAM::Role").items():
+        if logical_id.startswith(DeploymentTriggerProvider.CONSTRUCT_ID):
+            assert "ManagedPolicyArns" not in role["Properties"], logical_id
 
 
 def test_ecs_permission_is_scoped_to_the_services(two: Any) -> None:
