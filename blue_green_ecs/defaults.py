@@ -17,6 +17,9 @@ MEMORY_LIMIT_MIB = 512
 DESIRED_COUNT = 2
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
+# Long enough to investigate an incident a quarter later, short enough that logs do not pile up.
+ACCESS_LOGS_RETENTION = Duration.days(90)
+
 HTTP_PORT = 80
 HTTPS_PORT = 443
 TEST_LISTENER_PORT_HTTP = 8080

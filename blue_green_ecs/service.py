@@ -16,9 +16,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import defaults
+from .access_logs import access_logs_bucket as access_logs_bucket_for
+from .access_logs import enable_access_logs
 from .acknowledgements import acknowledge_generated_findings, ignore_cfn_lint
 from .deployment_trigger import (
     DEPLOYMENT_TIMEOUT_MARGIN_MINUTES,
@@ -68,6 +71,7 @@ class BlueGreenFargateService(Construct):
         cluster: the cluster the service runs in (given or created).
         vpc: the VPC (given, the cluster's, or created).
         load_balancer: the ``elbv2.ApplicationLoadBalancer``.
+        access_logs_bucket: the bucket receiving access logs, or ``None`` with ``access_logs=False``.
         prod_listener: the production listener (443 with a certificate, else 80).
         test_listener: the test listener (8443 with a certificate, else 8080).
         redirect_listener: the port-80 listener that redirects to HTTPS, or ``None``.
@@ -127,6 +131,10 @@ class BlueGreenFargateService(Construct):
         load_balancer_name: str | None = None,
         idle_timeout: Duration | None = None,
         deletion_protection: bool = False,
+        access_logs: bool = True,
+        access_logs_bucket: s3.IBucket | None = None,
+        access_logs_prefix: str | None = None,
+        access_logs_retention: Duration = defaults.ACCESS_LOGS_RETENTION,
         certificate: acm.ICertificate | None = None,
         ssl_policy: elbv2.SslPolicy | None = None,
         redirect_http: bool = True,
@@ -197,6 +205,12 @@ class BlueGreenFargateService(Construct):
         :param load_balancer_name: physical load balancer name. Default: generated.
         :param idle_timeout: load balancer idle timeout. Default: 60 seconds (ELB's).
         :param deletion_protection: protect the load balancer from deletion. Default: false.
+        :param access_logs: write the load balancer's access logs to S3. Default: true.
+        :param access_logs_bucket: where access logs go. Default: a new bucket, SSE-S3 encrypted,
+            SSL-only, no public access, objects expiring after ``access_logs_retention``.
+        :param access_logs_prefix: key prefix of the access logs. Default: the construct's id.
+        :param access_logs_retention: lifetime of access logs in the created bucket, 1-3650 days.
+            Default: 90 days.
         :param certificate: ACM certificate; makes the production and test listeners HTTPS.
             Default: none, both listeners are HTTP.
         :param ssl_policy: TLS policy of HTTPS listeners. Default: ``SslPolicy.RECOMMENDED_TLS``
@@ -459,6 +473,12 @@ class BlueGreenFargateService(Construct):
                 open=open_listener,
                 default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port=str(prod_port), permanent=True),
             )
+        self.access_logs_bucket: s3.IBucket | None = None
+        if access_logs:
+            self.access_logs_bucket = access_logs_bucket or access_logs_bucket_for(
+                self, "AccessLogs", retention=access_logs_retention
+            )
+            enable_access_logs(self.load_balancer, self.access_logs_bucket, access_logs_prefix or construct_id)
         # CodeDeploy swaps the listeners' target groups outside CloudFormation. After a deployment
         # the production listener forwards to "green" and the test listener to "blue"; without
         # these edges CloudFormation could delete a target group that a listener still uses.
