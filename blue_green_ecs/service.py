@@ -35,12 +35,12 @@ from .load_balancing import listener_protocol, merged_health_check, open_test_li
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms
 from .traffic_shift import TrafficShift, TrafficShiftKind
 from .validation import (
-    check_container_name,
     check_distinct_ports,
     check_duration,
     check_fargate_size,
     check_health_check,
     check_int,
+    check_names,
     invalid,
     unresolved,
 )
@@ -300,7 +300,26 @@ class BlueGreenFargateService(Construct):
         check_fargate_size(cpu, memory_limit_mib)
         if ephemeral_storage_gib is not None:
             check_int("ephemeral_storage_gib", ephemeral_storage_gib, minimum=21, maximum=200, unit="GiB")
-        check_container_name(container_name)
+        check_names(
+            container_name=container_name,
+            family=family,
+            service_name=service_name,
+            load_balancer_name=load_balancer_name,
+            deployment_group_name=deployment_group_name,
+            access_logs_prefix=access_logs_prefix,
+        )
+        if ssl_policy is not None and certificate is None:
+            raise invalid(
+                "ssl_policy",
+                f"SslPolicy.{ssl_policy.name}",
+                "a TLS policy needs HTTPS listeners; pass certificate= as well, or drop ssl_policy.",
+            )
+        if not access_logs and (access_logs_bucket is not None or access_logs_prefix is not None):
+            raise invalid(
+                "access_logs",
+                access_logs,
+                "access_logs_bucket or access_logs_prefix is set too; drop them or enable access logs.",
+            )
         check_int("container_port", container_port, minimum=1, maximum=65535)
         check_int("desired_count", desired_count, minimum=0, maximum=5000, unit="tasks")
         for name, port in (("listener_port", prod_port), ("test_listener_port", test_port)):

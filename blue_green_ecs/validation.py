@@ -24,7 +24,10 @@ _FARGATE_MEMORY_BY_CPU: Mapping[int, range] = {
     16384: range(32768, 122880 + 1, 8192),
 }
 _FARGATE_256_MEMORY = (512, 1024, 2048)
-_CONTAINER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_LOAD_BALANCER_NAME = re.compile(r"^(?!internal-)(?!-)[A-Za-z0-9-]{1,32}(?<!-)$")
+_DEPLOYMENT_GROUP_NAME = re.compile(r"^.{1,100}$", re.DOTALL)
+_ACCESS_LOGS_PREFIX = re.compile(r"^(?!/)(?!.*AWSLogs)[^\s]{1,900}(?<!/)$")
 _HTTP_CODES = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
 
 
@@ -98,12 +101,41 @@ def check_fargate_size(cpu: float, memory_limit_mib: float) -> None:
         raise invalid("memory_limit_mib", memory_limit_mib, f"with cpu={int(cpu)} Fargate accepts {choices} MiB.")
 
 
-def check_container_name(name: str) -> None:
-    """ECS container names: 1-255 letters, digits, hyphens and underscores."""
-    if unresolved(name):
+def check_name(name: str, value: str | None, pattern: re.Pattern[str], allowed: str) -> None:
+    """A physical name or identifier that AWS restricts to ``pattern``."""
+    if value is None or unresolved(value):
         return
-    if not _CONTAINER_NAME.match(name):
-        raise invalid("container_name", name, "use 1 to 255 letters, digits, hyphens or underscores.")
+    if not pattern.match(value):
+        raise invalid(name, value, allowed)
+
+
+def check_names(
+    *,
+    container_name: str,
+    family: str | None,
+    service_name: str | None,
+    load_balancer_name: str | None,
+    deployment_group_name: str | None,
+    access_logs_prefix: str | None,
+) -> None:
+    """The names ECS, ELB, CodeDeploy and S3 would refuse."""
+    ecs_name = "use 1 to 255 letters, digits, hyphens or underscores."
+    check_name("container_name", container_name, _ECS_NAME, ecs_name)
+    check_name("family", family, _ECS_NAME, ecs_name)
+    check_name("service_name", service_name, _ECS_NAME, ecs_name)
+    check_name(
+        "load_balancer_name",
+        load_balancer_name,
+        _LOAD_BALANCER_NAME,
+        "use 1 to 32 letters, digits or hyphens, not starting or ending with a hyphen or starting with 'internal-'.",
+    )
+    check_name("deployment_group_name", deployment_group_name, _DEPLOYMENT_GROUP_NAME, "use 1 to 100 characters.")
+    check_name(
+        "access_logs_prefix",
+        access_logs_prefix,
+        _ACCESS_LOGS_PREFIX,
+        "use a key prefix without a leading or trailing '/' and without 'AWSLogs' (ELB adds it).",
+    )
 
 
 def check_distinct_ports(ports: Mapping[str, float]) -> None:

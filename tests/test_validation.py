@@ -194,6 +194,68 @@ CASES: list[tuple[str, dict[str, Any] | Callable[[Stack], dict[str, Any]], str]]
 ]
 
 
+NAME_CASES: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "family",
+        {"family": "web app"},
+        "Invalid family='web app': use 1 to 255 letters, digits, hyphens or underscores.",
+    ),
+    (
+        "service-name",
+        {"service_name": "web/api"},
+        "Invalid service_name='web/api': use 1 to 255 letters, digits, hyphens or underscores.",
+    ),
+    (
+        "load-balancer-name-long",
+        {"load_balancer_name": "a" * 33},
+        f"Invalid load_balancer_name='{'a' * 33}': use 1 to 32 letters, digits or hyphens, not starting or ending "
+        "with a hyphen or starting with 'internal-'.",
+    ),
+    (
+        "load-balancer-name-hyphen",
+        {"load_balancer_name": "-web"},
+        "Invalid load_balancer_name='-web': use 1 to 32 letters, digits or hyphens, not starting or ending with a "
+        "hyphen or starting with 'internal-'.",
+    ),
+    (
+        "load-balancer-name-internal",
+        {"load_balancer_name": "internal-web"},
+        "Invalid load_balancer_name='internal-web': use 1 to 32 letters, digits or hyphens, not starting or ending "
+        "with a hyphen or starting with 'internal-'.",
+    ),
+    (
+        "deployment-group-name",
+        {"deployment_group_name": "g" * 101},
+        f"Invalid deployment_group_name='{'g' * 101}': use 1 to 100 characters.",
+    ),
+    (
+        "access-logs-prefix-slash",
+        {"access_logs_prefix": "/web"},
+        "Invalid access_logs_prefix='/web': use a key prefix without a leading or trailing '/' and without "
+        "'AWSLogs' (ELB adds it).",
+    ),
+    (
+        "access-logs-prefix-awslogs",
+        {"access_logs_prefix": "web/AWSLogs"},
+        "Invalid access_logs_prefix='web/AWSLogs': use a key prefix without a leading or trailing '/' and without "
+        "'AWSLogs' (ELB adds it).",
+    ),
+    (
+        "tls-policy-without-certificate",
+        {"ssl_policy": elbv2.SslPolicy.RECOMMENDED_TLS},
+        "Invalid ssl_policy='SslPolicy.RECOMMENDED_TLS': a TLS policy needs HTTPS listeners; pass "
+        "certificate= as well, or drop ssl_policy.",
+    ),
+    (
+        "access-logs-off-with-prefix",
+        {"access_logs": False, "access_logs_prefix": "web"},
+        "Invalid access_logs=False: access_logs_bucket or access_logs_prefix is set too; drop them or enable "
+        "access logs.",
+    ),
+]
+CASES += NAME_CASES
+
+
 @pytest.mark.parametrize(("props", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rejects_invalid_input(props: dict[str, Any] | Callable[[Stack], dict[str, Any]], message: str) -> None:
     stack = new_stack()
