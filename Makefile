@@ -4,11 +4,13 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV := .venv
+SCAN_VENV := .scan-venv
+TEMPLATES := build/templates
 STACK := BlueGreenSample
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help bootstrap synth test lint typecheck deploy diff destroy clean
+.PHONY: help bootstrap synth test lint typecheck scan deploy diff destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +41,17 @@ typecheck: bootstrap ## mypy --strict over the package and the sample app
 test: lint typecheck ## Lint, type-check and run the whole test suite
 	pytest
 
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/pip install --quiet -r requirements-scan.txt
+	touch $@
+
+scan: bootstrap $(SCAN_VENV)/.installed ## checkov over the templates of every test configuration (cdk-nag runs in make test)
+	rm -rf $(TEMPLATES)
+	python -m tests.export_templates $(TEMPLATES)
+	$(SCAN_VENV)/bin/checkov --directory $(TEMPLATES) --framework cloudformation --compact --quiet --skip-download
+
 deploy: bootstrap ## Deploy the sample (needs AWS credentials); IMAGE_TAG=1.28 deploys another tag
 	cdk deploy $(STACK) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
 
@@ -49,4 +62,4 @@ destroy: bootstrap ## Delete the sample stack
 	cdk destroy $(STACK)
 
 clean: ## Remove generated files
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,18 +1,59 @@
-"""Findings in resources that aws-cdk-lib generates, acknowledged next to the resource with a reason.
+"""Findings of cfn-lint, cdk-nag and checkov that are acknowledged rather than fixed, each with its reason.
 
-The library does not own these resources' code, so the finding cannot be fixed here; the
-acknowledgment lives in the resource's own metadata, where cfn-lint (and a reviewer) reads it.
+Every acknowledgment sits next to the resource it concerns: cfn-lint and checkov read the
+resource's CloudFormation metadata, cdk-nag 3 reads aws-cdk-lib's ``Validations`` acknowledgments
+on the construct (and reports them as suppressed, with the reason). docs/security.md lists them.
 """
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Stack
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
 # Created by ec2.Vpc under the @aws-cdk/aws-ec2:restrictDefaultSecurityGroup feature flag.
 _VPC_DEFAULT_SG_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+
+
+# cdk-nag rule ids are acknowledged in aws-cdk-lib's namespaced form, so the validation report keeps
+# each finding under "suppressedViolations" with its reason instead of dropping it silently.
+_NAG_NAMESPACE = "AwsSolutions::AwsSolutions-"
+
+# checkov checks that are skipped on the library's (and aws-cdk-lib's) Lambda functions and logs.
+RESERVED_CONCURRENCY = (
+    "CKV_AWS_115",
+    "Invoked a few times per deployment; reserving concurrency would only take from the account's pool.",
+)
+DEAD_LETTER_QUEUE = (
+    "CKV_AWS_116",
+    "Synchronous custom resource / hook invocations: failures surface in CloudFormation or CodeDeploy.",
+)
+NOT_IN_VPC = ("CKV_AWS_117", "Calls only AWS APIs; a VPC would add NAT or endpoints and protect nothing.")
+ENVIRONMENT_NOT_SECRET = (
+    "CKV_AWS_173",
+    "The environment holds ARNs and URLs, no secrets; Lambda encrypts it at rest with an AWS managed key.",
+)
+LOGS_DEFAULT_ENCRYPTION = (
+    "CKV_AWS_158",
+    "CloudWatch Logs encrypts at rest by default; a customer managed key is opt-in (log_encryption_key).",
+)
+
+
+def acknowledge_nag(scope: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge the AwsSolutions finding ``rule`` (e.g. ``"IAM5[Resource::*]"``) on ``scope`` and below."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"{_NAG_NAMESPACE}{rule}", reason=reason))
+
+
+def skip_checkov(construct: IConstruct, *checks: tuple[str, str]) -> None:
+    """Skip checkov ``checks`` (id, reason) on one resource; entries merge with earlier ones."""
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to annotate")
+    metadata = resource.get_metadata("checkov") or {"skip": []}
+    known = {entry["id"] for entry in metadata["skip"]}
+    metadata["skip"].extend({"id": check, "comment": reason} for check, reason in checks if check not in known)
+    resource.add_metadata("checkov", metadata)
 
 
 def ignore_cfn_lint(resource: CfnResource, *rule_ids: str) -> None:
@@ -31,6 +72,17 @@ def acknowledge_generated_findings(scope: IConstruct) -> None:
         # W3005: aws-cdk-lib writes an explicit DependsOn on the role that the function's Role
         # GetAtt already implies. Redundant, harmless, and not ours to change.
         ignore_cfn_lint(handler, "W3005")
+        skip_checkov(handler, RESERVED_CONCURRENCY, DEAD_LETTER_QUEUE, NOT_IN_VPC)
+
+
+def acknowledge_lambda_functions(scope: IConstruct, *, in_vpc: bool = False) -> None:
+    """checkov's Lambda checks that do not apply to a deployment-time function, on every one under ``scope``."""
+    checks = [RESERVED_CONCURRENCY, DEAD_LETTER_QUEUE, ENVIRONMENT_NOT_SECRET]
+    if not in_vpc:
+        checks.append(NOT_IN_VPC)
+    for construct in scope.node.find_all():
+        if isinstance(construct, lambda_.CfnFunction):
+            skip_checkov(construct, *checks)
 
 
 def acknowledge_role_dependencies(scope: IConstruct) -> None:

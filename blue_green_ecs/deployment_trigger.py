@@ -19,11 +19,18 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from . import defaults
-from .acknowledgements import acknowledge_role_dependencies
+from .acknowledgements import (
+    LOGS_DEFAULT_ENCRYPTION,
+    acknowledge_lambda_functions,
+    acknowledge_nag,
+    acknowledge_role_dependencies,
+    skip_checkov,
+)
 from .hooks import HANDLER_RUNTIME, handlers_code
 
 # CloudFormation gives a custom resource at most one hour (ServiceTimeout 3600 s). The handler's own
@@ -154,8 +161,36 @@ class DeploymentTriggerProvider(Construct):
             log_group=log_group,
             framework_on_event_role=framework_on_event_role,
             framework_complete_and_timeout_role=framework_waiter_role,
+            # aws-cdk-lib turns the waiter's logging off unless told otherwise; every state change is
+            # worth having when a deployment hangs (AwsSolutions-SF1).
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
         )
         acknowledge_role_dependencies(self)
+        self._acknowledge_framework(log_group, (framework_on_event_role, framework_waiter_role))
+
+    def _acknowledge_framework(self, log_group: logs.LogGroup, framework_roles: tuple[iam.Role, ...]) -> None:
+        """Findings in what aws-cdk-lib's Provider framework writes, which this library cannot change."""
+        stack = Stack.of(self)
+
+        def versions_of(function: IConstruct) -> str:
+            return f"IAM5[Resource::<{stack.resolve(stack.get_logical_id(function.node.default_child))}.Arn>:*]"  # type: ignore[arg-type]
+
+        versions = "aws-cdk-lib's Provider grants lambda:InvokeFunction on the function and its versions (<arn>:*)."
+        for role in framework_roles:
+            for handler in (self.on_event_function, self.is_complete_function):
+                acknowledge_nag(role, versions_of(handler), versions)
+        waiter = self.provider.node.find_child("waiter-state-machine")
+        for framework_function in ("framework-isComplete", "framework-onTimeout"):
+            acknowledge_nag(waiter, versions_of(self.provider.node.find_child(framework_function)), versions)
+        log_delivery = "Step Functions log delivery (logs:CreateLogDelivery and others) supports only Resource '*'."
+        acknowledge_nag(waiter, "IAM5[Resource::*]", log_delivery)
+        skip_checkov(waiter.node.find_child("Role").node.find_child("DefaultPolicy"), ("CKV_AWS_111", log_delivery))
+        acknowledge_nag(waiter, "SF2", "aws-cdk-lib's Provider has no X-Ray option for its waiter; it logs ALL events.")
+        acknowledge_lambda_functions(self)
+        skip_checkov(log_group, LOGS_DEFAULT_ENCRYPTION)
 
     def _lambda_role(self, construct_id: str, purpose: str, log_group: logs.ILogGroup) -> iam.Role:
         role = iam.Role(

@@ -18,11 +18,18 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import defaults
-from .acknowledgements import acknowledge_role_dependencies
+from .acknowledgements import (
+    LOGS_DEFAULT_ENCRYPTION,
+    acknowledge_lambda_functions,
+    acknowledge_nag,
+    acknowledge_role_dependencies,
+    skip_checkov,
+)
 from .validation import check_duration, check_int, invalid, unresolved
 
 HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"
-HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
+# The newest Python runtime aws-cdk-lib knows (AwsSolutions-L1); the handlers need 3.11 or newer.
+HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 @jsii.implements(ILocalBundling)
@@ -65,7 +72,7 @@ def hook_code(directory: str | Path) -> lambda_.Code:
         asset_hash_type=AssetHashType.OUTPUT,
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds, the image is only a required field.
-            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
             local=_WithHookHelper(source),  # type: ignore[arg-type]
         ),
     )
@@ -190,6 +197,35 @@ class SmokeTestFunction(Construct):
         subnets = options.subnets or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets else ec2.SubnetType.PUBLIC
         )
+        log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        # Its own role with inline policies instead of the AWS managed Lambda basic and VPC access
+        # policies: logs only to its log group, network interfaces for running in the VPC.
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="blue-green-ecs smoke test of the green task set",
+        )
+        log_group.grant_write(role)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    # Lambda's own network interfaces in the VPC, and finding the load balancer's.
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            )
+        )
+        eni_reason = (
+            "EC2 network-interface actions (a function in a VPC; finding the load balancer's private IPs) have no "
+            "resource-level permissions."
+        )
+        acknowledge_nag(role, "IAM5[Resource::*]", eni_reason)
+        skip_checkov(role.node.find_child("DefaultPolicy"), ("CKV_AWS_111", eni_reason))
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -210,7 +246,8 @@ class SmokeTestFunction(Construct):
             vpc_subnets=subnets,
             allow_public_subnet=not vpc.private_subnets and options.subnets is None,
             security_groups=[self.security_group],
-            log_group=logs.LogGroup(self, "Logs", retention=log_retention),
+            log_group=log_group,
+            role=role,
             environment={
                 "TARGET_URL": f"{scheme}://{load_balancer.load_balancer_dns_name}:{test_port}",
                 "REQUEST_PATH": options.path,
@@ -226,16 +263,17 @@ class SmokeTestFunction(Construct):
         test_listener.connections.allow_default_port_from(self.security_group, "Smoke test to the green task set")
         # The EC2 and CodeDeploy APIs, directly or through interface endpoints.
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs (EC2, CodeDeploy)")
-        # The load balancer's network interfaces: DescribeNetworkInterfaces has no resource-level scope.
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])
-        )
         acknowledge_role_dependencies(self)
+        acknowledge_lambda_functions(self, in_vpc=True)
+        skip_checkov(log_group, LOGS_DEFAULT_ENCRYPTION)
 
 
 def grant_hook(function: lambda_.IFunction, deployment_group: codedeploy.EcsDeploymentGroup) -> None:
     """CodeDeploy may invoke the hook; the hook may report its result to this deployment group only."""
-    function.grant_invoke(deployment_group.role)
+    # The function's own ARN only: grant_invoke would add "<arn>:*" (every version) as well.
+    deployment_group.role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
+    )
     function.add_to_role_policy(
         iam.PolicyStatement(
             actions=["codedeploy:PutLifecycleEventHookExecutionStatus"],

@@ -22,7 +22,13 @@ from constructs import Construct
 from . import defaults
 from .access_logs import access_logs_bucket as access_logs_bucket_for
 from .access_logs import enable_access_logs
-from .acknowledgements import acknowledge_generated_findings, ignore_cfn_lint
+from .acknowledgements import (
+    LOGS_DEFAULT_ENCRYPTION,
+    acknowledge_generated_findings,
+    acknowledge_nag,
+    ignore_cfn_lint,
+    skip_checkov,
+)
 from .deployment_trigger import (
     DEPLOYMENT_TIMEOUT_MARGIN_MINUTES,
     MAX_DEPLOYMENT_TIMEOUT_MINUTES,
@@ -379,7 +385,7 @@ class BlueGreenFargateService(Construct):
         self.termination_wait: Duration = wait
 
         # Network and cluster: "use the given one or create one".
-        self.vpc: ec2.IVpc = vpc or (cluster.vpc if cluster else ec2.Vpc(self, "Vpc", max_azs=2))
+        self.vpc: ec2.IVpc = vpc or (cluster.vpc if cluster else self._new_vpc(log_retention, log_encryption_key))
         self.cluster: ecs.ICluster = cluster or ecs.Cluster(
             self,
             "Cluster",
@@ -407,6 +413,8 @@ class BlueGreenFargateService(Construct):
                 self, "Logs", retention=log_retention, encryption_key=log_encryption_key
             )
             log_driver = ecs.LogDrivers.aws_logs(stream_prefix=container_name, log_group=self.log_group)
+            if log_encryption_key is None:
+                skip_checkov(self.log_group, LOGS_DEFAULT_ENCRYPTION)
         else:
             self.log_group = None
         self.container: ecs.ContainerDefinition = self.task_definition.add_container(
@@ -498,11 +506,16 @@ class BlueGreenFargateService(Construct):
                 self, "AccessLogs", retention=access_logs_retention
             )
             enable_access_logs(self.load_balancer, self.access_logs_bucket, access_logs_prefix or construct_id)
+            if access_logs_bucket is None:
+                reason = "This bucket receives access logs; logging it too would need yet another bucket."
+                acknowledge_nag(self.access_logs_bucket, "S1", reason)
+                skip_checkov(self.access_logs_bucket, ("CKV_AWS_18", reason))
         # CodeDeploy swaps the listeners' target groups outside CloudFormation. After a deployment
         # the production listener forwards to "green" and the test listener to "blue"; without
         # these edges CloudFormation could delete a target group that a listener still uses.
         self.prod_listener.node.add_dependency(self.green_target_group)
         self.test_listener.node.add_dependency(self.blue_target_group)
+        self._acknowledge_listeners(https=https, open_listener=open_listener, public=public_load_balancer)
 
         # The service, registered in the blue target group.
         self.service: ecs.FargateService = ecs.FargateService(
@@ -588,6 +601,12 @@ class BlueGreenFargateService(Construct):
             ignore_cfn_lint(group_resource, "W3005")
         for function in self.hooks.values():
             grant_hook(function, self.deployment_group)
+        acknowledge_nag(
+            self.deployment_group.role,
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]",
+            "AWS's service policy for CodeDeploy ECS blue/green: AWS keeps it in step with what CodeDeploy calls "
+            "(task sets, listeners, rules, hooks); a hand-scoped copy would break when CodeDeploy changes.",
+        )
 
         self.appspec_properties: dict[str, Any] = appspec_properties(
             container_name=container_name,
@@ -612,6 +631,30 @@ class BlueGreenFargateService(Construct):
                 appspec=self.appspec_properties,
                 timeout=timeout,
             )
+
+    def _new_vpc(self, log_retention: logs.RetentionDays, log_encryption_key: kms.IKey | None) -> ec2.Vpc:
+        """Two AZs, public and private subnets, a NAT gateway per AZ, flow logs of all traffic."""
+        vpc = ec2.Vpc(self, "Vpc", max_azs=2)
+        flow_logs = logs.LogGroup(self, "FlowLogs", retention=log_retention, encryption_key=log_encryption_key)
+        vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
+        if log_encryption_key is None:
+            skip_checkov(flow_logs, LOGS_DEFAULT_ENCRYPTION)
+        return vpc
+
+    def _acknowledge_listeners(self, *, https: bool, open_listener: bool, public: bool) -> None:
+        """What a web service's entry point is by design, said once, next to the resources."""
+        if open_listener:
+            entry = "public web entry point" if public else "entry point for every network routed to the VPC"
+            group = self.load_balancer.connections.security_groups[0]
+            acknowledge_nag(group, "EC23", f"The production listener is the service's {entry} (open_listener=True).")
+            skip_checkov(group, ("CKV_AWS_260", f"Port 80 serves, or redirects to HTTPS, the {entry}."))
+        if not https:
+            for listener in (self.prod_listener, self.test_listener):
+                skip_checkov(
+                    listener,
+                    ("CKV_AWS_2", "HTTP because no certificate was given; certificate= makes every listener HTTPS."),
+                    ("CKV_AWS_103", "No TLS without a certificate; with one, the policy is TLS 1.3 and 1.2."),
+                )
 
     @property
     def rollback_alarms(self) -> list[cloudwatch.IAlarm]:

@@ -7,9 +7,11 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from blue_green_ecs import BlueGreenFargateService, SmokeTest
+from blue_green_ecs.acknowledgements import LOGS_DEFAULT_ENCRYPTION, skip_checkov
 
 IMAGE_REPOSITORY = "public.ecr.aws/nginx/nginx"
 
@@ -36,7 +38,10 @@ class BlueGreenSampleStack(Stack):
                 ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
             ],
         )
-        vpc.add_flow_log("FlowLogs")
+        flow_logs = logs.LogGroup(self, "FlowLogsGroup", retention=logs.RetentionDays.ONE_MONTH)
+        vpc.add_flow_log("FlowLogs", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
+        skip_checkov(flow_logs, LOGS_DEFAULT_ENCRYPTION)
+        endpoints: list[ec2.InterfaceVpcEndpoint] = []
         if smoke_test:
             # The smoke test runs in the VPC, which has no NAT gateway: it reaches the EC2 and
             # CodeDeploy APIs through interface endpoints (about 7.30 USD a month each per AZ).
@@ -44,7 +49,9 @@ class BlueGreenSampleStack(Stack):
                 ("Ec2Endpoint", ec2.InterfaceVpcEndpointAwsService.EC2),
                 ("CodeDeployEndpoint", ec2.InterfaceVpcEndpointAwsService.CODEDEPLOY),
             ):
-                vpc.add_interface_endpoint(name, service=service, private_dns_enabled=True)
+                endpoints.append(
+                    vpc.add_interface_endpoint(name, service=service, private_dns_enabled=True, open=False)
+                )
         self.web = BlueGreenFargateService(
             self,
             "Web",
@@ -52,6 +59,10 @@ class BlueGreenSampleStack(Stack):
             vpc=vpc,
             smoke_test=SmokeTest(path="/", expected_status="200") if smoke_test else None,
         )
+        for endpoint in endpoints:
+            # Only the smoke test calls AWS APIs from inside this VPC.
+            assert self.web.smoke_test_function is not None
+            endpoint.connections.allow_default_port_from(self.web.smoke_test_function, "Smoke test to AWS APIs")
         lb_dns = self.web.load_balancer.load_balancer_dns_name
         CfnOutput(self, "ServiceUrl", value=f"http://{lb_dns}/", description="Production traffic")
         CfnOutput(

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
 
 from blue_green_ecs import BlueGreenFargateService, RollbackAlarmOptions, TrafficShift
+from blue_green_ecs.acknowledgements import LOGS_DEFAULT_ENCRYPTION, acknowledge_nag, skip_checkov
 from sample.app import build
 
 from .support import new_app, new_stack
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111122223333:certificate/0b7e0a3c-1234-4d5e-9f00-123456789abc"
+
+
+def vpc_with_flow_logs(stack: Stack) -> ec2.Vpc:
+    """A VPC as a platform team would pass it: two AZs, one NAT gateway, flow logs (AwsSolutions-VPC7)."""
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    flow_logs = logs.LogGroup(stack, "FlowLogs", retention=logs.RetentionDays.ONE_WEEK)
+    skip_checkov(flow_logs, LOGS_DEFAULT_ENCRYPTION)
+    vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
+    return vpc
+
+
+def cluster_with_insights(stack: Stack, *, vpc: ec2.IVpc | None = None, **kwargs: Any) -> ecs.Cluster:
+    """A cluster with Container Insights (AwsSolutions-ECS4), in a flow-logged VPC."""
+    return ecs.Cluster(
+        stack,
+        "Cluster",
+        vpc=vpc or vpc_with_flow_logs(stack),
+        container_insights_v2=ecs.ContainerInsights.ENABLED,
+        **kwargs,
+    )
 
 
 def sample() -> Stack:
@@ -32,7 +56,7 @@ def minimal() -> tuple[Stack, BlueGreenFargateService]:
 def https() -> tuple[Stack, BlueGreenFargateService]:
     """HTTPS in a private-subnet VPC, a custom linear shift, a user alarm and a latency alarm."""
     stack = new_stack("Https")
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    vpc = vpc_with_flow_logs(stack)
     user_alarm = cloudwatch.Alarm(
         stack,
         "QueueDepth",
@@ -59,14 +83,14 @@ def https() -> tuple[Stack, BlueGreenFargateService]:
         rollback_alarm_options=RollbackAlarmOptions(max_p99_latency=Duration.millis(1500)),
         environment={"STAGE": "prod"},
     )
+    acknowledge_nag(service.task_definition, "ECS2", "Test fixture: a non-secret STAGE name, passed as plain text.")
     return stack, service
 
 
 def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
     """A given cluster, an internal load balancer, all at once, Fargate Spot."""
     stack = new_stack("Cluster")
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
-    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc, enable_fargate_capacity_providers=True)
+    cluster = cluster_with_insights(stack, enable_fargate_capacity_providers=True)
     service = BlueGreenFargateService(
         stack,
         "Worker",
@@ -85,8 +109,7 @@ def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
 def two_services() -> tuple[Stack, BlueGreenFargateService, BlueGreenFargateService]:
     """Two services in one stack and VPC: they share one deployment trigger provider."""
     stack = new_stack("Two")
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
-    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+    cluster = cluster_with_insights(stack)
     first = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), cluster=cluster)
     second = BlueGreenFargateService(
         stack, "Api", image=ecs.ContainerImage.from_registry(IMAGE), cluster=cluster, container_port=8080

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Stack, Validations
 from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 
@@ -23,9 +24,15 @@ def cdk_context() -> dict[str, Any]:
     return context
 
 
-def new_app(**context: Any) -> App:
-    """An App with cdk.json's context (feature flags included), plus overrides."""
-    return App(context={**cdk_context(), **context})
+def new_app(*, outdir: str | None = None, **context: Any) -> App:
+    """An App as `cdk synth` builds it (cdk.json's context, plus overrides), checked by cdk-nag.
+
+    cdk-nag 3 is a policy-validation plugin: every synthesis of this app, ``Template.from_stack``
+    included, fails on an AwsSolutions finding that is neither fixed nor acknowledged.
+    """
+    app = App(outdir=outdir, context={**cdk_context(), **context})
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
 
 
 def new_stack(stack_id: str = "Test") -> Stack:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aws_cdk import Duration, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_s3 as s3
 
 from blue_green_ecs import BlueGreenFargateService
+from blue_green_ecs.acknowledgements import acknowledge_nag
 
 from .configurations import IMAGE
 from .conftest import Synthesized
@@ -100,10 +102,12 @@ def test_a_region_without_elb_account_uses_only_the_service_principal() -> None:
 def test_access_logs_can_go_to_your_bucket_or_be_turned_off() -> None:
     stack = new_stack()
     bucket = s3.Bucket(stack, "Central", enforce_ssl=True)
+    acknowledge_nag(bucket, "S1", "Test fixture standing in for an organisation's central log bucket.")
     service = BlueGreenFargateService(
         stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), access_logs_bucket=bucket, access_logs_prefix="web"
     )
     off = BlueGreenFargateService(stack, "Off", image=ecs.ContainerImage.from_registry(IMAGE), access_logs=False)
+    acknowledge_nag(off.load_balancer, "ELB2", "Test: access logs turned off on purpose.")
     template = synth(stack)
     template.resource_count_is("AWS::S3::Bucket", 1)
     assert service.access_logs_bucket is bucket
@@ -116,6 +120,13 @@ def test_access_logs_can_go_to_your_bucket_or_be_turned_off() -> None:
         for logical_id, lb in balancers.items()
     }
     assert sorted(enabled.values(), key=str) == [None, "true"]
+
+
+def test_turning_access_logs_off_is_a_finding_the_user_must_acknowledge() -> None:
+    stack = new_stack()
+    BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), access_logs=False)
+    with pytest.raises(RuntimeError, match="AwsSolutions-ELB2"):
+        synth(stack)
 
 
 def test_retention_is_configurable_and_validated() -> None:

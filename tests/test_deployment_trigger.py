@@ -7,21 +7,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from blue_green_ecs import BlueGreenFargateService, DeploymentHooks, SmokeTest, TrafficShift, hook_code
-from blue_green_ecs.acknowledgements import acknowledge_role_dependencies
+from blue_green_ecs.acknowledgements import acknowledge_nag, acknowledge_role_dependencies
 from blue_green_ecs.deployment_trigger import RESOURCE_TYPE, DeploymentTriggerProvider
 from sample.app import build
 
 from . import configurations
 from .configurations import IMAGE
 from .conftest import Synthesized
-from .support import cdk_context, new_app, new_stack, only, raises_message, resources_of_type, synth
+from .support import new_app, new_stack, only, raises_message, resources_of_type, synth
 
+BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 HANDLER_TYPES = ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine", "AWS::IAM::Role")
 
 
@@ -109,7 +110,7 @@ def test_one_provider_serves_every_service_in_a_stack(two: Any, sample: Synthesi
 def test_a_second_service_adds_no_function_and_no_state_machine() -> None:
     def stack_with(count: int, *, deploy_on_update: bool = True) -> dict[str, int]:
         stack = new_stack()
-        cluster = ecs.Cluster(stack, "Cluster")
+        cluster = configurations.cluster_with_insights(stack)
         for index in range(count):
             BlueGreenFargateService(
                 stack,
@@ -265,11 +266,12 @@ def _function(stack: Any, name: str) -> lambda_.Function:
     function = lambda_.Function(
         stack,
         name,
-        runtime=lambda_.Runtime.PYTHON_3_13,
+        runtime=lambda_.Runtime.PYTHON_3_14,
         handler="index.handler",
         code=lambda_.Code.from_inline("def handler(event, context):\n    return True\n"),
     )
     acknowledge_role_dependencies(function)  # aws-cdk-lib's redundant DependsOn, as in the library
+    acknowledge_nag(function, BASIC_EXECUTION, "Test hook function with aws-cdk-lib's default role.")
     return function
 
 
@@ -408,16 +410,19 @@ def test_smoke_test_may_reach_the_test_listener_and_find_the_load_balancer_nodes
             "ToPort": 8080,
         },
     )
-    template.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [{"Action": "ec2:DescribeNetworkInterfaces", "Effect": "Allow", "Resource": "*"}]
-                )
-            }
-        },
+    role = stack.web.smoke_test_function.role
+    policy = next(
+        p
+        for p in resources_of_type(template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": _id(stack, role)}]
     )
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    eni = next(s for s in statements if "ec2:DescribeNetworkInterfaces" in _actions(s))
+    assert eni["Resource"] == "*"
+    # Logs only to its own log group; no AWS managed policies.
+    logs = next(s for s in statements if "logs:PutLogEvents" in _actions(s))
+    assert logs["Resource"] != "*"
+    assert "ManagedPolicyArns" not in resources_of_type(template, "AWS::IAM::Role")[_id(stack, role)]["Properties"]
 
 
 def test_sample_with_smoke_test_adds_the_api_endpoints_it_needs(smoke: Any, sample: Synthesized) -> None:
@@ -463,11 +468,12 @@ def test_hook_code_bundles_the_helper_next_to_the_user_code(tmp_path: Any) -> No
     (source / "check.py").write_text(
         "from lifecycle_hook import codedeploy_hook\n\n@codedeploy_hook\ndef handler(event, context):\n    return True\n"
     )
-    app = App(outdir=str(tmp_path / "out"), context=cdk_context())
+    app = new_app(outdir=str(tmp_path / "out"))
     stack = Stack(app, "Hooks")
-    lambda_.Function(
-        stack, "Check", code=hook_code(source), handler="check.handler", runtime=lambda_.Runtime.PYTHON_3_13
+    check = lambda_.Function(
+        stack, "Check", code=hook_code(source), handler="check.handler", runtime=lambda_.Runtime.PYTHON_3_14
     )
+    acknowledge_nag(check, BASIC_EXECUTION, "Test hook function with aws-cdk-lib's default role.")
     assembly = Path(app.synth().directory)
     [bundle] = [path for path in assembly.iterdir() if path.name.startswith("asset.")]
     assert sorted(p.name for p in bundle.iterdir()) == ["check.py", "lifecycle_hook.py"]

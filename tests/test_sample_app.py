@@ -74,3 +74,19 @@ def test_rejects_a_missing_image_tag(tag: object) -> None:
 def test_account_and_region_come_from_context_only() -> None:
     stack = build(new_app(account="111122223333", region="eu-west-1"))
     assert (stack.account, stack.region) == ("111122223333", "eu-west-1")
+
+
+def test_cdk_nag_finds_nothing_unacknowledged_and_every_acknowledgment_has_a_reason(tmp_path: Path) -> None:
+    for context in ({}, {"smoke_test": "true"}):
+        outdir = tmp_path / str(len(context))
+        app = new_app(outdir=str(outdir), **context)
+        build(app)
+        app.synth()  # raises ValidationFailed on any unacknowledged AwsSolutions finding
+        report = json.loads((outdir / "validation-report.json").read_text())
+        [nag] = report["pluginReports"]
+        assert nag["pluginName"] == "AwsSolutions"
+        assert nag["violations"] == []
+        suppressed = nag["suppressedViolations"]
+        assert suppressed, "expected the acknowledged findings in the report"
+        for finding in suppressed:
+            assert len(finding["reason"]) > 20, finding["ruleName"]

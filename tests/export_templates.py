@@ -1,0 +1,46 @@
+"""Write the template of every representative configuration to a folder, for checkov (`make scan`).
+
+Usage: python -m tests.export_templates DIR
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from aws_cdk import Stack
+from aws_cdk.assertions import Template
+
+from sample.app import build
+
+from . import configurations
+from .support import new_app
+
+CONFIGURATIONS: dict[str, Callable[[], Stack]] = {
+    "sample": configurations.sample,
+    "sample-smoke-test": lambda: build(new_app(smoke_test="true")),
+    "minimal": lambda: configurations.minimal()[0],
+    "https": lambda: configurations.https()[0],
+    "existing-cluster": lambda: configurations.existing_cluster()[0],
+    "two-services": lambda: configurations.two_services()[0],
+}
+
+
+def main(argv: list[str]) -> int:
+    """Synthesize each configuration (cdk-nag checks them on the way) and write its template."""
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out = Path(argv[0])
+    out.mkdir(parents=True, exist_ok=True)
+    for name, make in CONFIGURATIONS.items():
+        template = Template.from_stack(make()).to_json()
+        (out / f"{name}.template.json").write_text(json.dumps(template, indent=1) + "\n")
+        print(f"{out / name}.template.json: {len(template['Resources'])} resources")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
