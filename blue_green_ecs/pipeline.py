@@ -42,7 +42,16 @@ def appspec_document(
     service: BlueGreenFargateService, *, task_definition: str = TASK_DEFINITION_PLACEHOLDER
 ) -> dict[str, Any]:
     """The service's AppSpec, with CodePipeline's task definition placeholder by default."""
-    return build_appspec({**service.appspec_properties, "TaskDefinitionArn": task_definition})
+    return build_appspec({**_appspec_inputs(service), "TaskDefinitionArn": task_definition})
+
+
+def _appspec_inputs(service: BlueGreenFargateService) -> dict[str, Any]:
+    if service.appspec_properties is None:
+        raise ValueError(
+            f"Invalid service={service.node.path!r}: pipeline files are for engine=DeploymentEngine.CODE_DEPLOY; "
+            "ECS-native services deploy from CloudFormation updates."
+        )
+    return service.appspec_properties
 
 
 def taskdef_document(service: BlueGreenFargateService, *, image: str = IMAGE_PLACEHOLDER) -> dict[str, Any]:

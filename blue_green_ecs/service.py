@@ -1,11 +1,11 @@
-"""``BlueGreenFargateService``: an ECS Fargate service that deploys blue/green through CodeDeploy."""
+"""``BlueGreenFargateService``: an ECS Fargate service that deploys blue/green, by CodeDeploy or by ECS."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Annotations, CfnResource, Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
@@ -26,18 +26,18 @@ from .acknowledgements import (
     LOGS_DEFAULT_ENCRYPTION,
     acknowledge_generated_findings,
     acknowledge_nag,
-    ignore_cfn_lint,
     skip_checkov,
 )
 from .deployment_trigger import (
     DEPLOYMENT_TIMEOUT_MARGIN_MINUTES,
     MAX_DEPLOYMENT_TIMEOUT_MINUTES,
     DeploymentTrigger,
-    appspec_properties,
     default_deployment_timeout,
 )
-from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction, grant_hook
-from .load_balancing import listener_protocol, merged_health_check, open_test_listener, select_subnets, target_group
+from .engines import DeploymentEngine, ecs_native
+from .engines import codedeploy as codedeploy_engine
+from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction
+from .load_balancing import listener_protocol, merged_health_check, open_test_listener, target_group
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms
 from .traffic_shift import TrafficShift, TrafficShiftKind
 from .validation import (
@@ -102,6 +102,7 @@ class BlueGreenFargateService(Construct):
         construct_id: str,
         *,
         image: ecs.ContainerImage,
+        engine: DeploymentEngine = DeploymentEngine.CODE_DEPLOY,
         vpc: ec2.IVpc | None = None,
         cluster: ecs.ICluster | None = None,
         task_subnets: ec2.SubnetSelection | None = None,
@@ -165,6 +166,9 @@ class BlueGreenFargateService(Construct):
         """Create the service.
 
         :param image: the container image to run. Required.
+        :param engine: who performs deployments: ``DeploymentEngine.CODE_DEPLOY`` (CodeDeploy plus
+            this library's deployment trigger) or ``DeploymentEngine.ECS_NATIVE`` (ECS's own
+            blue/green, canary and linear deployments). Default: CODE_DEPLOY.
         :param vpc: the VPC. Default: the cluster's VPC if ``cluster`` is given, else a new VPC with
             two Availability Zones, public and private subnets and a NAT gateway per zone. Giving
             both ``vpc`` and ``cluster`` is an error.
@@ -354,9 +358,30 @@ class BlueGreenFargateService(Construct):
         if idle_timeout is not None:
             check_duration("idle_timeout", idle_timeout, minimum_seconds=1, maximum_seconds=4000)
         alarm_options.validate()
-        timeout = self._deployment_timeout(
-            deploy_on_update, deployment_timeout, shift, wait, deployment_approval_wait_time
-        )
+        native = engine is DeploymentEngine.ECS_NATIVE
+        if native:
+            codedeploy_only = {
+                "deploy_on_update": deploy_on_update is False,
+                "deployment_timeout": deployment_timeout is not None,
+                "deployment_approval_wait_time": deployment_approval_wait_time is not None,
+                "application": application is not None,
+                "deployment_group_name": deployment_group_name is not None,
+            }
+            for name, given in codedeploy_only.items():
+                if given:
+                    raise invalid(
+                        name,
+                        locals()[name] if name != "application" else "<application>",
+                        "applies to engine=DeploymentEngine.CODE_DEPLOY only; ECS-native deployments run on every "
+                        "update and CloudFormation waits for them.",
+                    )
+            ecs_native.validate(shift, wait)
+            timeout = None
+        else:
+            codedeploy_engine.validate(shift)
+            timeout = self._deployment_timeout(
+                deploy_on_update, deployment_timeout, shift, wait, deployment_approval_wait_time
+            )
         given_hooks = (hooks or DeploymentHooks()).by_event()
         if smoke_test is not None:
             smoke_test.validate()
@@ -364,11 +389,11 @@ class BlueGreenFargateService(Construct):
                 raise invalid(
                     "smoke_test",
                     "SmokeTest(...)",
-                    "hooks.after_allow_test_traffic is also set and CodeDeploy runs one function per "
+                    "hooks.after_allow_test_traffic is also set and a deployment runs one function per "
                     "lifecycle event; call your tests from one function or drop one of the two.",
                 )
         built_in_count = 3 if alarm_options.max_p99_latency is not None else 2
-        if built_in_count + len(extra_alarms) > defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP:
+        if not native and built_in_count + len(extra_alarms) > defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP:
             raise invalid(
                 "alarms",
                 f"<{len(extra_alarms)} alarms>",
@@ -379,6 +404,7 @@ class BlueGreenFargateService(Construct):
                 "cloudwatch.CompositeAlarm.",
             )
 
+        self.engine: DeploymentEngine = engine
         self.traffic_shift: TrafficShift = shift
         self.listener_port: int = prod_port
         self.test_listener_port: int = test_port
@@ -470,7 +496,8 @@ class BlueGreenFargateService(Construct):
             certificates=certificates,
             ssl_policy=tls_policy,
             open=open_listener,
-            default_target_groups=[self.blue_target_group],
+            default_target_groups=None if native else [self.blue_target_group],
+            default_action=ecs_native.no_route() if native else None,
         )
         self.test_listener: elbv2.ApplicationListener = elbv2.ApplicationListener(
             self,
@@ -481,7 +508,8 @@ class BlueGreenFargateService(Construct):
             certificates=certificates,
             ssl_policy=tls_policy,
             open=False,
-            default_target_groups=[self.green_target_group],
+            default_target_groups=None if native else [self.green_target_group],
+            default_action=ecs_native.no_route() if native else None,
         )
         peers = (
             list(test_listener_allowed_peers)
@@ -510,41 +538,9 @@ class BlueGreenFargateService(Construct):
                 reason = "This bucket receives access logs; logging it too would need yet another bucket."
                 acknowledge_nag(self.access_logs_bucket, "S1", reason)
                 skip_checkov(self.access_logs_bucket, ("CKV_AWS_18", reason))
-        # CodeDeploy swaps the listeners' target groups outside CloudFormation. After a deployment
-        # the production listener forwards to "green" and the test listener to "blue"; without
-        # these edges CloudFormation could delete a target group that a listener still uses.
-        self.prod_listener.node.add_dependency(self.green_target_group)
-        self.test_listener.node.add_dependency(self.blue_target_group)
         self._acknowledge_listeners(https=https, open_listener=open_listener, public=public_load_balancer)
 
-        # The service, registered in the blue target group.
-        self.service: ecs.FargateService = ecs.FargateService(
-            self,
-            "Service",
-            cluster=self.cluster,
-            task_definition=self.task_definition,
-            desired_count=desired_count,
-            deployment_controller=ecs.DeploymentController(type=ecs.DeploymentControllerType.CODE_DEPLOY),
-            vpc_subnets=subnets,
-            assign_public_ip=public_ip,
-            security_groups=list(security_groups) if security_groups else None,
-            platform_version=platform_version,
-            capacity_provider_strategies=list(capacity_provider_strategies) if capacity_provider_strategies else None,
-            health_check_grace_period=grace,
-            enable_execute_command=enable_execute_command,
-            propagate_tags=propagate_tags,
-            service_name=service_name,
-            # Fargate ignores these under CODE_DEPLOY (CodeDeploy sizes the replacement task set);
-            # setting them states that and silences CDK's "not configured" warning.
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-        )
-        self.service.attach_to_application_target_group(self.blue_target_group)
-        # Green is where the service's tasks live after every other deployment: the service must be
-        # deleted before the test listener detaches it, and created after the group is attached.
-        self.service.node.add_dependency(self.test_listener)
-
-        # Rollback alarms and the CodeDeploy side.
+        # Rollback alarms: built in, then the user's.
         self.built_in_alarms: RollbackAlarms = RollbackAlarms(
             self,
             "RollbackAlarms",
@@ -554,6 +550,31 @@ class BlueGreenFargateService(Construct):
         )
         self._rollback_alarms: list[cloudwatch.IAlarm] = [*self.built_in_alarms.alarms, *extra_alarms]
         self._warn_if_alarms_too_slow(shift, alarm_options)
+
+        # The service: its deployment settings come from the engine.
+        engine_options = (
+            ecs_native.service_options(shift, wait, lambda: [a.alarm_name for a in self._rollback_alarms])
+            if native
+            else codedeploy_engine.service_options()
+        )
+        self.service: ecs.FargateService = ecs.FargateService(
+            self,
+            "Service",
+            cluster=self.cluster,
+            task_definition=self.task_definition,
+            desired_count=desired_count,
+            vpc_subnets=subnets,
+            assign_public_ip=public_ip,
+            security_groups=list(security_groups) if security_groups else None,
+            platform_version=platform_version,
+            capacity_provider_strategies=list(capacity_provider_strategies) if capacity_provider_strategies else None,
+            health_check_grace_period=grace,
+            enable_execute_command=enable_execute_command,
+            propagate_tags=propagate_tags,
+            service_name=service_name,
+            **engine_options,
+        )
+
         self.smoke_test_function: lambda_.Function | None = None
         if smoke_test is not None:
             self.smoke_test_function = SmokeTestFunction(
@@ -571,66 +592,66 @@ class BlueGreenFargateService(Construct):
             event: given_hooks[event] for event in LIFECYCLE_EVENTS if event in given_hooks
         }
 
-        self.application: codedeploy.IEcsApplication = application or codedeploy.EcsApplication(self, "Application")
-        self.deployment_config: codedeploy.IEcsDeploymentConfig = shift.bind(self, "DeploymentConfig")
-        self.deployment_group: codedeploy.EcsDeploymentGroup = codedeploy.EcsDeploymentGroup(
-            self,
-            "DeploymentGroup",
-            application=self.application,
-            service=self.service,
-            deployment_group_name=deployment_group_name,
-            deployment_config=self.deployment_config,
-            blue_green_deployment_config=codedeploy.EcsBlueGreenDeploymentConfig(
-                blue_target_group=self.blue_target_group,
-                green_target_group=self.green_target_group,
-                listener=self.prod_listener,
-                test_listener=self.test_listener,
-                termination_wait_time=wait,
-                deployment_approval_wait_time=deployment_approval_wait_time,
-            ),
-            alarms=list(self._rollback_alarms),
-            auto_rollback=codedeploy.AutoRollbackConfig(
-                failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
-            ),
-        )
-        if isinstance(self.deployment_config, Construct):
-            # W3005: EcsDeploymentGroup adds a DependsOn on a custom deployment config that its
-            # DeploymentConfigName Ref already implies; redundant and harmless.
-            group_resource = self.deployment_group.node.default_child
-            assert isinstance(group_resource, CfnResource)
-            ignore_cfn_lint(group_resource, "W3005")
-        for function in self.hooks.values():
-            grant_hook(function, self.deployment_group)
-        acknowledge_nag(
-            self.deployment_group.role,
-            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]",
-            "AWS's service policy for CodeDeploy ECS blue/green: AWS keeps it in step with what CodeDeploy calls "
-            "(task sets, listeners, rules, hooks); a hand-scoped copy would break when CodeDeploy changes.",
-        )
-
-        self.appspec_properties: dict[str, Any] = appspec_properties(
-            container_name=container_name,
-            container_port=container_port,
-            platform_version=platform_version,
-            subnet_ids=select_subnets(self.vpc, subnets).subnet_ids,
-            security_group_ids=[sg.security_group_id for sg in self.service.connections.security_groups],
-            assign_public_ip=public_ip,
-            capacity_provider_strategies=capacity_provider_strategies,
-            hooks=self.hooks,
-        )
+        # Attributes of the other engine stay None.
+        self.application: codedeploy.IEcsApplication | None = None
+        self.deployment_config: codedeploy.IEcsDeploymentConfig | None = None
+        self.deployment_group: codedeploy.EcsDeploymentGroup | None = None
         self.deployment_trigger: DeploymentTrigger | None = None
-        if timeout is not None:
-            self.deployment_trigger = DeploymentTrigger(
+        self.appspec_properties: dict[str, Any] | None = None
+        self.prod_listener_rule: elbv2.ApplicationListenerRule | None = None
+        self.test_listener_rule: elbv2.ApplicationListenerRule | None = None
+        self.infrastructure_role: iam.IRole | None = None
+        if native:
+            prod_rule, test_rule = ecs_native.listener_rules(
                 self,
-                "DeploymentTrigger",
-                application=self.application,
-                deployment_group=self.deployment_group,
-                deployment_config=self.deployment_config,
+                prod_listener=self.prod_listener,
+                test_listener=self.test_listener,
+                blue=self.blue_target_group,
+                green=self.green_target_group,
+            )
+            parts = ecs_native.attach(
+                self,
+                service=self.service,
+                container_name=container_name,
+                container_port=container_port,
+                blue=self.blue_target_group,
+                green=self.green_target_group,
+                prod_rule=prod_rule,
+                test_rule=test_rule,
+                hooks=self.hooks,
+            )
+            self.prod_listener_rule, self.test_listener_rule = parts.prod_rule, parts.test_rule
+            self.infrastructure_role = parts.infrastructure_role
+        else:
+            deployment = codedeploy_engine.attach(
+                self,
                 service=self.service,
                 task_definition=self.task_definition,
-                appspec=self.appspec_properties,
-                timeout=timeout,
+                vpc=self.vpc,
+                subnets=subnets,
+                assign_public_ip=public_ip,
+                capacity_provider_strategies=capacity_provider_strategies,
+                platform_version=platform_version,
+                container_name=container_name,
+                container_port=container_port,
+                blue=self.blue_target_group,
+                green=self.green_target_group,
+                prod_listener=self.prod_listener,
+                test_listener=self.test_listener,
+                shift=shift,
+                termination_wait=wait,
+                approval_wait=deployment_approval_wait_time,
+                alarms=self._rollback_alarms,
+                hooks=self.hooks,
+                application=application,
+                deployment_group_name=deployment_group_name,
+                trigger_timeout=timeout,
             )
+            self.application = deployment.application
+            self.deployment_config = deployment.deployment_config
+            self.deployment_group = deployment.deployment_group
+            self.appspec_properties = deployment.appspec_properties
+            self.deployment_trigger = deployment.trigger
 
     def _new_vpc(self, log_retention: logs.RetentionDays, log_encryption_key: kms.IKey | None) -> ec2.Vpc:
         """Two AZs, public and private subnets, a NAT gateway per AZ, flow logs of all traffic."""
@@ -675,7 +696,9 @@ class BlueGreenFargateService(Construct):
                 "combine alarms in a cloudwatch.CompositeAlarm.",
             )
         self._rollback_alarms.append(alarm)
-        self.deployment_group.add_alarm(alarm)
+        # ECS-native reads the names lazily at synthesis; CodeDeploy's group needs to be told.
+        if self.deployment_group is not None:
+            self.deployment_group.add_alarm(alarm)
 
     def _task_placement(
         self, task_subnets: ec2.SubnetSelection | None, assign_public_ip: bool | None

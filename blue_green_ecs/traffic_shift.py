@@ -10,12 +10,12 @@ from aws_cdk import Duration
 from aws_cdk import aws_codedeploy as codedeploy
 from constructs import Construct
 
-from .validation import check_duration, check_int, unresolved
+from .validation import check_duration, invalid, unresolved
 
-# Bounds for custom configurations. CodeDeploy types both numbers as integers; a share of 0 or 100
-# is not a shift (use all_at_once), and intervals are capped at two days like CodeDeploy's other
-# deployment waits.
-_MIN_PERCENT, _MAX_PERCENT = 1, 99
+# Bounds common to both engines: ECS shifts in 0.1% steps, CodeDeploy in whole percents (checked by
+# its engine); a share of 0 or 100 is not a shift (use all_at_once), and intervals are capped at two
+# days like CodeDeploy's other deployment waits (ECS caps its bake times lower, at one day).
+_MIN_PERCENT, _MAX_PERCENT = 0.1, 99.9
 _MAX_INTERVAL_MINUTES = 2880
 
 
@@ -44,8 +44,9 @@ class TrafficShift:
     def canary(cls, *, percent: float, interval: Duration) -> TrafficShift:
         """Shift ``percent`` of traffic, wait ``interval``, then shift the rest.
 
-        :param percent: share of traffic in the first step, a whole number from 1 to 99.
-        :param interval: wait before the rest shifts, whole minutes from 1 to 2880.
+        :param percent: share of traffic in the first step, 0.1 to 99.9 in steps of 0.1 (whole
+            numbers from 1 to 99 with CodeDeploy).
+        :param interval: wait before the rest shifts, whole minutes from 1 to 2880 (1440 with ECS).
         """
         cls._check(percent, interval)
         return cls(TrafficShiftKind.CANARY, percent, interval)
@@ -54,8 +55,9 @@ class TrafficShift:
     def linear(cls, *, percent: float, interval: Duration) -> TrafficShift:
         """Shift ``percent`` of traffic every ``interval`` until all of it is on green.
 
-        :param percent: share of traffic per step, a whole number from 1 to 99.
-        :param interval: wait between steps, whole minutes from 1 to 2880.
+        :param percent: share of traffic per step, 0.1 to 99.9 in steps of 0.1 (whole numbers from 1
+            to 99 with CodeDeploy, at least 3 with ECS).
+        :param interval: wait between steps, whole minutes from 1 to 2880 (1440 with ECS).
         """
         cls._check(percent, interval)
         return cls(TrafficShiftKind.LINEAR, percent, interval)
@@ -67,7 +69,17 @@ class TrafficShift:
 
     @staticmethod
     def _check(percent: float, interval: Duration) -> None:
-        check_int("traffic_shift.percent", percent, minimum=_MIN_PERCENT, maximum=_MAX_PERCENT, unit="percent")
+        if not unresolved(percent) and (
+            isinstance(percent, bool)
+            or not _MIN_PERCENT <= percent <= _MAX_PERCENT
+            or round(percent * 10) != percent * 10
+        ):
+            raise invalid(
+                "traffic_shift.percent",
+                percent,
+                f"use a percentage from {_MIN_PERCENT:g} to {_MAX_PERCENT:g} in steps of 0.1 (CodeDeploy takes whole "
+                "numbers only).",
+            )
         check_duration(
             "traffic_shift.interval",
             interval,

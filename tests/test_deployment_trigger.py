@@ -87,6 +87,7 @@ def test_the_appspec_matches_the_service_network_configuration(https: Synthesize
 
 def test_custom_resource_waits_for_the_deployment_group_role_policy(sample: Synthesized) -> None:
     _, resource = only(sample.template, RESOURCE_TYPE)
+    assert sample.service.deployment_group is not None
     role = sample.service.deployment_group.role
     assert _id(sample.stack, role) in resource["DependsOn"]
 
@@ -333,7 +334,7 @@ def test_codedeploy_may_invoke_the_hooks_and_the_hooks_may_report(hooked: Any) -
 def test_smoke_test_and_after_allow_test_traffic_hook_are_exclusive() -> None:
     stack = new_stack()
     with raises_message(
-        "Invalid smoke_test='SmokeTest(...)': hooks.after_allow_test_traffic is also set and CodeDeploy runs one "
+        "Invalid smoke_test='SmokeTest(...)': hooks.after_allow_test_traffic is also set and a deployment runs one "
         "function per lifecycle event; call your tests from one function or drop one of the two."
     ):
         BlueGreenFargateService(

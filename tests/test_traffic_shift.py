@@ -42,6 +42,7 @@ def test_exact_match_maps_to_predefined_config(shift: TrafficShift, config_name:
 
 
 def test_default_is_canary_10_percent_for_5_minutes(sample: Synthesized) -> None:
+    assert sample.service.deployment_config is not None
     assert sample.service.deployment_config.deployment_config_name == "CodeDeployDefault.ECSCanary10Percent5Minutes"
     sample.template.resource_count_is("AWS::CodeDeploy::DeploymentConfig", 0)
 
@@ -102,19 +103,19 @@ def test_describe() -> None:
             TrafficShift.canary,
             0,
             Duration.minutes(5),
-            "Invalid traffic_shift.percent=0: use a whole number from 1 to 99 percent.",
+            "Invalid traffic_shift.percent=0: use a percentage from 0.1 to 99.9 in steps of 0.1 (CodeDeploy takes whole numbers only).",
         ),
         (
             TrafficShift.canary,
             100,
             Duration.minutes(5),
-            "Invalid traffic_shift.percent=100: use a whole number from 1 to 99 percent.",
+            "Invalid traffic_shift.percent=100: use a percentage from 0.1 to 99.9 in steps of 0.1 (CodeDeploy takes whole numbers only).",
         ),
         (
             TrafficShift.linear,
-            12.5,
+            12.55,
             Duration.minutes(5),
-            "Invalid traffic_shift.percent=12.5: use a whole number from 1 to 99 percent.",
+            "Invalid traffic_shift.percent=12.55: use a percentage from 0.1 to 99.9 in steps of 0.1 (CodeDeploy takes whole numbers only).",
         ),
         (
             TrafficShift.linear,
@@ -155,3 +156,12 @@ def test_rejects_invalid_steps(factory: object, percent: float, interval: Durati
 def test_lets_unresolved_tokens_through() -> None:
     shift = TrafficShift.canary(percent=Token.as_number({"Ref": "Percent"}), interval=Duration.minutes(5))
     assert shift.shift_duration is None
+
+
+def test_codedeploy_takes_whole_percentages_only() -> None:
+    shift = TrafficShift.canary(percent=12.5, interval=Duration.minutes(5))
+    with raises_message(
+        "Invalid traffic_shift.percent=12.5: CodeDeploy shifts whole percentages from 1 to 99; use a whole number, "
+        "or engine=DeploymentEngine.ECS_NATIVE for finer steps."
+    ):
+        BlueGreenFargateService(new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), traffic_shift=shift)

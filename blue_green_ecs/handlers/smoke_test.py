@@ -1,15 +1,24 @@
-"""Built-in smoke test: an AfterAllowTestTraffic hook that probes the replacement task set.
+"""Built-in smoke test: a lifecycle hook that probes the replacement (green) tasks through the test listener.
 
-When CodeDeploy has moved the load balancer's test listener to the replacement (green) task set, this hook
-sends GET requests through that listener and fails the deployment (so CodeDeploy rolls back before any
-production traffic moves) when more requests fail than allowed. A request fails on a connection error, a
-timeout or an unexpected status; redirects are not followed, a 3xx is a status like any other.
+Once the load balancer's test listener routes to the replacement tasks, this hook sends GET requests through
+that listener and fails the deployment (so it rolls back before any production traffic moves) when more
+requests fail than allowed. A request fails on a connection error, a timeout or an unexpected status;
+redirects are not followed, a 3xx is a status like any other.
+
+It runs under either deployment engine, through the ``lifecycle_hook`` helper, which tells them apart by
+the event:
+
+* CodeDeploy: as the ``AfterAllowTestTraffic`` hook. The result is reported with
+  ``PutLifecycleEventHookExecutionStatus``.
+* Amazon ECS native blue/green deployments: as a Lambda hook at the ``POST_TEST_TRAFFIC_SHIFT`` stage. The
+  result is the return value, ``{"hookStatus": "SUCCEEDED"}`` or ``{"hookStatus": "FAILED"}``; no
+  CodeDeploy call is made.
 
 Lambda handler: ``smoke_test.handler``. Its timeout must exceed
 ``REQUESTS * (TIMEOUT_SECONDS + INTERVAL_SECONDS)`` with some margin; with LOAD_BALANCER_FULL_NAME, allow
 2.5 minutes more: the EC2 call is retried on throttling and connection errors (up to 8 retries, 5 s connect
-timeout, backoff of up to 20 s), and a function that times out never reports, leaving CodeDeploy waiting for
-an hour.
+timeout, backoff of up to 20 s). Under CodeDeploy a function that times out never reports, leaving CodeDeploy
+waiting for an hour; under Amazon ECS a timed-out invocation fails the hook and rolls the deployment back.
 
 Environment variables
 ---------------------
@@ -54,16 +63,18 @@ Where the function runs
 In the load balancer's VPC, in any of its subnets (routing within a VPC is local, so every subnet reaches
 the load balancer's, network ACLs permitting), with a security group that allows egress to the test
 listener's port; the test listener must admit that source (the VPC's CIDR does). The requests themselves
-need no internet access, but two AWS API calls do, through a NAT gateway or, in a VPC without NAT, through
+need no internet access, but the AWS API calls do, through a NAT gateway or, in a VPC without NAT, through
 interface VPC endpoints with private DNS enabled:
 
-* CodeDeploy, always, to report the result: ``com.amazonaws.<region>.codedeploy``. Without it the function
-  cannot report and CodeDeploy waits an hour for the hook before failing the deployment.
+* CodeDeploy, under CodeDeploy only, to report the result: ``com.amazonaws.<region>.codedeploy``. Without it
+  the function cannot report and CodeDeploy waits an hour for the hook before failing the deployment.
+  Under Amazon ECS the result is the function's return value and needs no endpoint.
 * EC2, with LOAD_BALANCER_FULL_NAME, to look the load balancer's addresses up: ``com.amazonaws.<region>.ec2``.
 
 IAM permissions of the function's role
 --------------------------------------
-* ``codedeploy:PutLifecycleEventHookExecutionStatus`` on the deployment group.
+* Under CodeDeploy only: ``codedeploy:PutLifecycleEventHookExecutionStatus`` on the deployment group. Under
+  Amazon ECS the function needs no permission to report its result.
 * With LOAD_BALANCER_FULL_NAME: ``ec2:DescribeNetworkInterfaces`` on Resource ``"*"`` (the action supports
   no resource-level restriction). The AWSLambdaVPCAccessExecutionRole managed policy, which a function in a
   VPC usually has for its own network interfaces, already grants it.
@@ -439,7 +450,8 @@ def run_smoke_test(
 @functools.cache
 def _default_ec2_client() -> Any:
     # botocore's 60 s connect timeout, times 9 attempts, would outlast the function where the EC2 API is
-    # unreachable (a VPC without NAT or endpoint), and a function that times out never reports to CodeDeploy.
+    # unreachable (a VPC without NAT or endpoint), and a function that times out never reports to CodeDeploy
+    # (and under Amazon ECS fails the hook without saying why).
     return boto3.client(
         "ec2",
         config=Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=10),
@@ -449,7 +461,7 @@ def _default_ec2_client() -> Any:
 def load_balancer_addresses(ec2: Any, full_name: str) -> tuple[str, ...]:
     """The private IP addresses of the load balancer's nodes (its in-use network interfaces), sorted.
 
-    Raises HookFailedError, with the reason for CodeDeploy, when there are none or EC2 cannot be asked.
+    Raises HookFailedError, with the reason the hook fails for, when there are none or EC2 cannot be asked.
     """
     request: dict[str, Any] = {"Filters": [{"Name": "description", "Values": [f"ELB {full_name}"]}]}
     addresses: set[str] = set()
@@ -503,7 +515,9 @@ def make_handler(
 ) -> lifecycle_hook.LambdaHandler:
     """Build the Lambda handler; tests inject the CodeDeploy and EC2 clients, the environment and the sleep.
 
-    Without ``ec2_client``, an EC2 client is created on first use, which only LOAD_BALANCER_FULL_NAME causes.
+    The handler answers CodeDeploy and Amazon ECS events alike; ``client`` only serves CodeDeploy events, and
+    without it a CodeDeploy client is created on the first CodeDeploy report, never for an ECS event. Without
+    ``ec2_client``, an EC2 client is created on first use, which only LOAD_BALANCER_FULL_NAME causes.
     """
 
     def smoke_test(event: Mapping[str, Any], context: Any) -> bool:
@@ -519,7 +533,7 @@ def make_handler(
             raise lifecycle_hook.HookFailedError(result.summary())
         return True
 
-    return lifecycle_hook.codedeploy_hook(client=client)(smoke_test)
+    return lifecycle_hook.deployment_hook(client=client)(smoke_test)
 
 
 handler = make_handler()

@@ -1,17 +1,21 @@
-"""The lifecycle hook helper always reports to CodeDeploy, whatever the hook function does."""
+"""The lifecycle hook helper always reports to CodeDeploy, whatever the hook function does.
+
+Under Amazon ECS it returns the hook status instead and makes no AWS call at all.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from blue_green_ecs.handlers.lifecycle_hook import HookFailedError, codedeploy_hook
+from blue_green_ecs.handlers import lifecycle_hook
+from blue_green_ecs.handlers.lifecycle_hook import HookFailedError, codedeploy_hook, deployment_hook
 
 EVENT = {"DeploymentId": "d-NEW", "LifecycleEventHookExecutionId": "eyJlbmNyeXB0ZWREYXRhIjoi"}
 
@@ -150,3 +154,195 @@ def test_event_without_hook_ids_is_rejected_without_calls(client: Any, stubber: 
     with pytest.raises(ValueError, match="must carry DeploymentId and LifecycleEventHookExecutionId"):
         check({"DeploymentId": "d-NEW"}, None)
     assert calls == []
+
+
+# --- Amazon ECS native blue/green deployments: the return value is the report ---
+
+SERVICE_ARN = "arn:aws:ecs:us-west-2:123456789012:service/my-cluster/my-service"
+GREEN_ARN = "arn:aws:ecs:us-west-2:123456789012:service-revision/my-cluster/my-service/9313423515462893900"
+ECS_EVENT: dict[str, Any] = {
+    "executionId": "3a0345ba-b029-404b-890d-7da2a4b266aa",
+    "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+    "resourceArn": "arn:aws:ecs:us-west-2:123456789012:service-deployment/my-cluster/my-service/EZe5RNVLH6PPzHXINuP28",
+    "executionDetails": {
+        "serviceArn": SERVICE_ARN,
+        "targetServiceRevisionArn": GREEN_ARN,
+        "testTrafficWeights": {},
+        "productionTrafficWeights": {},
+    },
+}
+
+
+@pytest.fixture
+def no_codedeploy(monkeypatch: pytest.MonkeyPatch, client: Any) -> Iterator[Any]:
+    """A CodeDeploy client with nothing stubbed, and no default client: any CodeDeploy call fails the test."""
+    attempted: list[str] = []
+
+    def no_default_client() -> Any:
+        attempted.append("default client created")
+        raise AssertionError("a CodeDeploy client was created")
+
+    def record(event_name: str, **kwargs: Any) -> None:
+        attempted.append(event_name)
+
+    monkeypatch.setattr(lifecycle_hook, "_default_client", no_default_client)
+    # Emitted before the Stubber's own check, so even a call whose error the code swallowed is seen.
+    client.meta.events.register("provide-client-params.*.*", record)
+    with Stubber(client) as stub:
+        yield client
+        stub.assert_no_pending_responses()
+    assert attempted == []
+
+
+def reported(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+@pytest.mark.parametrize(("returned", "status"), [(True, "SUCCEEDED"), (None, "SUCCEEDED"), (False, "FAILED")])
+@pytest.mark.parametrize("with_client", [True, False])
+def test_ecs_return_value_decides_the_hook_status(
+    no_codedeploy: Any, capsys: pytest.CaptureFixture[str], returned: bool | None, status: str, with_client: bool
+) -> None:
+    def check(event: Mapping[str, Any], context: Any) -> bool | None:
+        return returned
+
+    hook = codedeploy_hook(client=no_codedeploy)(check) if with_client else codedeploy_hook(check)
+
+    assert hook(ECS_EVENT, None) == {"hookStatus": status}
+    [line] = reported(capsys)
+    assert line == {
+        "logger": "blue_green_ecs.lifecycle_hook",
+        "action": "reported",
+        "engine": "ecs",
+        "execution_id": "3a0345ba-b029-404b-890d-7da2a4b266aa",
+        "lifecycle_stage": "POST_TEST_TRAFFIC_SHIFT",
+        "service_arn": SERVICE_ARN,
+        "target_service_revision_arn": GREEN_ARN,
+        "hook": "check",
+        "status": status,
+        "reason": "hook passed" if status == "SUCCEEDED" else "hook returned False",
+    }
+
+
+def test_ecs_exception_returns_failed_and_is_logged_not_raised(
+    no_codedeploy: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @deployment_hook(client=no_codedeploy)
+    def check(event: Mapping[str, Any], context: Any) -> bool:
+        raise RuntimeError("database unreachable")
+
+    assert check(ECS_EVENT, None) == {"hookStatus": "FAILED"}
+    error, result = reported(capsys)
+    assert error["action"] == "hook-error"
+    assert error["lifecycle_stage"] == "POST_TEST_TRAFFIC_SHIFT"
+    assert "RuntimeError: database unreachable" in error["traceback"]
+    assert (result["status"], result["reason"]) == ("FAILED", "RuntimeError: database unreachable")
+
+
+def test_ecs_hook_failed_error_logs_the_reason_without_traceback(
+    no_codedeploy: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @deployment_hook(client=no_codedeploy)
+    def check(event: Mapping[str, Any], context: Any) -> bool:
+        raise HookFailedError("2 of 5 requests failed")
+
+    assert check(ECS_EVENT, None) == {"hookStatus": "FAILED"}
+    [line] = reported(capsys)
+    assert (line["status"], line["reason"]) == ("FAILED", "2 of 5 requests failed")
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "RECONCILE_SERVICE",
+        "PRE_SCALE_UP",
+        "POST_SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        "POST_TEST_TRAFFIC_SHIFT",
+        "PRE_PRODUCTION_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+    ],
+)
+def test_ecs_hook_function_sees_the_event_as_given(no_codedeploy: Any, stage: str) -> None:
+    # A re-invocation after IN_PROGRESS also carries the hookDetails returned before.
+    event = {**ECS_EVENT, "lifecycleStage": stage, "hookDetails": {"attempt": 2}}
+    seen: list[Mapping[str, Any]] = []
+
+    @deployment_hook(client=no_codedeploy)
+    def check(event: Mapping[str, Any], context: Any) -> bool:
+        seen.append(event)
+        return True
+
+    assert check(event, "context") == {"hookStatus": "SUCCEEDED"}
+    assert seen == [event]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"executionDetails": {}},
+        # The stage nested in executionDetails, the other top-level fields left out.
+        {"executionDetails": {"lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "serviceArn": SERVICE_ARN}},
+        {"executionDetails": None},
+    ],
+)
+def test_ecs_event_needs_only_execution_details(
+    no_codedeploy: Any, capsys: pytest.CaptureFixture[str], event: dict[str, Any]
+) -> None:
+    @deployment_hook
+    def check(event: Mapping[str, Any], context: Any) -> bool:
+        return False
+
+    assert check(event, None) == {"hookStatus": "FAILED"}
+    [line] = reported(capsys)
+    assert line["engine"] == "ecs"
+    assert line["status"] == "FAILED"
+
+
+def test_deployment_hook_is_codedeploy_hook(client: Any, stubber: Stubber) -> None:
+    stubber.add_response(
+        "put_lifecycle_event_hook_execution_status", {"lifecycleEventHookExecutionId": "x"}, expected("Succeeded")
+    )
+
+    @deployment_hook(client=client)
+    def check(event: Mapping[str, Any], context: Any) -> bool:
+        return True
+
+    assert deployment_hook is codedeploy_hook
+    assert check(EVENT, None) == {"DeploymentId": "d-NEW", "Status": "Succeeded", "Reason": "hook passed"}
+
+
+@pytest.mark.parametrize(
+    ("event", "got"),
+    [
+        ({}, "keys []"),
+        (
+            {"executionId": "x", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "resourceArn": "arn"},
+            "keys ['executionId', 'lifecycleStage', 'resourceArn']",
+        ),
+        ({"detail-type": "ECS Deployment State Change"}, "keys ['detail-type']"),
+        ({"LifecycleEventHookExecutionId": "x"}, "keys ['LifecycleEventHookExecutionId']"),
+        (["DeploymentId"], "a list"),
+    ],
+)
+def test_unknown_event_shape_is_rejected_without_calls(
+    no_codedeploy: Any, capsys: pytest.CaptureFixture[str], event: Any, got: str
+) -> None:
+    calls = []
+
+    @deployment_hook(client=no_codedeploy)
+    def check(event: Mapping[str, Any], context: Any) -> bool:
+        calls.append(event)
+        return True
+
+    with pytest.raises(ValueError, match=r"must carry DeploymentId and LifecycleEventHookExecutionId") as raised:
+        check(cast(Mapping[str, Any], event), None)
+
+    assert str(raised.value) == (
+        "This function is a deployment lifecycle hook: its event must carry DeploymentId and "
+        "LifecycleEventHookExecutionId when CodeDeploy invokes it, or executionDetails when Amazon ECS does "
+        f"(got {got})"
+    )
+    assert calls == []
+    assert reported(capsys) == [{"logger": "blue_green_ecs.lifecycle_hook", "action": "unexpected-event", "got": got}]

@@ -1,5 +1,8 @@
 """The built-in smoke test against real local servers, with CodeDeploy and EC2 stubbed.
 
+It runs under CodeDeploy (reporting through the stub) and under Amazon ECS (returning the hook status, with a
+CodeDeploy stub that answers nothing, so that any CodeDeploy call would fail the test).
+
 Loopback addresses (all of 127.0.0.0/8 on Linux) stand in for the private IP addresses of the load balancer's
 nodes, and a TARGET_URL host under .invalid, which never resolves, proves that the requests do not depend on it.
 """
@@ -7,6 +10,7 @@ nodes, and a TARGET_URL host under .invalid, which never resolves, proves that t
 from __future__ import annotations
 
 import contextlib
+import json
 import pathlib
 import socket
 import ssl
@@ -23,7 +27,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from blue_green_ecs.handlers import smoke_test
+from blue_green_ecs.handlers import lifecycle_hook, smoke_test
 from blue_green_ecs.handlers.smoke_test import (
     SmokeTestConfig,
     load_balancer_addresses,
@@ -517,3 +521,125 @@ def test_importable_as_top_level_module() -> None:
     ).stdout
 
     assert output.split() == ["lifecycle_hook", "True"]
+
+
+# --- Amazon ECS native blue/green deployments: the same handler, answering with its return value ---
+
+ECS_EVENT = {
+    "executionId": "3a0345ba-b029-404b-890d-7da2a4b266aa",
+    "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+    "resourceArn": "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop/web/EZe5RNVLH6PPzHXINuP28",
+    "executionDetails": {
+        "serviceArn": "arn:aws:ecs:eu-west-1:123456789012:service/shop/web",
+        "targetServiceRevisionArn": "arn:aws:ecs:eu-west-1:123456789012:service-revision/shop/web/9313423515462893900",
+        "testTrafficWeights": {},
+        "productionTrafficWeights": {},
+    },
+}
+
+
+@pytest.fixture
+def no_codedeploy(codedeploy: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The stubbed CodeDeploy client with no response queued; creating a default client fails too."""
+    client, _ = codedeploy
+    attempted: list[str] = []
+
+    def no_default_client() -> Any:
+        attempted.append("default client created")
+        raise AssertionError("a CodeDeploy client was created")
+
+    def record(event_name: str, **kwargs: Any) -> None:
+        attempted.append(event_name)
+
+    monkeypatch.setattr(lifecycle_hook, "_default_client", no_default_client)
+    client.meta.events.register("provide-client-params.*.*", record)
+    yield client
+    assert attempted == []
+
+
+def logged(capsys: pytest.CaptureFixture[str], action: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return [line for line in lines if line["action"] == action]
+
+
+@pytest.mark.parametrize("with_client", [True, False])
+def test_ecs_passing_endpoint_returns_succeeded(
+    server: str, no_codedeploy: Any, capsys: pytest.CaptureFixture[str], with_client: bool
+) -> None:
+    Backend.hosts.clear()
+    sleeps: list[float] = []
+    environ = {"TARGET_URL": server, "REQUEST_PATH": "/health", "REQUESTS": "3", "INTERVAL_SECONDS": "2"}
+    hook = make_handler(client=no_codedeploy if with_client else None, environ=environ, sleep=sleeps.append)
+
+    assert hook(ECS_EVENT, None) == {"hookStatus": "SUCCEEDED"}
+    assert len(Backend.hosts) == 3
+    assert sleeps == [2.0, 2.0]
+    [report] = logged(capsys, "reported")
+    assert (report["engine"], report["lifecycle_stage"], report["status"]) == (
+        "ecs",
+        "POST_TEST_TRAFFIC_SHIFT",
+        "SUCCEEDED",
+    )
+
+
+def test_ecs_wrong_status_returns_failed_with_the_reason_logged(
+    server: str, no_codedeploy: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environ = {"TARGET_URL": f"{server}/broken", "REQUESTS": "2"}
+
+    assert make_handler(client=no_codedeploy, environ=environ, sleep=lambda _: None)(ECS_EVENT, None) == {
+        "hookStatus": "FAILED"
+    }
+    [report] = logged(capsys, "reported")
+    assert report["reason"] == (
+        f"0 of 2 requests to {server}/broken passed (2 failed, at most 0 allowed): "
+        "#1: HTTP 503, expected 200; #2: HTTP 503, expected 200"
+    )
+
+
+def test_ecs_invalid_configuration_returns_failed(no_codedeploy: Any) -> None:
+    hook = make_handler(client=no_codedeploy, environ={"TARGET_URL": "internal-lb:8080"})
+
+    assert hook(ECS_EVENT, None) == {"hookStatus": "FAILED"}
+
+
+def test_ecs_requests_go_to_the_load_balancer_nodes(nodes: int, no_codedeploy: Any, ec2: tuple[Any, Stubber]) -> None:
+    client, stub = ec2
+    expect_interfaces(stub, interface("127.0.0.2"), interface("127.0.0.1"))
+    Backend.seen.clear()
+    environ = {
+        "TARGET_URL": f"http://{LB_HOST}:{nodes}",
+        "REQUEST_PATH": "/health",
+        "REQUESTS": "2",
+        "LOAD_BALANCER_FULL_NAME": FULL_NAME,
+    }
+
+    hook = make_handler(client=no_codedeploy, ec2_client=client, environ=environ, sleep=lambda _: None)
+
+    assert hook(ECS_EVENT, None) == {"hookStatus": "SUCCEEDED"}
+    host = f"{LB_HOST}:{nodes}"
+    assert Backend.seen == [("127.0.0.1", host), ("127.0.0.2", host)]
+
+
+def test_ecs_ec2_error_returns_failed(no_codedeploy: Any, ec2: tuple[Any, Stubber]) -> None:
+    client, stub = ec2
+    stub.add_client_error(
+        "describe_network_interfaces",
+        service_error_code="UnauthorizedOperation",
+        service_message="You are not authorized to perform this operation.",
+        expected_params=DESCRIBE,
+    )
+    environ = {"TARGET_URL": f"http://{LB_HOST}", "LOAD_BALANCER_FULL_NAME": FULL_NAME}
+
+    assert make_handler(client=no_codedeploy, ec2_client=client, environ=environ)(ECS_EVENT, None) == {
+        "hookStatus": "FAILED"
+    }
+
+
+def test_unknown_event_is_rejected_before_any_request(server: str, no_codedeploy: Any) -> None:
+    Backend.hosts.clear()
+    hook = make_handler(client=no_codedeploy, environ={"TARGET_URL": f"{server}/health", "REQUESTS": "1"})
+
+    with pytest.raises(ValueError, match="or executionDetails when Amazon ECS does"):
+        hook({"lifecycleStage": "POST_TEST_TRAFFIC_SHIFT"}, None)
+    assert Backend.hosts == []
