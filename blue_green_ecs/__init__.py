@@ -1,5 +1,6 @@
 """Blue/green deployments of ECS Fargate services through CodeDeploy, as one AWS CDK construct."""
 
+from .engines import DeploymentEngine
 from .hooks import DeploymentHooks, SmokeTest, hook_code
 from .pipeline import appspec_document, pipeline_files, taskdef_document
 from .rollback_alarms import RollbackAlarmOptions
@@ -8,6 +9,7 @@ from .traffic_shift import TrafficShift, TrafficShiftKind
 
 __all__ = [
     "BlueGreenFargateService",
+    "DeploymentEngine",
     "DeploymentHooks",
     "RollbackAlarmOptions",
     "SmokeTest",

@@ -540,6 +540,20 @@ class BlueGreenFargateService(Construct):
                 skip_checkov(self.access_logs_bucket, ("CKV_AWS_18", reason))
         self._acknowledge_listeners(https=https, open_listener=open_listener, public=public_load_balancer)
 
+        # ECS-native: the rules whose weights ECS shifts (they also attach the target groups, which
+        # the alarms' metrics need).
+        native_rules = (
+            ecs_native.listener_rules(
+                self,
+                prod_listener=self.prod_listener,
+                test_listener=self.test_listener,
+                blue=self.blue_target_group,
+                green=self.green_target_group,
+            )
+            if native
+            else None
+        )
+
         # Rollback alarms: built in, then the user's.
         self.built_in_alarms: RollbackAlarms = RollbackAlarms(
             self,
@@ -602,13 +616,8 @@ class BlueGreenFargateService(Construct):
         self.test_listener_rule: elbv2.ApplicationListenerRule | None = None
         self.infrastructure_role: iam.IRole | None = None
         if native:
-            prod_rule, test_rule = ecs_native.listener_rules(
-                self,
-                prod_listener=self.prod_listener,
-                test_listener=self.test_listener,
-                blue=self.blue_target_group,
-                green=self.green_target_group,
-            )
+            assert native_rules is not None
+            prod_rule, test_rule = native_rules
             parts = ecs_native.attach(
                 self,
                 service=self.service,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from aws_cdk import App, Environment
 
+from blue_green_ecs import DeploymentEngine
+
 from .stack import BlueGreenSampleStack
 
 STACK_NAME = "BlueGreenSample"
+ENGINES = {"codedeploy": DeploymentEngine.CODE_DEPLOY, "ecs": DeploymentEngine.ECS_NATIVE}
 
 
 def build(app: App) -> BlueGreenSampleStack:
@@ -17,6 +20,7 @@ def build(app: App) -> BlueGreenSampleStack:
             blue/green deployment.
         smoke_test: ``true`` adds the built-in smoke test (and the two VPC interface endpoints it
             needs in this NAT-less VPC). Default: false.
+        engine: ``codedeploy`` (default) or ``ecs``: which engine performs deployments.
         account / region: pin the stack to an environment. Default: environment-agnostic, so
             ``cdk synth`` needs no AWS credentials.
     """
@@ -30,4 +34,9 @@ def build(app: App) -> BlueGreenSampleStack:
     region = app.node.try_get_context("region")
     env = Environment(account=account, region=region) if account or region else None
     smoke_test = str(app.node.try_get_context("smoke_test")).lower() == "true"
-    return BlueGreenSampleStack(app, STACK_NAME, image_tag=tag.strip(), smoke_test=smoke_test, env=env)
+    engine_name = str(app.node.try_get_context("engine") or "codedeploy").lower()
+    if engine_name not in ENGINES:
+        raise ValueError(f"Invalid context engine={engine_name!r}: use one of {', '.join(sorted(ENGINES))}.")
+    return BlueGreenSampleStack(
+        app, STACK_NAME, image_tag=tag.strip(), smoke_test=smoke_test, engine=ENGINES[engine_name], env=env
+    )

@@ -10,7 +10,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from blue_green_ecs import BlueGreenFargateService, SmokeTest
+from blue_green_ecs import BlueGreenFargateService, DeploymentEngine, SmokeTest
 from blue_green_ecs.acknowledgements import LOGS_DEFAULT_ENCRYPTION, skip_checkov
 
 IMAGE_REPOSITORY = "public.ecr.aws/nginx/nginx"
@@ -26,7 +26,14 @@ class BlueGreenSampleStack(Stack):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, image_tag: str, smoke_test: bool = False, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        image_tag: str,
+        smoke_test: bool = False,
+        engine: DeploymentEngine = DeploymentEngine.CODE_DEPLOY,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         vpc = ec2.Vpc(
@@ -57,6 +64,7 @@ class BlueGreenSampleStack(Stack):
             "Web",
             image=ecs.ContainerImage.from_registry(f"{IMAGE_REPOSITORY}:{image_tag}"),
             vpc=vpc,
+            engine=engine,
             smoke_test=SmokeTest(path="/", expected_status="200") if smoke_test else None,
         )
         for endpoint in endpoints:

@@ -115,3 +115,8 @@ def two_services() -> tuple[Stack, BlueGreenFargateService, BlueGreenFargateServ
         stack, "Api", image=ecs.ContainerImage.from_registry(IMAGE), cluster=cluster, container_port=8080
     )
     return stack, first, second
+
+
+def sample_ecs() -> Stack:
+    """The sample app with `-c engine=ecs`: ECS-native blue/green, no CodeDeploy."""
+    return build(new_app(engine="ecs"))

@@ -48,3 +48,9 @@ def https() -> Synthesized:
 def existing_cluster() -> Synthesized:
     stack, service = configurations.existing_cluster()
     return Synthesized(stack, service, synth(stack))
+
+
+@pytest.fixture(scope="session")
+def sample_ecs() -> Synthesized:
+    stack = configurations.sample_ecs()
+    return Synthesized(stack, stack.web, synth(stack))  # type: ignore[attr-defined]

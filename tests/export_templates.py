@@ -21,6 +21,8 @@ from .support import new_app
 CONFIGURATIONS: dict[str, Callable[[], Stack]] = {
     "sample": configurations.sample,
     "sample-smoke-test": lambda: build(new_app(smoke_test="true")),
+    "sample-ecs": configurations.sample_ecs,
+    "sample-ecs-smoke-test": lambda: build(new_app(engine="ecs", smoke_test="true")),
     "minimal": lambda: configurations.minimal()[0],
     "https": lambda: configurations.https()[0],
     "existing-cluster": lambda: configurations.existing_cluster()[0],

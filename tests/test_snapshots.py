@@ -1,4 +1,4 @@
-"""Snapshots of the synthesized CloudFormation: the sample and three representative configurations.
+"""Snapshots of the synthesized CloudFormation: the sample (both engines) and three configurations.
 
 Asset hashes are masked, so a snapshot changes only when the infrastructure does. After an
 intended change, review the diff and run `pytest --snapshot-update`.
@@ -18,7 +18,7 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("configuration", ["sample", "minimal", "https", "existing_cluster"])
+@pytest.mark.parametrize("configuration", ["sample", "sample_ecs", "minimal", "https", "existing_cluster"])
 def test_template_matches_snapshot(
     configuration: str, request: pytest.FixtureRequest, snapshot_json: SnapshotAssertion
 ) -> None:

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Duration, IStableListProducer, Lazy
+from aws_cdk import Annotations, CfnResource, Duration, IStableListProducer, Lazy
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..acknowledgements import acknowledge_nag
+from ..acknowledgements import acknowledge_nag, ignore_cfn_lint
 from ..traffic_shift import TrafficShift, TrafficShiftKind
 from ..validation import invalid, unresolved
 
@@ -187,8 +187,11 @@ def attach(
         ),
     )
     target.attach_to_application_target_group(blue)
-    # The rules must exist before ECS reads them, and the service must go before they do.
-    service.node.add_dependency(prod_rule, test_rule)
+    # W3005: aws-cdk-lib makes the service DependsOn what attaches the target group (here the
+    # rules), which the AdvancedConfiguration's Refs to the same rules already imply.
+    resource = service.node.default_child
+    assert isinstance(resource, CfnResource)
+    ignore_cfn_lint(resource, "W3005")
     # Alarms, hooks and bake time decide here; the circuit breaker is documented for rolling updates.
     Annotations.of(service).acknowledge_warning(
         "@aws-cdk/aws-ecs:shouldUseCircuitBreaker",

@@ -1,0 +1,294 @@
+"""The ECS-native engine: ECS performs blue/green, canary and linear deployments itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
+
+from blue_green_ecs import BlueGreenFargateService, DeploymentEngine, DeploymentHooks, TrafficShift
+from blue_green_ecs.acknowledgements import acknowledge_nag, acknowledge_role_dependencies
+from blue_green_ecs.pipeline import appspec_document
+from sample.app import build
+
+from .configurations import IMAGE
+from .conftest import Synthesized
+from .support import new_app, new_stack, only, raises_message, resources_of_type, synth
+
+NATIVE = DeploymentEngine.ECS_NATIVE
+BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+
+
+@pytest.fixture(scope="module")
+def native(sample_ecs: Synthesized) -> tuple[Stack, BlueGreenFargateService, Template]:
+    return sample_ecs.stack, sample_ecs.service, sample_ecs.template
+
+
+def _id(stack: Stack, construct: Any) -> str:
+    return str(stack.get_logical_id(construct.node.default_child))
+
+
+def _service(template: Template) -> dict[str, Any]:
+    _, service = only(template, "AWS::ECS::Service")
+    properties: dict[str, Any] = service["Properties"]
+    return properties
+
+
+def test_service_uses_the_ecs_controller_with_a_canary_strategy(native: Any) -> None:
+    _, _, template = native
+    configuration = _service(template)["DeploymentConfiguration"]
+    assert _service(template)["DeploymentController"] == {"Type": "ECS"}
+    assert configuration["Strategy"] == "CANARY"
+    assert configuration["CanaryConfiguration"] == {"CanaryPercent": 10, "CanaryBakeTimeInMinutes": 5}
+    assert configuration["BakeTimeInMinutes"] == 5
+
+
+def test_rollback_alarms_become_deployment_alarms_with_rollback(native: Any) -> None:
+    stack, web, template = native
+    alarms = _service(template)["DeploymentConfiguration"]["Alarms"]
+    assert alarms == {
+        "AlarmNames": [{"Ref": _id(stack, alarm)} for alarm in web.rollback_alarms],
+        "Enable": True,
+        "Rollback": True,
+    }
+
+
+def test_green_is_the_alternate_target_with_both_listener_rules(native: Any) -> None:
+    stack, web, template = native
+    [load_balancer] = _service(template)["LoadBalancers"]
+    assert load_balancer == {
+        "ContainerName": "web",
+        "ContainerPort": 80,
+        "TargetGroupArn": {"Ref": _id(stack, web.blue_target_group)},
+        "AdvancedConfiguration": {
+            "AlternateTargetGroupArn": {"Ref": _id(stack, web.green_target_group)},
+            "ProductionListenerRule": {"Ref": _id(stack, web.prod_listener_rule)},
+            "TestListenerRule": {"Ref": _id(stack, web.test_listener_rule)},
+            "RoleArn": {"Fn::GetAtt": [_id(stack, web.infrastructure_role), "Arn"]},
+        },
+    }
+
+
+def test_listener_rules_start_with_all_traffic_on_blue(native: Any) -> None:
+    stack, web, template = native
+    rules = resources_of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    for rule, listener in ((web.prod_listener_rule, web.prod_listener), (web.test_listener_rule, web.test_listener)):
+        properties = rules[_id(stack, rule)]["Properties"]
+        assert properties["ListenerArn"] == {"Ref": _id(stack, listener)}
+        assert properties["Actions"] == [
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [
+                        {"TargetGroupArn": {"Ref": _id(stack, web.blue_target_group)}, "Weight": 100},
+                        {"TargetGroupArn": {"Ref": _id(stack, web.green_target_group)}, "Weight": 0},
+                    ]
+                },
+            }
+        ]
+    listeners = resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener")
+    for listener in listeners.values():
+        [action] = listener["Properties"]["DefaultActions"]
+        assert action["Type"] == "fixed-response"
+
+
+def test_infrastructure_role_is_assumed_by_ecs(native: Any) -> None:
+    stack, web, template = native
+    role = resources_of_type(template, "AWS::IAM::Role")[_id(stack, web.infrastructure_role)]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ecs.amazonaws.com"}
+    assert "AmazonECSInfrastructureRolePolicyForLoadBalancers" in str(role["ManagedPolicyArns"])
+
+
+def test_no_codedeploy_and_no_trigger(native: Any) -> None:
+    _, web, template = native
+    for resource_type in (
+        "AWS::CodeDeploy::Application",
+        "AWS::CodeDeploy::DeploymentGroup",
+        "Custom::BlueGreenEcsDeployment",
+        "AWS::StepFunctions::StateMachine",
+    ):
+        template.resource_count_is(resource_type, 0)
+    assert (web.application, web.deployment_group, web.deployment_config, web.deployment_trigger) == (None,) * 4
+    assert web.appspec_properties is None
+    # The only function is aws-cdk-lib's default-security-group restriction.
+    handlers = {f["Properties"]["Handler"] for f in resources_of_type(template, "AWS::Lambda::Function").values()}
+    assert handlers == {"__entrypoint__.handler"}
+
+
+def test_codedeploy_attributes_of_the_other_engine_are_none_the_other_way_round(sample: Any) -> None:
+    assert sample.service.prod_listener_rule is None
+    assert sample.service.infrastructure_role is None
+    assert sample.service.engine is DeploymentEngine.CODE_DEPLOY
+
+
+@pytest.mark.parametrize(
+    ("shift", "expected"),
+    [
+        (TrafficShift.all_at_once(), {"Strategy": "BLUE_GREEN"}),
+        (
+            TrafficShift.canary(percent=2.5, interval=Duration.minutes(10)),
+            {"Strategy": "CANARY", "CanaryConfiguration": {"CanaryPercent": 2.5, "CanaryBakeTimeInMinutes": 10}},
+        ),
+        (
+            TrafficShift.linear(percent=20, interval=Duration.minutes(3)),
+            {"Strategy": "LINEAR", "LinearConfiguration": {"StepPercent": 20, "StepBakeTimeInMinutes": 3}},
+        ),
+    ],
+    ids=["all-at-once", "canary", "linear"],
+)
+def test_traffic_shift_maps_to_the_ecs_strategy(shift: TrafficShift, expected: dict[str, Any]) -> None:
+    stack = new_stack()
+    BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        engine=NATIVE,
+        traffic_shift=shift,
+        termination_wait=Duration.minutes(0),
+    )
+    configuration = _service(synth(stack))["DeploymentConfiguration"]
+    assert {key: configuration[key] for key in expected} == expected
+    assert configuration["BakeTimeInMinutes"] == 0
+
+
+def _function(stack: Stack, name: str) -> lambda_.Function:
+    function = lambda_.Function(
+        stack,
+        name,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return {'hookStatus': 'SUCCEEDED'}\n"),
+    )
+    acknowledge_role_dependencies(function)
+    acknowledge_nag(function, BASIC_EXECUTION, "Test hook function with aws-cdk-lib's default role.")
+    return function
+
+
+def test_hooks_run_at_the_matching_ecs_lifecycle_stages() -> None:
+    stack = new_stack()
+    setup, checks = _function(stack, "Setup"), _function(stack, "Checks")
+    web = BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        engine=NATIVE,
+        hooks=DeploymentHooks(before_install=setup, before_allow_traffic=checks, after_allow_traffic=checks),
+    )
+    template = synth(stack)
+    hooks = _service(template)["DeploymentConfiguration"]["LifecycleHooks"]
+    assert [(h["HookTargetArn"], h["LifecycleStages"]) for h in hooks] == [
+        ({"Fn::GetAtt": [_id(stack, setup), "Arn"]}, ["PRE_SCALE_UP"]),
+        ({"Fn::GetAtt": [_id(stack, checks), "Arn"]}, ["PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]),
+    ]
+    role_ids = {h["RoleArn"]["Fn::GetAtt"][0] for h in hooks}
+    assert len(role_ids) == 1
+    [role_id] = role_ids
+    policy = next(
+        p
+        for p in resources_of_type(template, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    )
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    # Exactly the two functions: no "<arn>:*".
+    assert sorted(r["Fn::GetAtt"][0] for r in statement["Resource"]) == sorted([_id(stack, setup), _id(stack, checks)])
+    assert web.hooks.keys() == {"BeforeInstall", "BeforeAllowTraffic", "AfterAllowTraffic"}
+
+
+def test_smoke_test_is_the_post_test_traffic_shift_hook() -> None:
+    stack = build(new_app(engine="ecs", smoke_test="true"))
+    template = synth(stack)
+    [hook] = _service(template)["DeploymentConfiguration"]["LifecycleHooks"]
+    assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
+    assert hook["HookTargetArn"] == {"Fn::GetAtt": [_id(stack, stack.web.smoke_test_function), "Arn"]}
+
+
+def test_add_rollback_alarm_joins_the_deployment_alarms() -> None:
+    stack = new_stack()
+    web = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), engine=NATIVE)
+    from aws_cdk import aws_cloudwatch as cloudwatch
+
+    alarm = cloudwatch.Alarm(
+        stack,
+        "Errors",
+        metric=cloudwatch.Metric(namespace="App", metric_name="Errors"),
+        threshold=1,
+        evaluation_periods=1,
+    )
+    web.add_rollback_alarm(alarm)
+    names = _service(synth(stack))["DeploymentConfiguration"]["Alarms"]["AlarmNames"]
+    assert names[-1] == {"Ref": _id(stack, alarm)}
+    assert len(names) == 3
+
+
+def test_pipeline_files_are_for_codedeploy_only(native: Any) -> None:
+    _, web, _ = native
+    with raises_message(
+        "Invalid service='BlueGreenSample/Web': pipeline files are for engine=DeploymentEngine.CODE_DEPLOY; "
+        "ECS-native services deploy from CloudFormation updates."
+    ):
+        appspec_document(web)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"traffic_shift": TrafficShift.linear(percent=2.5, interval=Duration.minutes(5))},
+            "Invalid traffic_shift.percent=2.5: ECS linear deployments shift 3 to 100 percent per step, in steps "
+            "of 0.1.",
+        ),
+        (
+            {"traffic_shift": TrafficShift.canary(percent=10, interval=Duration.minutes(1441))},
+            "Invalid traffic_shift.interval=1441 minutes: ECS bake times are whole minutes from 0 to 1440.",
+        ),
+        (
+            {"termination_wait": Duration.minutes(1441)},
+            "Invalid termination_wait=1441 minutes: ECS bake times are whole minutes from 0 to 1440.",
+        ),
+        (
+            {
+                "traffic_shift": TrafficShift.linear(percent=5, interval=Duration.minutes(120)),
+                "termination_wait": Duration.minutes(60),
+            },
+            "Invalid traffic_shift='linear 5% every 2 hours': with termination_wait=60 minutes a deployment takes "
+            "2340 minutes, beyond CloudFormation's 33-hour ceiling for one stack update; shorten the steps or the "
+            "bake time.",
+        ),
+        (
+            {"deploy_on_update": False},
+            "Invalid deploy_on_update=False: applies to engine=DeploymentEngine.CODE_DEPLOY only; ECS-native "
+            "deployments run on every update and CloudFormation waits for them.",
+        ),
+        (
+            {"deployment_timeout": Duration.minutes(30)},
+            "Invalid deployment_timeout=30 minutes: applies to engine=DeploymentEngine.CODE_DEPLOY only; ECS-native "
+            "deployments run on every update and CloudFormation waits for them.",
+        ),
+        (
+            {"deployment_approval_wait_time": Duration.minutes(30)},
+            "Invalid deployment_approval_wait_time=30 minutes: applies to engine=DeploymentEngine.CODE_DEPLOY only; "
+            "ECS-native deployments run on every update and CloudFormation waits for them.",
+        ),
+        (
+            {"deployment_group_name": "web"},
+            "Invalid deployment_group_name='web': applies to engine=DeploymentEngine.CODE_DEPLOY only; ECS-native "
+            "deployments run on every update and CloudFormation waits for them.",
+        ),
+    ],
+    ids=["linear-below-3", "step-bake", "bake", "33-hours", "deploy-on-update", "timeout", "approval", "group-name"],
+)
+def test_rejects_what_ecs_would_refuse(kwargs: dict[str, Any], message: str) -> None:
+    with raises_message(message):
+        BlueGreenFargateService(
+            new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), engine=NATIVE, **kwargs
+        )
+
+
+def test_sample_engine_context_is_validated() -> None:
+    with raises_message("Invalid context engine='lambda': use one of codedeploy, ecs."):
+        build(new_app(engine="lambda"))
