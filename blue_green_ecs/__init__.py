@@ -1,11 +1,35 @@
-"""Blue/green deployments of ECS Fargate services through CodeDeploy, as one AWS CDK construct."""
+"""Blue/green deployments of ECS Fargate services (CodeDeploy or ECS-native), as one AWS CDK construct.
 
-from .engines import DeploymentEngine
-from .hooks import DeploymentHooks, SmokeTest, hook_code
-from .pipeline import appspec_document, pipeline_files, taskdef_document
-from .rollback_alarms import RollbackAlarmOptions
-from .service import BlueGreenFargateService
-from .traffic_shift import TrafficShift, TrafficShiftKind
+The public names load on first use, so ``import blue_green_ecs`` (and the ``blue-green-ecs plan``
+command) does not start aws-cdk-lib's jsii runtime until a construct is actually needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engines import DeploymentEngine
+    from .hooks import DeploymentHooks, SmokeTest, hook_code
+    from .pipeline import appspec_document, pipeline_files, taskdef_document
+    from .rollback_alarms import RollbackAlarmOptions
+    from .service import BlueGreenFargateService
+    from .traffic_shift import TrafficShift, TrafficShiftKind
+
+_EXPORTS = {
+    "BlueGreenFargateService": ".service",
+    "DeploymentEngine": ".engines",
+    "DeploymentHooks": ".hooks",
+    "RollbackAlarmOptions": ".rollback_alarms",
+    "SmokeTest": ".hooks",
+    "TrafficShift": ".traffic_shift",
+    "TrafficShiftKind": ".traffic_shift",
+    "appspec_document": ".pipeline",
+    "hook_code": ".hooks",
+    "pipeline_files": ".pipeline",
+    "taskdef_document": ".pipeline",
+}
 
 __all__ = [
     "BlueGreenFargateService",
@@ -20,3 +44,10 @@ __all__ = [
     "pipeline_files",
     "taskdef_document",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'blue_green_ecs' has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)

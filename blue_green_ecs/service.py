@@ -12,11 +12,13 @@ from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from . import defaults
@@ -38,6 +40,7 @@ from .engines import DeploymentEngine, ecs_native
 from .engines import codedeploy as codedeploy_engine
 from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction
 from .load_balancing import listener_protocol, merged_health_check, open_test_listener, target_group
+from .operations import codedeploy_notifications, deployment_dashboard, ecs_notifications
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms
 from .traffic_shift import TrafficShift, TrafficShiftKind
 from .validation import (
@@ -92,6 +95,8 @@ class BlueGreenFargateService(Construct):
         deployment_trigger: the custom resource that deploys on update, or ``None``.
         hooks: lifecycle event -> function, the smoke test included.
         smoke_test_function: the smoke test's function, or ``None``.
+        dashboard: the CloudWatch dashboard, or ``None``.
+        notifications: the EventBridge rule sending deployment events to SNS, or ``None``.
         appspec_properties: the AppSpec inputs (container, network, hooks) as the deployment
             trigger and the pipeline files use them.
     """
@@ -162,6 +167,8 @@ class BlueGreenFargateService(Construct):
         deployment_timeout: Duration | None = None,
         hooks: DeploymentHooks | None = None,
         smoke_test: SmokeTest | None = None,
+        dashboard: bool = False,
+        notifications_topic: sns.ITopic | None = None,
     ) -> None:
         """Create the service.
 
@@ -259,6 +266,10 @@ class BlueGreenFargateService(Construct):
         :param hooks: Lambda functions for the deployment's lifecycle events. Default: none.
         :param smoke_test: run the built-in smoke test against green as the AfterAllowTestTraffic
             hook. Default: none.
+        :param dashboard: add a CloudWatch dashboard with blue and green requests, 5xx, p99 latency
+            and healthy hosts side by side, and the rollback alarms' states. Default: false.
+        :param notifications_topic: send every deployment state change (CodeDeploy or ECS events)
+            to this SNS topic. Default: no notifications.
         """
         super().__init__(scope, construct_id)
 
@@ -661,6 +672,31 @@ class BlueGreenFargateService(Construct):
             self.deployment_group = deployment.deployment_group
             self.appspec_properties = deployment.appspec_properties
             self.deployment_trigger = deployment.trigger
+
+        self.dashboard: cloudwatch.Dashboard | None = None
+        if dashboard:
+            self.dashboard = deployment_dashboard(
+                self,
+                "Dashboard",
+                title=construct_id,
+                blue=self.blue_target_group,
+                green=self.green_target_group,
+                alarms=self._rollback_alarms,
+            )
+        self.notifications: events.Rule | None = None
+        if notifications_topic is not None:
+            if self.deployment_group is not None and self.application is not None:
+                self.notifications = codedeploy_notifications(
+                    self,
+                    "Notifications",
+                    topic=notifications_topic,
+                    application_name=self.application.application_name,
+                    deployment_group_name=self.deployment_group.deployment_group_name,
+                )
+            else:
+                self.notifications = ecs_notifications(
+                    self, "Notifications", topic=notifications_topic, service=self.service
+                )
 
     def _new_vpc(self, log_retention: logs.RetentionDays, log_encryption_key: kms.IKey | None) -> ec2.Vpc:
         """Two AZs, public and private subnets, a NAT gateway per AZ, flow logs of all traffic."""

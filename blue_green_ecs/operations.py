@@ -1,0 +1,90 @@
+"""Operations view: a CloudWatch dashboard of blue vs green, and deployment notifications to SNS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+_PERIOD = Duration.minutes(1)
+
+
+def deployment_dashboard(
+    scope: Construct,
+    construct_id: str,
+    *,
+    title: str,
+    blue: elbv2.ApplicationTargetGroup,
+    green: elbv2.ApplicationTargetGroup,
+    alarms: Sequence[cloudwatch.IAlarm],
+) -> cloudwatch.Dashboard:
+    """Requests, 5xx, p99 latency and healthy hosts of blue and green side by side, and the alarms."""
+
+    def pair(label: str, blue_metric: cloudwatch.Metric, green_metric: cloudwatch.Metric) -> cloudwatch.GraphWidget:
+        return cloudwatch.GraphWidget(
+            title=label,
+            width=6,
+            left=[
+                blue_metric.with_(label="blue", color=cloudwatch.Color.BLUE),
+                green_metric.with_(label="green", color=cloudwatch.Color.GREEN),
+            ],
+        )
+
+    b, g = blue.metrics, green.metrics
+    dashboard = cloudwatch.Dashboard(scope, construct_id, default_interval=Duration.hours(3))
+    dashboard.add_widgets(cloudwatch.TextWidget(markdown=f"# {title}: blue/green deployments", width=24, height=1))
+    dashboard.add_widgets(
+        pair("Requests", b.request_count(period=_PERIOD), g.request_count(period=_PERIOD)),
+        pair(
+            "Target 5xx",
+            b.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_PERIOD),
+            g.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_PERIOD),
+        ),
+        pair(
+            "Target response time p99",
+            b.target_response_time(period=_PERIOD, statistic="p99"),
+            g.target_response_time(period=_PERIOD, statistic="p99"),
+        ),
+        pair("Healthy hosts", b.healthy_host_count(period=_PERIOD), g.healthy_host_count(period=_PERIOD)),
+    )
+    dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Rollback alarms", alarms=list(alarms), width=24))
+    return dashboard
+
+
+def codedeploy_notifications(
+    scope: Construct, construct_id: str, *, topic: sns.ITopic, application_name: str, deployment_group_name: str
+) -> events.Rule:
+    """Every state change of this group's CodeDeploy deployments, to ``topic``."""
+    return events.Rule(
+        scope,
+        construct_id,
+        description="blue-green-ecs: CodeDeploy deployment state changes",
+        event_pattern=events.EventPattern(
+            source=["aws.codedeploy"],
+            detail_type=["CodeDeploy Deployment State-change Notification"],
+            detail={"application": [application_name], "deploymentGroup": [deployment_group_name]},
+        ),
+        targets=[targets.SnsTopic(topic)],
+    )
+
+
+def ecs_notifications(
+    scope: Construct, construct_id: str, *, topic: sns.ITopic, service: ecs.IBaseService
+) -> events.Rule:
+    """Every deployment state change of this ECS service, to ``topic``."""
+    return events.Rule(
+        scope,
+        construct_id,
+        description="blue-green-ecs: ECS service deployment state changes",
+        event_pattern=events.EventPattern(
+            source=["aws.ecs"], detail_type=["ECS Deployment State Change"], resources=[service.service_arn]
+        ),
+        targets=[targets.SnsTopic(topic)],
+    )

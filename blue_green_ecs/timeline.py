@@ -1,0 +1,235 @@
+"""The deployment timeline of a configuration: when each step happens and the worst-case total.
+
+Pure Python (no CDK import), so ``blue-green-ecs plan`` answers instantly. All times are seconds
+from the moment the deployment starts. The model's assumptions are fields of :class:`PlanInputs`
+with documented defaults; docs/performance.md explains them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+ShiftKind = Literal["canary", "linear", "all-at-once"]
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """A configuration and the model's assumptions (defaults: the library's defaults).
+
+    :param shift: ``canary``, ``linear`` or ``all-at-once``. Default: canary.
+    :param percent: share of traffic per step (canary: first step). Default: 10.
+    :param interval_minutes: canary interval or linear step interval. Default: 5.
+    :param termination_wait_minutes: blue kept after the shift (ECS: bake time). Default: 5.
+    :param health_check_interval_seconds: target group health check interval. Default: 10.
+    :param healthy_threshold: consecutive passes to be healthy. Default: 2.
+    :param deregistration_delay_seconds: drain time of the old targets. Default: 30.
+    :param alarm_period_seconds: period of the rollback alarms. Default: 60.
+    :param alarm_evaluation_periods: breaching periods that fire an alarm. Default: 2.
+    :param task_start_seconds: assumption: image pull and container start of a new task. Default: 60.
+    :param hook_seconds: assumption: time the test-traffic hooks (smoke test) take. Default: 0.
+    :param metric_delay_seconds: assumption: CloudWatch ingestion delay of load balancer metrics. Default: 60.
+    :param trigger_poll_seconds: the deployment trigger's polling interval, the most `cdk deploy`
+        waits after the deployment ends (CodeDeploy engine); 0 for ECS-native. Default: 30.
+    """
+
+    shift: ShiftKind = "canary"
+    percent: float = 10
+    interval_minutes: int = 5
+    termination_wait_minutes: int = 5
+    health_check_interval_seconds: int = 10
+    healthy_threshold: int = 2
+    deregistration_delay_seconds: int = 30
+    alarm_period_seconds: int = 60
+    alarm_evaluation_periods: int = 2
+    task_start_seconds: int = 60
+    hook_seconds: int = 0
+    metric_delay_seconds: int = 60
+    trigger_poll_seconds: int = 30
+
+    def validate(self) -> None:
+        """Reject inputs that describe no deployment."""
+        if self.shift not in ("canary", "linear", "all-at-once"):
+            raise ValueError(f"Invalid shift={self.shift!r}: use canary, linear or all-at-once.")
+        if self.shift != "all-at-once" and not 0 < self.percent < 100:
+            raise ValueError(f"Invalid percent={self.percent!r}: use a percentage above 0 and below 100.")
+        if self.shift != "all-at-once" and self.interval_minutes < 1:
+            raise ValueError(f"Invalid interval_minutes={self.interval_minutes!r}: use at least 1 minute.")
+        for name in (
+            "termination_wait_minutes",
+            "health_check_interval_seconds",
+            "healthy_threshold",
+            "deregistration_delay_seconds",
+            "alarm_period_seconds",
+            "alarm_evaluation_periods",
+            "task_start_seconds",
+            "hook_seconds",
+            "metric_delay_seconds",
+            "trigger_poll_seconds",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"Invalid {name}={getattr(self, name)!r}: use zero or more.")
+
+
+@dataclass(frozen=True)
+class Step:
+    """Production traffic on green from ``at`` on, and when an alarm could fire for a fault then."""
+
+    at: int
+    green_percent: float
+    alarm_fires_by: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The computed schedule."""
+
+    inputs: PlanInputs
+    green_healthy: int
+    test_traffic: int
+    steps: tuple[Step, ...]
+    all_on_green: int
+    blue_terminated: int
+    drained: int
+    deploy_returns: int
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def total(self) -> int:
+        """Worst case, from the start of the deployment to `cdk deploy` returning."""
+        return self.deploy_returns
+
+    def rows(self) -> list[tuple[int, str]]:
+        """(seconds, event) in order, for printing."""
+        rows = [
+            (0, "deployment starts: green task set launching"),
+            (self.green_healthy, "green tasks healthy in the green target group"),
+            (self.test_traffic, "test listener serves green; test-traffic hooks run"),
+        ]
+        for step in self.steps:
+            rows.append(
+                (
+                    step.at,
+                    f"production traffic {step.green_percent:g}% on green "
+                    f"(an alarm for a fault from here fires by {format_time(step.alarm_fires_by)})",
+                )
+            )
+        rows += [
+            (self.blue_terminated, "termination wait over: blue task set stopped"),
+            (self.drained, "blue targets drained: deployment complete"),
+        ]
+        if self.deploy_returns > self.drained:
+            rows.append((self.deploy_returns, "`cdk deploy` returns (trigger's next poll)"))
+        return rows
+
+
+def plan(inputs: PlanInputs) -> Timeline:
+    """Compute the timeline of one deployment."""
+    inputs.validate()
+    detection = inputs.alarm_period_seconds * inputs.alarm_evaluation_periods + inputs.metric_delay_seconds
+    green_healthy = inputs.task_start_seconds + inputs.health_check_interval_seconds * inputs.healthy_threshold
+    test_traffic = green_healthy
+    first = test_traffic + inputs.hook_seconds
+    interval = inputs.interval_minutes * 60
+    if inputs.shift == "all-at-once":
+        shares = [100.0]
+    elif inputs.shift == "canary":
+        shares = [inputs.percent, 100.0]
+    else:
+        count = math.ceil(100 / inputs.percent)
+        shares = [min(100.0, round(inputs.percent * (k + 1), 1)) for k in range(count)]
+    steps = tuple(
+        Step(at=first + k * interval, green_percent=share, alarm_fires_by=first + k * interval + detection)
+        for k, share in enumerate(shares)
+    )
+    all_on_green = steps[-1].at
+    blue_terminated = all_on_green + inputs.termination_wait_minutes * 60
+    drained = blue_terminated + inputs.deregistration_delay_seconds
+    notes = []
+    if inputs.shift != "all-at-once" and detection >= interval:
+        notes.append(
+            f"alarms need {detection} s to fire, not less than the {interval} s step: a fault in one step "
+            "rolls back only after the next step has shifted more traffic"
+        )
+    return Timeline(
+        inputs=inputs,
+        green_healthy=green_healthy,
+        test_traffic=test_traffic,
+        steps=steps,
+        all_on_green=all_on_green,
+        blue_terminated=blue_terminated,
+        drained=drained,
+        deploy_returns=drained + inputs.trigger_poll_seconds,
+        notes=tuple(notes),
+    )
+
+
+def format_time(seconds: int) -> str:
+    """``m:ss`` (or ``h:mm:ss``)."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def to_svg(timeline: Timeline, *, title: str, width: int = 760, height: int = 300) -> str:
+    """A step chart of production traffic on green over time, with the phases marked."""
+    left, right, top, bottom = 60, 20, 40, 60
+    total = max(timeline.total, 1)
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(t: float) -> float:
+        return left + plot_w * t / total
+
+    def y(percent: float) -> float:
+        return top + plot_h * (1 - percent / 100)
+
+    points = [(0.0, 0.0), (float(timeline.steps[0].at), 0.0)]
+    for index, step in enumerate(timeline.steps):
+        points.append((float(step.at), step.green_percent))
+        end = timeline.steps[index + 1].at if index + 1 < len(timeline.steps) else timeline.blue_terminated
+        points.append((float(end), step.green_percent))
+    points.append((float(total), 100.0))
+    path = " ".join(f"{'M' if i == 0 else 'L'}{x(t):.1f},{y(p):.1f}" for i, (t, p) in enumerate(points))
+    phases = [
+        (0, timeline.green_healthy, "#d9e8f5", "green starting"),
+        (timeline.all_on_green, timeline.blue_terminated, "#e8f5d9", "blue kept (termination wait)"),
+        (timeline.blue_terminated, timeline.drained, "#f5e6d9", "drain"),
+    ]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{left}" y="22" font-size="14" font-weight="bold">{_escape(title)}</text>',
+    ]
+    for start, end, colour, label in phases:
+        if end > start:
+            box = f'x="{x(start):.1f}" y="{top}" width="{x(end) - x(start):.1f}" height="{plot_h}"'
+            parts.append(f'<rect {box} fill="{colour}"/>')
+            parts.append(f'<text x="{x(start) + 3:.1f}" y="{top + 14}" fill="#555">{_escape(label)}</text>')
+    for step in timeline.steps:
+        parts.append(
+            f'<line x1="{x(step.alarm_fires_by):.1f}" y1="{top}" x2="{x(step.alarm_fires_by):.1f}" '
+            f'y2="{top + plot_h}" stroke="#c0392b" stroke-dasharray="3,3"/>'
+        )
+    parts.append(f'<path d="{path}" fill="none" stroke="#1f6fb2" stroke-width="2.5"/>')
+    parts.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="black"/>'
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="black"/>'
+    )
+    for percent in (0, 50, 100):
+        parts.append(f'<text x="{left - 8}" y="{y(percent) + 4:.1f}" text-anchor="end">{percent}%</text>')
+    ticks = 6
+    for i in range(ticks + 1):
+        t = total * i / ticks
+        parts.append(f'<text x="{x(t):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{format_time(int(t))}</text>')
+    parts.append(
+        f'<text x="{left}" y="{height - 12}" fill="#333">blue line: production traffic on green; red dashes: latest '
+        f"alarm firing for a fault at each step; total {format_time(timeline.total)}</text>"
+    )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
