@@ -78,6 +78,26 @@ def hook_code(directory: str | Path) -> lambda_.Code:
     )
 
 
+def inline_smoke_test_code() -> lambda_.Code:
+    """The smoke test as inline code (one ``index.py``), for templates that must not use assets.
+
+    The helper module is embedded and registered under its own name before the smoke test runs, so
+    ``smoke_test.py`` imports it exactly as it does from the asset. CloudFormation accepts inline
+    code well beyond the old 4096-character limit (aws/aws-cdk #20624).
+    """
+    helper = (HANDLERS_DIR / "lifecycle_hook.py").read_text()
+    smoke_test = (HANDLERS_DIR / "smoke_test.py").read_text()
+    source = (
+        "import sys as _sys\n"
+        "import types as _types\n"
+        "_helper = _types.ModuleType('lifecycle_hook')\n"
+        f"exec(compile({helper!r}, 'lifecycle_hook.py', 'exec'), _helper.__dict__)\n"
+        "_sys.modules['lifecycle_hook'] = _helper\n"
+        f"{smoke_test}"
+    )
+    return lambda_.Code.from_inline(source)
+
+
 def handlers_code() -> lambda_.Code:
     """The asset holding every Lambda handler of the library (one asset, shared by all functions)."""
     return lambda_.Code.from_asset(str(HANDLERS_DIR), exclude=["__pycache__", "*.pyc"])
@@ -191,6 +211,7 @@ class SmokeTestFunction(Construct):
         test_port: int,
         https: bool,
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
+        inline: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         scheme = "https" if https else "http"
@@ -237,8 +258,8 @@ class SmokeTestFunction(Construct):
             self,
             "Function",
             runtime=HANDLER_RUNTIME,
-            handler="smoke_test.handler",
-            code=handlers_code(),
+            handler="index.handler" if inline else "smoke_test.handler",
+            code=inline_smoke_test_code() if inline else handlers_code(),
             timeout=options.function_timeout,
             memory_size=256,
             description="blue-green-ecs smoke test: requests to the green task set through the test listener",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
@@ -53,6 +53,10 @@ from .validation import (
     invalid,
     unresolved,
 )
+
+STANDALONE_CONTEXT = "blue-green-ecs:standalone"
+PIPELINE_FILES_CONTEXT = "blue-green-ecs:pipeline-files"
+
 
 LIFECYCLE_EVENTS = (
     "BeforeInstall",
@@ -370,6 +374,9 @@ class BlueGreenFargateService(Construct):
             check_duration("idle_timeout", idle_timeout, minimum_seconds=1, maximum_seconds=4000)
         alarm_options.validate()
         native = engine is DeploymentEngine.ECS_NATIVE
+        # Set by `blue-green-ecs export --standalone`: no assets, so no deployment trigger (the
+        # exported pipeline files take its place) and the smoke test as inline code.
+        standalone = str(self.node.try_get_context(STANDALONE_CONTEXT)).lower() == "true"
         if native:
             codedeploy_only = {
                 "deploy_on_update": deploy_on_update is False,
@@ -391,7 +398,7 @@ class BlueGreenFargateService(Construct):
         else:
             codedeploy_engine.validate(shift)
             timeout = self._deployment_timeout(
-                deploy_on_update, deployment_timeout, shift, wait, deployment_approval_wait_time
+                deploy_on_update and not standalone, deployment_timeout, shift, wait, deployment_approval_wait_time
             )
         given_hooks = (hooks or DeploymentHooks()).by_event()
         if smoke_test is not None:
@@ -611,6 +618,7 @@ class BlueGreenFargateService(Construct):
                 test_listener=self.test_listener,
                 test_port=test_port,
                 https=https,
+                inline=standalone,
             ).function
             given_hooks = {**given_hooks, "AfterAllowTestTraffic": self.smoke_test_function}
         self.hooks: dict[str, lambda_.IFunction] = {
@@ -672,6 +680,19 @@ class BlueGreenFargateService(Construct):
             self.deployment_group = deployment.deployment_group
             self.appspec_properties = deployment.appspec_properties
             self.deployment_trigger = deployment.trigger
+
+        if str(self.node.try_get_context(PIPELINE_FILES_CONTEXT)).lower() == "true" and self.deployment_group:
+            # For `blue-green-ecs export`: the pipeline files travel in the template's top-level
+            # Metadata (which creates no dependencies), resolved at synthesis; the command takes
+            # them out of the template it writes.
+            from .pipeline import appspec_document, taskdef_document  # the pipeline module imports this one
+
+            options = Stack.of(self).template_options
+            metadata = dict(options.metadata or {})
+            services = dict(metadata.get(PIPELINE_FILES_CONTEXT, {}))
+            services[self.node.path] = {"appspec.yaml": appspec_document(self), "taskdef.json": taskdef_document(self)}
+            metadata[PIPELINE_FILES_CONTEXT] = services
+            options.metadata = metadata
 
         self.dashboard: cloudwatch.Dashboard | None = None
         if dashboard:

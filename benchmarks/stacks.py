@@ -1,0 +1,159 @@
+"""The compared stacks, by name, and the child process that synthesizes one of them.
+
+``python -m benchmarks.stacks KIND [--services N] [--outdir DIR]`` builds stack KIND, synthesizes it
+and prints one JSON line with the time spent importing, building and synthesizing. synth_time.py
+runs it in a fresh process per measurement, so jsii's start-up is counted, as users wait for it.
+Each kind imports only what it needs: the L2 kind never imports blue_green_ecs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+STARTED = time.perf_counter()
+
+BASELINE = "baseline"
+L2 = "l2"
+CONSTRUCT = "construct"
+CONSTRUCT_LEAN = "construct-lean"
+CONSTRUCT_ECS = "construct-ecs"
+ECS_PATTERNS = "ecs-patterns"
+
+LABELS = {
+    BASELINE: "jsii start-up: App + Stack with one resource",
+    L2: "hand-written L2 (no trigger, no access logs)",
+    CONSTRUCT: "BlueGreenFargateService, defaults (deploy trigger + access logs)",
+    CONSTRUCT_LEAN: "BlueGreenFargateService, deploy_on_update=False, access_logs=False",
+    CONSTRUCT_ECS: "BlueGreenFargateService, engine=ECS_NATIVE (access logs on)",
+    ECS_PATTERNS: "aws-cdk-lib ecs-patterns ApplicationLoadBalancedFargateService (rolling, not blue/green)",
+}
+KINDS = tuple(LABELS)
+
+
+def _baseline(stack: Any, services: int) -> None:
+    from aws_cdk import CfnWaitConditionHandle
+
+    # cdk.json turns on template validation, which rejects a stack without resources.
+    CfnWaitConditionHandle(stack, "Nothing")
+
+
+def _l2(stack: Any, services: int) -> None:
+    from .l2_stack import HandWrittenBlueGreenService
+    from .network import shared_cluster
+
+    cluster = shared_cluster(stack)
+    for index in range(services):
+        HandWrittenBlueGreenService(stack, f"Service{index}", cluster=cluster, container_port=80 + index)
+
+
+def _construct(**options: Any) -> Callable[[Any, int], None]:
+    def build(stack: Any, services: int) -> None:
+        from aws_cdk import aws_ecs as ecs
+
+        from blue_green_ecs import BlueGreenFargateService
+
+        from .network import IMAGE, shared_cluster
+
+        cluster = shared_cluster(stack)
+        for index in range(services):
+            BlueGreenFargateService(
+                stack,
+                f"Service{index}",
+                image=ecs.ContainerImage.from_registry(IMAGE),
+                cluster=cluster,
+                container_port=80 + index,
+                **options,
+            )
+
+    return build
+
+
+def _construct_ecs(stack: Any, services: int) -> None:
+    from blue_green_ecs import DeploymentEngine
+
+    _construct(engine=DeploymentEngine.ECS_NATIVE)(stack, services)
+
+
+def _ecs_patterns(stack: Any, services: int) -> None:
+    from aws_cdk import aws_ecs as ecs
+    from aws_cdk import aws_ecs_patterns as patterns
+
+    from .network import IMAGE, shared_cluster
+
+    cluster = shared_cluster(stack)
+    for index in range(services):
+        patterns.ApplicationLoadBalancedFargateService(
+            stack,
+            f"Service{index}",
+            cluster=cluster,
+            task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(
+                image=ecs.ContainerImage.from_registry(IMAGE)
+            ),
+        )
+
+
+BUILDERS: dict[str, Callable[[Any, int], None]] = {
+    BASELINE: _baseline,
+    L2: _l2,
+    CONSTRUCT: _construct(),
+    CONSTRUCT_LEAN: _construct(deploy_on_update=False, access_logs=False),
+    CONSTRUCT_ECS: _construct_ecs,
+    ECS_PATTERNS: _ecs_patterns,
+}
+
+
+def build(kind: str, services: int = 1, *, outdir: str | None = None) -> Any:
+    """A new app (writing to ``outdir``) holding stack ``Bench`` of ``kind`` with ``services`` services."""
+    from .network import new_stack
+
+    stack = new_stack("Bench", outdir=outdir)
+    BUILDERS[kind](stack, services)
+    return stack
+
+
+def template_of(stack: Any) -> dict[str, Any]:
+    """Synthesize the stack's app and return the stack's template."""
+    assembly = stack.node.root.synth()
+    template: dict[str, Any] = assembly.get_stack_by_name(stack.stack_name).template
+    return template
+
+
+def synthesize(kind: str, services: int = 1) -> dict[str, Any]:
+    """The template of ``kind`` with ``services`` services, synthesized in this process into a scratch directory."""
+    with tempfile.TemporaryDirectory(prefix="bench-synth-") as scratch:
+        return template_of(build(kind, services, outdir=scratch))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("--services", type=int, default=1)
+    parser.add_argument("--outdir", help="cloud assembly directory (default: a temporary one)")
+    args = parser.parse_args(argv)
+
+    import aws_cdk  # noqa: F401  (jsii's start-up: the kernel process and aws-cdk-lib's assembly)
+
+    with tempfile.TemporaryDirectory(prefix="bench-synth-") as scratch:
+        imported = time.perf_counter()
+        stack = build(args.kind, args.services, outdir=args.outdir or scratch)
+        built = time.perf_counter()
+        template = template_of(stack)
+        synthesized = time.perf_counter()
+    report = {
+        "kind": args.kind,
+        "import_s": imported - STARTED,
+        "build_s": built - imported,
+        "synth_s": synthesized - built,
+        "resources": len(template.get("Resources", {})),
+    }
+    sys.stdout.write(json.dumps(report) + "\n")
+
+
+if __name__ == "__main__":
+    main()

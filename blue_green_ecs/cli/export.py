@@ -1,0 +1,244 @@
+"""``blue-green-ecs export``: synthesize an app and write its templates (and pipeline files) to a folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STANDALONE_CONTEXT = "blue-green-ecs:standalone"
+PIPELINE_FILES_CONTEXT = "blue-green-ecs:pipeline-files"
+# Without this, every new VPC carries aws-cdk-lib's custom resource (a Lambda asset) that empties the
+# default security group; a standalone template cannot use assets.
+RESTRICT_DEFAULT_SG = "@aws-cdk/aws-ec2:restrictDefaultSecurityGroup"
+
+
+class ExportError(Exception):
+    """A failure the command reports as one clear message (exit code 1)."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file asset a template refers to."""
+
+    asset_id: str
+    source: str
+    resources: tuple[str, ...]
+
+
+def load_app(directory: Path, app: str | None) -> tuple[str, dict[str, Any]]:
+    """The app command and context, like the CDK CLI: ``--app`` or cdk.json's ``app``, and cdk.json's context."""
+    cdk_json = directory / "cdk.json"
+    config: dict[str, Any] = {}
+    if cdk_json.is_file():
+        try:
+            config = json.loads(cdk_json.read_text())
+        except json.JSONDecodeError as error:
+            raise ExportError(f"{cdk_json} is not valid JSON: {error}") from error
+    command = app or config.get("app")
+    if not command:
+        raise ExportError(
+            f"No app to synthesize: pass --app 'python app.py', or run in a directory with a cdk.json "
+            f"(looked in {directory})."
+        )
+    return str(command), dict(config.get("context", {}))
+
+
+def synthesize(
+    command: str, directory: Path, context: Mapping[str, Any], outdir: Path, progress: Callable[[str], None]
+) -> None:
+    """Run the app as the CDK CLI would: context and output folder through CDK_CONTEXT_JSON / CDK_OUTDIR."""
+    env = dict(os.environ)
+    env["CDK_OUTDIR"] = str(outdir)
+    env["CDK_CONTEXT_JSON"] = json.dumps(dict(context))
+    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    # The app runs with this interpreter's environment first on PATH, so `python3 app.py` finds the
+    # same packages as this command.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    progress(f"synthesizing: {command}")
+    try:
+        result = subprocess.run(
+            command, shell=True, cwd=directory, env=env, capture_output=True, text=True, check=False
+        )
+    except OSError as error:
+        raise ExportError(f"Could not run the app {command!r}: {error}") from error
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        raise ExportError(f"Synthesis failed: {command!r} exited with {result.returncode}.\n{tail}")
+    if not (outdir / "manifest.json").is_file():
+        raise ExportError(f"{command!r} ran but wrote no cloud assembly: is it a CDK app that calls app.synth()?")
+
+
+def stacks(outdir: Path) -> list[tuple[str, Path, Path | None]]:
+    """(stack name, template file, assets manifest) of every stack in the cloud assembly."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    found = []
+    artifacts: dict[str, Any] = manifest.get("artifacts", {})
+    for artifact_id, artifact in artifacts.items():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        properties = artifact.get("properties", {})
+        name = properties.get("stackName", artifact_id)
+        assets = next(
+            (
+                outdir / artifacts[dep]["properties"]["file"]
+                for dep in artifact.get("dependencies", [])
+                if artifacts.get(dep, {}).get("type") == "cdk:asset-manifest"
+            ),
+            None,
+        )
+        found.append((name, outdir / properties["templateFile"], assets))
+    return found
+
+
+def referenced_assets(template: Mapping[str, Any], assets_manifest: Path | None, template_file: Path) -> list[Asset]:
+    """File and image assets the template refers to (its own upload excluded)."""
+    if assets_manifest is None or not assets_manifest.is_file():
+        return []
+    manifest = json.loads(assets_manifest.read_text())
+    resources: Mapping[str, Any] = template.get("Resources", {})
+    found = []
+    for kind in ("files", "dockerImages"):
+        for asset_id, asset in manifest.get(kind, {}).items():
+            source = asset.get("source", {})
+            path = source.get("path") or source.get("directory") or asset_id
+            if Path(path).name == template_file.name:
+                continue
+            users = tuple(logical_id for logical_id, resource in resources.items() if asset_id in json.dumps(resource))
+            if users:
+                found.append(Asset(asset_id, str(path), users))
+    return found
+
+
+def make_standalone(template: dict[str, Any]) -> dict[str, Any]:
+    """Drop what only a CDK-bootstrapped account has: the BootstrapVersion parameter and its rule."""
+    parameters = template.get("Parameters", {})
+    parameters.pop("BootstrapVersion", None)
+    if not parameters:
+        template.pop("Parameters", None)
+    rules = template.get("Rules", {})
+    rules.pop("CheckBootstrapVersion", None)
+    if not rules:
+        template.pop("Rules", None)
+    return template
+
+
+_PLACEHOLDER = re.compile(r"[^A-Za-z0-9]")
+
+
+def placeholders(document: Any, outputs: dict[str, Any]) -> Any:
+    """Replace deploy-time values with ``${Name}`` and record a stack output ``Name`` for each."""
+    if isinstance(document, list):
+        return [placeholders(item, outputs) for item in document]
+    if isinstance(document, dict):
+        if len(document) == 1:
+            ((key, value),) = document.items()
+            if key == "Ref":
+                name = _PLACEHOLDER.sub("", str(value))
+                outputs[name] = {"Value": document, "Description": f"Ref {value} (for the pipeline files)"}
+                return f"${{{name}}}"
+            if key == "Fn::GetAtt":
+                name = _PLACEHOLDER.sub("", "".join(str(part) for part in value))
+                outputs[name] = {"Value": document, "Description": f"{'.'.join(value)} (for the pipeline files)"}
+                return f"${{{name}}}"
+        return {key: placeholders(value, outputs) for key, value in document.items()}
+    return document
+
+
+def write(path: Path, document: Any, output_format: str) -> None:
+    """JSON or YAML (CloudFormation reads both; YAML keeps the long form of intrinsic functions)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if output_format == "yaml":
+        path.write_text(yaml.safe_dump(document, sort_keys=False, width=120))
+    else:
+        path.write_text(json.dumps(document, indent=1) + "\n")
+
+
+def export(
+    *,
+    app: str | None,
+    directory: Path,
+    out: Path,
+    output_format: str,
+    standalone: bool,
+    progress: Callable[[str], None],
+    extra_context: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Synthesize, then write every stack's template and every CodeDeploy service's pipeline files."""
+    if output_format not in ("json", "yaml"):
+        raise ExportError(f"Unknown format {output_format!r}: use json or yaml.")
+    command, app_context = load_app(directory, app)
+    context: dict[str, Any] = {**app_context, **(extra_context or {}), PIPELINE_FILES_CONTEXT: "true"}
+    if standalone:
+        context[STANDALONE_CONTEXT] = "true"
+        context[RESTRICT_DEFAULT_SG] = False
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="blue-green-ecs-") as tmp:
+        outdir = Path(tmp)
+        synthesize(command, directory, context, outdir, progress)
+        found = stacks(outdir)
+        if not found:
+            raise ExportError(f"{command!r} defines no stack.")
+        problems = []
+        for name, template_file, assets_manifest in found:
+            template = json.loads(template_file.read_text())
+            files = template.get("Metadata", {}).pop(PIPELINE_FILES_CONTEXT, {})
+            if not template.get("Metadata"):
+                template.pop("Metadata", None)
+            if standalone:
+                make_standalone(template)
+                blocking = referenced_assets(template, assets_manifest, template_file)
+                if blocking:
+                    problems.append(
+                        f"{name}: "
+                        + "; ".join(f"asset {a.source} (used by {', '.join(a.resources)})" for a in blocking)
+                    )
+                    continue
+            outputs: dict[str, Any] = {}
+            for service_path, service_files in files.items():
+                folder = out / name / service_path.split("/", 1)[-1].replace("/", "-")
+                appspec = placeholders(service_files["appspec.yaml"], outputs)
+                appspec["version"] = 0.0  # CodeDeploy wants 0.0; JSON synthesis turned it into 0
+                write(folder / "appspec.yaml", appspec, "yaml")
+                write(folder / "taskdef.json", placeholders(service_files["taskdef.json"], outputs), "json")
+                written += [folder / "appspec.yaml", folder / "taskdef.json"]
+            if outputs:
+                # The values the pipeline files name: `blue-green-ecs fill` puts them in after deploying.
+                template.setdefault("Outputs", {}).update(
+                    {f"BlueGreenEcs{key}": value for key, value in sorted(outputs.items())}
+                )
+            target = out / f"{name}.template.{output_format}"
+            write(target, template, output_format)
+            written.insert(0, target)
+            progress(f"wrote {target}")
+        if problems:
+            raise ExportError(
+                "Cannot make these templates standalone: they use assets that only a CDK-bootstrapped account "
+                "can serve.\n" + "\n".join(f"  - {p}" for p in problems)
+            )
+    return written
+
+
+def fill(folder: Path, stack_outputs: Mapping[str, str]) -> list[Path]:
+    """Put deployed stack outputs (``BlueGreenEcs<Name>``) in place of ``${Name}`` in the pipeline files."""
+    values = {key.removeprefix("BlueGreenEcs"): value for key, value in stack_outputs.items()}
+    changed = []
+    for path in sorted(folder.rglob("*")):
+        if path.name not in ("appspec.yaml", "taskdef.json"):
+            continue
+        text = path.read_text()
+        missing = sorted(set(re.findall(r"\$\{([A-Za-z0-9]+)\}", text)) - set(values))
+        if missing:
+            raise ExportError(f"{path}: no stack output for {', '.join('BlueGreenEcs' + m for m in missing)}")
+        path.write_text(re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: values[m.group(1)], text))
+        changed.append(path)
+    return changed

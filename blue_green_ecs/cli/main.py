@@ -1,0 +1,155 @@
+"""Entry point of the ``blue-green-ecs`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..timeline import PlanInputs, format_time, plan, to_svg
+from .export import ExportError, export, fill
+
+
+def _progress(message: str) -> None:
+    print(f"blue-green-ecs: {message}", file=sys.stderr, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blue-green-ecs",
+        description="Export CloudFormation templates and pipeline files of blue/green ECS services, "
+        "and plan a deployment's timeline.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ex = commands.add_parser(
+        "export",
+        help="synthesize an app and write its templates and pipeline files",
+        description="Synthesize a CDK app (default: cdk.json's app in the current directory, e.g. the bundled "
+        "sample) and write each stack's template as DIR/<Stack>.template.<json|yaml>, and appspec.yaml and "
+        "taskdef.json of each CodeDeploy blue/green service to DIR/<Stack>/<Service>/.",
+    )
+    ex.add_argument("--app", help='command that runs the app (default: cdk.json\'s "app")')
+    ex.add_argument("--format", default="json", help="json (default) or yaml")
+    ex.add_argument(
+        "--standalone",
+        action="store_true",
+        help="templates that deploy with plain CloudFormation and no CDK bootstrap: no BootstrapVersion, no "
+        "asset references (the deployment trigger is left out: deploy with the pipeline files); fails and lists "
+        "the assets if that is impossible",
+    )
+    ex.add_argument("--out", required=True, type=Path, help="folder to write to")
+    ex.add_argument(
+        "-c", "--context", action="append", default=[], metavar="KEY=VALUE", help="context value, as for `cdk synth`"
+    )
+    ex.add_argument("--dir", type=Path, default=Path.cwd(), help="app directory (default: current directory)")
+
+    fi = commands.add_parser(
+        "fill",
+        help="put a deployed stack's outputs into exported pipeline files",
+        description="Replace ${Name} in the appspec.yaml and taskdef.json files under DIR with the stack outputs "
+        "BlueGreenEcs<Name>, read from `aws cloudformation describe-stacks` JSON.",
+    )
+    fi.add_argument("--outputs", required=True, type=Path, help="output of `aws cloudformation describe-stacks`")
+    fi.add_argument("dir", type=Path, help="folder written by `export`")
+
+    pl = commands.add_parser(
+        "plan",
+        help="print the deployment timeline of a configuration",
+        description="When test traffic starts, each traffic step, the alarm windows, when blue is terminated, "
+        "and the worst-case total. Defaults are the library's defaults.",
+    )
+    defaults = PlanInputs()
+    pl.add_argument("--shift", default=defaults.shift, choices=["canary", "linear", "all-at-once"])
+    pl.add_argument("--percent", type=float, default=defaults.percent)
+    pl.add_argument("--interval", type=int, default=defaults.interval_minutes, help="minutes")
+    pl.add_argument("--termination-wait", type=int, default=defaults.termination_wait_minutes, help="minutes")
+    pl.add_argument("--health-check-interval", type=int, default=defaults.health_check_interval_seconds)
+    pl.add_argument("--healthy-threshold", type=int, default=defaults.healthy_threshold)
+    pl.add_argument("--deregistration-delay", type=int, default=defaults.deregistration_delay_seconds)
+    pl.add_argument("--alarm-period", type=int, default=defaults.alarm_period_seconds, help="seconds")
+    pl.add_argument("--alarm-evaluation-periods", type=int, default=defaults.alarm_evaluation_periods)
+    pl.add_argument("--task-start", type=int, default=defaults.task_start_seconds, help="assumption, seconds")
+    pl.add_argument("--hook-time", type=int, default=defaults.hook_seconds, help="assumption, seconds")
+    pl.add_argument("--engine", default="codedeploy", choices=["codedeploy", "ecs"])
+    pl.add_argument("--svg", type=Path, help="also draw the timeline as an SVG chart")
+    return parser
+
+
+def _context(pairs: Sequence[str]) -> dict[str, str]:
+    context = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ExportError(f"Invalid --context {pair!r}: use KEY=VALUE.")
+        context[key] = value
+    return context
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "export":
+            written = export(
+                app=args.app,
+                directory=args.dir,
+                out=args.out,
+                output_format=args.format,
+                standalone=args.standalone,
+                extra_context=_context(args.context),
+                progress=_progress,
+            )
+            for path in written:
+                print(path)
+        elif args.command == "fill":
+            described = json.loads(args.outputs.read_text())
+            stack = described["Stacks"][0] if "Stacks" in described else described
+            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+            for path in fill(args.dir, outputs):
+                print(path)
+        else:
+            return _plan(args)
+    except ExportError as error:
+        print(f"blue-green-ecs: error: {error}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, KeyError) as error:
+        print(f"blue-green-ecs: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    inputs = PlanInputs(
+        shift=args.shift,
+        percent=args.percent,
+        interval_minutes=args.interval,
+        termination_wait_minutes=args.termination_wait,
+        health_check_interval_seconds=args.health_check_interval,
+        healthy_threshold=args.healthy_threshold,
+        deregistration_delay_seconds=args.deregistration_delay,
+        alarm_period_seconds=args.alarm_period,
+        alarm_evaluation_periods=args.alarm_evaluation_periods,
+        task_start_seconds=args.task_start,
+        hook_seconds=args.hook_time,
+        trigger_poll_seconds=30 if args.engine == "codedeploy" else 0,
+    )
+    timeline = plan(inputs)
+    shift = "all at once" if args.shift == "all-at-once" else f"{args.shift} {args.percent:g}% / {args.interval} min"
+    title = f"{shift}, termination wait {args.termination_wait} min ({args.engine})"
+    print(title)
+    for seconds, event in timeline.rows():
+        print(f"  {format_time(seconds):>8}  {event}")
+    print(f"  worst case: {format_time(timeline.total)} until `cdk deploy` returns")
+    for note in timeline.notes:
+        print(f"  note: {note}")
+    if args.svg:
+        args.svg.write_text(to_svg(timeline, title=title))
+        _progress(f"wrote {args.svg}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
