@@ -9,7 +9,6 @@ from typing import Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling
-from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -287,17 +286,3 @@ class SmokeTestFunction(Construct):
         acknowledge_role_dependencies(self)
         acknowledge_lambda_functions(self, in_vpc=True)
         skip_checkov(log_group, LOGS_DEFAULT_ENCRYPTION)
-
-
-def grant_hook(function: lambda_.IFunction, deployment_group: codedeploy.EcsDeploymentGroup) -> None:
-    """CodeDeploy may invoke the hook; the hook may report its result to this deployment group only."""
-    # The function's own ARN only: grant_invoke would add "<arn>:*" (every version) as well.
-    deployment_group.role.add_to_principal_policy(
-        iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
-    )
-    function.add_to_role_policy(
-        iam.PolicyStatement(
-            actions=["codedeploy:PutLifecycleEventHookExecutionStatus"],
-            resources=[deployment_group.deployment_group_arn],
-        )
-    )

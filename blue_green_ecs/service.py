@@ -505,29 +505,28 @@ class BlueGreenFargateService(Construct):
         )
         tls_policy = (ssl_policy or elbv2.SslPolicy.RECOMMENDED_TLS) if https else None
         certificates = [elbv2.ListenerCertificate.from_certificate_manager(certificate)] if certificate else None
-        self.prod_listener: elbv2.ApplicationListener = elbv2.ApplicationListener(
-            self,
-            "ProdListener",
-            load_balancer=self.load_balancer,
-            port=prod_port,
-            protocol=protocol,
-            certificates=certificates,
-            ssl_policy=tls_policy,
-            open=open_listener,
-            default_target_groups=None if native else [self.blue_target_group],
-            default_action=ecs_native.no_route() if native else None,
+
+        def listener(construct_id: str, port: int, *, is_open: bool, target: elbv2.ApplicationTargetGroup) -> Any:
+            # CodeDeploy swaps the listeners' default target groups; ECS-native shifts rule weights
+            # and leaves the default action a fallback.
+            return elbv2.ApplicationListener(
+                self,
+                construct_id,
+                load_balancer=self.load_balancer,
+                port=port,
+                protocol=protocol,
+                certificates=certificates,
+                ssl_policy=tls_policy,
+                open=is_open,
+                default_target_groups=None if native else [target],
+                default_action=ecs_native.no_route() if native else None,
+            )
+
+        self.prod_listener: elbv2.ApplicationListener = listener(
+            "ProdListener", prod_port, is_open=open_listener, target=self.blue_target_group
         )
-        self.test_listener: elbv2.ApplicationListener = elbv2.ApplicationListener(
-            self,
-            "TestListener",
-            load_balancer=self.load_balancer,
-            port=test_port,
-            protocol=protocol,
-            certificates=certificates,
-            ssl_policy=tls_policy,
-            open=False,
-            default_target_groups=None if native else [self.green_target_group],
-            default_action=ecs_native.no_route() if native else None,
+        self.test_listener: elbv2.ApplicationListener = listener(
+            "TestListener", test_port, is_open=False, target=self.green_target_group
         )
         peers = (
             list(test_listener_allowed_peers)
