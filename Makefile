@@ -6,11 +6,13 @@ PYTHON ?= python3
 VENV := .venv
 SCAN_VENV := .scan-venv
 TEMPLATES := build/templates
+# @cdklabs/cdk-ecs-codedeploy, for the footprint comparison only, in a venv of its own.
+BENCH_VENV := build/bench-venv
 STACK := BlueGreenSample
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help bootstrap synth test lint typecheck scan deploy diff destroy clean
+.PHONY: help bootstrap synth test lint typecheck scan bench deploy diff destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +53,15 @@ scan: bootstrap $(SCAN_VENV)/.installed ## checkov over the templates of every t
 	rm -rf $(TEMPLATES)
 	python -m tests.export_templates $(TEMPLATES)
 	$(SCAN_VENV)/bin/checkov --directory $(TEMPLATES) --framework cloudformation --compact --quiet --skip-download
+
+$(BENCH_VENV)/.installed: benchmarks/requirements-ecs-codedeploy.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -r benchmarks/requirements-ecs-codedeploy.txt
+	touch $@
+
+bench: bootstrap $(BENCH_VENV)/.installed ## Benchmarks (synth time, footprint, suite time, deployment model) -> docs/performance.md
+	python -m benchmarks.run_all
 
 deploy: bootstrap ## Deploy the sample (needs AWS credentials); IMAGE_TAG=1.28 deploys another tag
 	cdk deploy $(STACK) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))

@@ -30,12 +30,25 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    # Users' interpreters cache bytecode; without it every fresh process recompiles blue_green_ecs and
+    # the benchmarks, a cost only this kind of sandbox (which sets the variable) would see.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
 def python() -> str:
     """The project's interpreter (make bench runs from the venv; so does a direct `.venv/bin/python -m ...`)."""
     return str(VENV_PYTHON) if VENV_PYTHON.exists() else "python3"
+
+
+def cpu_busy_seconds() -> float | None:
+    """CPU time every process on the machine has used since boot (Linux), to tell how busy others kept it."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def median(values: Sequence[float]) -> float:

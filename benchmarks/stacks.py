@@ -19,17 +19,23 @@ from typing import Any
 STARTED = time.perf_counter()
 
 BASELINE = "baseline"
+NETWORK = "network"
 L2 = "l2"
 CONSTRUCT = "construct"
 CONSTRUCT_LEAN = "construct-lean"
+CONSTRUCT_TRIGGER = "construct-trigger"
+CONSTRUCT_LOGS = "construct-logs"
 CONSTRUCT_ECS = "construct-ecs"
 ECS_PATTERNS = "ecs-patterns"
 
 LABELS = {
     BASELINE: "jsii start-up: App + Stack with one resource",
+    NETWORK: "the shared network alone: VPC, flow logs, cluster",
     L2: "hand-written L2 (no trigger, no access logs)",
     CONSTRUCT: "BlueGreenFargateService, defaults (deploy trigger + access logs)",
     CONSTRUCT_LEAN: "BlueGreenFargateService, deploy_on_update=False, access_logs=False",
+    CONSTRUCT_TRIGGER: "BlueGreenFargateService, access_logs=False (deploy trigger only)",
+    CONSTRUCT_LOGS: "BlueGreenFargateService, deploy_on_update=False (access logs only)",
     CONSTRUCT_ECS: "BlueGreenFargateService, engine=ECS_NATIVE (access logs on)",
     ECS_PATTERNS: "aws-cdk-lib ecs-patterns ApplicationLoadBalancedFargateService (rolling, not blue/green)",
 }
@@ -43,13 +49,19 @@ def _baseline(stack: Any, services: int) -> None:
     CfnWaitConditionHandle(stack, "Nothing")
 
 
+def _network(stack: Any, services: int) -> None:
+    from .network import shared_cluster
+
+    shared_cluster(stack)
+
+
 def _l2(stack: Any, services: int) -> None:
     from .l2_stack import HandWrittenBlueGreenService
     from .network import shared_cluster
 
     cluster = shared_cluster(stack)
     for index in range(services):
-        HandWrittenBlueGreenService(stack, f"Service{index}", cluster=cluster, container_port=80 + index)
+        HandWrittenBlueGreenService(stack, f"Service{index}", cluster=cluster)
 
 
 def _construct(**options: Any) -> Callable[[Any, int], None]:
@@ -67,7 +79,6 @@ def _construct(**options: Any) -> Callable[[Any, int], None]:
                 f"Service{index}",
                 image=ecs.ContainerImage.from_registry(IMAGE),
                 cluster=cluster,
-                container_port=80 + index,
                 **options,
             )
 
@@ -100,9 +111,12 @@ def _ecs_patterns(stack: Any, services: int) -> None:
 
 BUILDERS: dict[str, Callable[[Any, int], None]] = {
     BASELINE: _baseline,
+    NETWORK: _network,
     L2: _l2,
     CONSTRUCT: _construct(),
     CONSTRUCT_LEAN: _construct(deploy_on_update=False, access_logs=False),
+    CONSTRUCT_TRIGGER: _construct(access_logs=False),
+    CONSTRUCT_LOGS: _construct(deploy_on_update=False),
     CONSTRUCT_ECS: _construct_ecs,
     ECS_PATTERNS: _ecs_patterns,
 }

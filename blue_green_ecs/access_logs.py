@@ -15,7 +15,7 @@ from aws_cdk import Aws, CfnCondition, CfnMapping, Duration, Fn, ICfnConditionEx
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from aws_cdk.region_info import RegionInfo
+from aws_cdk.region_info import FactName, RegionInfo
 from constructs import Construct
 
 from .validation import check_duration
@@ -85,7 +85,10 @@ def _elb_account(stack: Stack) -> str | None:
     mapping = stack.node.try_find_child(_MAPPING_ID)
     condition = stack.node.try_find_child(_CONDITION_ID)
     if not isinstance(mapping, CfnMapping) or not isinstance(condition, CfnCondition):
-        accounts = {r.name: {"account": r.elbv2_account} for r in RegionInfo.regions if r.elbv2_account}
+        # One call for the whole table: a region at a time is a jsii round trip each.
+        accounts = {
+            region: {"account": account} for region, account in RegionInfo.region_map(FactName.ELBV2_ACCOUNT).items()
+        }
         mapping = CfnMapping(stack, _MAPPING_ID, mapping=accounts)
         condition = CfnCondition(stack, _CONDITION_ID, expression=_any_region(sorted(accounts)))
     return Token.as_string(

@@ -31,7 +31,7 @@ class PlanInputs:
     :param hook_seconds: assumption: time the test-traffic hooks (smoke test) take. Default: 0.
     :param metric_delay_seconds: assumption: CloudWatch ingestion delay of load balancer metrics. Default: 60.
     :param trigger_poll_seconds: the deployment trigger's polling interval, the most `cdk deploy`
-        waits after the deployment ends (CodeDeploy engine); 0 for ECS-native. Default: 30.
+        waits after the deployment ends (CodeDeploy engine); 0 for ECS-native. Default: 15.
     """
 
     shift: ShiftKind = "canary"
@@ -46,7 +46,7 @@ class PlanInputs:
     task_start_seconds: int = 60
     hook_seconds: int = 0
     metric_delay_seconds: int = 60
-    trigger_poll_seconds: int = 30
+    trigger_poll_seconds: int = 15
 
     def validate(self) -> None:
         """Reject inputs that describe no deployment."""

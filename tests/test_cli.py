@@ -20,10 +20,10 @@ from .support import ROOT, cfn_lint_findings
 def test_default_canary_timeline() -> None:
     timeline = plan(PlanInputs())
     # 60 s task start + 2 x 10 s health checks; 10% at once, 100% one 5-minute interval later;
-    # alarms fire 2 x 60 s + 60 s ingestion after a fault; 5 minutes of blue; 30 s drain; one 30 s poll.
+    # alarms fire 2 x 60 s + 60 s ingestion after a fault; 5 minutes of blue; 30 s drain; one 15 s poll.
     assert timeline.green_healthy == 80
     assert [(s.at, s.green_percent, s.alarm_fires_by) for s in timeline.steps] == [(80, 10, 260), (380, 100, 560)]
-    assert (timeline.blue_terminated, timeline.drained, timeline.total) == (680, 710, 740)
+    assert (timeline.blue_terminated, timeline.drained, timeline.total) == (680, 710, 725)
     assert timeline.notes == ()
 
 
@@ -35,7 +35,7 @@ def test_linear_timeline_and_its_alarm_warning() -> None:
         1700,
         2000,
         2030,
-        2060,
+        2045,
     )
     assert timeline.notes == (
         "alarms need 180 s to fire, not less than the 180 s step: a fault in one step rolls back only after the "
@@ -73,7 +73,7 @@ def test_plan_command_prints_the_timeline_and_draws_svg(tmp_path: Path, capsys: 
     out = capsys.readouterr().out
     assert "canary 10% / 5 min, termination wait 5 min (codedeploy)" in out
     assert "     6:20  production traffic 100% on green" in out
-    assert "worst case: 12:20 until `cdk deploy` returns" in out
+    assert "worst case: 12:05 until `cdk deploy` returns" in out
     root = ET.fromstring(svg.read_text())
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert len(root.findall("{http://www.w3.org/2000/svg}path")) == 1

@@ -134,7 +134,7 @@ def _plan(args: argparse.Namespace) -> int:
         alarm_evaluation_periods=args.alarm_evaluation_periods,
         task_start_seconds=args.task_start,
         hook_seconds=args.hook_time,
-        trigger_poll_seconds=30 if args.engine == "codedeploy" else 0,
+        trigger_poll_seconds=PlanInputs().trigger_poll_seconds if args.engine == "codedeploy" else 0,
     )
     timeline = plan(inputs)
     shift = "all at once" if args.shift == "all-at-once" else f"{args.shift} {args.percent:g}% / {args.interval} min"

@@ -1,0 +1,99 @@
+"""Test suite wall time after set-up: `pytest` over the whole suite, as `make test` runs it last.
+
+Runs ``.venv/bin/python -m pytest -q -p no:cacheprovider`` in the repository (the venv already
+installed, so set-up is not counted) and reports the wall time against the 60 s goal, with where it
+goes: interpreter start-up, collection (which imports aws-cdk-lib and starts jsii), then setup
+(where the session fixtures synthesize each shared configuration once), call and teardown.
+Run: ``.venv/bin/python -m benchmarks.suite_time``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .context import ROOT, child_env, python, seconds, table
+
+GOAL_S = 60.0
+COMMAND = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+
+@dataclass(frozen=True)
+class SuiteTime:
+    wall: float
+    report: dict[str, Any]
+    # One fresh-process synthesis of the construct's stack, measured in the same run: the suite's
+    # time in those units does not depend on the machine.
+    reference_s: float | None = None
+
+
+def measure(reference_s: float | None = None) -> SuiteTime:
+    with tempfile.TemporaryDirectory(prefix="bench-suite-") as scratch:
+        report_path = Path(scratch) / "phases.json"
+        env = child_env()
+        env["BENCH_SUITE_REPORT"] = str(report_path)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [python(), *COMMAND, "-p", "benchmarks.suite_phases"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        wall = time.perf_counter() - started
+        if not report_path.exists():
+            raise RuntimeError(f"pytest wrote no report (exit {done.returncode}):\n{done.stdout[-3000:]}")
+        report: dict[str, Any] = json.loads(report_path.read_text())
+    return SuiteTime(wall, report, reference_s)
+
+
+def markdown(result: SuiteTime) -> str:
+    r = result.report
+    phases = r["phases_s"]
+    accounted = r["collection_s"] + sum(phases.values())
+    rows = [
+        [
+            "start-up (interpreter, plugins, tests/conftest.py importing aws-cdk-lib) and exit",
+            seconds(max(0.0, result.wall - accounted)),
+        ],
+        ["collection (imports the test modules)", seconds(r["collection_s"])],
+        ["setup (the shared configurations are synthesized here, once each)", seconds(phases.get("setup", 0.0))],
+        ["call", seconds(phases.get("call", 0.0))],
+        ["teardown", seconds(phases.get("teardown", 0.0))],
+        ["**wall time**", f"**{seconds(result.wall)}**"],
+    ]
+    outcomes = ", ".join(f"{count} {name}" for name, count in sorted(r["outcomes"].items()))
+    verdict = "met" if result.wall < GOAL_S else "not met"
+    lines = [
+        f"`{' '.join(['.venv/bin/python', *COMMAND])}`: {r['tests']} tests ({outcomes}), exit status "
+        f"{r['exit_status']}. Goal: under {GOAL_S:.0f} s on a 2-core machine: **{verdict}**.",
+        "",
+        table(["phase", "time"], rows),
+    ]
+    if result.reference_s:
+        lines += [
+            "",
+            f"In units of this machine: the suite takes {result.wall / result.reference_s:.1f} times one "
+            f"fresh-process synthesis of the construct's stack ({seconds(result.reference_s)}, same run).",
+        ]
+    slowest_files = sorted(r["files_s"].items(), key=lambda item: item[1], reverse=True)[:5]
+    lines += [
+        "",
+        "Slowest files (setup + call + teardown): "
+        + ", ".join(f"`{name}` {value:.1f} s" for name, value in slowest_files)
+        + ".",
+        "",
+        "Slowest setups (the first test that asks for a shared configuration pays its synthesis): "
+        + ", ".join(f"`{nodeid}` {duration:.1f} s" for duration, nodeid in r["slowest_setups"])
+        + ".",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    print(markdown(measure()))
+
+
+if __name__ == "__main__":
+    main()
