@@ -378,18 +378,23 @@ class BlueGreenFargateService(Construct):
         # exported pipeline files take its place) and the smoke test as inline code.
         standalone = str(self.node.try_get_context(STANDALONE_CONTEXT)).lower() == "true"
         if native:
-            codedeploy_only = {
-                "deploy_on_update": deploy_on_update is False,
-                "deployment_timeout": deployment_timeout is not None,
-                "deployment_approval_wait_time": deployment_approval_wait_time is not None,
-                "application": application is not None,
-                "deployment_group_name": deployment_group_name is not None,
-            }
-            for name, given in codedeploy_only.items():
+            # (name, value as shown, given?) of every prop that only the CodeDeploy engine reads.
+            codedeploy_only: list[tuple[str, object, bool]] = [
+                ("deploy_on_update", deploy_on_update, deploy_on_update is False),
+                ("deployment_timeout", deployment_timeout, deployment_timeout is not None),
+                (
+                    "deployment_approval_wait_time",
+                    deployment_approval_wait_time,
+                    deployment_approval_wait_time is not None,
+                ),
+                ("application", "<application>", application is not None),
+                ("deployment_group_name", deployment_group_name, deployment_group_name is not None),
+            ]
+            for name, value, given in codedeploy_only:
                 if given:
                     raise invalid(
                         name,
-                        locals()[name] if name != "application" else "<application>",
+                        value,
                         "applies to engine=DeploymentEngine.CODE_DEPLOY only; ECS-native deployments run on every "
                         "update and CloudFormation waits for them.",
                     )
