@@ -17,6 +17,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -100,6 +102,7 @@ class BlueGreenFargateService(Construct):
         hooks: lifecycle event -> function, the smoke test included.
         smoke_test_function: the smoke test's function, or ``None``.
         dashboard: the CloudWatch dashboard, or ``None``.
+        domain_record: the alias record of ``domain_name``, or ``None``.
         notifications: the EventBridge rule sending deployment events to SNS, or ``None``.
         appspec_properties: the AppSpec inputs (container, network, hooks) as the deployment
             trigger and the pipeline files use them.
@@ -173,6 +176,8 @@ class BlueGreenFargateService(Construct):
         smoke_test: SmokeTest | None = None,
         dashboard: bool = False,
         notifications_topic: sns.ITopic | None = None,
+        domain_name: str | None = None,
+        domain_zone: route53.IHostedZone | None = None,
     ) -> None:
         """Create the service.
 
@@ -274,6 +279,9 @@ class BlueGreenFargateService(Construct):
             and healthy hosts side by side, and the rollback alarms' states. Default: false.
         :param notifications_topic: send every deployment state change (CodeDeploy or ECS events)
             to this SNS topic. Default: no notifications.
+        :param domain_name: a name in ``domain_zone`` that points at the load balancer (alias A
+            record); both or neither. Default: none, use the load balancer's DNS name.
+        :param domain_zone: the Route 53 hosted zone of ``domain_name``. Default: none.
         """
         super().__init__(scope, construct_id)
 
@@ -333,6 +341,13 @@ class BlueGreenFargateService(Construct):
             deployment_group_name=deployment_group_name,
             access_logs_prefix=access_logs_prefix,
         )
+        if (domain_name is None) != (domain_zone is None):
+            named = "domain_name" if domain_name is not None else "domain_zone"
+            raise invalid(
+                named,
+                domain_name if domain_name is not None else "<hosted zone>",
+                "domain_name and domain_zone go together; pass both, or neither.",
+            )
         if ssl_policy is not None and certificate is None:
             raise invalid(
                 "ssl_policy",
@@ -549,6 +564,15 @@ class BlueGreenFargateService(Construct):
                 protocol=elbv2.ApplicationProtocol.HTTP,
                 open=open_listener,
                 default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port=str(prod_port), permanent=True),
+            )
+        self.domain_record: route53.ARecord | None = None
+        if domain_name is not None and domain_zone is not None:
+            self.domain_record = route53.ARecord(
+                self,
+                "DomainRecord",
+                zone=domain_zone,
+                record_name=domain_name,
+                target=route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(self.load_balancer)),
             )
         self.access_logs_bucket: s3.IBucket | None = None
         if access_logs:

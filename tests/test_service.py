@@ -8,13 +8,14 @@ from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_route53 as route53
 from aws_cdk.assertions import Annotations, Match, Template
 
 from blue_green_ecs import BlueGreenFargateService, TrafficShift
 
 from .configurations import CERTIFICATE_ARN, IMAGE
 from .conftest import Synthesized
-from .support import new_stack, only, resources_of_type, synth
+from .support import new_stack, only, raises_message, resources_of_type, synth
 
 
 def _logical_id(synthesized: Synthesized, construct: Any) -> str:
@@ -466,3 +467,45 @@ def test_children_are_exposed_as_attributes(sample: Synthesized) -> None:
         assert getattr(service, attribute) is not None, attribute
     assert service.traffic_shift.describe() == "canary 10% for 5 minutes"
     assert service.termination_wait.to_minutes() == 5
+
+
+def test_domain_name_points_an_alias_record_at_the_load_balancer() -> None:
+    stack = new_stack()
+    zone = route53.HostedZone.from_hosted_zone_attributes(
+        stack, "Zone", hosted_zone_id="Z0123456789ABCDEFGHIJ", zone_name="example.com"
+    )
+    web = BlueGreenFargateService(
+        stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), domain_name="shop.example.com", domain_zone=zone
+    )
+    template = synth(stack)
+    template.has_resource_properties(
+        "AWS::Route53::RecordSet",
+        {
+            "Name": "shop.example.com.",
+            "Type": "A",
+            "HostedZoneId": "Z0123456789ABCDEFGHIJ",
+            "AliasTarget": Match.object_like(
+                {
+                    "DNSName": {
+                        "Fn::Join": [
+                            "",
+                            ["dualstack.", {"Fn::GetAtt": [_logical_id_of(stack, web.load_balancer), "DNSName"]}],
+                        ]
+                    }
+                }
+            ),
+        },
+    )
+
+
+def _logical_id_of(stack: Any, construct: Any) -> str:
+    return str(stack.get_logical_id(construct.node.default_child))
+
+
+def test_domain_name_needs_its_zone() -> None:
+    with raises_message(
+        "Invalid domain_name='shop.example.com': domain_name and domain_zone go together; pass both, or neither."
+    ):
+        BlueGreenFargateService(
+            new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), domain_name="shop.example.com"
+        )
