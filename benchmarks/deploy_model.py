@@ -302,7 +302,7 @@ def levers(defaults: Timeline) -> list[list[str]]:
     detect, worst = s.alarm_detection_s or 0, s.worst_detection_s or 0
     candidates = [
         (
-            "deployment trigger query interval (deployment_trigger.QUERY_INTERVAL)",
+            "deployment trigger query interval (defaults.TRIGGER_QUERY_INTERVAL_SECONDS)",
             f"{s.poll_s} s",
             "10 s",
             timeline(replace(s, poll_s=10)),

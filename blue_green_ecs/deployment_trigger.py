@@ -41,9 +41,6 @@ MAX_DEPLOYMENT_TIMEOUT_MINUTES = 55
 # Beyond the traffic shift and the waits: pulling the image and starting tasks, health checks, test
 # traffic hooks and draining blue, with room for a slow image pull.
 DEPLOYMENT_TIMEOUT_MARGIN_MINUTES = 15
-# How often isComplete asks CodeDeploy; also the most `cdk deploy` waits after a deployment ends.
-# 15 s halves that wait for a few cents a month more of Step Functions transitions.
-QUERY_INTERVAL = Duration.seconds(15)
 RESOURCE_TYPE = "Custom::BlueGreenEcsDeployment"
 
 
@@ -157,7 +154,7 @@ class DeploymentTriggerProvider(Construct):
             "Provider",
             on_event_handler=self.on_event_function,
             is_complete_handler=self.is_complete_function,
-            query_interval=QUERY_INTERVAL,
+            query_interval=defaults.TRIGGER_QUERY_INTERVAL,
             # Above the handler's own limit (so its message wins), below CloudFormation's hour.
             total_timeout=Duration.minutes(MAX_DEPLOYMENT_TIMEOUT_MINUTES + 3),
             log_group=log_group,

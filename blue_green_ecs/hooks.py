@@ -24,7 +24,7 @@ from .acknowledgements import (
     acknowledge_role_dependencies,
     skip_checkov,
 )
-from .validation import check_duration, check_int, invalid, unresolved
+from .validation import check_duration, check_int, check_path, invalid
 
 HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"
 # The newest Python runtime aws-cdk-lib knows (AwsSolutions-L1); the handlers need 3.11 or newer.
@@ -170,8 +170,7 @@ class SmokeTest:
 
     def validate(self) -> None:
         """Reject values the handler could not run with."""
-        if not unresolved(self.path) and (not self.path.startswith("/") or len(self.path) > 1024):
-            raise invalid("smoke_test.path", self.path, "use a path that starts with '/', at most 1024 characters.")
+        check_path("smoke_test.path", self.path)
         check_int("smoke_test.requests", self.requests, minimum=1, maximum=100)
         check_int("smoke_test.max_failures", self.max_failures, minimum=0, maximum=self.requests - 1)
         check_duration("smoke_test.interval", self.interval, minimum_seconds=0, maximum_seconds=60)

@@ -7,6 +7,7 @@ deployment; one alarm per signal also leaves eight of CodeDeploy's ten alarm slo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aws_cdk import Duration
@@ -110,74 +111,75 @@ class RollbackAlarms(Construct):
             rate_terms.append(
                 f"IF({color}Requests >= {options.min_requests}, 100 * FILL({color}Errors, 0) / {color}Requests, 0)"
             )
-        self.target_5xx: cloudwatch.Alarm = cloudwatch.MathExpression(
-            expression=f"MAX([{', '.join(rate_terms)}])",
-            using_metrics=errors,
-            period=period,
-            label="Target 5xx % (worse of blue and green)",
-        ).create_alarm(
-            self,
+        self._options = options
+        self.target_5xx: cloudwatch.Alarm = self._alarm(
             "Target5xx",
+            expression=f"MAX([{', '.join(rate_terms)}])",
+            metrics=errors,
+            label="Target 5xx % (worse of blue and green)",
             threshold=options.max_5xx_percent,
-            evaluation_periods=options.evaluation_periods,
-            datapoints_to_alarm=options.evaluation_periods,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=(
+            description=(
                 f"Rolls back a blue/green deployment when more than {options.max_5xx_percent:g}% of "
                 "requests to either target group fail with HTTP 5xx "
                 f"(at least {options.min_requests} requests a period)."
             ),
         )
-
-        unhealthy = {
-            f"{color}Unhealthy": metrics.unhealthy_host_count(period=period, statistic="Maximum")
-            for color, metrics in groups.items()
-        }
-        self.unhealthy_hosts: cloudwatch.Alarm = cloudwatch.MathExpression(
-            expression="MAX([blueUnhealthy, greenUnhealthy])",
-            using_metrics=unhealthy,
-            period=period,
-            label="Unhealthy targets (worse of blue and green)",
-        ).create_alarm(
-            self,
+        self.unhealthy_hosts: cloudwatch.Alarm = self._alarm(
             "UnhealthyHosts",
+            expression="MAX([blueUnhealthy, greenUnhealthy])",
+            metrics={
+                f"{color}Unhealthy": metrics.unhealthy_host_count(period=period, statistic="Maximum")
+                for color, metrics in groups.items()
+            },
+            label="Unhealthy targets (worse of blue and green)",
             threshold=options.max_unhealthy_hosts,
-            evaluation_periods=options.evaluation_periods,
-            datapoints_to_alarm=options.evaluation_periods,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=(
+            description=(
                 "Rolls back a blue/green deployment when more than "
                 f"{options.max_unhealthy_hosts} target(s) in either target group fail health checks."
             ),
         )
-
         self.latency: cloudwatch.Alarm | None = None
         if options.max_p99_latency is not None:
-            latency = {
-                f"{color}Latency": metrics.target_response_time(period=period, statistic="p99")
-                for color, metrics in groups.items()
-            }
             seconds = options.max_p99_latency.to_milliseconds() / 1000
-            self.latency = cloudwatch.MathExpression(
-                expression="MAX([blueLatency, greenLatency])",
-                using_metrics=latency,
-                period=period,
-                label="p99 target response time, seconds (worse of blue and green)",
-            ).create_alarm(
-                self,
+            self.latency = self._alarm(
                 "Latency",
+                expression="MAX([blueLatency, greenLatency])",
+                metrics={
+                    f"{color}Latency": metrics.target_response_time(period=period, statistic="p99")
+                    for color, metrics in groups.items()
+                },
+                label="p99 target response time, seconds (worse of blue and green)",
                 threshold=seconds,
-                evaluation_periods=options.evaluation_periods,
-                datapoints_to_alarm=options.evaluation_periods,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=(
-                    f"Rolls back a blue/green deployment when the p99 response time of either target group "
+                description=(
+                    "Rolls back a blue/green deployment when the p99 response time of either target group "
                     f"exceeds {seconds} s."
                 ),
             )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        *,
+        expression: str,
+        metrics: Mapping[str, cloudwatch.IMetric],
+        label: str,
+        threshold: float,
+        description: str,
+    ) -> cloudwatch.Alarm:
+        """One metric-math alarm over both target groups, with the options' period and evaluation."""
+        options = self._options
+        return cloudwatch.MathExpression(
+            expression=expression, using_metrics=dict(metrics), period=options.period, label=label
+        ).create_alarm(
+            self,
+            construct_id,
+            threshold=threshold,
+            evaluation_periods=options.evaluation_periods,
+            datapoints_to_alarm=options.evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
 
     @property
     def alarms(self) -> list[cloudwatch.IAlarm]:

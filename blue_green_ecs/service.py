@@ -23,7 +23,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from . import defaults
+from . import context_keys, defaults
 from .access_logs import access_logs_bucket as access_logs_bucket_for
 from .access_logs import enable_access_logs
 from .acknowledgements import (
@@ -40,6 +40,7 @@ from .deployment_trigger import (
 )
 from .engines import DeploymentEngine, ecs_native
 from .engines import codedeploy as codedeploy_engine
+from .handlers.appspec import HOOK_NAMES
 from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction
 from .load_balancing import listener_protocol, merged_health_check, open_test_listener, target_group
 from .operations import codedeploy_notifications, deployment_dashboard, ecs_notifications
@@ -52,20 +53,9 @@ from .validation import (
     check_health_check,
     check_int,
     check_names,
+    check_path,
     invalid,
     unresolved,
-)
-
-STANDALONE_CONTEXT = "blue-green-ecs:standalone"
-PIPELINE_FILES_CONTEXT = "blue-green-ecs:pipeline-files"
-
-
-LIFECYCLE_EVENTS = (
-    "BeforeInstall",
-    "AfterInstall",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AfterAllowTraffic",
 )
 
 
@@ -318,16 +308,8 @@ class BlueGreenFargateService(Construct):
                 health_check_path,
                 "health_check.path is also set; give the path in one place only.",
             )
-        if (
-            health_check_path is not None
-            and not unresolved(health_check_path)
-            and (not health_check_path.startswith("/") or len(health_check_path) > 1024)
-        ):
-            raise invalid(
-                "health_check_path",
-                health_check_path,
-                "use a path that starts with '/', at most 1024 characters.",
-            )
+        if health_check_path is not None:
+            check_path("health_check_path", health_check_path)
         hc = merged_health_check(health_check, health_check_path)
         check_health_check(hc)
         check_fargate_size(cpu, memory_limit_mib)
@@ -391,7 +373,7 @@ class BlueGreenFargateService(Construct):
         native = engine is DeploymentEngine.ECS_NATIVE
         # Set by `blue-green-ecs export --standalone`: no assets, so no deployment trigger (the
         # exported pipeline files take its place) and the smoke test as inline code.
-        standalone = str(self.node.try_get_context(STANDALONE_CONTEXT)).lower() == "true"
+        standalone = str(self.node.try_get_context(context_keys.STANDALONE)).lower() == "true"
         if native:
             # (name, value as shown, given?) of every prop that only the CodeDeploy engine reads.
             codedeploy_only: list[tuple[str, object, bool]] = [
@@ -650,7 +632,7 @@ class BlueGreenFargateService(Construct):
             ).function
             given_hooks = {**given_hooks, "AfterAllowTestTraffic": self.smoke_test_function}
         self.hooks: dict[str, lambda_.IFunction] = {
-            event: given_hooks[event] for event in LIFECYCLE_EVENTS if event in given_hooks
+            event: given_hooks[event] for event in HOOK_NAMES if event in given_hooks
         }
 
         # Attributes of the other engine stay None.
@@ -709,7 +691,7 @@ class BlueGreenFargateService(Construct):
             self.appspec_properties = deployment.appspec_properties
             self.deployment_trigger = deployment.trigger
 
-        if str(self.node.try_get_context(PIPELINE_FILES_CONTEXT)).lower() == "true" and self.deployment_group:
+        if str(self.node.try_get_context(context_keys.PIPELINE_FILES)).lower() == "true" and self.deployment_group:
             # For `blue-green-ecs export`: the pipeline files travel in the template's top-level
             # Metadata (which creates no dependencies), resolved at synthesis; the command takes
             # them out of the template it writes.
@@ -717,9 +699,9 @@ class BlueGreenFargateService(Construct):
 
             options = Stack.of(self).template_options
             metadata = dict(options.metadata or {})
-            services = dict(metadata.get(PIPELINE_FILES_CONTEXT, {}))
+            services = dict(metadata.get(context_keys.PIPELINE_FILES, {}))
             services[self.node.path] = {"appspec.yaml": appspec_document(self), "taskdef.json": taskdef_document(self)}
-            metadata[PIPELINE_FILES_CONTEXT] = services
+            metadata[context_keys.PIPELINE_FILES] = services
             options.metadata = metadata
 
         self.dashboard: cloudwatch.Dashboard | None = None

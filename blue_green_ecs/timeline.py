@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from . import defaults
+
 ShiftKind = Literal["canary", "linear", "all-at-once"]
 
 
@@ -35,18 +37,18 @@ class PlanInputs:
     """
 
     shift: ShiftKind = "canary"
-    percent: float = 10
-    interval_minutes: int = 5
-    termination_wait_minutes: int = 5
-    health_check_interval_seconds: int = 10
-    healthy_threshold: int = 2
-    deregistration_delay_seconds: int = 30
-    alarm_period_seconds: int = 60
-    alarm_evaluation_periods: int = 2
+    percent: float = defaults.CANARY_PERCENT
+    interval_minutes: int = defaults.CANARY_INTERVAL_MINUTES
+    termination_wait_minutes: int = defaults.TERMINATION_WAIT_MINUTES
+    health_check_interval_seconds: int = defaults.HEALTH_CHECK_INTERVAL_SECONDS
+    healthy_threshold: int = defaults.HEALTHY_THRESHOLD_COUNT
+    deregistration_delay_seconds: int = defaults.DEREGISTRATION_DELAY_SECONDS
+    alarm_period_seconds: int = defaults.ALARM_PERIOD_SECONDS
+    alarm_evaluation_periods: int = defaults.ALARM_EVALUATION_PERIODS
     task_start_seconds: int = 60
     hook_seconds: int = 0
     metric_delay_seconds: int = 60
-    trigger_poll_seconds: int = 15
+    trigger_poll_seconds: int = defaults.TRIGGER_QUERY_INTERVAL_SECONDS
 
     def validate(self) -> None:
         """Reject inputs that describe no deployment."""

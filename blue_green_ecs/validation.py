@@ -85,6 +85,12 @@ def check_duration(
         raise invalid(name, value, f"use {unit} from {minimum_seconds} to {maximum_seconds} seconds.")
 
 
+def check_path(name: str, value: str) -> None:
+    """An HTTP path as ELB takes it: starting with '/', at most 1024 characters."""
+    if not unresolved(value) and (not value.startswith("/") or len(value) > 1024):
+        raise invalid(name, value, "use a path that starts with '/', at most 1024 characters.")
+
+
 def check_fargate_size(cpu: float, memory_limit_mib: float) -> None:
     """``cpu`` and ``memory_limit_mib`` must be one of the pairs Fargate runs."""
     if unresolved(cpu) or unresolved(memory_limit_mib):
@@ -155,9 +161,8 @@ def check_distinct_ports(ports: Mapping[str, float]) -> None:
 
 def check_health_check(health_check: elbv2.HealthCheck) -> None:
     """The target group health check limits that ELB enforces at deploy time."""
-    path = health_check.path
-    if path is not None and not unresolved(path) and (not path.startswith("/") or len(path) > 1024):
-        raise invalid("health_check.path", path, "use a path that starts with '/', at most 1024 characters.")
+    if health_check.path is not None:
+        check_path("health_check.path", health_check.path)
     interval, timeout = health_check.interval, health_check.timeout
     if interval is not None:
         check_duration("health_check.interval", interval, minimum_seconds=5, maximum_seconds=300)

@@ -60,6 +60,11 @@ def mask_assets(template: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
+def logical_id(stack: Stack, construct: Any) -> str:
+    """The logical id of a construct's CloudFormation resource."""
+    return str(stack.get_logical_id(construct.node.default_child))
+
+
 def resources_of_type(template: Template, resource_type: str) -> dict[str, Any]:
     """Logical id -> resource, for one type."""
     return dict(template.find_resources(resource_type))

@@ -16,7 +16,7 @@ from blue_green_ecs.acknowledgements import acknowledge_nag
 
 from .configurations import IMAGE
 from .conftest import Synthesized
-from .support import new_app, new_stack, only, raises_message, resources_of_type, synth
+from .support import logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
 
 
 def _statements(template: Any) -> list[dict[str, Any]]:
@@ -39,7 +39,7 @@ def _vpc(stack: Stack, region: str) -> ec2.IVpc:
 
 
 def test_access_logs_are_on_by_default(sample: Synthesized) -> None:
-    bucket = sample.stack.get_logical_id(sample.service.access_logs_bucket.node.default_child)  # type: ignore[union-attr,arg-type]
+    bucket = logical_id(sample.stack, sample.service.access_logs_bucket)
     _, load_balancer = only(sample.template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     attributes = {a["Key"]: a["Value"] for a in load_balancer["Properties"]["LoadBalancerAttributes"]}
     assert attributes["access_logs.s3.enabled"] == "true"

@@ -20,14 +20,10 @@ from sample.app import build
 from . import configurations
 from .configurations import IMAGE
 from .conftest import Synthesized
-from .support import new_app, new_stack, only, raises_message, resources_of_type, synth
+from .support import logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
 
 BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 HANDLER_TYPES = ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine", "AWS::IAM::Role")
-
-
-def _id(stack: Stack, construct: Any) -> str:
-    return str(stack.get_logical_id(construct.node.default_child))
 
 
 def _counts(template: Template) -> dict[str, int]:
@@ -59,16 +55,18 @@ def test_custom_resource_carries_the_appspec(sample: Synthesized) -> None:
             ]
         },
         "ServiceTimeout": "3600",
-        "ApplicationName": {"Ref": _id(sample.stack, web.application)},
-        "DeploymentGroupName": {"Ref": _id(sample.stack, web.deployment_group)},
-        "ClusterName": {"Ref": _id(sample.stack, web.cluster)},
-        "ServiceName": {"Fn::GetAtt": [_id(sample.stack, web.service), "Name"]},
-        "TaskDefinitionArn": {"Ref": _id(sample.stack, web.task_definition)},
+        "ApplicationName": {"Ref": logical_id(sample.stack, web.application)},
+        "DeploymentGroupName": {"Ref": logical_id(sample.stack, web.deployment_group)},
+        "ClusterName": {"Ref": logical_id(sample.stack, web.cluster)},
+        "ServiceName": {"Fn::GetAtt": [logical_id(sample.stack, web.service), "Name"]},
+        "TaskDefinitionArn": {"Ref": logical_id(sample.stack, web.task_definition)},
         "ContainerName": "web",
         "ContainerPort": 80,
         "PlatformVersion": "LATEST",
         "Subnets": [{"Ref": "VpcPublicSubnet1Subnet5C2D37C4"}, {"Ref": "VpcPublicSubnet2Subnet691E08A3"}],
-        "SecurityGroups": [{"Fn::GetAtt": [_id(sample.stack, web.service.connections.security_groups[0]), "GroupId"]}],
+        "SecurityGroups": [
+            {"Fn::GetAtt": [logical_id(sample.stack, web.service.connections.security_groups[0]), "GroupId"]}
+        ],
         "AssignPublicIp": "ENABLED",
         "TimeoutMinutes": 25,
     }
@@ -89,7 +87,7 @@ def test_custom_resource_waits_for_the_deployment_group_role_policy(sample: Synt
     _, resource = only(sample.template, RESOURCE_TYPE)
     assert sample.service.deployment_group is not None
     role = sample.service.deployment_group.role
-    assert _id(sample.stack, role) in resource["DependsOn"]
+    assert logical_id(sample.stack, role) in resource["DependsOn"]
 
 
 def test_capacity_provider_strategy_goes_into_the_appspec(existing_cluster: Synthesized) -> None:
@@ -167,16 +165,16 @@ def test_codedeploy_permissions_name_their_resources(two: Any) -> None:
 
 def test_trigger_roles_use_no_managed_policies(two: Any) -> None:
     template = two[0]
-    for logical_id, role in resources_of_type(template, "AWS::IAM::Role").items():
-        if logical_id.startswith(DeploymentTriggerProvider.CONSTRUCT_ID):
-            assert "ManagedPolicyArns" not in role["Properties"], logical_id
+    for resource_id, role in resources_of_type(template, "AWS::IAM::Role").items():
+        if resource_id.startswith(DeploymentTriggerProvider.CONSTRUCT_ID):
+            assert "ManagedPolicyArns" not in role["Properties"], resource_id
 
 
 def test_ecs_permission_is_scoped_to_the_services(two: Any) -> None:
     template, first, second, stack = two
     describe = [s for s in _statements(template) if "ecs:DescribeServices" in _actions(s)]
     resources = {json.dumps(resource) for s in describe for resource in _resources(s)}
-    assert resources == {json.dumps({"Ref": _id(stack, service.service)}) for service in (first, second)}
+    assert resources == {json.dumps({"Ref": logical_id(stack, service.service)}) for service in (first, second)}
 
 
 def test_deploy_on_update_false_adds_no_trigger() -> None:
@@ -304,7 +302,7 @@ def test_codedeploy_may_invoke_the_hooks_and_the_hooks_may_report(hooked: Any) -
     role_policy = next(
         p
         for p in resources_of_type(template, "AWS::IAM::Policy").values()
-        if p["Properties"]["Roles"] == [{"Ref": _id(stack, service.deployment_group.role)}]
+        if p["Properties"]["Roles"] == [{"Ref": logical_id(stack, service.deployment_group.role)}]
     )
     invoke = [
         s for s in role_policy["Properties"]["PolicyDocument"]["Statement"] if "lambda:InvokeFunction" in _actions(s)
@@ -315,7 +313,7 @@ def test_codedeploy_may_invoke_the_hooks_and_the_hooks_may_report(hooked: Any) -
         template.has_resource_properties(
             "AWS::IAM::Policy",
             {
-                "Roles": [{"Ref": stack.get_logical_id(function.role.node.default_child)}],
+                "Roles": [{"Ref": logical_id(stack, function.role)}],
                 "PolicyDocument": {
                     "Statement": Match.array_with(
                         [
@@ -364,7 +362,7 @@ def test_smoke_test_is_the_after_allow_test_traffic_hook(smoke: Any) -> None:
 
 def test_smoke_test_function_runs_in_the_vpc_against_the_test_listener(smoke: Any) -> None:
     template, stack = smoke
-    function_id = stack.get_logical_id(stack.web.smoke_test_function.node.default_child)
+    function_id = logical_id(stack, stack.web.smoke_test_function)
     properties = resources_of_type(template, "AWS::Lambda::Function")[function_id]["Properties"]
     assert properties["Handler"] == "smoke_test.handler"
     assert properties["Runtime"].startswith("python3.")
@@ -379,7 +377,7 @@ def test_smoke_test_function_runs_in_the_vpc_against_the_test_listener(smoke: An
             "",
             [
                 "http://",
-                {"Fn::GetAtt": [_id(stack, stack.web.load_balancer), "DNSName"]},
+                {"Fn::GetAtt": [logical_id(stack, stack.web.load_balancer), "DNSName"]},
                 ":8080",
             ],
         ]
@@ -394,14 +392,14 @@ def test_smoke_test_function_runs_in_the_vpc_against_the_test_listener(smoke: An
         "VERIFY_TLS": "false",
     }
     assert environment["LOAD_BALANCER_FULL_NAME"] == {
-        "Fn::GetAtt": [_id(stack, stack.web.load_balancer), "LoadBalancerFullName"]
+        "Fn::GetAtt": [logical_id(stack, stack.web.load_balancer), "LoadBalancerFullName"]
     }
 
 
 def test_smoke_test_may_reach_the_test_listener_and_find_the_load_balancer_nodes(smoke: Any) -> None:
     template, stack = smoke
-    smoke_sg = stack.get_logical_id(stack.web.smoke_test_function.connections.security_groups[0].node.default_child)
-    lb_sg = stack.get_logical_id(stack.web.load_balancer.connections.security_groups[0].node.default_child)
+    smoke_sg = logical_id(stack, stack.web.smoke_test_function.connections.security_groups[0])
+    lb_sg = logical_id(stack, stack.web.load_balancer.connections.security_groups[0])
     template.has_resource_properties(
         "AWS::EC2::SecurityGroupIngress",
         {
@@ -415,7 +413,7 @@ def test_smoke_test_may_reach_the_test_listener_and_find_the_load_balancer_nodes
     policy = next(
         p
         for p in resources_of_type(template, "AWS::IAM::Policy").values()
-        if p["Properties"]["Roles"] == [{"Ref": _id(stack, role)}]
+        if p["Properties"]["Roles"] == [{"Ref": logical_id(stack, role)}]
     )
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     eni = next(s for s in statements if "ec2:DescribeNetworkInterfaces" in _actions(s))
@@ -423,7 +421,9 @@ def test_smoke_test_may_reach_the_test_listener_and_find_the_load_balancer_nodes
     # Logs only to its own log group; no AWS managed policies.
     logs = next(s for s in statements if "logs:PutLogEvents" in _actions(s))
     assert logs["Resource"] != "*"
-    assert "ManagedPolicyArns" not in resources_of_type(template, "AWS::IAM::Role")[_id(stack, role)]["Properties"]
+    assert (
+        "ManagedPolicyArns" not in resources_of_type(template, "AWS::IAM::Role")[logical_id(stack, role)]["Properties"]
+    )
 
 
 def test_sample_with_smoke_test_adds_the_api_endpoints_it_needs(smoke: Any, sample: Synthesized) -> None:

@@ -17,7 +17,7 @@ from sample.app import build
 
 from .configurations import IMAGE
 from .conftest import Synthesized
-from .support import new_app, new_stack, only, raises_message, resources_of_type, synth
+from .support import logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
 
 NATIVE = DeploymentEngine.ECS_NATIVE
 BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
@@ -26,10 +26,6 @@ BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-rol
 @pytest.fixture(scope="module")
 def native(sample_ecs: Synthesized) -> tuple[Stack, BlueGreenFargateService, Template]:
     return sample_ecs.stack, sample_ecs.service, sample_ecs.template
-
-
-def _id(stack: Stack, construct: Any) -> str:
-    return str(stack.get_logical_id(construct.node.default_child))
 
 
 def _service(template: Template) -> dict[str, Any]:
@@ -51,7 +47,7 @@ def test_rollback_alarms_become_deployment_alarms_with_rollback(native: Any) -> 
     stack, web, template = native
     alarms = _service(template)["DeploymentConfiguration"]["Alarms"]
     assert alarms == {
-        "AlarmNames": [{"Ref": _id(stack, alarm)} for alarm in web.rollback_alarms],
+        "AlarmNames": [{"Ref": logical_id(stack, alarm)} for alarm in web.rollback_alarms],
         "Enable": True,
         "Rollback": True,
     }
@@ -63,12 +59,12 @@ def test_green_is_the_alternate_target_with_both_listener_rules(native: Any) -> 
     assert load_balancer == {
         "ContainerName": "web",
         "ContainerPort": 80,
-        "TargetGroupArn": {"Ref": _id(stack, web.blue_target_group)},
+        "TargetGroupArn": {"Ref": logical_id(stack, web.blue_target_group)},
         "AdvancedConfiguration": {
-            "AlternateTargetGroupArn": {"Ref": _id(stack, web.green_target_group)},
-            "ProductionListenerRule": {"Ref": _id(stack, web.prod_listener_rule)},
-            "TestListenerRule": {"Ref": _id(stack, web.test_listener_rule)},
-            "RoleArn": {"Fn::GetAtt": [_id(stack, web.infrastructure_role), "Arn"]},
+            "AlternateTargetGroupArn": {"Ref": logical_id(stack, web.green_target_group)},
+            "ProductionListenerRule": {"Ref": logical_id(stack, web.prod_listener_rule)},
+            "TestListenerRule": {"Ref": logical_id(stack, web.test_listener_rule)},
+            "RoleArn": {"Fn::GetAtt": [logical_id(stack, web.infrastructure_role), "Arn"]},
         },
     }
 
@@ -77,15 +73,15 @@ def test_listener_rules_start_with_all_traffic_on_blue(native: Any) -> None:
     stack, web, template = native
     rules = resources_of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
     for rule, listener in ((web.prod_listener_rule, web.prod_listener), (web.test_listener_rule, web.test_listener)):
-        properties = rules[_id(stack, rule)]["Properties"]
-        assert properties["ListenerArn"] == {"Ref": _id(stack, listener)}
+        properties = rules[logical_id(stack, rule)]["Properties"]
+        assert properties["ListenerArn"] == {"Ref": logical_id(stack, listener)}
         assert properties["Actions"] == [
             {
                 "Type": "forward",
                 "ForwardConfig": {
                     "TargetGroups": [
-                        {"TargetGroupArn": {"Ref": _id(stack, web.blue_target_group)}, "Weight": 100},
-                        {"TargetGroupArn": {"Ref": _id(stack, web.green_target_group)}, "Weight": 0},
+                        {"TargetGroupArn": {"Ref": logical_id(stack, web.blue_target_group)}, "Weight": 100},
+                        {"TargetGroupArn": {"Ref": logical_id(stack, web.green_target_group)}, "Weight": 0},
                     ]
                 },
             }
@@ -98,7 +94,7 @@ def test_listener_rules_start_with_all_traffic_on_blue(native: Any) -> None:
 
 def test_infrastructure_role_is_assumed_by_ecs(native: Any) -> None:
     stack, web, template = native
-    role = resources_of_type(template, "AWS::IAM::Role")[_id(stack, web.infrastructure_role)]["Properties"]
+    role = resources_of_type(template, "AWS::IAM::Role")[logical_id(stack, web.infrastructure_role)]["Properties"]
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ecs.amazonaws.com"}
     assert "AmazonECSInfrastructureRolePolicyForLoadBalancers" in str(role["ManagedPolicyArns"])
 
@@ -181,8 +177,11 @@ def test_hooks_run_at_the_matching_ecs_lifecycle_stages() -> None:
     template = synth(stack)
     hooks = _service(template)["DeploymentConfiguration"]["LifecycleHooks"]
     assert [(h["HookTargetArn"], h["LifecycleStages"]) for h in hooks] == [
-        ({"Fn::GetAtt": [_id(stack, setup), "Arn"]}, ["PRE_SCALE_UP"]),
-        ({"Fn::GetAtt": [_id(stack, checks), "Arn"]}, ["PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]),
+        ({"Fn::GetAtt": [logical_id(stack, setup), "Arn"]}, ["PRE_SCALE_UP"]),
+        (
+            {"Fn::GetAtt": [logical_id(stack, checks), "Arn"]},
+            ["PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"],
+        ),
     ]
     role_ids = {h["RoleArn"]["Fn::GetAtt"][0] for h in hooks}
     assert len(role_ids) == 1
@@ -195,7 +194,9 @@ def test_hooks_run_at_the_matching_ecs_lifecycle_stages() -> None:
     [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "lambda:InvokeFunction"
     # Exactly the two functions: no "<arn>:*".
-    assert sorted(r["Fn::GetAtt"][0] for r in statement["Resource"]) == sorted([_id(stack, setup), _id(stack, checks)])
+    assert sorted(r["Fn::GetAtt"][0] for r in statement["Resource"]) == sorted(
+        [logical_id(stack, setup), logical_id(stack, checks)]
+    )
     assert web.hooks.keys() == {"BeforeInstall", "BeforeAllowTraffic", "AfterAllowTraffic"}
 
 
@@ -204,7 +205,7 @@ def test_smoke_test_is_the_post_test_traffic_shift_hook() -> None:
     template = synth(stack)
     [hook] = _service(template)["DeploymentConfiguration"]["LifecycleHooks"]
     assert hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT"]
-    assert hook["HookTargetArn"] == {"Fn::GetAtt": [_id(stack, stack.web.smoke_test_function), "Arn"]}
+    assert hook["HookTargetArn"] == {"Fn::GetAtt": [logical_id(stack, stack.web.smoke_test_function), "Arn"]}
 
 
 def test_add_rollback_alarm_joins_the_deployment_alarms() -> None:
@@ -221,7 +222,7 @@ def test_add_rollback_alarm_joins_the_deployment_alarms() -> None:
     )
     web.add_rollback_alarm(alarm)
     names = _service(synth(stack))["DeploymentConfiguration"]["Alarms"]["AlarmNames"]
-    assert names[-1] == {"Ref": _id(stack, alarm)}
+    assert names[-1] == {"Ref": logical_id(stack, alarm)}
     assert len(names) == 3
 
 

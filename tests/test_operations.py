@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from blue_green_ecs import BlueGreenFargateService, DeploymentEngine
 
 from .configurations import IMAGE
-from .support import new_stack, only, synth
+from .support import logical_id, new_stack, only, synth
 
 
 def _topic(stack: Stack) -> sns.Topic:
@@ -38,7 +38,7 @@ def test_dashboard_shows_blue_and_green_side_by_side_and_the_alarms() -> None:
     assert body.count('\\"label\\":\\"blue\\"') == 4
     assert body.count('\\"label\\":\\"green\\"') == 4
     for alarm in web.rollback_alarms:
-        assert stack.get_logical_id(alarm.node.default_child) in body  # type: ignore[arg-type]
+        assert logical_id(stack, alarm) in body
 
 
 @pytest.mark.parametrize("engine", [DeploymentEngine.CODE_DEPLOY, DeploymentEngine.ECS_NATIVE])
@@ -67,4 +67,4 @@ def test_deployment_events_go_to_the_topic(engine: DeploymentEngine) -> None:
             "detail-type": ["ECS Deployment State Change"],
             "resources": [stack.resolve(web.service.service_arn)],
         }
-    assert rule["Properties"]["Targets"][0]["Arn"] == {"Ref": stack.get_logical_id(topic.node.default_child)}  # type: ignore[arg-type]
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"Ref": logical_id(stack, topic)}

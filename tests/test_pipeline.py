@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from aws_cdk import Stack, Token
+from aws_cdk import Token
 
 from blue_green_ecs.pipeline import (
     IMAGE_PLACEHOLDER,
@@ -16,10 +15,7 @@ from blue_green_ecs.pipeline import (
 )
 
 from .conftest import Synthesized
-
-
-def _id(stack: Stack, construct: Any) -> str:
-    return str(stack.get_logical_id(construct.node.default_child))
+from .support import logical_id
 
 
 def test_appspec_has_the_placeholder_and_the_service_network(sample: Synthesized) -> None:
@@ -42,7 +38,12 @@ def test_appspec_has_the_placeholder_and_the_service_network(sample: Synthesized
                                     {"Ref": "VpcPublicSubnet2Subnet691E08A3"},
                                 ],
                                 "SecurityGroups": [
-                                    {"Fn::GetAtt": [_id(stack, web.service.connections.security_groups[0]), "GroupId"]}
+                                    {
+                                        "Fn::GetAtt": [
+                                            logical_id(stack, web.service.connections.security_groups[0]),
+                                            "GroupId",
+                                        ]
+                                    }
                                 ],
                                 "AssignPublicIp": "ENABLED",
                             }
@@ -71,8 +72,10 @@ def test_taskdef_is_in_register_task_definition_form_with_the_image_placeholder(
     assert document["networkMode"] == "awsvpc"
     assert document["requiresCompatibilities"] == ["FARGATE"]
     assert (document["cpu"], document["memory"]) == ("512", "1024")
-    assert document["executionRoleArn"] == {"Fn::GetAtt": [_id(stack, api.task_definition.execution_role), "Arn"]}
-    assert document["taskRoleArn"] == {"Fn::GetAtt": [_id(stack, api.task_definition.task_role), "Arn"]}
+    assert document["executionRoleArn"] == {
+        "Fn::GetAtt": [logical_id(stack, api.task_definition.execution_role), "Arn"]
+    }
+    assert document["taskRoleArn"] == {"Fn::GetAtt": [logical_id(stack, api.task_definition.task_role), "Arn"]}
     [container] = document["containerDefinitions"]
     assert container["name"] == "web"
     assert container["image"] == IMAGE_PLACEHOLDER

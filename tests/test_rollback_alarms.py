@@ -14,12 +14,12 @@ from blue_green_ecs import BlueGreenFargateService, RollbackAlarmOptions, Traffi
 
 from .configurations import IMAGE
 from .conftest import Synthesized
-from .support import new_stack, raises_message, resources_of_type, synth
+from .support import logical_id, new_stack, raises_message, resources_of_type, synth
 
 
 def _alarm(synthesized: Synthesized, alarm: cloudwatch.IAlarm) -> dict[str, Any]:
-    logical_id = synthesized.stack.get_logical_id(alarm.node.default_child)  # type: ignore[arg-type]
-    properties: dict[str, Any] = resources_of_type(synthesized.template, "AWS::CloudWatch::Alarm")[logical_id][
+    alarm_id = logical_id(synthesized.stack, alarm)
+    properties: dict[str, Any] = resources_of_type(synthesized.template, "AWS::CloudWatch::Alarm")[alarm_id][
         "Properties"
     ]
     return properties
@@ -44,8 +44,8 @@ def test_two_built_in_alarms_by_default(sample: Synthesized) -> None:
 
 def test_5xx_alarm_watches_the_error_share_of_both_target_groups(sample: Synthesized) -> None:
     properties = _alarm(sample, sample.service.built_in_alarms.target_5xx)
-    blue = sample.stack.get_logical_id(sample.service.blue_target_group.node.default_child)  # type: ignore[arg-type]
-    green = sample.stack.get_logical_id(sample.service.green_target_group.node.default_child)  # type: ignore[arg-type]
+    blue = logical_id(sample.stack, sample.service.blue_target_group)
+    green = logical_id(sample.stack, sample.service.green_target_group)
     assert _metric_names(properties) == {
         "blueErrors": ("HTTPCode_Target_5XX_Count", blue),
         "blueRequests": ("RequestCount", blue),
@@ -104,10 +104,7 @@ def test_latency_alarm_is_opt_in_with_its_threshold_in_seconds(https: Synthesize
 def test_user_alarms_join_the_built_in_ones_in_the_deployment_group(https: Synthesized) -> None:
     alarms = resources_of_type(https.template, "AWS::CloudWatch::Alarm")
     assert len(alarms) == 4
-    names = [
-        {"Name": {"Ref": https.stack.get_logical_id(a.node.default_child)}}  # type: ignore[arg-type]
-        for a in https.service.rollback_alarms
-    ]
+    names = [{"Name": {"Ref": logical_id(https.stack, a)}} for a in https.service.rollback_alarms]
     https.template.has_resource_properties(
         "AWS::CodeDeploy::DeploymentGroup", {"AlarmConfiguration": {"Alarms": names, "Enabled": True}}
     )
@@ -178,7 +175,7 @@ def test_add_rollback_alarm_adds_to_the_deployment_group_up_to_the_limit() -> No
     group = next(iter(resources_of_type(synth(stack), "AWS::CodeDeploy::DeploymentGroup").values()))
     alarms = group["Properties"]["AlarmConfiguration"]["Alarms"]
     assert len(alarms) == 10
-    assert alarms[-1] == {"Name": {"Ref": stack.get_logical_id(extra.node.default_child)}}  # type: ignore[arg-type]
+    assert alarms[-1] == {"Name": {"Ref": logical_id(stack, extra)}}
 
 
 def test_thresholds_are_configurable() -> None:

@@ -15,23 +15,19 @@ from blue_green_ecs import BlueGreenFargateService, TrafficShift
 
 from .configurations import CERTIFICATE_ARN, IMAGE
 from .conftest import Synthesized
-from .support import new_stack, only, raises_message, resources_of_type, synth
-
-
-def _logical_id(synthesized: Synthesized, construct: Any) -> str:
-    return str(synthesized.stack.get_logical_id(construct.node.default_child))
+from .support import logical_id, new_stack, only, raises_message, resources_of_type, synth
 
 
 def _listener(synthesized: Synthesized, listener: elbv2.ApplicationListener) -> dict[str, Any]:
     listeners = resources_of_type(synthesized.template, "AWS::ElasticLoadBalancingV2::Listener")
-    return dict(listeners[_logical_id(synthesized, listener)])
+    return dict(listeners[logical_id(synthesized.stack, listener)])
 
 
 # --- The service -------------------------------------------------------------------------------
 
 
 def test_service_uses_code_deploy_controller_and_blue_target_group(sample: Synthesized) -> None:
-    blue = _logical_id(sample, sample.service.blue_target_group)
+    blue = logical_id(sample.stack, sample.service.blue_target_group)
     sample.template.has_resource_properties(
         "AWS::ECS::Service",
         {
@@ -50,7 +46,7 @@ def test_service_names_task_definition_by_family_so_updates_do_not_replace_it(sa
 
 
 def test_container_logs_to_cloudwatch_with_one_month_retention(sample: Synthesized) -> None:
-    logs_id = _logical_id(sample, sample.service.log_group)
+    logs_id = logical_id(sample.stack, sample.service.log_group)
     sample.template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
     sample.template.has_resource_properties(
         "AWS::ECS::TaskDefinition",
@@ -179,10 +175,10 @@ def test_http_listeners_forward_prod_to_blue_and_test_to_green(sample: Synthesiz
     assert (prod["Port"], prod["Protocol"]) == (80, "HTTP")
     assert (test["Port"], test["Protocol"]) == (8080, "HTTP")
     assert prod["DefaultActions"] == [
-        {"Type": "forward", "TargetGroupArn": {"Ref": _logical_id(sample, service.blue_target_group)}}
+        {"Type": "forward", "TargetGroupArn": {"Ref": logical_id(sample.stack, service.blue_target_group)}}
     ]
     assert test["DefaultActions"] == [
-        {"Type": "forward", "TargetGroupArn": {"Ref": _logical_id(sample, service.green_target_group)}}
+        {"Type": "forward", "TargetGroupArn": {"Ref": logical_id(sample.stack, service.green_target_group)}}
     ]
     assert service.redirect_listener is None
     assert (service.listener_port, service.test_listener_port) == (80, 8080)
@@ -208,7 +204,7 @@ def test_https_listeners_use_certificate_and_tls13_policy_and_port_80_redirects(
 
 
 def _load_balancer_ingress(synthesized: Synthesized) -> list[dict[str, Any]]:
-    sg_id = _logical_id(synthesized, synthesized.service.load_balancer.connections.security_groups[0])
+    sg_id = logical_id(synthesized.stack, synthesized.service.load_balancer.connections.security_groups[0])
     group = resources_of_type(synthesized.template, "AWS::EC2::SecurityGroup")[sg_id]
     rules: list[dict[str, Any]] = group["Properties"]["SecurityGroupIngress"]
     return rules
@@ -261,8 +257,8 @@ def test_load_balancer_drops_invalid_header_fields(sample: Synthesized) -> None:
 def test_service_security_group_admits_only_the_load_balancer_on_the_container_port(
     https: Synthesized,
 ) -> None:
-    service_sg = _logical_id(https, https.service.service.connections.security_groups[0])
-    lb_sg = _logical_id(https, https.service.load_balancer.connections.security_groups[0])
+    service_sg = logical_id(https.stack, https.service.service.connections.security_groups[0])
+    lb_sg = logical_id(https.stack, https.service.load_balancer.connections.security_groups[0])
     ingress = [
         rule["Properties"]
         for rule in resources_of_type(https.template, "AWS::EC2::SecurityGroupIngress").values()
@@ -310,7 +306,7 @@ def test_deployment_group_is_blue_green_with_both_routes_and_full_rollback(sampl
                             {
                                 "Name": {
                                     "Fn::GetAtt": [
-                                        _logical_id(sample, service.blue_target_group),
+                                        logical_id(sample.stack, service.blue_target_group),
                                         "TargetGroupName",
                                     ]
                                 }
@@ -318,14 +314,18 @@ def test_deployment_group_is_blue_green_with_both_routes_and_full_rollback(sampl
                             {
                                 "Name": {
                                     "Fn::GetAtt": [
-                                        _logical_id(sample, service.green_target_group),
+                                        logical_id(sample.stack, service.green_target_group),
                                         "TargetGroupName",
                                     ]
                                 }
                             },
                         ],
-                        "ProdTrafficRoute": {"ListenerArns": [{"Ref": _logical_id(sample, service.prod_listener)}]},
-                        "TestTrafficRoute": {"ListenerArns": [{"Ref": _logical_id(sample, service.test_listener)}]},
+                        "ProdTrafficRoute": {
+                            "ListenerArns": [{"Ref": logical_id(sample.stack, service.prod_listener)}]
+                        },
+                        "TestTrafficRoute": {
+                            "ListenerArns": [{"Ref": logical_id(sample.stack, service.test_listener)}]
+                        },
                     }
                 ]
             },
@@ -385,14 +385,14 @@ def test_listeners_depend_on_the_target_group_codedeploy_may_swap_in(sample: Syn
     service = sample.service
     prod = _listener(sample, service.prod_listener)
     test = _listener(sample, service.test_listener)
-    assert _logical_id(sample, service.green_target_group) in prod["DependsOn"]
-    assert _logical_id(sample, service.blue_target_group) in test["DependsOn"]
+    assert logical_id(sample.stack, service.green_target_group) in prod["DependsOn"]
+    assert logical_id(sample.stack, service.blue_target_group) in test["DependsOn"]
 
 
 def test_service_depends_on_both_listeners(sample: Synthesized) -> None:
     _, service = only(sample.template, "AWS::ECS::Service")
-    assert _logical_id(sample, sample.service.prod_listener) in service["DependsOn"]
-    assert _logical_id(sample, sample.service.test_listener) in service["DependsOn"]
+    assert logical_id(sample.stack, sample.service.prod_listener) in service["DependsOn"]
+    assert logical_id(sample.stack, sample.service.test_listener) in service["DependsOn"]
 
 
 NAME_PROPERTIES = {
@@ -412,8 +412,8 @@ NAME_PROPERTIES = {
 
 def test_no_physical_names_by_default(https: Synthesized) -> None:
     for resource_type, name_property in NAME_PROPERTIES.items():
-        for logical_id, resource in resources_of_type(https.template, resource_type).items():
-            assert name_property not in resource.get("Properties", {}), f"{logical_id} sets {name_property}"
+        for resource_id, resource in resources_of_type(https.template, resource_type).items():
+            assert name_property not in resource.get("Properties", {}), f"{resource_id} sets {name_property}"
 
 
 def test_physical_names_pass_through_when_given() -> None:
@@ -489,17 +489,13 @@ def test_domain_name_points_an_alias_record_at_the_load_balancer() -> None:
                     "DNSName": {
                         "Fn::Join": [
                             "",
-                            ["dualstack.", {"Fn::GetAtt": [_logical_id_of(stack, web.load_balancer), "DNSName"]}],
+                            ["dualstack.", {"Fn::GetAtt": [logical_id(stack, web.load_balancer), "DNSName"]}],
                         ]
                     }
                 }
             ),
         },
     )
-
-
-def _logical_id_of(stack: Any, construct: Any) -> str:
-    return str(stack.get_logical_id(construct.node.default_child))
 
 
 def test_domain_name_needs_its_zone() -> None:

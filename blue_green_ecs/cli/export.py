@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-STANDALONE_CONTEXT = "blue-green-ecs:standalone"
-PIPELINE_FILES_CONTEXT = "blue-green-ecs:pipeline-files"
+from .. import context_keys
+
 # Without this, every new VPC carries aws-cdk-lib's custom resource (a Lambda asset) that empties the
 # default security group; a standalone template cannot use assets.
 RESTRICT_DEFAULT_SG = "@aws-cdk/aws-ec2:restrictDefaultSecurityGroup"
@@ -177,9 +177,9 @@ def export(
     if output_format not in ("json", "yaml"):
         raise ExportError(f"Unknown format {output_format!r}: use json or yaml.")
     command, app_context = load_app(directory, app)
-    context: dict[str, Any] = {**app_context, **(extra_context or {}), PIPELINE_FILES_CONTEXT: "true"}
+    context: dict[str, Any] = {**app_context, **(extra_context or {}), context_keys.PIPELINE_FILES: "true"}
     if standalone:
-        context[STANDALONE_CONTEXT] = "true"
+        context[context_keys.STANDALONE] = "true"
         context[RESTRICT_DEFAULT_SG] = False
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="blue-green-ecs-") as tmp:
@@ -191,7 +191,7 @@ def export(
         problems = []
         for name, template_file, assets_manifest in found:
             template = json.loads(template_file.read_text())
-            files = template.get("Metadata", {}).pop(PIPELINE_FILES_CONTEXT, {})
+            files = template.get("Metadata", {}).pop(context_keys.PIPELINE_FILES, {})
             if not template.get("Metadata"):
                 template.pop("Metadata", None)
             if standalone:
