@@ -24,7 +24,7 @@ from .validation import check_duration
 def access_logs_bucket(scope: Construct, construct_id: str, *, retention: Duration) -> s3.Bucket:
     """A bucket for access logs: SSE-S3 (the only encryption ELB log delivery supports), SSL only,
     no public access, ACLs disabled, objects expire after ``retention``."""
-    check_duration("access_logs_retention", retention, minimum_seconds=86400, maximum_seconds=3650 * 86400)
+    check_retention(retention)
     return s3.Bucket(
         scope,
         construct_id,
@@ -44,12 +44,18 @@ def access_logs_bucket(scope: Construct, construct_id: str, *, retention: Durati
     )
 
 
+def check_retention(retention: Duration) -> None:
+    """S3 expires objects after whole days; ten years is plenty for access logs."""
+    check_duration("access_logs_retention", retention, minimum_seconds=86400, maximum_seconds=3650 * 86400)
+
+
 def enable_access_logs(load_balancer: elbv2.ApplicationLoadBalancer, bucket: s3.IBucket, prefix: str) -> None:
     """Point the load balancer's access logs at ``bucket``/``prefix`` and let ELB write there."""
     objects = bucket.arn_for_objects(f"{prefix}/AWSLogs/{Aws.ACCOUNT_ID}/*")
+    # No Sid: a bucket shared by several load balancers gets one statement per prefix, and Sids
+    # must be unique in a policy (with @aws-cdk/aws-iam:minimizePolicies they merge into one).
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
-            sid="ElbLogDelivery",
             actions=["s3:PutObject"],
             resources=[objects],
             principals=[iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")],
@@ -59,7 +65,6 @@ def enable_access_logs(load_balancer: elbv2.ApplicationLoadBalancer, bucket: s3.
     if account is not None:
         bucket.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="ElbRegionalAccount",
                 actions=["s3:PutObject"],
                 resources=[objects],
                 principals=[iam.AccountPrincipal(account)],

@@ -24,7 +24,6 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from . import context_keys, defaults
-from .access_logs import access_logs_bucket as access_logs_bucket_for
 from .access_logs import enable_access_logs
 from .acknowledgements import (
     LOGS_DEFAULT_ENCRYPTION,
@@ -45,6 +44,7 @@ from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction
 from .load_balancing import listener_protocol, merged_health_check, open_test_listener, target_group
 from .operations import codedeploy_notifications, deployment_dashboard, ecs_notifications
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms
+from .shared_resources import SharedAccessLogs
 from .traffic_shift import TrafficShift, TrafficShiftKind
 from .validation import (
     check_distinct_ports,
@@ -222,11 +222,13 @@ class BlueGreenFargateService(Construct):
         :param idle_timeout: load balancer idle timeout. Default: 60 seconds (ELB's).
         :param deletion_protection: protect the load balancer from deletion. Default: false.
         :param access_logs: write the load balancer's access logs to S3. Default: true.
-        :param access_logs_bucket: where access logs go. Default: a new bucket, SSE-S3 encrypted,
-            SSL-only, no public access, objects expiring after ``access_logs_retention``.
-        :param access_logs_prefix: key prefix of the access logs. Default: the construct's id.
-        :param access_logs_retention: lifetime of access logs in the created bucket, 1-3650 days.
-            Default: 90 days.
+        :param access_logs_bucket: where access logs go. Default: the stack's shared bucket, created
+            by its first service: SSE-S3 encrypted, SSL-only, no public access, objects expiring
+            after ``access_logs_retention``; every service writes under its own prefix.
+        :param access_logs_prefix: key prefix of the access logs. Default: the construct's path
+            below its stack (its id for a service created directly in the stack).
+        :param access_logs_retention: lifetime of access logs in the stack's shared bucket, 1-3650
+            days; every service of the stack must ask for the same. Default: 90 days.
         :param certificate: ACM certificate; makes the production and test listeners HTTPS.
             Default: none, both listeners are HTTP.
         :param ssl_policy: TLS policy of HTTPS listeners. Default: ``SslPolicy.RECOMMENDED_TLS``
@@ -253,7 +255,8 @@ class BlueGreenFargateService(Construct):
             CodeDeploy allows 10 in all. Default: none.
         :param rollback_alarm_options: thresholds of the built-in alarms. Default:
             ``RollbackAlarmOptions()``.
-        :param application: CodeDeploy ECS application. Default: a new one.
+        :param application: CodeDeploy ECS application. Default: the stack's shared application
+            (one per stack, a deployment group per service under it).
         :param deployment_group_name: physical deployment group name. Default: generated.
         :param deploy_on_update: run the CodeDeploy deployment from ``cdk deploy`` whenever the
             task definition or anything else in the AppSpec changes, wait for it, and fail the
@@ -558,14 +561,10 @@ class BlueGreenFargateService(Construct):
             )
         self.access_logs_bucket: s3.IBucket | None = None
         if access_logs:
-            self.access_logs_bucket = access_logs_bucket or access_logs_bucket_for(
-                self, "AccessLogs", retention=access_logs_retention
-            )
-            enable_access_logs(self.load_balancer, self.access_logs_bucket, access_logs_prefix or construct_id)
             if access_logs_bucket is None:
-                reason = "This bucket receives access logs; logging it too would need yet another bucket."
-                acknowledge_nag(self.access_logs_bucket, "S1", reason)
-                skip_checkov(self.access_logs_bucket, ("CKV_AWS_18", reason))
+                access_logs_bucket = SharedAccessLogs.of(self, retention=access_logs_retention).bucket
+            self.access_logs_bucket = access_logs_bucket
+            enable_access_logs(self.load_balancer, access_logs_bucket, access_logs_prefix or self._path_in_stack())
         self._acknowledge_listeners(https=https, open_listener=open_listener, public=public_load_balancer)
 
         # ECS-native: the rules whose weights ECS shifts (they also attach the target groups, which
@@ -737,6 +736,11 @@ class BlueGreenFargateService(Construct):
         if log_encryption_key is None:
             skip_checkov(flow_logs, LOGS_DEFAULT_ENCRYPTION)
         return vpc
+
+    def _path_in_stack(self) -> str:
+        """This construct's path below its stack: unique in the stack, unlike its id."""
+        stack_path = Stack.of(self).node.path
+        return self.node.path[len(stack_path) + 1 :] if stack_path else self.node.path
 
     def _acknowledge_listeners(self, *, https: bool, open_listener: bool, public: bool) -> None:
         """What a web service's entry point is by design, said once, next to the resources."""

@@ -130,8 +130,8 @@ def test_a_second_service_adds_no_function_and_no_state_machine() -> None:
     assert trigger["total"] == 16
     assert two["AWS::Lambda::Function"] == one["AWS::Lambda::Function"]
     assert two["AWS::StepFunctions::StateMachine"] == one["AWS::StepFunctions::StateMachine"]
-    # The second service's own roles (task, execution, CodeDeploy); none for the trigger.
-    assert two["AWS::IAM::Role"] - one["AWS::IAM::Role"] == 3
+    # The second service's own roles (task, execution); none for the trigger.
+    assert two["AWS::IAM::Role"] - one["AWS::IAM::Role"] == 2
 
 
 def _statements(template: Template) -> list[dict[str, Any]]:

@@ -20,9 +20,10 @@ PINNED = {
     "service": "WebServiceD04B5F3E",
     "cluster": "WebCluster20B6B362",
     "task_definition": "WebTaskDefinitionD1709B1C",
-    "application": "WebApplicationA62321C0",
+    # Shared by the stack's services (shared_resources.py): the ids do not name the service.
+    "application": "BlueGreenEcsApplication08F4321F",
     "deployment_group": "WebDeploymentGroup3DEF91A9",
-    "access_logs_bucket": "WebAccessLogs024BC47D",
+    "access_logs_bucket": "BlueGreenEcsAccessLogsBucket99CEFF36",
 }
 
 

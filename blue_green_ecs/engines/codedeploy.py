@@ -16,9 +16,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..acknowledgements import acknowledge_nag, ignore_cfn_lint
+from ..acknowledgements import ignore_cfn_lint
 from ..deployment_trigger import DeploymentTrigger, appspec_properties
 from ..load_balancing import select_subnets
+from ..shared_resources import codedeploy_application, codedeploy_role
 from ..traffic_shift import TrafficShift
 from ..validation import invalid, unresolved
 
@@ -93,12 +94,13 @@ def attach(
     # deleted before the test listener detaches it, and created after the group is attached.
     service.node.add_dependency(test_listener)
 
-    app = application or codedeploy.EcsApplication(scope, "Application")
+    app = application or codedeploy_application(scope)
     config = shift.bind(scope, "DeploymentConfig")
     group = codedeploy.EcsDeploymentGroup(
         scope,
         "DeploymentGroup",
         application=app,
+        role=codedeploy_role(scope),
         service=service,
         deployment_group_name=deployment_group_name,
         deployment_config=config,
@@ -123,12 +125,6 @@ def attach(
         ignore_cfn_lint(group_resource, "W3005")
     for function in hooks.values():
         _grant_hook(function, group)
-    acknowledge_nag(
-        group.role,
-        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]",
-        "AWS's service policy for CodeDeploy ECS blue/green: AWS keeps it in step with what CodeDeploy calls "
-        "(task sets, listeners, rules, hooks); a hand-scoped copy would break when CodeDeploy changes.",
-    )
     appspec = appspec_properties(
         container_name=container_name,
         container_port=container_port,

@@ -21,7 +21,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..acknowledgements import acknowledge_nag, ignore_cfn_lint
+from ..acknowledgements import ignore_cfn_lint
+from ..shared_resources import infrastructure_role
 from ..traffic_shift import TrafficShift, TrafficShiftKind
 from ..validation import invalid, unresolved
 
@@ -160,21 +161,7 @@ def attach(
     hooks: Mapping[str, lambda_.IFunction],
 ) -> NativeParts:
     """Register blue with green as the alternate target, and the hooks at their ECS stages."""
-    infrastructure_role = iam.Role(
-        scope,
-        "InfrastructureRole",
-        assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
-        description="blue-green-ecs: lets ECS shift the listener rules between blue and green",
-        managed_policies=[
-            iam.ManagedPolicy.from_aws_managed_policy_name("AmazonECSInfrastructureRolePolicyForLoadBalancers")
-        ],
-    )
-    acknowledge_nag(
-        infrastructure_role,
-        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
-        "AWS's policy for the ECS infrastructure role that shifts blue/green listener rules; AWS keeps it in step "
-        "with what ECS calls.",
-    )
+    role = infrastructure_role(scope)
     target = service.load_balancer_target(
         container_name=container_name,
         container_port=container_port,
@@ -183,7 +170,7 @@ def attach(
             alternate_target_group=green,
             production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(prod_rule),
             test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(test_rule),
-            role=infrastructure_role,
+            role=role,
         ),
     )
     target.attach_to_application_target_group(blue)
@@ -222,4 +209,4 @@ def attach(
                     function, f"Hook{index}", lifecycle_stages=stages[key], role=hook_role
                 )
             )
-    return NativeParts(prod_rule, test_rule, infrastructure_role, hook_role)
+    return NativeParts(prod_rule, test_rule, role, hook_role)
