@@ -33,7 +33,7 @@ PREDEFINED = {
     "CodeDeployDefault.ECSLinear10PercentEvery1Minutes": ("linear", 10.0, 1),
     "CodeDeployDefault.ECSLinear10PercentEvery3Minutes": ("linear", 10.0, 3),
 }
-_INTERVAL = re.compile(r'"framework-isComplete-task".*?"IntervalSeconds":(\d+)')
+_INTERVAL = re.compile(r'"Type":"Wait","Seconds":(\d+)')  # the deployment trigger waiter's poll interval
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ MIN_REQUESTS_FOR_5XX_RATE = 10
 # Any target failing health checks for two consecutive minutes rolls back.
 MAX_UNHEALTHY_HOSTS = 0
 
-# How often the deployment trigger's isComplete asks CodeDeploy; also the most `cdk deploy` waits
+# How often the deployment trigger's waiter asks CodeDeploy; also the most `cdk deploy` waits
 # after a deployment ends. 15 s instead of 30 s: up to 15 s less per deploy for cents a month more
 # of Step Functions transitions.
 TRIGGER_QUERY_INTERVAL_SECONDS = 15

@@ -4,24 +4,25 @@ With the CODE_DEPLOY controller, CloudFormation registers a new task definition 
 starts nothing (aws/aws-cdk #7040, #23564). A custom resource per service carries the AppSpec
 (task definition ARN, container, network configuration, hooks); when it changes, the handler in
 ``handlers/deployment.py`` starts a deployment, waits for it and fails the stack update with
-CodeDeploy's reason when it fails or rolls back. One provider per stack serves every service.
+CodeDeploy's reason when it fails or rolls back. One provider per stack serves every service:
+one function (``handlers/custom_resource.py``) and a waiter state machine.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import CustomResource, Duration, Stack
+from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import custom_resources as cr
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from . import defaults
 from .acknowledgements import (
@@ -32,6 +33,7 @@ from .acknowledgements import (
     skip_checkov,
 )
 from .hooks import HANDLER_RUNTIME, handlers_code
+from .shared_resources import stack_singleton
 
 # CloudFormation gives a custom resource at most one hour (ServiceTimeout 3600 s). The handler's own
 # limit stays 5 minutes below it, so that it can stop the deployment and report why before
@@ -42,6 +44,8 @@ MAX_DEPLOYMENT_TIMEOUT_MINUTES = 55
 # traffic hooks and draining blue, with room for a slow image pull.
 DEPLOYMENT_TIMEOUT_MARGIN_MINUTES = 15
 RESOURCE_TYPE = "Custom::BlueGreenEcsDeployment"
+# Read by handlers/custom_resource.py, which imports boto3 and so stays out of synthesis.
+WAITER_ARN_PROPERTY = "WaiterStateMachineArn"
 
 
 def default_deployment_timeout(
@@ -93,7 +97,12 @@ def appspec_properties(
 
 
 class DeploymentTriggerProvider(Construct):
-    """The stack's single provider: two handler functions and aws-cdk-lib's Provider framework.
+    """The stack's single provider: one handler function and a small waiter state machine.
+
+    CloudFormation invokes the function directly (``handlers/custom_resource.py``); when a deployment
+    has to be waited for, the function starts the waiter, which invokes it again every
+    ``TRIGGER_QUERY_INTERVAL_SECONDS`` until the deployment has an outcome. aws-cdk-lib's Provider
+    framework does the same with five functions, four roles and a state machine.
 
     Use :meth:`of`; every service in the stack shares the one it returns, so a second service adds
     a custom resource and IAM statements, but no function and no state machine.
@@ -104,111 +113,144 @@ class DeploymentTriggerProvider(Construct):
     @classmethod
     def of(cls, scope: Construct) -> DeploymentTriggerProvider:
         """The provider of ``scope``'s stack, created on first use."""
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-        if existing is None:
-            return cls(stack, cls.CONSTRUCT_ID)
-        if not isinstance(existing, cls):
-            raise TypeError(f"{existing.node.path} is not a {cls.__name__}; the construct id is reserved.")
-        return existing
+        return stack_singleton(scope, cls.CONSTRUCT_ID, cls, cls)
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        code = handlers_code()
         log_group = logs.LogGroup(self, "Logs", retention=defaults.LOG_RETENTION)
-        # One role for both handlers (they need the same permissions), one for the framework's
-        # isComplete and onTimeout functions; the framework's onEvent keeps its own, since it starts
-        # the state machine that invokes the other two (sharing would be a dependency cycle). Four
-        # roles instead of six, each writing only to this log group.
-        self.handler_role = self._lambda_role("HandlerRole", "starts and watches CodeDeploy deployments", log_group)
-        framework_on_event_role = self._lambda_role("FrameworkOnEventRole", "provider framework onEvent", log_group)
-        framework_waiter_role = self._lambda_role(
-            "FrameworkWaiterRole", "provider framework isComplete and onTimeout", log_group
-        )
-        common: dict[str, Any] = {
-            "runtime": HANDLER_RUNTIME,
-            "code": code,
-            "memory_size": 256,
-            "log_group": log_group,
-            "role": self.handler_role,
-        }
-        self.on_event_function = lambda_.Function(
+        self.handler_role = iam.Role(
             self,
-            "OnEvent",
-            handler="deployment.on_event",
-            # Retries throttled calls with backoff before leaving the decision to isComplete.
-            timeout=Duration.minutes(2),
-            description="blue-green-ecs: starts the CodeDeploy deployment of an ECS service",
-            **common,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="blue-green-ecs deployment trigger: starts and watches CodeDeploy deployments",
         )
-        self.is_complete_function = lambda_.Function(
+        log_group.grant_write(self.handler_role)
+        self.function = lambda_.Function(
             self,
-            "IsComplete",
-            handler="deployment.is_complete",
-            timeout=Duration.minutes(1),
-            description="blue-green-ecs: reports the outcome of the CodeDeploy deployment",
-            **common,
-        )
-        self.provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=self.on_event_function,
-            is_complete_handler=self.is_complete_function,
-            query_interval=defaults.TRIGGER_QUERY_INTERVAL,
-            # Above the handler's own limit (so its message wins), below CloudFormation's hour.
-            total_timeout=Duration.minutes(MAX_DEPLOYMENT_TIMEOUT_MINUTES + 3),
+            "Handler",
+            runtime=HANDLER_RUNTIME,
+            code=handlers_code(),
+            handler="custom_resource.handler",
+            # onEvent retries throttled calls for up to about 2 minutes, then one poll, the waiter's
+            # start and the response to CloudFormation (retried for up to about 2 minutes).
+            timeout=Duration.minutes(5),
+            memory_size=256,
             log_group=log_group,
-            framework_on_event_role=framework_on_event_role,
-            framework_complete_and_timeout_role=framework_waiter_role,
-            # aws-cdk-lib turns the waiter's logging off unless told otherwise; every state change is
-            # worth having when a deployment hangs (AwsSolutions-SF1).
-            disable_waiter_state_machine_logging=False,
-            waiter_state_machine_log_options=cr.LogOptions(
-                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
-            ),
+            role=self.handler_role,
+            description="blue-green-ecs: runs the CodeDeploy deployment of an ECS service for CloudFormation",
+        )
+        waiter_role = iam.Role(
+            self,
+            "WaiterRole",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description="blue-green-ecs deployment trigger: polls the handler until the deployment ends",
+        )
+        # The function's own ARN only: grant_invoke would add "<arn>:*" (every version) as well.
+        waiter_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+        )
+        self.waiter = sfn.StateMachine(
+            self,
+            "Waiter",
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(waiter_definition(), separators=(",", ":"))),
+            definition_substitutions={"HandlerArn": self.function.function_arn},
+            role=waiter_role,
+            # A backstop only: the handler answers CloudFormation after TOTAL_TIMEOUT (58 minutes),
+            # and CloudFormation gives up at 60.
+            timeout=Duration.minutes(MAX_DEPLOYMENT_TIMEOUT_MINUTES + 10),
+            tracing_enabled=True,
+            # Execution data holds CloudFormation's presigned ResponseURL: state changes only.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            comment="blue-green-ecs: polls a CodeDeploy deployment for CloudFormation until it ends",
+        )
+        # Not in the role's default policy: the function depends on that one, and the state machine on
+        # the function, so the grant would close a dependency cycle. The custom resources depend on it.
+        self.start_policy = iam.Policy(
+            self,
+            "StartWaiter",
+            roles=[self.handler_role],
+            statements=[
+                iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.waiter.state_machine_arn])
+            ],
         )
         acknowledge_role_dependencies(self)
-        self._acknowledge_framework(log_group, (framework_on_event_role, framework_waiter_role))
+        self._acknowledge(log_group)
 
-    def _acknowledge_framework(self, log_group: logs.LogGroup, framework_roles: tuple[iam.Role, ...]) -> None:
-        """Findings in what aws-cdk-lib's Provider framework writes, which this library cannot change."""
-        stack = Stack.of(self)
-
-        def versions_of(function: IConstruct) -> str:
-            return f"IAM5[Resource::<{stack.resolve(stack.get_logical_id(function.node.default_child))}.Arn>:*]"  # type: ignore[arg-type]
-
-        versions = "aws-cdk-lib's Provider grants lambda:InvokeFunction on the function and its versions (<arn>:*)."
-        for role in framework_roles:
-            for handler in (self.on_event_function, self.is_complete_function):
-                acknowledge_nag(role, versions_of(handler), versions)
-        waiter = self.provider.node.find_child("waiter-state-machine")
-        for framework_function in ("framework-isComplete", "framework-onTimeout"):
-            acknowledge_nag(waiter, versions_of(self.provider.node.find_child(framework_function)), versions)
-        log_delivery = "Step Functions log delivery (logs:CreateLogDelivery and others) supports only Resource '*'."
-        acknowledge_nag(waiter, "IAM5[Resource::*]", log_delivery)
-        skip_checkov(waiter.node.find_child("Role").node.find_child("DefaultPolicy"), ("CKV_AWS_111", log_delivery))
-        acknowledge_nag(waiter, "SF2", "aws-cdk-lib's Provider has no X-Ray option for its waiter; it logs ALL events.")
+    def _acknowledge(self, log_group: logs.LogGroup) -> None:
+        """Findings about what AWS requires as it is."""
+        wildcard = (
+            "Step Functions log delivery (logs:CreateLogDelivery and others) and X-Ray tracing "
+            "(xray:PutTraceSegments and others) support only Resource '*'."
+        )
+        acknowledge_nag(self.waiter.role, "IAM5[Resource::*]", wildcard)
+        skip_checkov(self.waiter.role.node.find_child("DefaultPolicy"), ("CKV_AWS_111", wildcard))
         acknowledge_lambda_functions(self)
         skip_checkov(log_group, LOGS_DEFAULT_ENCRYPTION)
 
-    def _lambda_role(self, construct_id: str, purpose: str, log_group: logs.ILogGroup) -> iam.Role:
-        role = iam.Role(
-            self,
-            construct_id,
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"blue-green-ecs deployment trigger: {purpose}",
-        )
-        log_group.grant_write(role)
-        return role
-
     @property
     def service_token(self) -> str:
-        """The ServiceToken of the custom resources."""
-        return self.provider.service_token
+        """The ServiceToken of the custom resources: the handler function."""
+        return self.function.function_arn
 
     def allow(self, statement: iam.PolicyStatement) -> None:
-        """Grant the handler functions ``statement``."""
+        """Grant the handler function ``statement``."""
         self.handler_role.add_to_principal_policy(statement)
+
+
+def waiter_definition() -> dict[str, Any]:
+    """The waiter's Amazon States Language, with ``${HandlerArn}`` to substitute.
+
+    Wait, poll, and again until the handler says it has answered CloudFormation. A poll that keeps
+    failing ends in the handler's ``fail`` action, so CloudFormation hears why instead of waiting
+    out its hour. The event shapes are those of ``handlers/custom_resource.py``.
+    """
+    lambda_retries = {
+        "ErrorEquals": [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+        ],
+        "IntervalSeconds": 2,
+        "MaxAttempts": 6,
+        "BackoffRate": 2,
+    }
+    return {
+        "Comment": "blue-green-ecs deployment trigger: polls until the deployment has an outcome",
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {"Type": "Wait", "Seconds": defaults.TRIGGER_QUERY_INTERVAL_SECONDS, "Next": "Poll"},
+            "Poll": {
+                "Type": "Task",
+                # The function's ARN as the resource: its input is Parameters, its output the result.
+                "Resource": "${HandlerArn}",
+                "Parameters": {"Action": "poll", "Request.$": "$.Request", "StartedAt.$": "$.StartedAt"},
+                "ResultSelector": {"Done.$": "$.Done"},
+                "ResultPath": "$.Poll",
+                "Retry": [
+                    lambda_retries,
+                    # The handler raised (for instance CloudFormation's ResponseURL did not answer):
+                    # polling again repeats the decision and the answer.
+                    {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 2, "BackoffRate": 2},
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.Error", "Next": "Fail"}],
+                "Next": "Answered?",
+            },
+            "Answered?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.Poll.Done", "BooleanEquals": True, "Next": "Done"}],
+                "Default": "Wait",
+            },
+            "Done": {"Type": "Succeed"},
+            "Fail": {
+                "Type": "Task",
+                "Resource": "${HandlerArn}",
+                "Parameters": {"Action": "fail", "Request.$": "$.Request", "Error.$": "$.Error"},
+                "Retry": [lambda_retries],
+                "End": True,
+            },
+        },
+    }
 
 
 class DeploymentTrigger(Construct):
@@ -274,11 +316,12 @@ class DeploymentTrigger(Construct):
             "Resource",
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
-            properties=properties,
+            properties={**properties, WAITER_ARN_PROPERTY: provider.waiter.state_machine_arn},
             service_timeout=CUSTOM_RESOURCE_TIMEOUT,
         )
-        # The group's role policy (hook invoke grants included) must exist before a deployment runs.
-        self.resource.node.add_dependency(deployment_group.role)
+        # The group's role policy (hook invoke grants included) must exist before a deployment runs,
+        # and the handler's permission to start the waiter before it is needed.
+        self.resource.node.add_dependency(deployment_group.role, provider.start_policy)
 
     @property
     def deployment_id(self) -> str:

@@ -180,7 +180,7 @@ def test_standalone_export_needs_no_bootstrap_and_no_assets(standalone: tuple[Pa
     assert "BootstrapVersion" not in text
     assert "cdk-hnb659fds" not in text
     assert '"S3Key"' not in text
-    # The trigger's Provider framework is assets: in a standalone template, the pipeline files replace it.
+    # The trigger's handler is an asset: in a standalone template, the pipeline files replace it.
     assert not [r for r in template["Resources"].values() if r["Type"].startswith("Custom::")]
     smoke = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert [r["Properties"]["Handler"] for r in smoke] == ["index.handler"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,13 @@ from aws_cdk.assertions import Match, Template
 
 from blue_green_ecs import BlueGreenFargateService, DeploymentHooks, SmokeTest, TrafficShift, hook_code
 from blue_green_ecs.acknowledgements import acknowledge_nag, acknowledge_role_dependencies
-from blue_green_ecs.deployment_trigger import RESOURCE_TYPE, DeploymentTriggerProvider
+from blue_green_ecs.deployment_trigger import (
+    RESOURCE_TYPE,
+    WAITER_ARN_PROPERTY,
+    DeploymentTriggerProvider,
+    waiter_definition,
+)
+from blue_green_ecs.handlers import custom_resource
 from sample.app import build
 
 from . import configurations
@@ -41,20 +48,13 @@ def two() -> tuple[Template, BlueGreenFargateService, BlueGreenFargateService, A
 
 def test_custom_resource_carries_the_appspec(sample: Synthesized) -> None:
     web = sample.service
+    provider = DeploymentTriggerProvider.of(sample.stack)
     _, resource = only(sample.template, RESOURCE_TYPE)
     properties = resource["Properties"]
     assert properties == {
-        "ServiceToken": {
-            "Fn::GetAtt": [
-                sample.stack.get_logical_id(
-                    DeploymentTriggerProvider.of(sample.stack)
-                    .provider.node.find_child("framework-onEvent")
-                    .node.default_child  # type: ignore[arg-type]
-                ),
-                "Arn",
-            ]
-        },
+        "ServiceToken": {"Fn::GetAtt": [logical_id(sample.stack, provider.function), "Arn"]},
         "ServiceTimeout": "3600",
+        WAITER_ARN_PROPERTY: {"Ref": logical_id(sample.stack, provider.waiter)},
         "ApplicationName": {"Ref": logical_id(sample.stack, web.application)},
         "DeploymentGroupName": {"Ref": logical_id(sample.stack, web.deployment_group)},
         "ClusterName": {"Ref": logical_id(sample.stack, web.cluster)},
@@ -95,6 +95,103 @@ def test_capacity_provider_strategy_goes_into_the_appspec(existing_cluster: Synt
     assert resource["Properties"]["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]
 
 
+def _resolve(parameters: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """Step Functions' Parameters for the simple paths the waiter uses ("Key.$": "$.Field")."""
+    return {
+        key.removesuffix(".$"): state[value.removeprefix("$.")] if key.endswith(".$") else value
+        for key, value in parameters.items()
+    }
+
+
+class _FakeDeployments:
+    def __init__(self, outcomes: list[dict[str, Any]]) -> None:
+        self.outcomes = outcomes
+        self.polled: list[dict[str, Any]] = []
+
+    def on_event(self, event: Any) -> dict[str, Any]:
+        raise AssertionError("the waiter never sends a CloudFormation request")
+
+    def is_complete(self, event: Any) -> dict[str, Any]:
+        self.polled.append(dict(event))
+        return self.outcomes.pop(0)
+
+
+def test_the_waiter_speaks_the_handler_protocol() -> None:
+    """Run the waiter's states by hand against the real handler: poll until done, and the fail path."""
+    definition = waiter_definition()
+    states = definition["States"]
+    assert definition["StartAt"] == "Wait"
+    assert states["Wait"]["Seconds"] == 15
+    request = {"RequestId": "r-1", "ResponseURL": "https://example.invalid/put", "PhysicalResourceId": "p", "Data": {}}
+    execution: dict[str, Any] = {"Request": request, "StartedAt": "2026-11-27T06:00:00+00:00"}
+    responses: list[dict[str, Any]] = []
+
+    def put(url: str, body: bytes, headers: Any) -> int:
+        responses.append(json.loads(body))
+        return 200
+
+    deployments = _FakeDeployments([{"IsComplete": False}, {"IsComplete": True, "Data": {"DeploymentId": "d-1"}}])
+    handler = custom_resource.CustomResourceHandler(
+        deployments, put=put, clock=lambda: datetime(2026, 11, 27, 6, 10, tzinfo=UTC)
+    )
+    state_name, polls = states["Wait"]["Next"], 0
+    while state_name != "Done":
+        state = states[state_name]
+        if state["Type"] == "Task":
+            result = handler.handle(_resolve(state["Parameters"], execution))
+            execution["Poll"] = {
+                k.removesuffix(".$"): result[v.removeprefix("$.")] for k, v in state["ResultSelector"].items()
+            }
+            polls += 1
+            state_name = state["Next"]
+        elif state["Type"] == "Choice":
+            [choice] = state["Choices"]
+            done = execution["Poll"][choice["Variable"].removeprefix("$.Poll.")] is choice["BooleanEquals"]
+            state_name = choice["Next"] if done else states[state["Default"]]["Next"]
+    assert polls == 2
+    assert [r["Status"] for r in responses] == ["SUCCESS"]
+    assert responses[0]["Data"] == {"DeploymentId": "d-1"}
+
+    failed = _resolve(
+        states["Fail"]["Parameters"], {**execution, "Error": {"Error": "Lambda.Unknown", "Cause": "boom"}}
+    )
+    assert handler.handle(failed) == {"Done": True}
+    assert responses[-1]["Status"] == "FAILED"
+    assert "Lambda.Unknown" in responses[-1]["Reason"]
+    assert states["Poll"]["Catch"][0]["Next"] == "Fail"
+
+
+def test_the_provider_is_one_function_and_a_waiter_that_logs_no_execution_data(sample: Synthesized) -> None:
+    provider = DeploymentTriggerProvider.of(sample.stack)
+    functions = resources_of_type(sample.template, "AWS::Lambda::Function")
+    handler = functions[logical_id(sample.stack, provider.function)]["Properties"]
+    assert handler["Handler"] == "custom_resource.handler"
+    assert custom_resource.WAITER_ARN_PROPERTY == WAITER_ARN_PROPERTY
+    machine = resources_of_type(sample.template, "AWS::StepFunctions::StateMachine")[
+        logical_id(sample.stack, provider.waiter)
+    ]["Properties"]
+    # Execution data holds CloudFormation's presigned ResponseURL.
+    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False
+    assert machine["LoggingConfiguration"]["Level"] == "ALL"
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert machine["DefinitionSubstitutions"] == {
+        "HandlerArn": {"Fn::GetAtt": [logical_id(sample.stack, provider.function), "Arn"]}
+    }
+    assert json.loads(machine["DefinitionString"]) == waiter_definition()
+    # The waiter may invoke exactly the handler; the handler may start exactly the waiter.
+    policies = resources_of_type(sample.template, "AWS::IAM::Policy")
+    start = policies[logical_id(sample.stack, provider.start_policy)]["Properties"]["PolicyDocument"]["Statement"]
+    assert start == [
+        {
+            "Action": "states:StartExecution",
+            "Effect": "Allow",
+            "Resource": {"Ref": logical_id(sample.stack, provider.waiter)},
+        }
+    ]
+    _, resource = only(sample.template, RESOURCE_TYPE)
+    assert logical_id(sample.stack, provider.start_policy) in resource["DependsOn"]
+
+
 def test_one_provider_serves_every_service_in_a_stack(two: Any, sample: Synthesized) -> None:
     template, first, second, _ = two
     template.resource_count_is(RESOURCE_TYPE, 2)
@@ -122,12 +219,12 @@ def test_a_second_service_adds_no_function_and_no_state_machine() -> None:
 
     without, one, two = stack_with(1, deploy_on_update=False), stack_with(1), stack_with(2)
     trigger = {kind: one[kind] - without[kind] for kind in one}
-    # Our onEvent and isComplete, the Provider framework's onEvent, isComplete and onTimeout.
-    assert trigger["AWS::Lambda::Function"] == 5
+    # One handler function and its waiter (aws-cdk-lib's Provider framework: five functions, four roles).
+    assert trigger["AWS::Lambda::Function"] == 1
     assert trigger["AWS::StepFunctions::StateMachine"] == 1
-    # Handlers share one role; the framework's isComplete and onTimeout share another.
-    assert trigger["AWS::IAM::Role"] == 4
-    assert trigger["total"] == 16
+    assert trigger["AWS::IAM::Role"] == 2
+    # + the log group, three policies (handler, its start-the-waiter grant, waiter); the custom resource.
+    assert trigger["total"] == 9
     assert two["AWS::Lambda::Function"] == one["AWS::Lambda::Function"]
     assert two["AWS::StepFunctions::StateMachine"] == one["AWS::StepFunctions::StateMachine"]
     # The second service's own roles (task, execution); none for the trigger.

@@ -1,8 +1,8 @@
 """CloudFormation custom resource that runs an ECS blue/green deployment through CodeDeploy.
 
 ECS services that use the CODE_DEPLOY deployment controller are not redeployed by CloudFormation when
-their task definition changes. This module is the onEvent/isComplete pair of an
-``aws_cdk.custom_resources.Provider``: a Create or Update starts a CodeDeploy deployment when the live
+their task definition changes. This module is the onEvent/isComplete pair behind
+the trigger's provider (``custom_resource.py``): a Create or Update starts a CodeDeploy deployment when the live
 service differs from the request, and the resource completes when the deployment succeeds, or fails with
 CodeDeploy's own reason. One provider serves every service of a stack, so everything about a service
 comes from the resource properties (see ``DeploymentRequest.from_properties``).
@@ -24,7 +24,7 @@ Recognising its own deployment across polls
 -------------------------------------------
 isComplete receives the same event on every poll and cannot store anything. Two channels carry state:
 
-1. When onEvent starts the deployment, its id is returned in ``Data.DeploymentId``; the Provider merges
+1. When onEvent starts the deployment, its id is returned in ``Data.DeploymentId``; the provider merges
    the onEvent result into every isComplete event, so each poll calls GetDeployment on that id.
 2. When onEvent could not start it (another deployment was active, or AWS kept throttling), a later poll
    starts it. Its description then ends with the marker ``[cfn-request:<RequestId>]``: the CloudFormation
@@ -36,7 +36,7 @@ isComplete receives the same event on every poll and cannot store anything. Two 
    rollback) has a new RequestId and so never mistakes an older deployment for its own.
 
 onEvent also returns ``BlueGreenEcsState = {"Decision": ..., "RequestedAt": ...}`` next to ``Data`` (the
-Provider passes every key of the onEvent result to isComplete, but sends only ``Data`` to CloudFormation).
+provider passes every key of the onEvent result to isComplete, but sends only ``Data`` to CloudFormation).
 
 Time budget, approval, throttling
 ---------------------------------
@@ -759,10 +759,10 @@ def _default_handler() -> DeploymentHandler:
 
 
 def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point of the Provider's onEvent handler."""
+    """The onEvent step, for callers that drive the protocol themselves (the provider calls the handler)."""
     return _default_handler().on_event(event)
 
 
 def is_complete(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point of the Provider's isComplete handler."""
+    """The isComplete step, for callers that drive the protocol themselves."""
     return _default_handler().is_complete(event)

@@ -1,0 +1,437 @@
+"""The deployment custom resource's own provider: one Lambda function and a small Step Functions waiter.
+
+aws-cdk-lib's ``custom_resources.Provider`` puts five Lambda functions and a state machine in every stack
+to run an onEvent/isComplete pair. This module does the same job with one function (``handler``), which
+CloudFormation invokes directly (it is the resource's ServiceToken) and which the waiter state machine
+invokes between polls. A deployment can outlast Lambda's 15-minute limit, so a function cannot wait for
+it; Step Functions waits instead, for free between polls, and the function only runs to decide.
+
+Protocol
+--------
+1. CloudFormation sends a request (an event with ``RequestType`` and ``ResponseURL``). ``on_event`` of
+   ``deployment.py`` decides and maybe starts a deployment; its result is merged into the event exactly
+   as the Provider framework did (``{**event, **result}``) and polled once at once, so a Delete, the
+   first Create and an Update that changes nothing are answered in this one invocation.
+2. Otherwise the function starts the waiter state machine, whose ARN is the resource property
+   ``WaiterStateMachineArn`` (an environment variable would make the function depend on the state
+   machine that invokes it: a CloudFormation dependency cycle). The execution is named after the
+   RequestId, so a retried invocation for the same request cannot start a second waiter. Its input is
+   ``{"Request": <merged request>, "StartedAt": <ISO 8601 UTC>}``.
+3. The state machine invokes the function with ``{"Action": "poll", "Request": ..., "StartedAt": ...}``
+   and waits while it returns ``{"Done": false}``. Each poll answers CloudFormation when the deployment
+   has finished, failed, or ``TOTAL_TIMEOUT`` has passed since StartedAt, and then returns
+   ``{"Done": true}``.
+4. When a poll itself keeps failing, the state machine's Catch invokes the function with
+   ``{"Action": "fail", "Request": ..., "Error": {"Error": ..., "Cause": ...}}`` so that CloudFormation
+   hears a reason instead of waiting an hour for a timeout.
+
+The answer to CloudFormation is a PUT of a JSON body (at most 4096 bytes) to the presigned ResponseURL.
+The ResponseURL is a credential: it is never logged (the state machine must not log execution data).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import json
+import re
+import time
+import traceback
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from . import deployment
+else:
+    # Top-level module inside the Lambda asset, blue_green_ecs.handlers.deployment in the library.
+    deployment = importlib.import_module(f"{__package__}.deployment" if __package__ else "deployment")
+
+from botocore.exceptions import ClientError  # type: ignore[import-untyped,unused-ignore]
+
+# Above the deployment handler's own limit (at most 55 minutes, so its precise message normally wins),
+# below CloudFormation's hour, after which the stack fails with a generic timeout.
+TOTAL_TIMEOUT = timedelta(minutes=58)
+# CloudFormation rejects a larger response body.
+MAX_RESPONSE_BYTES = 4096
+WAITER_ARN_PROPERTY = "WaiterStateMachineArn"
+PUT_ATTEMPTS = 4
+PUT_TIMEOUT_SECONDS = 20.0
+
+_EXECUTION_NAME_MAX = 80
+_INVALID_NAME_CHARS = re.compile(r"[^0-9A-Za-z_-]")
+_ELLIPSIS = "..."
+
+# (url, body, headers) -> HTTP status. Raises OSError (urllib's URLError is one) when there is no answer.
+HttpPut = Callable[[str, bytes, Mapping[str, str]], int]
+
+
+class DeploymentHandlerLike(Protocol):
+    """What this module needs of ``deployment.DeploymentHandler`` (tests pass a fake)."""
+
+    def on_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Decide on a Create/Update/Delete; see ``deployment.DeploymentHandler.on_event``."""
+        ...
+
+    def is_complete(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Poll the merged request; see ``deployment.DeploymentHandler.is_complete``."""
+        ...
+
+
+class ResponseError(Exception):
+    """CloudFormation's ResponseURL could not be reached or refused the response."""
+
+
+def log(action: str, **fields: Any) -> None:
+    """Write one JSON line to CloudWatch Logs; callers never pass the event or its ResponseURL."""
+    print(
+        json.dumps({"logger": "blue_green_ecs.custom_resource", "action": action, **fields}, default=str),
+        flush=True,
+    )
+
+
+def urllib_put(url: str, body: bytes, headers: Mapping[str, str]) -> int:
+    """PUT ``body`` with urllib (the Lambda runtime has no requests library); return the HTTP status."""
+    request = urllib.request.Request(url, data=body, headers=dict(headers), method="PUT")
+    try:
+        with urllib.request.urlopen(request, timeout=PUT_TIMEOUT_SECONDS) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        # Not a network problem: the caller decides by the status whether trying again can help.
+        return int(exc.code)
+
+
+def execution_name(request_id: str) -> str:
+    """A Step Functions execution name derived from the RequestId: the same request, the same name.
+
+    A RequestId is a UUID, which is a valid name as it is. Anything else is cleaned and suffixed with a
+    hash of the original, so that two requests never share a name after cleaning or truncation.
+    """
+    cleaned = _INVALID_NAME_CHARS.sub("-", request_id)
+    if cleaned and cleaned == request_id and len(cleaned) <= _EXECUTION_NAME_MAX:
+        return cleaned
+    digest = hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:16]
+    return f"{cleaned[: _EXECUTION_NAME_MAX - len(digest) - 1]}-{digest}"
+
+
+def failed_physical_resource_id(request: Mapping[str, Any]) -> str:
+    """The PhysicalResourceId of a FAILED response: the known one, else a deterministic placeholder.
+
+    CloudFormation requires one even when a Create failed before any existed, and sends it back in the
+    rollback's Delete (a no-op in ``deployment.py``).
+    """
+    known = request.get("PhysicalResourceId")
+    if known:
+        return str(known)
+    return f"{request.get('LogicalResourceId', 'Resource')}-failed-{request.get('RequestId', '')}"
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    # ASCII-only JSON: one byte per character, so lengths below are byte counts.
+    return json.dumps(body, default=str).encode("ascii")
+
+
+def _truncate(text: str, room: int) -> str:
+    """The longest start of ``text``, ending with "...", whose JSON string encoding fits in ``room`` bytes."""
+
+    def size(candidate: str) -> int:
+        return len(json.dumps(candidate)) - 2  # without the quotes
+
+    if size(_ELLIPSIS) > room:
+        return ""
+    low, high = 0, len(text)
+    while low < high:  # encoded size grows with the prefix, so bisect on its length
+        middle = (low + high + 1) // 2
+        if size(text[:middle] + _ELLIPSIS) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + _ELLIPSIS
+
+
+def response_body(
+    request: Mapping[str, Any], *, status: str, reason: str, physical_resource_id: str, data: Mapping[str, Any]
+) -> bytes:
+    """The JSON CloudFormation expects, at most ``MAX_RESPONSE_BYTES``: only the Reason is ever shortened.
+
+    Data is what ``Fn::GetAtt`` reads, so a truncated value would be silently wrong; the Reason is prose.
+    """
+    body: dict[str, Any] = {
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": physical_resource_id,
+        "StackId": request.get("StackId", ""),
+        "RequestId": request.get("RequestId", ""),
+        "LogicalResourceId": request.get("LogicalResourceId", ""),
+        "NoEcho": False,
+        "Data": dict(data),
+    }
+    encoded = _encode(body)
+    if len(encoded) <= MAX_RESPONSE_BYTES:
+        return encoded
+    room = MAX_RESPONSE_BYTES - len(_encode({**body, "Reason": ""}))
+    body["Reason"] = _truncate(reason, room)
+    return _encode(body)
+
+
+def _error_reason(exc: Exception) -> str:
+    """The Reason CloudFormation shows: a DeploymentError is already worded for the user."""
+    if isinstance(exc, deployment.DeploymentError):
+        return str(exc)
+    return f"Internal error in the deployment trigger: {type(exc).__name__}: {exc}"
+
+
+def _cause_message(cause: Any) -> str:
+    """Lambda errors arrive as a JSON Cause holding errorMessage; other causes are plain text."""
+    text = "" if cause is None else str(cause)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(parsed, Mapping) and parsed.get("errorMessage"):
+        return str(parsed["errorMessage"])
+    return text
+
+
+def _started_at(value: Any) -> datetime:
+    try:
+        started = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValueError(f"Poll event has an invalid StartedAt {value!r}: expected an ISO 8601 timestamp") from exc
+    return started.replace(tzinfo=UTC) if started.tzinfo is None else started
+
+
+def _unexpected_event(event: object) -> ValueError:
+    # Keys only: values include the ResponseURL.
+    got = f"keys {sorted(map(str, event))}" if isinstance(event, Mapping) else f"a {type(event).__name__}"
+    log("unexpected-event", got=got)
+    return ValueError(
+        "Unexpected event for the deployment custom resource: expected a CloudFormation request (RequestType "
+        "and ResponseURL) or a waiter event (Action 'poll' or 'fail' with a Request holding a ResponseURL), "
+        f"got {got}"
+    )
+
+
+class CustomResourceHandler:
+    """The provider's logic, with injectable deployment handler, Step Functions client, HTTP put and clock."""
+
+    def __init__(
+        self,
+        deployment_handler: DeploymentHandlerLike | None = None,
+        stepfunctions: Any = None,
+        *,
+        put: HttpPut = urllib_put,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        put_attempts: int = PUT_ATTEMPTS,
+        put_base_delay: float = 1.0,
+    ) -> None:
+        """Missing pieces default to the real ones, created on first use (a Delete creates no client)."""
+        self._deployment_handler = deployment_handler
+        self._stepfunctions = stepfunctions
+        self.put = put
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.sleep = sleep
+        self.put_attempts = put_attempts
+        self.put_base_delay = put_base_delay
+
+    @property
+    def deployment_handler(self) -> DeploymentHandlerLike:
+        """The onEvent/isComplete logic of ``deployment.py``."""
+        if self._deployment_handler is None:
+            self._deployment_handler = deployment._default_handler()
+        return self._deployment_handler
+
+    @property
+    def stepfunctions(self) -> Any:
+        """The Step Functions client that starts the waiter."""
+        if self._stepfunctions is None:
+            self._stepfunctions = deployment._default_client("stepfunctions")
+        return self._stepfunctions
+
+    # ---- entry point --------------------------------------------------------------------------------
+
+    def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Dispatch on the event's shape; an event of no known shape raises ValueError."""
+        if not isinstance(event, Mapping):
+            raise _unexpected_event(event)
+        if "RequestType" in event and "ResponseURL" in event:
+            return self.on_request(event)
+        request = event.get("Request")
+        if not isinstance(request, Mapping) or "ResponseURL" not in request:
+            raise _unexpected_event(event)
+        if event.get("Action") == "poll":
+            return self.on_poll(request, _started_at(event.get("StartedAt")))
+        if event.get("Action") == "fail":
+            error = event.get("Error")
+            return self.on_fail(request, error if isinstance(error, Mapping) else {})
+        raise _unexpected_event(event)
+
+    # ---- the three events ---------------------------------------------------------------------------
+
+    def on_request(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """A CloudFormation request: decide, poll once, and answer now or start the waiter."""
+        # StartedAt is when the request arrived, not when the waiter starts: CloudFormation's hour counts from
+        # its request too, and onEvent may already have spent minutes retrying.
+        received = self.clock()
+        log(
+            "request",
+            request_type=event.get("RequestType"),
+            request_id=event.get("RequestId"),
+            logical_resource_id=event.get("LogicalResourceId"),
+            stack_id=event.get("StackId"),
+        )
+        try:
+            result = self.deployment_handler.on_event(event)
+        except Exception as exc:
+            return self._fail(event, exc, stage="on_event")
+        request = {**event, **result}
+        try:
+            status = self.deployment_handler.is_complete(request)
+        except Exception as exc:
+            return self._fail(request, exc, stage="is_complete", physical_resource_id=self._failed_id(event, result))
+        if status.get("IsComplete"):
+            return self._succeed(request, status)
+        return self._start_waiter(event, result, request, received)
+
+    def on_poll(self, request: Mapping[str, Any], started_at: datetime) -> dict[str, Any]:
+        """One poll from the waiter: answer CloudFormation once the deployment has an outcome."""
+        try:
+            status = self.deployment_handler.is_complete(request)
+        except Exception as exc:
+            self._fail(request, exc, stage="poll")
+            return {"Done": True}
+        if status.get("IsComplete"):
+            self._succeed(request, status)
+            return {"Done": True}
+        elapsed = self.clock() - started_at
+        if elapsed > TOTAL_TIMEOUT:
+            deployment_id = (request.get("Data") or {}).get("DeploymentId")
+            which = f"CodeDeploy deployment {deployment_id}" if deployment_id else "the CodeDeploy deployment"
+            minutes = int(TOTAL_TIMEOUT.total_seconds() // 60)
+            reason = (
+                f"Timed out after {minutes} minutes waiting for the deployment of "
+                f"{request.get('LogicalResourceId', 'the service')} to finish: {which} had no outcome yet, "
+                "and CloudFormation gives up at 60 minutes. Check the deployment group's deployments in "
+                "CodeDeploy and the deployment trigger's logs."
+            )
+            self._respond(request, "FAILED", reason, failed_physical_resource_id(request), {})
+            return {"Done": True}
+        log("poll", decision="wait", request_id=request.get("RequestId"), elapsed_seconds=int(elapsed.total_seconds()))
+        return {"Done": False}
+
+    def on_fail(self, request: Mapping[str, Any], error: Mapping[str, Any]) -> dict[str, Any]:
+        """The waiter's Catch: a poll kept failing, so CloudFormation is told why instead of timing out."""
+        name = str(error.get("Error") or "UnknownError")
+        cause = _cause_message(error.get("Cause")) or "no cause given"
+        reason = f"The deployment waiter failed with {name}: {cause}"
+        self._respond(request, "FAILED", reason, failed_physical_resource_id(request), {})
+        return {"Done": True}
+
+    # ---- steps --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _failed_id(event: Mapping[str, Any], result: Mapping[str, Any]) -> str:
+        # The event's own id first: a failed Update keeps the resource CloudFormation already knows.
+        known = event.get("PhysicalResourceId") or result.get("PhysicalResourceId")
+        return str(known) if known else failed_physical_resource_id(event)
+
+    def _start_waiter(
+        self,
+        event: Mapping[str, Any],
+        result: Mapping[str, Any],
+        request: Mapping[str, Any],
+        received: datetime,
+    ) -> dict[str, Any]:
+        name = execution_name(str(event.get("RequestId", "")))
+        arn = (event.get("ResourceProperties") or {}).get(WAITER_ARN_PROPERTY)
+        if not arn:
+            reason = (
+                f"The deployment waiter could not be started: the resource property {WAITER_ARN_PROPERTY} is "
+                "missing. The custom resource must be created by blue_green_ecs's deployment trigger."
+            )
+            return self._respond(request, "FAILED", reason, self._failed_id(event, result), {})
+        try:
+            self.stepfunctions.start_execution(
+                stateMachineArn=str(arn),
+                name=name,
+                input=json.dumps({"Request": request, "StartedAt": received.isoformat()}, default=str),
+            )
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") == "ExecutionAlreadyExists":
+                # A retried invocation for the same request: the first waiter carries on.
+                log("waiter", decision="already-started", request_id=event.get("RequestId"), execution_name=name)
+                return {"Status": "WAITING", "ExecutionName": name, "AlreadyStarted": True}
+            reason = (
+                f"The deployment waiter could not be started (states:StartExecution on {arn}): "
+                f"{error.get('Code', 'Unknown')}: {error.get('Message', exc)}"
+            )
+            return self._respond(request, "FAILED", reason, self._failed_id(event, result), {})
+        except Exception as exc:
+            log("error", stage="start_execution", request_id=event.get("RequestId"), traceback=traceback.format_exc())
+            reason = (
+                f"The deployment waiter could not be started (states:StartExecution on {arn}): "
+                f"{type(exc).__name__}: {exc}"
+            )
+            return self._respond(request, "FAILED", reason, self._failed_id(event, result), {})
+        log("waiter", decision="started", request_id=event.get("RequestId"), execution_name=name)
+        return {"Status": "WAITING", "ExecutionName": name, "AlreadyStarted": False}
+
+    def _succeed(self, request: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
+        data = {**(request.get("Data") or {}), **(status.get("Data") or {})}
+        return self._respond(request, "SUCCESS", "", str(request.get("PhysicalResourceId", "")), data)
+
+    def _fail(
+        self, request: Mapping[str, Any], exc: Exception, *, stage: str, physical_resource_id: str | None = None
+    ) -> dict[str, Any]:
+        if not isinstance(exc, deployment.DeploymentError):
+            log("error", stage=stage, request_id=request.get("RequestId"), traceback=traceback.format_exc())
+        return self._respond(
+            request, "FAILED", _error_reason(exc), physical_resource_id or failed_physical_resource_id(request), {}
+        )
+
+    def _respond(
+        self, request: Mapping[str, Any], status: str, reason: str, physical_resource_id: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """PUT the response to the ResponseURL, retrying network errors and 5xx with exponential backoff."""
+        body = response_body(
+            request, status=status, reason=reason, physical_resource_id=physical_resource_id, data=data
+        )
+        # The presigned URL is signed for an empty Content-Type.
+        headers = {"Content-Type": "", "Content-Length": str(len(body))}
+        url = str(request["ResponseURL"])
+        fields = {"request_id": request.get("RequestId"), "status": status}
+        problem = ""
+        for attempt in range(1, self.put_attempts + 1):
+            try:
+                code = self.put(url, body, headers)
+            except OSError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if 200 <= code < 300:
+                    log("responded", **fields, physical_resource_id=physical_resource_id, reason=reason, data=data)
+                    return {"Status": status}
+                problem = f"HTTP {code}"
+                if code < 500:
+                    # A refused or expired presigned URL: trying again cannot help.
+                    break
+            if attempt < self.put_attempts:
+                delay = self.put_base_delay * 2 ** (attempt - 1)
+                log("response-retry", **fields, attempt=attempt, delay_seconds=delay, error=problem)
+                self.sleep(delay)
+        log("response-failed", **fields, level="ERROR", error=problem, reason=reason)
+        raise ResponseError(f"Could not send the {status} response to CloudFormation: {problem}")
+
+
+@functools.cache
+def _default_resource() -> CustomResourceHandler:
+    return CustomResourceHandler()
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point: CloudFormation requests and the waiter state machine's poll and fail events."""
+    return _default_resource().handle(event)

@@ -1,0 +1,588 @@
+"""The deployment custom resource's provider: CloudFormation requests, waiter polls and failures, responses.
+
+The deployment logic is a fake (``test_deployment_handler.py`` covers it); Step Functions is botocore's
+Stubber on a real client, so every call is checked against the API model; the HTTP PUT is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from blue_green_ecs.handlers import custom_resource
+from blue_green_ecs.handlers.custom_resource import (
+    MAX_RESPONSE_BYTES,
+    CustomResourceHandler,
+    ResponseError,
+    execution_name,
+)
+from blue_green_ecs.handlers.deployment import DeploymentError
+
+ACCOUNT = "123456789012"
+REQUEST_ID = "5d9f0d7e-1c1f-4a35-9f43-6c3b8e0c2a11"
+STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/shop/0a1b2c3d-aaaa-bbbb-cccc-123456789012"
+RESPONSE_URL = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/presigned?X-Amz-Signature=abc"
+WAITER_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:BlueGreenEcsWaiter"
+EXECUTION_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:execution:BlueGreenEcsWaiter:{REQUEST_ID}"
+PHYSICAL_ID = "blue-green-ecs/shop/web"
+T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
+STATE = {"Decision": "deploying", "RequestedAt": T0.isoformat()}
+
+
+# ------------------------------------------------------------------------------------------------
+# fakes and builders
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class FakeDeployments:
+    """Stands in for deployment.DeploymentHandler: scripted results, recorded calls."""
+
+    on_event_result: dict[str, Any] | Exception = field(default_factory=dict)
+    is_complete_results: list[dict[str, Any] | Exception] = field(default_factory=list)
+    on_event_calls: list[dict[str, Any]] = field(default_factory=list)
+    is_complete_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def on_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        self.on_event_calls.append(dict(event))
+        if isinstance(self.on_event_result, Exception):
+            raise self.on_event_result
+        return self.on_event_result
+
+    def is_complete(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        self.is_complete_calls.append(dict(event))
+        result = self.is_complete_results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+@dataclass
+class Put:
+    """Records every PUT; answers with the scripted statuses (or raises the scripted errors), then 200."""
+
+    answers: list[int | OSError] = field(default_factory=list)
+    calls: list[tuple[str, bytes, dict[str, str]]] = field(default_factory=list)
+
+    def __call__(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        self.calls.append((url, body, dict(headers)))
+        answer = self.answers.pop(0) if self.answers else 200
+        if isinstance(answer, OSError):
+            raise answer
+        return answer
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for _, body, _ in self.calls]
+
+
+@dataclass
+class Env:
+    deployments: FakeDeployments
+    stepfunctions: Stubber
+    put: Put
+    clock: Clock
+    sleeps: list[float]
+    handler: CustomResourceHandler
+
+
+@pytest.fixture
+def env() -> Iterator[Env]:
+    client = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    deployments, put, clock = FakeDeployments(), Put(), Clock()
+    sleeps: list[float] = []
+    handler = CustomResourceHandler(deployments, client, put=put, clock=clock, sleep=sleeps.append)
+    with Stubber(client) as stub:
+        yield Env(deployments, stub, put, clock, sleeps, handler)
+        stub.assert_no_pending_responses()
+
+
+def cfn_event(request_type: str = "Update", **extra: Any) -> dict[str, Any]:
+    """A CloudFormation request as it reaches the function (the function is the ServiceToken)."""
+    body: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:trigger",
+        "ResponseURL": RESPONSE_URL,
+        "StackId": STACK_ID,
+        "RequestId": REQUEST_ID,
+        "LogicalResourceId": "WebDeployment",
+        "ResourceType": "Custom::BlueGreenEcsDeployment",
+        "ResourceProperties": {"ServiceName": "web", "WaiterStateMachineArn": WAITER_ARN},
+    }
+    if request_type != "Create":
+        body["PhysicalResourceId"] = PHYSICAL_ID
+    body.update(extra)
+    return body
+
+
+def on_event_result(deployment_id: str = "d-NEW") -> dict[str, Any]:
+    return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"DeploymentId": deployment_id}, "BlueGreenEcsState": STATE}
+
+
+def merged_request(deployment_id: str = "d-NEW") -> dict[str, Any]:
+    """What the Provider framework gave isComplete, spelled out: the event plus onEvent's result."""
+    return {
+        "RequestType": "Update",
+        "ServiceToken": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:trigger",
+        "ResponseURL": RESPONSE_URL,
+        "StackId": STACK_ID,
+        "RequestId": REQUEST_ID,
+        "LogicalResourceId": "WebDeployment",
+        "ResourceType": "Custom::BlueGreenEcsDeployment",
+        "ResourceProperties": {"ServiceName": "web", "WaiterStateMachineArn": WAITER_ARN},
+        "PhysicalResourceId": PHYSICAL_ID,
+        "Data": {"DeploymentId": deployment_id},
+        "BlueGreenEcsState": STATE,
+    }
+
+
+def poll_event(started_at: datetime = T0) -> dict[str, Any]:
+    return {"Action": "poll", "Request": merged_request(), "StartedAt": started_at.isoformat()}
+
+
+class JsonOf:
+    """Equal to a JSON string that decodes to ``value`` (the Stubber compares params with ``!=``)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and json.loads(other) == self.value
+
+    def __repr__(self) -> str:
+        return f"JsonOf({self.value!r})"
+
+
+def expect_start(env: Env, *, error_code: str | None = None, message: str = "") -> None:
+    params = {
+        "stateMachineArn": WAITER_ARN,
+        "name": REQUEST_ID,
+        "input": JsonOf({"Request": merged_request(), "StartedAt": "2025-01-15T12:00:00+00:00"}),
+    }
+    if error_code is None:
+        env.stepfunctions.add_response("start_execution", {"executionArn": EXECUTION_ARN, "startDate": T0}, params)
+    else:
+        env.stepfunctions.add_client_error(
+            "start_execution", service_error_code=error_code, service_message=message, expected_params=params
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# CloudFormation requests
+# ------------------------------------------------------------------------------------------------
+
+
+def test_delete_answers_success_at_once_without_step_functions(env: Env) -> None:
+    env.deployments.on_event_result = {"PhysicalResourceId": PHYSICAL_ID}
+    env.deployments.is_complete_results = [{"IsComplete": True}]
+
+    outcome = env.handler.handle(cfn_event("Delete"))
+
+    assert outcome == {"Status": "SUCCESS"}
+    assert [(body["Status"], body["PhysicalResourceId"], body["Data"]) for body in env.put.bodies] == [
+        ("SUCCESS", PHYSICAL_ID, {})
+    ]
+    # The poll saw the merged request, with Delete kept.
+    assert env.deployments.is_complete_calls[0]["RequestType"] == "Delete"
+
+
+def test_create_complete_at_once_merges_data_and_uses_on_event_physical_id(env: Env) -> None:
+    env.deployments.on_event_result = {
+        "PhysicalResourceId": PHYSICAL_ID,
+        "Data": {"DeploymentId": "", "FromOnEvent": "kept"},
+        "BlueGreenEcsState": {"Decision": "unchanged", "RequestedAt": T0.isoformat()},
+    }
+    env.deployments.is_complete_results = [{"IsComplete": True, "Data": {"DeploymentId": "d-FINAL"}}]
+
+    env.handler.handle(cfn_event("Create"))
+
+    [body] = env.put.bodies
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == PHYSICAL_ID
+    assert body["Data"] == {"DeploymentId": "d-FINAL", "FromOnEvent": "kept"}
+    # isComplete received {**event, **onEvent result}, state included, exactly as under the Provider framework.
+    assert env.deployments.is_complete_calls == [{**cfn_event("Create"), **env.deployments.on_event_result}]
+
+
+def test_on_event_result_overrides_the_event_as_under_the_provider_framework(env: Env) -> None:
+    env.deployments.on_event_result = {**on_event_result(), "PhysicalResourceId": "blue-green-ecs/shop/web-v2"}
+    env.deployments.is_complete_results = [{"IsComplete": True}]
+
+    env.handler.handle(cfn_event("Update"))
+
+    assert env.deployments.is_complete_calls[0]["PhysicalResourceId"] == "blue-green-ecs/shop/web-v2"
+    [body] = env.put.bodies
+    assert (body["Status"], body["PhysicalResourceId"]) == ("SUCCESS", "blue-green-ecs/shop/web-v2")
+
+
+def test_update_that_must_wait_starts_the_waiter_and_does_not_answer_yet(env: Env) -> None:
+    env.deployments.on_event_result = on_event_result()
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+    expect_start(env)
+
+    outcome = env.handler.handle(cfn_event("Update"))
+
+    assert outcome == {"Status": "WAITING", "ExecutionName": REQUEST_ID, "AlreadyStarted": False}
+    assert env.put.calls == []
+
+
+def test_waiter_already_started_by_a_retried_invocation_is_not_a_failure(env: Env) -> None:
+    env.deployments.on_event_result = on_event_result()
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+    expect_start(env, error_code="ExecutionAlreadyExists", message=f"Execution Already Exists: '{EXECUTION_ARN}'")
+
+    outcome = env.handler.handle(cfn_event("Update"))
+
+    assert outcome == {"Status": "WAITING", "ExecutionName": REQUEST_ID, "AlreadyStarted": True}
+    assert env.put.calls == []
+
+
+def test_waiter_that_cannot_start_fails_the_resource_with_the_reason(env: Env) -> None:
+    env.deployments.on_event_result = on_event_result()
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+    expect_start(env, error_code="AccessDeniedException", message="not authorized to perform: states:StartExecution")
+
+    outcome = env.handler.handle(cfn_event("Update"))
+
+    assert outcome == {"Status": "FAILED"}
+    [body] = env.put.bodies
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == (
+        f"The deployment waiter could not be started (states:StartExecution on {WAITER_ARN}): "
+        "AccessDeniedException: not authorized to perform: states:StartExecution"
+    )
+    assert body["PhysicalResourceId"] == PHYSICAL_ID
+
+
+def test_missing_waiter_arn_fails_the_resource(env: Env) -> None:
+    env.deployments.on_event_result = on_event_result()
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+
+    env.handler.handle(cfn_event("Update", ResourceProperties={"ServiceName": "web"}))
+
+    [body] = env.put.bodies
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(
+        "The deployment waiter could not be started: the resource property WaiterStateMachineArn is missing."
+    )
+
+
+def test_on_event_deployment_error_fails_create_with_its_message_and_a_fallback_physical_id(env: Env) -> None:
+    env.deployments.on_event_result = DeploymentError("ECS service 'web' in cluster 'shop' was not found.")
+
+    outcome = env.handler.handle(cfn_event("Create"))
+
+    assert outcome == {"Status": "FAILED"}
+    [body] = env.put.bodies
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == "ECS service 'web' in cluster 'shop' was not found."
+    assert body["PhysicalResourceId"] == f"WebDeployment-failed-{REQUEST_ID}"
+    assert env.deployments.is_complete_calls == []
+
+
+def test_on_event_unexpected_exception_is_an_internal_error_with_traceback_logged(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.deployments.on_event_result = KeyError("ApplicationName")
+
+    env.handler.handle(cfn_event("Update"))
+
+    [body] = env.put.bodies
+    assert body["Reason"] == "Internal error in the deployment trigger: KeyError: 'ApplicationName'"
+    assert body["PhysicalResourceId"] == PHYSICAL_ID
+    errors = [line for line in _log_lines(capsys) if line["action"] == "error"]
+    assert [line["stage"] for line in errors] == ["on_event"]
+    assert "KeyError" in errors[0]["traceback"]
+
+
+def test_first_poll_raising_fails_with_the_event_physical_id(env: Env) -> None:
+    env.deployments.on_event_result = {**on_event_result(), "PhysicalResourceId": "blue-green-ecs/shop/web-v2"}
+    env.deployments.is_complete_results = [DeploymentError("CodeDeploy deployment d-NEW failed.")]
+
+    env.handler.handle(cfn_event("Update"))
+
+    [body] = env.put.bodies
+    assert (body["Status"], body["Reason"], body["PhysicalResourceId"]) == (
+        "FAILED",
+        "CodeDeploy deployment d-NEW failed.",
+        PHYSICAL_ID,
+    )
+
+
+def test_response_url_is_never_logged(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    env.deployments.on_event_result = RuntimeError("boom")
+
+    env.handler.handle(cfn_event("Create"))
+
+    output = capsys.readouterr().out
+    assert "responded" in output  # something was logged, so the next line can fail
+    assert "X-Amz-Signature" not in output
+
+
+# ------------------------------------------------------------------------------------------------
+# waiter events
+# ------------------------------------------------------------------------------------------------
+
+
+def test_poll_complete_answers_success_with_merged_data(env: Env) -> None:
+    env.deployments.is_complete_results = [{"IsComplete": True, "Data": {"DeploymentId": "d-NEW"}}]
+    env.clock.now = T0 + timedelta(minutes=20)
+
+    outcome = env.handler.handle(poll_event())
+
+    assert outcome == {"Done": True}
+    assert env.deployments.is_complete_calls == [merged_request()]
+    [body] = env.put.bodies
+    assert (body["Status"], body["PhysicalResourceId"], body["Data"]) == (
+        "SUCCESS",
+        PHYSICAL_ID,
+        {"DeploymentId": "d-NEW"},
+    )
+
+
+def test_poll_not_complete_waits_without_answering(env: Env) -> None:
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+    env.clock.now = T0 + timedelta(minutes=57)
+
+    outcome = env.handler.handle(poll_event())
+
+    assert outcome == {"Done": False}
+    assert env.put.calls == []
+
+
+def test_poll_after_58_minutes_fails_as_timed_out(env: Env) -> None:
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+    env.clock.now = T0 + timedelta(minutes=58, seconds=1)
+
+    outcome = env.handler.handle(poll_event())
+
+    assert outcome == {"Done": True}
+    [body] = env.put.bodies
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == (
+        "Timed out after 58 minutes waiting for the deployment of WebDeployment to finish: CodeDeploy deployment "
+        "d-NEW had no outcome yet, and CloudFormation gives up at 60 minutes. Check the deployment group's "
+        "deployments in CodeDeploy and the deployment trigger's logs."
+    )
+    assert body["PhysicalResourceId"] == PHYSICAL_ID
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (
+            DeploymentError("CodeDeploy deployment d-NEW failed (HEALTH_CONSTRAINTS)."),
+            "CodeDeploy deployment d-NEW failed (HEALTH_CONSTRAINTS).",
+        ),
+        (TypeError("bad"), "Internal error in the deployment trigger: TypeError: bad"),
+    ],
+)
+def test_poll_raising_fails_the_resource(env: Env, error: Exception, reason: str) -> None:
+    env.deployments.is_complete_results = [error]
+
+    outcome = env.handler.handle(poll_event())
+
+    assert outcome == {"Done": True}
+    [body] = env.put.bodies
+    assert (body["Status"], body["Reason"]) == ("FAILED", reason)
+
+
+def test_fail_action_reports_the_lambda_error_message(env: Env) -> None:
+    cause = json.dumps(
+        {"errorMessage": "Could not send the SUCCESS response", "errorType": "ResponseError", "stackTrace": ["..."]}
+    )
+    event = {"Action": "fail", "Request": merged_request(), "Error": {"Error": "ResponseError", "Cause": cause}}
+
+    outcome = env.handler.handle(event)
+
+    assert outcome == {"Done": True}
+    [body] = env.put.bodies
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == "The deployment waiter failed with ResponseError: Could not send the SUCCESS response"
+    assert body["PhysicalResourceId"] == PHYSICAL_ID
+
+
+def test_fail_action_keeps_a_plain_text_cause(env: Env) -> None:
+    event = {
+        "Action": "fail",
+        "Request": merged_request(),
+        "Error": {"Error": "States.Timeout", "Cause": "The task timed out."},
+    }
+
+    env.handler.handle(event)
+
+    assert env.put.bodies[0]["Reason"] == "The deployment waiter failed with States.Timeout: The task timed out."
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"hello": "world"},
+        {"Action": "poll", "StartedAt": T0.isoformat()},  # no Request
+        {"Action": "retry", "Request": merged_request()},
+        {"RequestType": "Create"},  # no ResponseURL
+    ],
+)
+def test_unknown_event_raises_value_error_naming_its_keys(env: Env, event: dict[str, Any]) -> None:
+    with pytest.raises(
+        ValueError, match=r"^Unexpected event for the deployment custom resource: .* got keys \["
+    ) as info:
+        env.handler.handle(event)
+
+    assert str(sorted(event)) in str(info.value)
+    assert env.put.calls == []
+
+
+# ------------------------------------------------------------------------------------------------
+# the response
+# ------------------------------------------------------------------------------------------------
+
+
+def test_response_has_exactly_cloudformation_keys_and_an_empty_content_type(env: Env) -> None:
+    env.deployments.on_event_result = {"PhysicalResourceId": PHYSICAL_ID}
+    env.deployments.is_complete_results = [{"IsComplete": True}]
+
+    env.handler.handle(cfn_event("Delete"))
+
+    [(url, raw, headers)] = env.put.calls
+    assert url == RESPONSE_URL
+    assert headers == {"Content-Type": "", "Content-Length": str(len(raw))}
+    assert json.loads(raw) == {
+        "Status": "SUCCESS",
+        "Reason": "",
+        "PhysicalResourceId": PHYSICAL_ID,
+        "StackId": STACK_ID,
+        "RequestId": REQUEST_ID,
+        "LogicalResourceId": "WebDeployment",
+        "NoEcho": False,
+        "Data": {},
+    }
+
+
+def test_body_over_4096_bytes_truncates_the_reason_only(env: Env) -> None:
+    long_reason = "CodeDeploy said: " + "é" * 5000 + "x" * 5000  # non-ASCII is six bytes in JSON
+    env.deployments.on_event_result = on_event_result()
+    env.deployments.is_complete_results = [DeploymentError(long_reason)]
+
+    env.handler.handle(cfn_event("Update"))
+
+    [(_, raw, headers)] = env.put.calls
+    body = json.loads(raw)
+    assert len(raw) <= MAX_RESPONSE_BYTES
+    assert len(raw) > MAX_RESPONSE_BYTES - 10  # the room is used, not thrown away
+    assert headers["Content-Length"] == str(len(raw))
+    assert body["Reason"].startswith("CodeDeploy said: ééé")
+    assert body["Reason"].endswith("...")
+    assert (body["RequestId"], body["StackId"], body["PhysicalResourceId"]) == (REQUEST_ID, STACK_ID, PHYSICAL_ID)
+
+
+def test_body_over_4096_bytes_keeps_data_whole() -> None:
+    data = {"DeploymentId": "d-NEW", "Note": "n" * 1000}
+
+    raw = custom_resource.response_body(
+        merged_request(), status="SUCCESS", reason="r" * 10_000, physical_resource_id=PHYSICAL_ID, data=data
+    )
+
+    body = json.loads(raw)
+    assert len(raw) <= MAX_RESPONSE_BYTES
+    assert body["Data"] == data
+    assert body["Reason"] == "r" * (len(body["Reason"]) - 3) + "..."
+
+
+def test_put_is_retried_on_5xx_and_network_errors_then_succeeds(env: Env) -> None:
+    env.put.answers = [500, OSError("connection reset"), 503]
+    env.deployments.on_event_result = {"PhysicalResourceId": PHYSICAL_ID}
+    env.deployments.is_complete_results = [{"IsComplete": True}]
+
+    outcome = env.handler.handle(cfn_event("Delete"))
+
+    assert outcome == {"Status": "SUCCESS"}
+    assert len(env.put.calls) == 4
+    assert len({body for _, body, _ in env.put.calls}) == 1  # the same response every time
+    assert env.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_put_failing_every_attempt_raises(env: Env) -> None:
+    env.put.answers = [500, 502, 503, 504, 200]
+    env.deployments.on_event_result = {"PhysicalResourceId": PHYSICAL_ID}
+    env.deployments.is_complete_results = [{"IsComplete": True}]
+
+    with pytest.raises(ResponseError, match=r"^Could not send the SUCCESS response to CloudFormation: HTTP 504$"):
+        env.handler.handle(cfn_event("Delete"))
+
+    assert len(env.put.calls) == 4
+    assert env.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_put_refused_with_4xx_is_not_retried(env: Env) -> None:
+    env.put.answers = [403]
+    env.deployments.on_event_result = {"PhysicalResourceId": PHYSICAL_ID}
+    env.deployments.is_complete_results = [{"IsComplete": True}]
+
+    with pytest.raises(ResponseError, match=r"HTTP 403$"):
+        env.handler.handle(cfn_event("Delete"))
+
+    assert len(env.put.calls) == 1
+    assert env.sleeps == []
+
+
+def test_urllib_put_sends_a_put_with_the_given_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[urllib.request.Request] = []
+
+    class Answer:
+        status = 200
+
+        def __enter__(self) -> Answer:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            return None
+
+    def urlopen(request: urllib.request.Request, timeout: float) -> Answer:
+        sent.append(request)
+        return Answer()
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+
+    status = custom_resource.urllib_put(RESPONSE_URL, b"{}", {"Content-Type": "", "Content-Length": "2"})
+
+    assert status == 200
+    [request] = sent
+    assert (request.get_method(), request.full_url, request.data) == ("PUT", RESPONSE_URL, b"{}")
+    # Present and empty: urllib then adds no form-encoded Content-Type of its own.
+    assert request.get_header("Content-type") == ""
+
+
+# ------------------------------------------------------------------------------------------------
+# execution names
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("request_id", ["has spaces/and:colons", "x" * 120, ""])
+def test_execution_name_is_valid_and_deterministic(request_id: str) -> None:
+    name = execution_name(request_id)
+
+    assert re.fullmatch(r"[0-9A-Za-z_-]{1,80}", name)
+    assert name == execution_name(request_id)
+    assert name != execution_name(request_id + "y")
+
+
+def _log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
