@@ -50,6 +50,22 @@ def existing_cluster() -> Synthesized:
     return Synthesized(stack, service, synth(stack))
 
 
+@dataclass(frozen=True)
+class TwoServices:
+    """Two services in one stack and cluster (``configurations.two_services``) and the template."""
+
+    stack: Stack
+    first: BlueGreenFargateService
+    second: BlueGreenFargateService
+    template: Template
+
+
+@pytest.fixture(scope="session")
+def two_services() -> TwoServices:
+    stack, first, second = configurations.two_services()
+    return TwoServices(stack, first, second, synth(stack))
+
+
 @pytest.fixture(scope="session")
 def sample_ecs() -> Synthesized:
     stack = configurations.sample_ecs()

@@ -16,7 +16,7 @@ from blue_green_ecs import BlueGreenFargateService
 from blue_green_ecs.acknowledgements import acknowledge_nag
 
 from .configurations import IMAGE
-from .conftest import Synthesized
+from .conftest import Synthesized, TwoServices
 from .support import logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
 
 
@@ -145,25 +145,38 @@ def test_retention_is_configurable_and_validated() -> None:
         )
 
 
-def test_the_services_of_a_stack_share_one_bucket_each_under_its_own_prefix() -> None:
-    stack = new_stack()
-    web = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE))
-    team = Construct(stack, "Team")
-    # The same id under another parent: the default prefix is the path below the stack.
-    nested = BlueGreenFargateService(team, "Web", image=ecs.ContainerImage.from_registry(IMAGE), vpc=web.vpc)
-    template = synth(stack)
+def test_the_services_of_a_stack_share_one_bucket_each_under_its_own_prefix(two_services: TwoServices) -> None:
+    template = two_services.template
     template.resource_count_is("AWS::S3::Bucket", 1)
     template.resource_count_is("AWS::S3::BucketPolicy", 1)
-    assert web.access_logs_bucket is nested.access_logs_bucket
-    assert logical_id(stack, web.access_logs_bucket).startswith("BlueGreenEcsAccessLogsBucket")
+    assert two_services.first.access_logs_bucket is two_services.second.access_logs_bucket
+    assert logical_id(two_services.stack, two_services.first.access_logs_bucket).startswith(
+        "BlueGreenEcsAccessLogsBucket"
+    )
     prefixes = sorted(
         {a["Key"]: a["Value"] for a in lb["Properties"]["LoadBalancerAttributes"]}["access_logs.s3.prefix"]
         for lb in resources_of_type(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
     )
-    assert prefixes == ["Team/Web", "Web"]
+    assert prefixes == ["Api", "Web"]
     written = json.dumps([s["Resource"] for s in _statements(template) if s["Action"] == "s3:PutObject"])
     assert "/Web/AWSLogs/" in written
-    assert "/Team/Web/AWSLogs/" in written
+    assert "/Api/AWSLogs/" in written
+
+
+def test_the_default_prefix_is_the_path_below_the_stack() -> None:
+    stack = new_stack()
+    # The same id under another parent: the id alone would collide in the shared bucket.
+    web = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE))
+    nested = BlueGreenFargateService(
+        Construct(stack, "Team"), "Web", image=ecs.ContainerImage.from_registry(IMAGE), vpc=web.vpc
+    )
+
+    def prefix(service: BlueGreenFargateService) -> str:
+        attributes = stack.resolve(service.load_balancer.node.default_child.load_balancer_attributes)  # type: ignore[union-attr]
+        return str({a["key"]: a["value"] for a in attributes}["access_logs.s3.prefix"])
+
+    assert (prefix(web), prefix(nested)) == ("Web", "Team/Web")
+    assert web.access_logs_bucket is nested.access_logs_bucket
 
 
 def test_a_second_retention_in_the_same_stack_is_refused() -> None:

@@ -26,7 +26,7 @@ from sample.app import build
 
 from . import configurations
 from .configurations import IMAGE
-from .conftest import Synthesized
+from .conftest import Synthesized, TwoServices
 from .support import logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
 
 BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
@@ -41,9 +41,8 @@ def _counts(template: Template) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def two() -> tuple[Template, BlueGreenFargateService, BlueGreenFargateService, Any]:
-    stack, first, second = configurations.two_services()
-    return synth(stack), first, second, stack
+def two(two_services: TwoServices) -> tuple[Template, BlueGreenFargateService, BlueGreenFargateService, Any]:
+    return two_services.template, two_services.first, two_services.second, two_services.stack
 
 
 def test_custom_resource_carries_the_appspec(sample: Synthesized) -> None:

@@ -4,47 +4,26 @@ ECS infrastructure role. A further service adds only what is its own."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import pytest
-from aws_cdk import Stack
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ecs as ecs
-from aws_cdk.assertions import Template
 
 from blue_green_ecs import BlueGreenFargateService, DeploymentEngine
 from blue_green_ecs.shared_resources import APPLICATION_ID, CODEDEPLOY_ROLE_ID, stack_singleton
 
 from .configurations import IMAGE, cluster_with_insights
-from .support import logical_id, new_stack, resources_of_type, synth
+from .conftest import TwoServices
+from .support import logical_id, new_stack, resources_of_type
 
 
-def _services(count: int, **options: Any) -> tuple[Stack, list[BlueGreenFargateService], Template]:
-    stack = new_stack()
-    cluster = cluster_with_insights(stack)
-    services = [
-        BlueGreenFargateService(
-            stack, f"Svc{index}", image=ecs.ContainerImage.from_registry(IMAGE), cluster=cluster, **options
-        )
-        for index in range(count)
-    ]
-    return stack, services, synth(stack)
-
-
-def _types(template: Template) -> Counter[str]:
-    return Counter(resource["Type"] for resource in template.to_json()["Resources"].values())
-
-
-@pytest.fixture(scope="module")
-def codedeploy_pair() -> tuple[Stack, list[BlueGreenFargateService], Template]:
-    return _services(2)
-
-
-def test_one_application_and_one_role_for_every_deployment_group(codedeploy_pair: Any) -> None:
-    stack, (first, second), template = codedeploy_pair
+def test_one_application_and_one_role_for_every_deployment_group(two_services: TwoServices) -> None:
+    stack, first, second, template = two_services.stack, two_services.first, two_services.second, two_services.template
     template.resource_count_is("AWS::CodeDeploy::Application", 1)
     template.resource_count_is("AWS::CodeDeploy::DeploymentGroup", 2)
     assert first.application is second.application
+    assert first.deployment_group is not None
+    assert second.deployment_group is not None
     assert first.deployment_group.role is second.deployment_group.role
     role = logical_id(stack, first.deployment_group.role)
     assert role.startswith(CODEDEPLOY_ROLE_ID)
@@ -54,10 +33,11 @@ def test_one_application_and_one_role_for_every_deployment_group(codedeploy_pair
         assert group["Properties"]["ApplicationName"] == {"Ref": logical_id(stack, first.application)}
 
 
-def test_a_further_service_adds_fewer_resources_than_the_hand_written_l2_service(codedeploy_pair: Any) -> None:
-    _, _, two = codedeploy_pair
-    one = _types(_services(1)[2])
-    added = _types(two) - one
+def test_a_further_service_adds_fewer_resources_than_the_hand_written_l2_service(two_services: TwoServices) -> None:
+    resources = two_services.template.to_json()["Resources"]
+    # Everything of the second service lives under its construct (id "Api"); what it shares is a
+    # child of the stack, created by the first.
+    added = Counter(r["Type"] for logical, r in resources.items() if logical.startswith("Api"))
     # benchmarks/l2_stack.py adds 20 per service (its own application and CodeDeploy role, no access
     # logs, no trigger); this adds 19 with access logs and the deployment trigger.
     assert sum(added.values()) == 19
@@ -66,6 +46,10 @@ def test_a_further_service_adds_fewer_resources_than_the_hand_written_l2_service
         assert added[shared] == 0, shared
     # The task role and the execution role stay per service: they carry the service's own permissions.
     assert added["AWS::IAM::Role"] == 2
+    # Besides the network of the fixture, the stack level holds only the shared resources.
+    network = ("Vpc", "FlowLogs", "CustomVpcRestrictDefaultSG", "Cluster")
+    stack_level = {logical for logical in resources if not logical.startswith(("Web", "Api", *network))}
+    assert all(logical.startswith("BlueGreenEcs") for logical in stack_level), stack_level
 
 
 def test_a_given_application_is_used_instead_of_the_shared_one() -> None:
@@ -74,21 +58,26 @@ def test_a_given_application_is_used_instead_of_the_shared_one() -> None:
     service = BlueGreenFargateService(
         stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), application=application
     )
-    template = synth(stack)
-    template.resource_count_is("AWS::CodeDeploy::Application", 1)
     assert service.application is application
+    assert stack.node.try_find_child(APPLICATION_ID) is None
 
 
 def test_ecs_native_services_share_the_infrastructure_role() -> None:
-    stack, (first, second), template = _services(2, engine=DeploymentEngine.ECS_NATIVE)
+    stack = new_stack()
+    cluster = cluster_with_insights(stack)
+    first, second = (
+        BlueGreenFargateService(
+            stack,
+            name,
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            cluster=cluster,
+            engine=DeploymentEngine.ECS_NATIVE,
+        )
+        for name in ("Web", "Api")
+    )
+    assert first.infrastructure_role is not None
     assert first.infrastructure_role is second.infrastructure_role
-    roles = resources_of_type(template, "AWS::IAM::Role")
-    ecs_roles = [
-        resource_id
-        for resource_id, role in roles.items()
-        if "AmazonECSInfrastructureRolePolicyForLoadBalancers" in str(role["Properties"].get("ManagedPolicyArns"))
-    ]
-    assert ecs_roles == [logical_id(stack, first.infrastructure_role)]
+    assert first.infrastructure_role.node.scope is stack
 
 
 def test_a_reserved_id_taken_by_something_else_is_reported() -> None:

@@ -39,3 +39,12 @@ def test_deployment_trigger_id_is_stable(sample: Synthesized) -> None:
     assert trigger is not None
     # A new id would make CloudFormation create the resource again (and run a deployment decision).
     assert sample.stack.get_logical_id(trigger.resource.node.default_child) == "WebDeploymentTriggerB39020FF"  # type: ignore[arg-type]
+
+
+def test_deployment_trigger_service_token_is_stable(sample: Synthesized) -> None:
+    # CloudFormation refuses to change a custom resource's ServiceToken ("Modifying service token is
+    # not allowed"): a new handler id would make every stack update fail.
+    from blue_green_ecs.deployment_trigger import DeploymentTriggerProvider
+
+    function = DeploymentTriggerProvider.of(sample.stack).function
+    assert sample.stack.get_logical_id(function.node.default_child) == "BlueGreenEcsDeploymentTriggerHandler5DEA0C41"  # type: ignore[arg-type]
