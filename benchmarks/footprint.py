@@ -72,6 +72,7 @@ OURS = (
     (stacks.CONSTRUCT_LEAN, "blue_green_ecs, CodeDeploy, `deploy_on_update=False, access_logs=False`"),
     (stacks.CONSTRUCT_ECS, "blue_green_ecs, `engine=ECS_NATIVE` (access logs on)"),
     (stacks.L2, "hand-written L2 (benchmarks/l2_stack.py: no trigger, no access logs)"),
+    (stacks.L2_FULL, "hand-written L2 with the same features (access logs, aws-cdk-lib Provider trigger)"),
     (stacks.ECS_PATTERNS, "aws-cdk-lib ecs-patterns `ApplicationLoadBalancedFargateService` (rolling, not blue/green)"),
 )
 ECS_CODEDEPLOY_LABEL = "@cdklabs/cdk-ecs-codedeploy `ApplicationLoadBalancedCodeDeployedFargateService`, defaults"
@@ -127,8 +128,13 @@ def verdict(rows: list[Row]) -> list[str]:
     """The goal: each further service adds fewer than with any blue/green alternative (ecs-patterns is not one)."""
     by_label = {row.label: row for row in rows}
     defaults, lean = by_label[OURS[0][1]], by_label[OURS[1][1]]
-    l2, alternative = by_label[OURS[3][1]], by_label[ECS_CODEDEPLOY_LABEL]
-    return [_compare(defaults, alternative), _compare(defaults, l2), _compare(lean, l2)]
+    l2, l2_full, alternative = by_label[OURS[3][1]], by_label[OURS[4][1]], by_label[ECS_CODEDEPLOY_LABEL]
+    return [
+        _compare(defaults, alternative),
+        _compare(defaults, l2_full),
+        _compare(defaults, l2),
+        _compare(lean, l2),
+    ]
 
 
 def markdown(network: Counts, rows: list[Row]) -> str:

@@ -4,13 +4,21 @@ What a team writes without the library: a Fargate service under the ``CODE_DEPLO
 Application Load Balancer with a production and a test listener, the blue and green target groups
 with the same health check and drain time, the same two rollback alarms (metric math over both
 target groups), and a CodeDeploy application and deployment group shifting canary 10% / 5 minutes
-with a 5-minute termination wait. Left out on purpose: the library's extras, the deployment trigger
-(`cdk deploy` starts no deployment) and the access logs, so the construct rows show what they cost.
+with a 5-minute termination wait.
+
+``with_features=False`` (the plain L2 stack) leaves out the deployment trigger (`cdk deploy` starts
+no deployment) and the access logs, so the construct rows show what those cost. ``with_features=True``
+writes them by hand the way aws-cdk-lib offers: an access-log bucket per load balancer with the same
+settings and the log-delivery grant, and aws-cdk-lib's ``custom_resources.Provider`` (its framework
+functions and waiter state machine) running the library's own onEvent/isComplete handler code, one
+provider per stack. It never imports blue_green_ecs: the handler directory is read as files.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from pathlib import Path
+
+from aws_cdk import Aws, CustomResource, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
@@ -22,12 +30,21 @@ from constructs import Construct
 from .network import IMAGE
 
 MINUTE = Duration.minutes(1)
+HANDLERS = Path(__file__).resolve().parents[1] / "blue_green_ecs" / "handlers"
 
 
 class HandWrittenBlueGreenService(Construct):
     """One blue/green service in plain L2 constructs, on a cluster the stack already has."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, cluster: ecs.ICluster, container_port: int = 80) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: ecs.ICluster,
+        container_port: int = 80,
+        with_features: bool = False,
+    ) -> None:
         super().__init__(scope, construct_id)
         vpc = cluster.vpc
 
@@ -110,6 +127,85 @@ class HandWrittenBlueGreenService(Construct):
                 failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
             ),
         )
+        if with_features:
+            self._access_logs(construct_id)
+            self._deployment_trigger(cluster, container_port)
+
+    def _access_logs(self, prefix: str) -> None:
+        from aws_cdk import aws_iam as iam
+        from aws_cdk import aws_s3 as s3
+
+        bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+        )
+        # aws-cdk-lib's log_access_logs needs a concrete region; this stack is environment-agnostic,
+        # so the grant is written out (the service principal of the regions opened since 2022).
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{prefix}/AWSLogs/{Aws.ACCOUNT_ID}/*")],
+                principals=[iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")],
+            )
+        )
+        self.load_balancer.set_attribute("access_logs.s3.enabled", "true")
+        self.load_balancer.set_attribute("access_logs.s3.bucket", bucket.bucket_name)
+        self.load_balancer.set_attribute("access_logs.s3.prefix", prefix)
+        if bucket.policy is not None:
+            self.load_balancer.node.add_dependency(bucket.policy)
+
+    def _deployment_trigger(self, cluster: ecs.ICluster, container_port: int) -> None:
+        from aws_cdk import aws_iam as iam
+
+        provider = _provider(Stack.of(self))
+        group = self.deployment_group
+        for actions, resource in (
+            (
+                [
+                    "codedeploy:CreateDeployment",
+                    "codedeploy:GetDeployment",
+                    "codedeploy:ListDeployments",
+                    "codedeploy:BatchGetDeployments",
+                    "codedeploy:StopDeployment",
+                ],
+                group.deployment_group_arn,
+            ),
+            (["codedeploy:GetDeploymentConfig"], group.deployment_config.deployment_config_arn),
+            (
+                ["codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"],
+                group.application.application_arn,
+            ),
+            (["ecs:DescribeServices"], self.service.service_arn),
+        ):
+            provider.on_event_handler.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[resource]))
+        subnets = cluster.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
+        CustomResource(
+            self,
+            "DeploymentTrigger",
+            service_token=provider.service_token,
+            resource_type="Custom::BlueGreenDeployment",
+            service_timeout=Duration.hours(1),
+            properties={
+                "ApplicationName": group.application.application_name,
+                "DeploymentGroupName": group.deployment_group_name,
+                "ClusterName": cluster.cluster_name,
+                "ServiceName": self.service.service_name,
+                "TaskDefinitionArn": self.task_definition.task_definition_arn,
+                "ContainerName": "web",
+                "ContainerPort": container_port,
+                "PlatformVersion": "LATEST",
+                "Subnets": subnets,
+                "SecurityGroups": [sg.security_group_id for sg in self.service.connections.security_groups],
+                "AssignPublicIp": "DISABLED",
+                "TimeoutMinutes": 25,
+            },
+        ).node.add_dependency(group)
 
     def _error_rate_alarm(self) -> cloudwatch.Alarm:
         # Blue and green swap roles every deployment, so one alarm watches the worse of the two.
@@ -149,3 +245,45 @@ class HandWrittenBlueGreenService(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+
+
+def _provider(stack: Stack) -> _Provider:
+    existing = stack.node.try_find_child("DeploymentProvider")
+    return existing if isinstance(existing, _Provider) else _Provider(stack, "DeploymentProvider")
+
+
+class _Provider(Construct):
+    """One provider per stack: the handler code as an asset, aws-cdk-lib's Provider framework around it."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        from aws_cdk import aws_lambda as lambda_
+        from aws_cdk import custom_resources as cr
+
+        super().__init__(scope, construct_id)
+        code = lambda_.Code.from_asset(str(HANDLERS), exclude=["__pycache__", "*.pyc"])
+        self.on_event_handler = lambda_.Function(
+            self,
+            "OnEvent",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            code=code,
+            handler="deployment.on_event",
+            timeout=Duration.minutes(2),
+        )
+        is_complete = lambda_.Function(
+            self,
+            "IsComplete",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            code=code,
+            handler="deployment.is_complete",
+            timeout=Duration.minutes(1),
+            role=self.on_event_handler.role,
+        )
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.on_event_handler,
+            is_complete_handler=is_complete,
+            query_interval=Duration.seconds(15),
+            total_timeout=Duration.minutes(58),
+        )
+        self.service_token = self.provider.service_token

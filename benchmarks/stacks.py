@@ -21,6 +21,7 @@ STARTED = time.perf_counter()
 BASELINE = "baseline"
 NETWORK = "network"
 L2 = "l2"
+L2_FULL = "l2-full"
 CONSTRUCT = "construct"
 CONSTRUCT_LEAN = "construct-lean"
 CONSTRUCT_TRIGGER = "construct-trigger"
@@ -32,6 +33,7 @@ LABELS = {
     BASELINE: "jsii start-up: App + Stack with one resource",
     NETWORK: "the shared network alone: VPC, flow logs, cluster",
     L2: "hand-written L2 (no trigger, no access logs)",
+    L2_FULL: "hand-written L2 with the same features (access logs, aws-cdk-lib Provider trigger)",
     CONSTRUCT: "BlueGreenFargateService, defaults (deploy trigger + access logs)",
     CONSTRUCT_LEAN: "BlueGreenFargateService, deploy_on_update=False, access_logs=False",
     CONSTRUCT_TRIGGER: "BlueGreenFargateService, access_logs=False (deploy trigger only)",
@@ -55,13 +57,16 @@ def _network(stack: Any, services: int) -> None:
     shared_cluster(stack)
 
 
-def _l2(stack: Any, services: int) -> None:
-    from .l2_stack import HandWrittenBlueGreenService
-    from .network import shared_cluster
+def _l2(*, with_features: bool) -> Callable[[Any, int], None]:
+    def build(stack: Any, services: int) -> None:
+        from .l2_stack import HandWrittenBlueGreenService
+        from .network import shared_cluster
 
-    cluster = shared_cluster(stack)
-    for index in range(services):
-        HandWrittenBlueGreenService(stack, f"Service{index}", cluster=cluster)
+        cluster = shared_cluster(stack)
+        for index in range(services):
+            HandWrittenBlueGreenService(stack, f"Service{index}", cluster=cluster, with_features=with_features)
+
+    return build
 
 
 def _construct(**options: Any) -> Callable[[Any, int], None]:
@@ -112,7 +117,8 @@ def _ecs_patterns(stack: Any, services: int) -> None:
 BUILDERS: dict[str, Callable[[Any, int], None]] = {
     BASELINE: _baseline,
     NETWORK: _network,
-    L2: _l2,
+    L2: _l2(with_features=False),
+    L2_FULL: _l2(with_features=True),
     CONSTRUCT: _construct(),
     CONSTRUCT_LEAN: _construct(deploy_on_update=False, access_logs=False),
     CONSTRUCT_TRIGGER: _construct(access_logs=False),

@@ -27,12 +27,22 @@ from .context import ROOT, child_env, cpu_busy_seconds, median, python, seconds,
 TIMED = (
     stacks.BASELINE,
     stacks.L2,
+    stacks.L2_FULL,
     stacks.CONSTRUCT,
     stacks.CONSTRUCT_LEAN,
     stacks.CONSTRUCT_TRIGGER,
     stacks.CONSTRUCT_LOGS,
 )
-COMPARED = (stacks.CONSTRUCT, stacks.CONSTRUCT_LEAN, stacks.CONSTRUCT_TRIGGER, stacks.CONSTRUCT_LOGS)
+# (construct, hand-written stack, whether they are equivalent): the goal applies to equivalent pairs,
+# the same features on both sides. The other rows say what the defaults' features cost over the plain
+# L2 stack, which has neither.
+COMPARED = (
+    (stacks.CONSTRUCT, stacks.L2_FULL, True),
+    (stacks.CONSTRUCT_LEAN, stacks.L2, True),
+    (stacks.CONSTRUCT, stacks.L2, False),
+    (stacks.CONSTRUCT_TRIGGER, stacks.L2, False),
+    (stacks.CONSTRUCT_LOGS, stacks.L2, False),
+)
 GOAL = 1.05
 MIN_PAIRS = 5
 
@@ -155,23 +165,25 @@ def markdown(result: SynthTimes) -> str:
         rows,
     )
     ratio_rows = []
-    for kind in COMPARED:
-        ratio = result.median_pair_ratio(kind, stacks.L2)
-        ratios_seen = result.pair_ratios(kind, stacks.L2)
+    for kind, reference, equivalent in COMPARED:
+        ratio = result.median_pair_ratio(kind, reference)
+        ratios_seen = result.pair_ratios(kind, reference)
         ratio_rows.append(
             [
                 stacks.LABELS[kind],
+                stacks.LABELS[reference],
                 f"**{ratio:.3f}**",
                 f"{ratios_seen[0]:.3f}-{ratios_seen[-1]:.3f}",
-                f"{result.ratio_of_medians(kind, stacks.L2):.3f}",
-                f"{result.cpu_ratio(kind, stacks.L2):.3f}",
-                f"{result.share_ratio(kind, stacks.L2):.2f}",
-                "met" if ratio <= GOAL else "not met",
+                f"{result.ratio_of_medians(kind, reference):.3f}",
+                f"{result.cpu_ratio(kind, reference):.3f}",
+                f"{result.share_ratio(kind, reference):.2f}",
+                ("met" if ratio <= GOAL else "not met") if equivalent else "- (not the same features)",
             ]
         )
     ratios = table(
         [
-            "against the hand-written L2 stack",
+            "construct",
+            "against",
             "median of per-round ratios",
             "per-round ratios, min-max",
             "ratio of median walls",
@@ -199,8 +211,12 @@ def markdown(result: SynthTimes) -> str:
             "",
             "The goal is judged on the median of per-round ratios: each round runs every kind within half a "
             "minute, so a change in the machine's load between rounds cancels out. Other processes used "
-            f"{load} while the rounds ran (the more, the wider the min-max spread). The last two rows split the "
-            "construct's defaults into their two features, so each feature's cost can be read off.",
+            f"{load} while the rounds ran (the more, the wider the min-max spread). The goal applies where both "
+            "sides have the same features: the construct's defaults against the hand-written stack with access "
+            "logs and a deployment trigger built on aws-cdk-lib's Provider, and the construct without either "
+            "against the plain hand-written stack. The other rows compare the defaults with the plain stack, "
+            "which lacks both features, and split the defaults into their two features, so each feature's cost "
+            "can be read off.",
             "",
             ratios,
             "",
@@ -215,6 +231,9 @@ def _reading(result: SynthTimes) -> str:
 
     resources = {kind: result.rounds[0][kind].resources for kind in TIMED}
     return (
+        f"With the same features ({resources[stacks.CONSTRUCT]} resources against the hand-written stack's "
+        f"{resources[stacks.L2_FULL]}), the construct's defaults synthesize at "
+        f"{result.median_pair_ratio(stacks.CONSTRUCT, stacks.L2_FULL):.3f} times the hand-written time. "
         f"Like for like (no trigger, no access logs: {resources[stacks.CONSTRUCT_LEAN]} resources against the L2 "
         f"stack's {resources[stacks.L2]}), the construct synthesizes at "
         f"{result.median_pair_ratio(stacks.CONSTRUCT_LEAN, stacks.L2):.3f} times the hand-written stack's time. "

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Annotations, Duration, Stack
-from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_route53 as route53
-from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from constructs import Construct
+
+if TYPE_CHECKING:
+    # Types of optional props only: importing these modules costs every synthesis time.
+    from aws_cdk import aws_certificatemanager as acm
+    from aws_cdk import aws_events as events
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_route53 as route53
+    from aws_cdk import aws_sns as sns
 
 from . import context_keys, defaults
 from .access_logs import enable_access_logs
@@ -42,7 +44,6 @@ from .engines import codedeploy as codedeploy_engine
 from .handlers.appspec import HOOK_NAMES
 from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction
 from .load_balancing import listener_protocol, merged_health_check, open_test_listener, target_group
-from .operations import codedeploy_notifications, deployment_dashboard, ecs_notifications
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms
 from .shared_resources import SharedAccessLogs
 from .traffic_shift import TrafficShift, TrafficShiftKind
@@ -552,6 +553,9 @@ class BlueGreenFargateService(Construct):
             )
         self.domain_record: route53.ARecord | None = None
         if domain_name is not None and domain_zone is not None:
+            from aws_cdk import aws_route53 as route53  # optional feature, imported on use
+            from aws_cdk import aws_route53_targets as route53_targets
+
             self.domain_record = route53.ARecord(
                 self,
                 "DomainRecord",
@@ -704,6 +708,9 @@ class BlueGreenFargateService(Construct):
             options.metadata = metadata
 
         self.dashboard: cloudwatch.Dashboard | None = None
+        if dashboard or notifications_topic is not None:
+            # Optional features, imported on use.
+            from .operations import codedeploy_notifications, deployment_dashboard, ecs_notifications
         if dashboard:
             self.dashboard = deployment_dashboard(
                 self,
