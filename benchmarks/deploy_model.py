@@ -33,7 +33,12 @@ PREDEFINED = {
     "CodeDeployDefault.ECSLinear10PercentEvery1Minutes": ("linear", 10.0, 1),
     "CodeDeployDefault.ECSLinear10PercentEvery3Minutes": ("linear", 10.0, 3),
 }
-_INTERVAL = re.compile(r'"Type":"Wait","Seconds":(\d+)')  # the deployment trigger waiter's poll interval
+# The poll interval of a deployment waiter: this library's own waiter, or aws-cdk-lib's Provider
+# framework (which @cdklabs/cdk-ecs-codedeploy uses).
+_INTERVALS = (
+    re.compile(r'"Type":"Wait","Seconds":(\d+)'),
+    re.compile(r'"framework-isComplete-task".*?"IntervalSeconds":(\d+)'),
+)
 
 
 @dataclass(frozen=True)
@@ -120,9 +125,11 @@ def _poll_interval(template: Template) -> int | None:
     for machine in _resources(template, "AWS::StepFunctions::StateMachine").values():
         definition = machine["Properties"]["DefinitionString"]
         parts = definition["Fn::Join"][1] if isinstance(definition, dict) else [definition]
-        found = _INTERVAL.search("".join(p for p in parts if isinstance(p, str)))
-        if found:
-            return int(found.group(1))
+        text = "".join(p for p in parts if isinstance(p, str))
+        for pattern in _INTERVALS:
+            found = pattern.search(text)
+            if found:
+                return int(found.group(1))
     return None
 
 
