@@ -98,45 +98,44 @@ def codedeploy_application(scope: Construct) -> codedeploy.EcsApplication:
 
 def codedeploy_role(scope: Construct) -> iam.Role:
     """The role CodeDeploy assumes for every deployment group of the stack."""
-
-    def create(stack: Stack, construct_id: str) -> iam.Role:
-        role = iam.Role(
-            stack,
-            construct_id,
-            assumed_by=iam.ServicePrincipal("codedeploy.amazonaws.com"),
-            description="blue-green-ecs: CodeDeploy blue/green deployments of the stack's ECS services",
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AWSCodeDeployRoleForECS")],
-        )
-        acknowledge_nag(
-            role,
-            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSCodeDeployRoleForECS]",
-            "AWS's service policy for CodeDeploy ECS blue/green: AWS keeps it in step with what CodeDeploy calls "
-            "(task sets, listeners, rules, hooks); a hand-scoped copy would break when CodeDeploy changes.",
-        )
-        return role
-
-    return stack_singleton(scope, CODEDEPLOY_ROLE_ID, iam.Role, create)
+    return _service_role(
+        scope,
+        CODEDEPLOY_ROLE_ID,
+        service="codedeploy.amazonaws.com",
+        description="blue-green-ecs: CodeDeploy blue/green deployments of the stack's ECS services",
+        managed_policy="AWSCodeDeployRoleForECS",
+        why_managed="AWS's service policy for CodeDeploy ECS blue/green: AWS keeps it in step with what CodeDeploy "
+        "calls (task sets, listeners, rules, hooks); a hand-scoped copy would break when CodeDeploy changes.",
+    )
 
 
 def infrastructure_role(scope: Construct) -> iam.Role:
     """The ECS infrastructure role that shifts the listener rules of every ECS-native service of the stack."""
+    return _service_role(
+        scope,
+        INFRASTRUCTURE_ROLE_ID,
+        service="ecs.amazonaws.com",
+        description="blue-green-ecs: lets ECS shift the listener rules between blue and green",
+        managed_policy="AmazonECSInfrastructureRolePolicyForLoadBalancers",
+        why_managed="AWS's policy for the ECS infrastructure role that shifts blue/green listener rules; AWS keeps "
+        "it in step with what ECS calls.",
+    )
 
-    def create(stack: Stack, construct_id: str) -> iam.Role:
+
+def _service_role(
+    scope: Construct, construct_id: str, *, service: str, description: str, managed_policy: str, why_managed: str
+) -> iam.Role:
+    """A stack's role for an AWS service, with AWS's managed policy for the job (acknowledged, with why)."""
+
+    def create(stack: Stack, role_id: str) -> iam.Role:
         role = iam.Role(
             stack,
-            construct_id,
-            assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
-            description="blue-green-ecs: lets ECS shift the listener rules between blue and green",
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name("AmazonECSInfrastructureRolePolicyForLoadBalancers")
-            ],
+            role_id,
+            assumed_by=iam.ServicePrincipal(service),
+            description=description,
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(managed_policy)],
         )
-        acknowledge_nag(
-            role,
-            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
-            "AWS's policy for the ECS infrastructure role that shifts blue/green listener rules; AWS keeps it in "
-            "step with what ECS calls.",
-        )
+        acknowledge_nag(role, f"IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{managed_policy}]", why_managed)
         return role
 
-    return stack_singleton(scope, INFRASTRUCTURE_ROLE_ID, iam.Role, create)
+    return stack_singleton(scope, construct_id, iam.Role, create)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -11,8 +12,9 @@ import pytest
 from aws_cdk import App, Stack, Validations
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
-from cfnlint.api import lint
-from cfnlint.config import ManualArgs
+from cfnlint.config import ConfigMixIn
+from cfnlint.decode.decode import decode_str
+from cfnlint.runner.cli import Runner
 
 ROOT = Path(__file__).resolve().parents[1]
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
@@ -40,9 +42,17 @@ def new_stack(stack_id: str = "Test") -> Stack:
     return Stack(new_app(), stack_id)
 
 
+@functools.cache
+def _cfn_lint() -> Runner:
+    # Loading cfn-lint's rules takes longer than linting a template; its own CLI keeps one runner for
+    # every file it lints, and so does the suite (about 0.4 s saved per synthesized template).
+    return Runner(ConfigMixIn(regions=["us-east-1"]))
+
+
 def cfn_lint_findings(template: dict[str, Any]) -> list[str]:
     """cfn-lint errors and warnings (informational findings excluded) of one template."""
-    matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
+    decoded, errors = decode_str(json.dumps(template))
+    matches = errors or ([] if decoded is None else list(_cfn_lint().validate_template(decoded)))
     return [f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})" for m in matches if m.rule.id[0] in "EW"]
 
 

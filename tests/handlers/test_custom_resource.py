@@ -27,6 +27,8 @@ from blue_green_ecs.handlers.custom_resource import (
 )
 from blue_green_ecs.handlers.deployment import DeploymentError
 
+from .fakes import Clock
+
 ACCOUNT = "123456789012"
 REQUEST_ID = "5d9f0d7e-1c1f-4a35-9f43-6c3b8e0c2a11"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/shop/0a1b2c3d-aaaa-bbbb-cccc-123456789012"
@@ -41,14 +43,6 @@ STATE = {"Decision": "deploying", "RequestedAt": T0.isoformat()}
 # ------------------------------------------------------------------------------------------------
 # fakes and builders
 # ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -106,7 +100,7 @@ class Env:
 @pytest.fixture
 def env() -> Iterator[Env]:
     client = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    deployments, put, clock = FakeDeployments(), Put(), Clock()
+    deployments, put, clock = FakeDeployments(), Put(), Clock(T0)
     sleeps: list[float] = []
     handler = CustomResourceHandler(deployments, client, put=put, clock=clock, sleep=sleeps.append)
     with Stubber(client) as stub:

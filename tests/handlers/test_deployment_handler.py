@@ -24,6 +24,8 @@ from blue_green_ecs.handlers.deployment import (
     differences,
 )
 
+from .fakes import Clock
+
 ACCOUNT = "123456789012"
 APP = "shop-web"
 GROUP = "shop-web-dg"
@@ -92,14 +94,6 @@ DESCRIBE_PARAMS = {"cluster": CLUSTER, "services": [SERVICE]}
 
 
 @dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
 class Aws:
     codedeploy: Stubber
     ecs: Stubber
@@ -115,7 +109,7 @@ def _client(service: str) -> Any:
 @pytest.fixture
 def aws() -> Iterator[Aws]:
     codedeploy, ecs = _client("codedeploy"), _client("ecs")
-    clock = Clock()
+    clock = Clock(T0)
     sleeps: list[float] = []
     handler = DeploymentHandler(codedeploy, ecs, clock=clock, sleep=sleeps.append)
     with Stubber(codedeploy) as cd_stub, Stubber(ecs) as ecs_stub:
@@ -749,7 +743,7 @@ def test_is_complete_polls_again_when_the_endpoint_is_unreachable() -> None:
     # No Stubber here (it insists on a queued answer); this hook fails the call before any request is sent.
     codedeploy = _client("codedeploy")
     codedeploy.meta.events.register_first("before-call.*.*", unreachable)
-    handler = DeploymentHandler(codedeploy, _client("ecs"), clock=Clock())
+    handler = DeploymentHandler(codedeploy, _client("ecs"), clock=Clock(T0))
 
     assert handler.is_complete(poll_event(STARTED)) == {"IsComplete": False}
 
