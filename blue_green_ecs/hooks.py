@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -77,24 +78,44 @@ def hook_code(directory: str | Path) -> lambda_.Code:
     )
 
 
+_FUTURE_IMPORT = "from __future__ import annotations\n"
+
+
+def inline_source(main: str, helpers: Sequence[str] = ()) -> str:
+    """One ``index.py`` holding the handler module ``main`` and the ``helpers`` it imports by name.
+
+    Each helper is compiled as a module of its own name and registered in ``sys.modules`` before the
+    next one and the main module run, so their ``import``s find each other exactly as in the asset.
+    ``from __future__`` must open a file, so the main module's moves to the top.
+    """
+    loader = [
+        _FUTURE_IMPORT.rstrip(),
+        "import sys as _sys",
+        "import types as _types",
+        "",
+        "",
+        "def _load(_name, _source):",
+        "    _module = _types.ModuleType(_name)",
+        "    _sys.modules[_name] = _module",
+        "    exec(compile(_source, _name + '.py', 'exec', dont_inherit=True), _module.__dict__)",
+        "",
+        "",
+    ]
+    for name in helpers:
+        loader.append(f"_load({name!r}, {(HANDLERS_DIR / f'{name}.py').read_text()!r})")
+    body = (HANDLERS_DIR / f"{main}.py").read_text()
+    if _FUTURE_IMPORT not in body:
+        raise ValueError(f"handlers/{main}.py must use {_FUTURE_IMPORT.strip()!r}, as every handler module does")
+    return "\n".join(loader) + "\n" + body.replace(_FUTURE_IMPORT, "", 1)
+
+
 def inline_smoke_test_code() -> lambda_.Code:
     """The smoke test as inline code (one ``index.py``), for templates that must not use assets.
 
-    The helper module is embedded and registered under its own name before the smoke test runs, so
-    ``smoke_test.py`` imports it exactly as it does from the asset. CloudFormation accepts inline
-    code well beyond the old 4096-character limit (aws/aws-cdk #20624).
+    The hook helper is embedded (see :func:`inline_source`). CloudFormation accepts inline code well
+    beyond the old 4096-character limit (aws/aws-cdk #20624).
     """
-    helper = (HANDLERS_DIR / "lifecycle_hook.py").read_text()
-    smoke_test = (HANDLERS_DIR / "smoke_test.py").read_text()
-    source = (
-        "import sys as _sys\n"
-        "import types as _types\n"
-        "_helper = _types.ModuleType('lifecycle_hook')\n"
-        f"exec(compile({helper!r}, 'lifecycle_hook.py', 'exec'), _helper.__dict__)\n"
-        "_sys.modules['lifecycle_hook'] = _helper\n"
-        f"{smoke_test}"
-    )
-    return lambda_.Code.from_inline(source)
+    return lambda_.Code.from_inline(inline_source("smoke_test", ["lifecycle_hook"]))
 
 
 def handlers_code() -> lambda_.Code:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,25 @@ def test_standalone_export_needs_no_bootstrap_and_no_assets(standalone: tuple[Pa
     assert [r["Properties"]["Handler"] for r in smoke] == ["index.handler"]
     assert len(smoke[0]["Properties"]["Code"]["ZipFile"]) > 4096
     assert cfn_lint_findings(template) == []
+
+
+def test_standalone_inline_code_is_a_module_lambda_can_import(standalone: tuple[Path, list[Path]]) -> None:
+    """Lambda writes ZipFile to index.py and imports it: it must compile, load its helper and define the handler."""
+    [smoke] = [r for r in _template(standalone)["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    module = types.ModuleType("index")
+    # As Lambda's import does: the module is registered while it runs (its dataclasses look it up).
+    added = [name for name in ("index", "lifecycle_hook") if name not in sys.modules]
+    sys.modules["index"] = module
+    try:
+        exec(compile(smoke["Properties"]["Code"]["ZipFile"], "index.py", "exec", dont_inherit=True), module.__dict__)
+        helper = sys.modules["lifecycle_hook"]
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)
+    assert callable(module.handler)
+    # The helper the smoke test imported is the embedded copy, not the library's module.
+    assert helper.__name__ == "lifecycle_hook"
+    assert callable(helper.codedeploy_hook)
 
 
 def test_export_writes_pipeline_files_and_the_outputs_they_name(standalone: tuple[Path, list[Path]]) -> None:
