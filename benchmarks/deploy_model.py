@@ -420,7 +420,12 @@ def markdown(rows: list[tuple[str, Timeline]]) -> str:
             f"What the deployment trigger adds to `cdk deploy`: it makes `cdk deploy` wait for the deployment "
             f"and fail with CodeDeploy's reason ({minutes_seconds(ours_defaults.total_s)} instead of returning "
             "before the deployment starts), and after the deployment ends it adds at most one query interval "
-            f"({ours_defaults.poll_s} s; {ours_defaults.poll_s / 2:g} s on average) until its next poll sees it.",
+            f"({ours_defaults.poll_s} s; {ours_defaults.poll_s / 2:g} s on average) until its next poll sees it. "
+            "A stack update that leaves the service as it is (and the first create, and a delete) costs one "
+            "Lambda invocation: the trigger's function decides and polls once before answering CloudFormation, "
+            "without starting its waiter. aws-cdk-lib's Provider framework (which cdk-ecs-codedeploy uses) runs "
+            "four invocations and a state machine execution for the same answer: its onEvent and the handler's, "
+            "then its isComplete and the handler's.",
             "",
             "Faster defaults considered (the construct's CodeDeploy defaults as the starting point):",
             "",
