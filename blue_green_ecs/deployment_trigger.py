@@ -32,7 +32,7 @@ from .acknowledgements import (
     acknowledge_role_dependencies,
     skip_checkov,
 )
-from .hooks import HANDLER_RUNTIME, handlers_code
+from .hooks import HANDLER_RUNTIME, handlers_code, inline_source
 from .shared_resources import stack_singleton
 
 # CloudFormation gives a custom resource at most one hour (ServiceTimeout 3600 s). The handler's own
@@ -111,11 +111,15 @@ class DeploymentTriggerProvider(Construct):
     CONSTRUCT_ID = "BlueGreenEcsDeploymentTrigger"
 
     @classmethod
-    def of(cls, scope: Construct) -> DeploymentTriggerProvider:
-        """The provider of ``scope``'s stack, created on first use."""
-        return stack_singleton(scope, cls.CONSTRUCT_ID, cls, cls)
+    def of(cls, scope: Construct, *, inline: bool = False) -> DeploymentTriggerProvider:
+        """The provider of ``scope``'s stack, created on first use (``inline``: see the constructor)."""
+        return stack_singleton(
+            scope, cls.CONSTRUCT_ID, cls, lambda stack, construct_id: cls(stack, construct_id, inline=inline)
+        )
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, inline: bool = False) -> None:
+        """``inline``: the handler as inline code (one ``index.py``, about 60 KB) instead of an asset,
+        for templates deployed without a CDK bootstrap (``blue-green-ecs export --standalone``)."""
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(self, "Logs", retention=defaults.LOG_RETENTION)
         self.handler_role = iam.Role(
@@ -129,8 +133,12 @@ class DeploymentTriggerProvider(Construct):
             self,
             "Handler",
             runtime=HANDLER_RUNTIME,
-            code=handlers_code(),
-            handler="custom_resource.handler",
+            code=(
+                lambda_.Code.from_inline(inline_source("custom_resource", ["appspec", "deployment"]))
+                if inline
+                else handlers_code()
+            ),
+            handler="index.handler" if inline else "custom_resource.handler",
             # onEvent retries throttled calls for up to about 2 minutes, then one poll, the waiter's
             # start and the response to CloudFormation (retried for up to about 2 minutes).
             timeout=Duration.minutes(5),
@@ -268,9 +276,10 @@ class DeploymentTrigger(Construct):
         task_definition: ecs.TaskDefinition,
         appspec: Mapping[str, Any],
         timeout: Duration,
+        inline_code: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        provider = DeploymentTriggerProvider.of(self)
+        provider = DeploymentTriggerProvider.of(self, inline=inline_code)
         self.provider = provider
         self.timeout = timeout
         # Scoped to this service's application, group, configuration and service: one shared role,

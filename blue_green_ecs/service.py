@@ -375,8 +375,8 @@ class BlueGreenFargateService(Construct):
             check_duration("idle_timeout", idle_timeout, minimum_seconds=1, maximum_seconds=4000)
         alarm_options.validate()
         native = engine is DeploymentEngine.ECS_NATIVE
-        # Set by `blue-green-ecs export --standalone`: no assets, so no deployment trigger (the
-        # exported pipeline files take its place) and the smoke test as inline code.
+        # Set by `blue-green-ecs export --standalone`: no assets, so the deployment trigger's handler
+        # and the smoke test become inline code.
         standalone = str(self.node.try_get_context(context_keys.STANDALONE)).lower() == "true"
         if native:
             # (name, value as shown, given?) of every prop that only the CodeDeploy engine reads.
@@ -404,7 +404,7 @@ class BlueGreenFargateService(Construct):
         else:
             codedeploy_engine.validate(shift)
             timeout = self._deployment_timeout(
-                deploy_on_update and not standalone, deployment_timeout, shift, wait, deployment_approval_wait_time
+                deploy_on_update, deployment_timeout, shift, wait, deployment_approval_wait_time
             )
         given_hooks = (hooks or DeploymentHooks()).by_event()
         if smoke_test is not None:
@@ -687,6 +687,7 @@ class BlueGreenFargateService(Construct):
                 application=application,
                 deployment_group_name=deployment_group_name,
                 trigger_timeout=timeout,
+                inline_code=standalone,
             )
             self.application = deployment.application
             self.deployment_config = deployment.deployment_config

@@ -21,6 +21,9 @@ def build(app: App) -> BlueGreenSampleStack:
         smoke_test: ``true`` adds the built-in smoke test (and the two VPC interface endpoints it
             needs in this NAT-less VPC). Default: false.
         engine: ``codedeploy`` (default) or ``ecs``: which engine performs deployments.
+        deploy_on_update: ``false`` leaves deployments to a pipeline (CodePipeline's CodeDeployToECS
+            with the exported pipeline files): a stack update then only registers the task definition.
+            Default: true, a stack update with another image tag runs the deployment.
         account / region: pin the stack to an environment. Default: environment-agnostic, so
             ``cdk synth`` needs no AWS credentials.
     """
@@ -37,6 +40,15 @@ def build(app: App) -> BlueGreenSampleStack:
     engine_name = str(app.node.try_get_context("engine") or "codedeploy").lower()
     if engine_name not in ENGINES:
         raise ValueError(f"Invalid context engine={engine_name!r}: use one of {', '.join(sorted(ENGINES))}.")
+    deploy_on_update = str(app.node.try_get_context("deploy_on_update") or "true").lower()
+    if deploy_on_update not in ("true", "false"):
+        raise ValueError(f"Invalid context deploy_on_update={deploy_on_update!r}: use true or false.")
     return BlueGreenSampleStack(
-        app, STACK_NAME, image_tag=tag.strip(), smoke_test=smoke_test, engine=ENGINES[engine_name], env=env
+        app,
+        STACK_NAME,
+        image_tag=tag.strip(),
+        smoke_test=smoke_test,
+        engine=ENGINES[engine_name],
+        deploy_on_update=deploy_on_update == "true",
+        env=env,
     )

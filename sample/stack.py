@@ -33,6 +33,7 @@ class BlueGreenSampleStack(Stack):
         image_tag: str,
         smoke_test: bool = False,
         engine: DeploymentEngine = DeploymentEngine.CODE_DEPLOY,
+        deploy_on_update: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -66,6 +67,7 @@ class BlueGreenSampleStack(Stack):
             vpc=vpc,
             engine=engine,
             smoke_test=SmokeTest(path="/", expected_status="200") if smoke_test else None,
+            deploy_on_update=deploy_on_update,
         )
         for endpoint in endpoints:
             # Only the smoke test calls AWS APIs from inside this VPC.

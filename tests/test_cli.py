@@ -175,37 +175,81 @@ def _template(standalone: tuple[Path, list[Path]]) -> dict[str, Any]:
     return template
 
 
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+
+
 def test_standalone_export_needs_no_bootstrap_and_no_assets(standalone: tuple[Path, list[Path]]) -> None:
     template = _template(standalone)
     text = json.dumps(template)
     assert "BootstrapVersion" not in text
     assert "cdk-hnb659fds" not in text
     assert '"S3Key"' not in text
-    # The trigger's handler is an asset: in a standalone template, the pipeline files replace it.
-    assert not [r for r in template["Resources"].values() if r["Type"].startswith("Custom::")]
-    smoke = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    assert [r["Properties"]["Handler"] for r in smoke] == ["index.handler"]
-    assert len(smoke[0]["Properties"]["Code"]["ZipFile"]) > 4096
+    # The deployment trigger stays: its handler is inline code too, so a plain CloudFormation update
+    # with another image runs the blue/green deployment as `cdk deploy` does.
+    [trigger] = [r for r in template["Resources"].values() if r["Type"] == "Custom::BlueGreenEcsDeployment"]
+    functions = _functions(template)
+    assert trigger["Properties"]["ServiceToken"]["Fn::GetAtt"][0] in functions
+    assert [f["Properties"]["Handler"] for f in functions.values()] == ["index.handler", "index.handler"]
+    assert all(len(f["Properties"]["Code"]["ZipFile"]) > 4096 for f in functions.values())
     assert cfn_lint_findings(template) == []
 
 
-def test_standalone_inline_code_is_a_module_lambda_can_import(standalone: tuple[Path, list[Path]]) -> None:
-    """Lambda writes ZipFile to index.py and imports it: it must compile, load its helper and define the handler."""
-    [smoke] = [r for r in _template(standalone)["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+def _import_inline(code: str, helpers: tuple[str, ...]) -> types.ModuleType:
+    """Import ``code`` as Lambda imports a ZipFile's index.py; its helpers must come from the code itself."""
     module = types.ModuleType("index")
     # As Lambda's import does: the module is registered while it runs (its dataclasses look it up).
-    added = [name for name in ("index", "lifecycle_hook") if name not in sys.modules]
+    added = [name for name in ("index", *helpers) if name not in sys.modules]
     sys.modules["index"] = module
     try:
-        exec(compile(smoke["Properties"]["Code"]["ZipFile"], "index.py", "exec", dont_inherit=True), module.__dict__)
-        helper = sys.modules["lifecycle_hook"]
+        exec(compile(code, "index.py", "exec", dont_inherit=True), module.__dict__)
+        for name in helpers:
+            # The embedded copy, registered under its bare name, not the library's module.
+            assert sys.modules[name].__name__ == name
     finally:
         for name in added:
             sys.modules.pop(name, None)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("described_as", "helpers"),
+    [
+        ("runs the CodeDeploy deployment", ("appspec", "deployment")),  # the deployment trigger
+        ("smoke test", ("lifecycle_hook",)),
+    ],
+)
+def test_standalone_inline_code_is_a_module_lambda_can_import(
+    standalone: tuple[Path, list[Path]], described_as: str, helpers: tuple[str, ...]
+) -> None:
+    """Lambda writes ZipFile to index.py and imports it: it must compile, load its helpers and define the handler."""
+    functions = _functions(_template(standalone)).values()
+    [function] = [f for f in functions if described_as in f["Properties"]["Description"]]
+    module = _import_inline(function["Properties"]["Code"]["ZipFile"], helpers)
     assert callable(module.handler)
-    # The helper the smoke test imported is the embedded copy, not the library's module.
-    assert helper.__name__ == "lifecycle_hook"
-    assert callable(helper.codedeploy_hook)
+
+
+def test_standalone_trigger_code_answers_cloudformation(standalone: tuple[Path, list[Path]]) -> None:
+    """The embedded modules work together: a Delete is answered with no AWS call, in one invocation."""
+    [function] = [f for f in _functions(_template(standalone)).values() if "runs the CodeDeploy" in json.dumps(f)]
+    module = _import_inline(function["Properties"]["Code"]["ZipFile"], ("appspec", "deployment"))
+    sent: list[dict[str, Any]] = []
+
+    def put(url: str, body: bytes, headers: Any) -> int:
+        sent.append(json.loads(body))
+        return 200
+
+    event = {
+        "RequestType": "Delete",
+        "ResponseURL": "https://example.invalid/response",
+        "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/BlueGreenSample/x",
+        "RequestId": "r-1",
+        "LogicalResourceId": "WebDeploymentTrigger",
+        "PhysicalResourceId": "blue-green-ecs/cluster/service",
+        "ResourceProperties": {},
+    }
+    assert module.CustomResourceHandler(put=put).handle(event) == {"Status": "SUCCESS"}
+    assert [(r["Status"], r["PhysicalResourceId"]) for r in sent] == [("SUCCESS", "blue-green-ecs/cluster/service")]
 
 
 def test_export_writes_pipeline_files_and_the_outputs_they_name(standalone: tuple[Path, list[Path]]) -> None:

@@ -71,6 +71,14 @@ def test_rejects_a_missing_image_tag(tag: object) -> None:
         build(new_app(image_tag=tag))
 
 
+def test_deploy_on_update_comes_from_context() -> None:
+    stack = build(new_app(deploy_on_update="false"))
+    assert stack.web.deployment_trigger is None
+    assert stack.web.deployment_group is not None
+    with pytest.raises(ValueError, match=r"^Invalid context deploy_on_update='no': use true or false\.$"):
+        build(new_app(deploy_on_update="no"))
+
+
 def test_account_and_region_come_from_context_only() -> None:
     stack = build(new_app(account="111122223333", region="eu-west-1"))
     assert (stack.account, stack.region) == ("111122223333", "eu-west-1")

@@ -82,6 +82,7 @@ def attach(
     application: codedeploy.IEcsApplication | None,
     deployment_group_name: str | None,
     trigger_timeout: Duration | None,
+    inline_code: bool = False,
 ) -> CodeDeployParts:
     """Register the service with CodeDeploy, and deploy on `cdk deploy` when ``trigger_timeout`` is set."""
     service.attach_to_application_target_group(blue)
@@ -147,6 +148,7 @@ def attach(
             task_definition=task_definition,
             appspec=appspec,
             timeout=trigger_timeout,
+            inline_code=inline_code,
         )
     return CodeDeployParts(app, config, group, appspec, trigger)
 
