@@ -759,10 +759,11 @@ def _default_handler() -> DeploymentHandler:
 
 
 def on_event(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """The onEvent step, for callers that drive the protocol themselves (the provider calls the handler)."""
+    """Lambda entry point as aws-cdk-lib's Provider framework onEvent (benchmarks/l2_stack.py uses it so);
+    the library's own provider calls ``DeploymentHandler`` from ``custom_resource.py``."""
     return _default_handler().on_event(event)
 
 
 def is_complete(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """The isComplete step, for callers that drive the protocol themselves."""
+    """Lambda entry point as aws-cdk-lib's Provider framework isComplete (see ``on_event``)."""
     return _default_handler().is_complete(event)
