@@ -6,8 +6,10 @@ Stubber on a real client, so every call is checked against the API model; the HT
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
+import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -562,6 +564,41 @@ def test_urllib_put_sends_a_put_with_the_given_headers(monkeypatch: pytest.Monke
     assert (request.get_method(), request.full_url, request.data) == ("PUT", RESPONSE_URL, b"{}")
     # Present and empty: urllib then adds no form-encoded Content-Type of its own.
     assert request.get_header("Content-type") == ""
+
+
+@pytest.mark.parametrize("answer", [200, 500])
+def test_urllib_put_on_the_wire(answer: int) -> None:
+    """Against a loopback HTTP server: the bytes and headers a presigned S3 URL receives, and the status back."""
+    received: list[tuple[str, dict[str, list[str]], bytes]] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            names = {name.lower() for name in self.headers}
+            received.append((self.command, {n: self.headers.get_all(n) or [] for n in names}, body))
+            self.send_response(answer)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.handle_request)
+    thread.start()
+    try:
+        body = b'{"Status":"SUCCESS"}'
+        url = f"http://127.0.0.1:{server.server_port}/presigned?X-Amz-Signature=abc"
+        status = custom_resource.urllib_put(url, body, {"Content-Type": "", "Content-Length": str(len(body))})
+    finally:
+        thread.join(timeout=10)
+        server.server_close()
+
+    assert status == answer
+    [(method, headers, sent)] = received
+    assert (method, sent) == ("PUT", body)
+    # S3 checks the signature against an empty Content-Type: present, empty, and only once.
+    assert headers["content-type"] == [""]
+    assert headers["content-length"] == [str(len(body))]
 
 
 # ------------------------------------------------------------------------------------------------
