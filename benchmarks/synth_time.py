@@ -238,7 +238,7 @@ def _reading(result: SynthTimes) -> str:
         f"stack's {resources[stacks.L2]}), the construct synthesizes at "
         f"{result.median_pair_ratio(stacks.CONSTRUCT_LEAN, stacks.L2):.3f} times the hand-written stack's time. "
         f"Its defaults add {resources[stacks.CONSTRUCT] - resources[stacks.CONSTRUCT_LEAN]} resources: the "
-        "deployment trigger (provider, functions, state machine, roles: about "
+        "deployment trigger (function, waiter state machine, roles, policies, log group: about "
         f"{extra(stacks.CONSTRUCT_TRIGGER):+.2f} s) "
         f"and the access logs (bucket, policy, region mapping: about {extra(stacks.CONSTRUCT_LOGS):+.2f} s), "
         "medians of the per-round differences from the like-for-like row. Differences under about 0.1 s are "
