@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import http.server
 import json
+import pathlib
 import re
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -617,3 +620,20 @@ def test_execution_name_is_valid_and_deterministic(request_id: str) -> None:
 
 def _log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_importable_as_top_level_module_from_the_asset() -> None:
+    """In the Lambda asset the handlers are top-level modules: custom_resource finds deployment and appspec so."""
+    handlers = pathlib.Path(custom_resource.__file__).parent
+    code = (
+        "import custom_resource; "
+        "print(custom_resource.deployment.__name__, custom_resource.deployment.appspec.__name__, "
+        "callable(custom_resource.handler))"
+    )
+
+    # -B: no __pycache__ in the handlers directory, which is the Lambda asset.
+    output = subprocess.run(
+        [sys.executable, "-B", "-c", code], cwd=handlers, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert output.split() == ["deployment", "appspec", "True"]
