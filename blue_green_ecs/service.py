@@ -708,11 +708,11 @@ class BlueGreenFargateService(Construct):
             metadata[context_keys.PIPELINE_FILES] = services
             options.metadata = metadata
 
+        # Optional features: their modules are imported on use.
         self.dashboard: cloudwatch.Dashboard | None = None
-        if dashboard or notifications_topic is not None:
-            # Optional features, imported on use.
-            from .operations import codedeploy_notifications, deployment_dashboard, ecs_notifications
         if dashboard:
+            from .operations import deployment_dashboard
+
             self.dashboard = deployment_dashboard(
                 self,
                 "Dashboard",
@@ -723,6 +723,8 @@ class BlueGreenFargateService(Construct):
             )
         self.notifications: events.Rule | None = None
         if notifications_topic is not None:
+            from .operations import codedeploy_notifications, ecs_notifications
+
             if self.deployment_group is not None and self.application is not None:
                 self.notifications = codedeploy_notifications(
                     self,

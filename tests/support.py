@@ -10,14 +10,19 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.config import ConfigMixIn
 from cfnlint.decode.decode import decode_str
 from cfnlint.runner.cli import Runner
+from constructs import Construct
+
+from blue_green_ecs.acknowledgements import acknowledge_nag, acknowledge_role_dependencies
 
 ROOT = Path(__file__).resolve().parents[1]
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 
 
 def cdk_context() -> dict[str, Any]:
@@ -90,3 +95,25 @@ def only(template: Template, resource_type: str) -> tuple[str, dict[str, Any]]:
 def raises_message(message: str) -> pytest.RaisesExc[ValueError]:
     """Expect a ValueError with exactly ``message``."""
     return pytest.raises(ValueError, match=f"^{re.escape(message)}$")
+
+
+def hook_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    returns: str = "True",
+    code: lambda_.Code | None = None,
+    handler: str = "index.handler",
+) -> lambda_.Function:
+    """A user's hook function: inline code returning ``returns`` unless ``code`` is given, aws-cdk-lib's
+    default role (its findings acknowledged, as a user would)."""
+    function = lambda_.Function(
+        scope,
+        construct_id,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler=handler,
+        code=code or lambda_.Code.from_inline(f"def handler(event, context):\n    return {returns}\n"),
+    )
+    acknowledge_role_dependencies(function)  # aws-cdk-lib's redundant DependsOn, as in the library
+    acknowledge_nag(function, BASIC_EXECUTION, "Test hook function with aws-cdk-lib's default role.")
+    return function

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from blue_green_ecs import BlueGreenFargateService, DeploymentHooks, SmokeTest, TrafficShift, hook_code
-from blue_green_ecs.acknowledgements import acknowledge_nag, acknowledge_role_dependencies
 from blue_green_ecs.deployment_trigger import (
     RESOURCE_TYPE,
     WAITER_ARN_PROPERTY,
@@ -24,20 +24,9 @@ from blue_green_ecs.deployment_trigger import (
 from blue_green_ecs.handlers import custom_resource
 from sample.app import build
 
-from . import configurations
 from .configurations import IMAGE
 from .conftest import Synthesized, TwoServices
-from .support import logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
-
-BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
-HANDLER_TYPES = ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine", "AWS::IAM::Role")
-
-
-def _counts(template: Template) -> dict[str, int]:
-    resources = template.to_json()["Resources"]
-    counts = {kind: sum(1 for r in resources.values() if r["Type"] == kind) for kind in HANDLER_TYPES}
-    counts["total"] = len(resources)
-    return counts
+from .support import hook_function, logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
 
 
 @pytest.fixture(scope="module")
@@ -202,32 +191,24 @@ def test_one_provider_serves_every_service_in_a_stack(two: Any, sample: Synthesi
     assert len(tokens) == 1
 
 
-def test_a_second_service_adds_no_function_and_no_state_machine() -> None:
-    def stack_with(count: int, *, deploy_on_update: bool = True) -> dict[str, int]:
-        stack = new_stack()
-        cluster = configurations.cluster_with_insights(stack)
-        for index in range(count):
-            BlueGreenFargateService(
-                stack,
-                f"Svc{index}",
-                image=ecs.ContainerImage.from_registry(IMAGE),
-                cluster=cluster,
-                deploy_on_update=deploy_on_update,
-            )
-        return _counts(Template.from_stack(stack))
-
-    without, one, two = stack_with(1, deploy_on_update=False), stack_with(1), stack_with(2)
-    trigger = {kind: one[kind] - without[kind] for kind in one}
-    # One handler function and its waiter (aws-cdk-lib's Provider framework: five functions, four roles).
-    assert trigger["AWS::Lambda::Function"] == 1
-    assert trigger["AWS::StepFunctions::StateMachine"] == 1
-    assert trigger["AWS::IAM::Role"] == 2
-    # + the log group, three policies (handler, its start-the-waiter grant, waiter); the custom resource.
-    assert trigger["total"] == 9
-    assert two["AWS::Lambda::Function"] == one["AWS::Lambda::Function"]
-    assert two["AWS::StepFunctions::StateMachine"] == one["AWS::StepFunctions::StateMachine"]
-    # The second service's own roles (task, execution); none for the trigger.
-    assert two["AWS::IAM::Role"] - one["AWS::IAM::Role"] == 2
+def test_a_second_service_adds_no_function_and_no_state_machine(two_services: TwoServices) -> None:
+    resources = two_services.template.to_json()["Resources"]
+    # The provider is a child of the stack: its logical ids carry its construct id.
+    provider = Counter(r["Type"] for k, r in resources.items() if k.startswith(DeploymentTriggerProvider.CONSTRUCT_ID))
+    # One handler function and its waiter (aws-cdk-lib's Provider framework: five functions, four roles),
+    # the log group, and three policies (handler, its start-the-waiter grant, waiter).
+    assert provider == {
+        "AWS::Lambda::Function": 1,
+        "AWS::StepFunctions::StateMachine": 1,
+        "AWS::IAM::Role": 2,
+        "AWS::IAM::Policy": 3,
+        "AWS::Logs::LogGroup": 1,
+    }
+    # Per service: its custom resource, and no function or state machine of its own.
+    per_service = Counter(r["Type"] for k, r in resources.items() if k.startswith(("Web", "Api")))
+    assert per_service[RESOURCE_TYPE] == 2
+    assert per_service["AWS::Lambda::Function"] == 0
+    assert per_service["AWS::StepFunctions::StateMachine"] == 0
 
 
 def _statements(template: Template) -> list[dict[str, Any]]:
@@ -358,16 +339,7 @@ def test_rejects_an_impossible_deployment_timeout(timeout: Duration, message: st
 
 
 def _function(stack: Any, name: str) -> lambda_.Function:
-    function = lambda_.Function(
-        stack,
-        name,
-        runtime=lambda_.Runtime.PYTHON_3_14,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return True\n"),
-    )
-    acknowledge_role_dependencies(function)  # aws-cdk-lib's redundant DependsOn, as in the library
-    acknowledge_nag(function, BASIC_EXECUTION, "Test hook function with aws-cdk-lib's default role.")
-    return function
+    return hook_function(stack, name)
 
 
 @pytest.fixture(scope="module")
@@ -567,10 +539,7 @@ def test_hook_code_bundles_the_helper_next_to_the_user_code(tmp_path: Any) -> No
     )
     app = new_app(outdir=str(tmp_path / "out"))
     stack = Stack(app, "Hooks")
-    check = lambda_.Function(
-        stack, "Check", code=hook_code(source), handler="check.handler", runtime=lambda_.Runtime.PYTHON_3_14
-    )
-    acknowledge_nag(check, BASIC_EXECUTION, "Test hook function with aws-cdk-lib's default role.")
+    hook_function(stack, "Check", code=hook_code(source), handler="check.handler")
     assembly = Path(app.synth().directory)
     [bundle] = [path for path in assembly.iterdir() if path.name.startswith("asset.")]
     assert sorted(p.name for p in bundle.iterdir()) == ["check.py", "lifecycle_hook.py"]

@@ -11,16 +11,14 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
 from blue_green_ecs import BlueGreenFargateService, DeploymentEngine, DeploymentHooks, TrafficShift
-from blue_green_ecs.acknowledgements import acknowledge_nag, acknowledge_role_dependencies
 from blue_green_ecs.pipeline import appspec_document
 from sample.app import build
 
 from .configurations import IMAGE
 from .conftest import Synthesized
-from .support import logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
+from .support import hook_function, logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
 
 NATIVE = DeploymentEngine.ECS_NATIVE
-BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 
 
 @pytest.fixture(scope="module")
@@ -152,16 +150,7 @@ def test_traffic_shift_maps_to_the_ecs_strategy(shift: TrafficShift, expected: d
 
 
 def _function(stack: Stack, name: str) -> lambda_.Function:
-    function = lambda_.Function(
-        stack,
-        name,
-        runtime=lambda_.Runtime.PYTHON_3_14,
-        handler="index.handler",
-        code=lambda_.Code.from_inline("def handler(event, context):\n    return {'hookStatus': 'SUCCEEDED'}\n"),
-    )
-    acknowledge_role_dependencies(function)
-    acknowledge_nag(function, BASIC_EXECUTION, "Test hook function with aws-cdk-lib's default role.")
-    return function
+    return hook_function(stack, name, returns="{'hookStatus': 'SUCCEEDED'}")
 
 
 def test_hooks_run_at_the_matching_ecs_lifecycle_stages() -> None:

@@ -112,10 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(path)
         else:
             return _plan(args)
-    except ExportError as error:
-        print(f"blue-green-ecs: error: {error}", file=sys.stderr)
-        return 1
-    except (OSError, ValueError, KeyError) as error:
+    except (ExportError, OSError, ValueError, KeyError) as error:
         print(f"blue-green-ecs: error: {error}", file=sys.stderr)
         return 1
     return 0

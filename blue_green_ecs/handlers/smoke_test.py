@@ -97,7 +97,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
@@ -123,6 +123,7 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 # Application (app/) or Network (net/) Load Balancer full name, as it appears in ENI descriptions.
 _FULL_NAME = re.compile(r"(app|net)/[^/\s]+/[^/\s]+")
 _ACCESS_DENIED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
+_N = TypeVar("_N", int, float)
 
 
 def log(action: str, **fields: Any) -> None:
@@ -130,25 +131,16 @@ def log(action: str, **fields: Any) -> None:
     print(json.dumps({"logger": "blue_green_ecs.smoke_test", "action": action, **fields}, default=str))
 
 
-def _number(environ: Mapping[str, str], name: str, default: str, *, minimum: float) -> float:
+def _setting(environ: Mapping[str, str], name: str, default: str, kind: type[_N], *, minimum: _N) -> _N:
+    """Environment variable ``name`` as a ``kind`` (int or float) of at least ``minimum``."""
     raw = environ.get(name, default).strip() or default
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise ValueError(f"Environment variable {name} must be a number, got {raw!r}") from None
+        noun = "an integer" if kind is int else "a number"
+        raise ValueError(f"Environment variable {name} must be {noun}, got {raw!r}") from None
     if value < minimum:
         raise ValueError(f"Environment variable {name} must be at least {minimum:g}, got {raw!r}")
-    return value
-
-
-def _whole(environ: Mapping[str, str], name: str, default: str, *, minimum: int) -> int:
-    raw = environ.get(name, default).strip() or default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"Environment variable {name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"Environment variable {name} must be at least {minimum}, got {raw!r}")
     return value
 
 
@@ -214,10 +206,10 @@ class SmokeTestConfig:
             url=url,
             expected_statuses=parse_statuses(expected),
             expected_label=expected,
-            requests=_whole(environ, "REQUESTS", "5", minimum=1),
-            interval_seconds=_number(environ, "INTERVAL_SECONDS", "2", minimum=0),
-            timeout_seconds=_number(environ, "TIMEOUT_SECONDS", "5", minimum=0.001),
-            max_failures=_whole(environ, "MAX_FAILURES", "0", minimum=0),
+            requests=_setting(environ, "REQUESTS", "5", int, minimum=1),
+            interval_seconds=_setting(environ, "INTERVAL_SECONDS", "2", float, minimum=0.0),
+            timeout_seconds=_setting(environ, "TIMEOUT_SECONDS", "5", float, minimum=0.001),
+            max_failures=_setting(environ, "MAX_FAILURES", "0", int, minimum=0),
             verify_tls=verify in _TRUE,
             host_header=environ.get("HOST_HEADER", "").strip() or None,
             load_balancer_full_name=full_name,

@@ -17,6 +17,8 @@ from botocore.stub import Stubber
 from blue_green_ecs.handlers import lifecycle_hook
 from blue_green_ecs.handlers.lifecycle_hook import HookFailedError, codedeploy_hook, deployment_hook
 
+from .fakes import no_codedeploy_calls
+
 EVENT = {"DeploymentId": "d-NEW", "LifecycleEventHookExecutionId": "eyJlbmNyeXB0ZWREYXRhIjoi"}
 
 
@@ -94,7 +96,6 @@ def test_hook_failed_error_gives_the_reason(client: Any, stubber: Stubber) -> No
 
 
 def test_plain_decorator_uses_the_default_client(monkeypatch: pytest.MonkeyPatch, client: Any) -> None:
-    from blue_green_ecs.handlers import lifecycle_hook
 
     monkeypatch.setattr(lifecycle_hook, "_default_client", lambda: client)
     with Stubber(client) as stub:
@@ -176,22 +177,9 @@ ECS_EVENT: dict[str, Any] = {
 @pytest.fixture
 def no_codedeploy(monkeypatch: pytest.MonkeyPatch, client: Any) -> Iterator[Any]:
     """A CodeDeploy client with nothing stubbed, and no default client: any CodeDeploy call fails the test."""
-    attempted: list[str] = []
-
-    def no_default_client() -> Any:
-        attempted.append("default client created")
-        raise AssertionError("a CodeDeploy client was created")
-
-    def record(event_name: str, **kwargs: Any) -> None:
-        attempted.append(event_name)
-
-    monkeypatch.setattr(lifecycle_hook, "_default_client", no_default_client)
-    # Emitted before the Stubber's own check, so even a call whose error the code swallowed is seen.
-    client.meta.events.register("provide-client-params.*.*", record)
-    with Stubber(client) as stub:
+    with no_codedeploy_calls(client, monkeypatch), Stubber(client) as stub:
         yield client
         stub.assert_no_pending_responses()
-    assert attempted == []
 
 
 def reported(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import pathlib
+import re
 import socket
 import ssl
 import subprocess
@@ -27,7 +28,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from blue_green_ecs.handlers import lifecycle_hook, smoke_test
+from blue_green_ecs.handlers import smoke_test
 from blue_green_ecs.handlers.smoke_test import (
     SmokeTestConfig,
     load_balancer_addresses,
@@ -35,6 +36,8 @@ from blue_green_ecs.handlers.smoke_test import (
     parse_statuses,
     run_smoke_test,
 )
+
+from .fakes import no_codedeploy_calls
 
 EVENT = {"DeploymentId": "d-NEW", "LifecycleEventHookExecutionId": "hook-exec-1"}
 FULL_NAME = "app/BlueG-WebLo-ABC/0123456789abcdef"
@@ -229,6 +232,21 @@ def test_invalid_configuration_fails_the_deployment(codedeploy: tuple[Any, Stubb
     assert result["Reason"] == (
         "ValueError: Environment variable TARGET_URL must be an http:// or https:// URL, got 'internal-lb:8080'"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("REQUESTS", "2.5", "Environment variable REQUESTS must be an integer, got '2.5'"),
+        ("REQUESTS", "0", "Environment variable REQUESTS must be at least 1, got '0'"),
+        ("MAX_FAILURES", "-1", "Environment variable MAX_FAILURES must be at least 0, got '-1'"),
+        ("INTERVAL_SECONDS", "soon", "Environment variable INTERVAL_SECONDS must be a number, got 'soon'"),
+        ("TIMEOUT_SECONDS", "0", "Environment variable TIMEOUT_SECONDS must be at least 0.001, got '0'"),
+    ],
+)
+def test_numeric_settings_are_checked(name: str, value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        SmokeTestConfig.from_env({"TARGET_URL": "https://lb.example.com:8443/", name: value})
 
 
 def test_configuration_defaults() -> None:
@@ -542,19 +560,8 @@ ECS_EVENT = {
 def no_codedeploy(codedeploy: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The stubbed CodeDeploy client with no response queued; creating a default client fails too."""
     client, _ = codedeploy
-    attempted: list[str] = []
-
-    def no_default_client() -> Any:
-        attempted.append("default client created")
-        raise AssertionError("a CodeDeploy client was created")
-
-    def record(event_name: str, **kwargs: Any) -> None:
-        attempted.append(event_name)
-
-    monkeypatch.setattr(lifecycle_hook, "_default_client", no_default_client)
-    client.meta.events.register("provide-client-params.*.*", record)
-    yield client
-    assert attempted == []
+    with no_codedeploy_calls(client, monkeypatch):
+        yield client
 
 
 def logged(capsys: pytest.CaptureFixture[str], action: str) -> list[dict[str, Any]]:
