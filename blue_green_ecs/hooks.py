@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling
@@ -26,6 +26,10 @@ from .acknowledgements import (
     skip_checkov,
 )
 from .validation import check_duration, check_int, check_path, invalid
+
+if TYPE_CHECKING:
+    from .load_balancing import LoadBalancerParts
+    from .props import ServiceProps
 
 HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"
 # The newest Python runtime aws-cdk-lib knows (AwsSolutions-L1); the handlers need 3.11 or newer.
@@ -217,6 +221,24 @@ class SmokeTest:
 
 class SmokeTestFunction(Construct):
     """The smoke test's Lambda function, wired to the test listener of one service."""
+
+    @classmethod
+    def for_service(
+        cls, scope: Construct, props: ServiceProps, *, vpc: ec2.IVpc, load_balancing: LoadBalancerParts
+    ) -> lambda_.Function | None:
+        """The function of the service's ``smoke_test`` (construct id ``SmokeTest``), ``None`` without one."""
+        if props.smoke_test is None:
+            return None
+        return cls(
+            scope,
+            "SmokeTest",
+            options=props.smoke_test,
+            vpc=vpc,
+            load_balancer=load_balancing.load_balancer,
+            test_listener=load_balancing.test_listener,
+            test_port=props.test_port,
+            https=props.https,
+        ).function
 
     def __init__(
         self,

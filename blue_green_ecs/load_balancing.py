@@ -1,34 +1,170 @@
-"""The load balancer side of a blue/green service: target groups, listeners and their access."""
+"""The load balancer side of a blue/green service: load balancer, target groups, listeners and their access."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Annotations, Duration
-from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from . import defaults
+from .access_logs import enable_access_logs
+from .acknowledgements import acknowledge_nag, skip_checkov
+from .shared_resources import SharedAccessLogs
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_route53 as route53
+    from aws_cdk import aws_s3 as s3
+
+    from .props import ServiceProps
+
+# The engine's say in a listener: its default action, given the listener's initial target group.
+ListenerDefaults = Callable[[elbv2.IApplicationTargetGroup], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LoadBalancerParts:
+    """What :func:`build_load_balancing` creates; the service exposes each as an attribute."""
+
+    load_balancer: elbv2.ApplicationLoadBalancer
+    blue_target_group: elbv2.ApplicationTargetGroup
+    green_target_group: elbv2.ApplicationTargetGroup
+    prod_listener: elbv2.ApplicationListener
+    test_listener: elbv2.ApplicationListener
+    redirect_listener: elbv2.ApplicationListener | None
+    access_logs_bucket: s3.IBucket | None
+    domain_record: route53.ARecord | None
+
+
+def build_load_balancing(
+    scope: Construct, props: ServiceProps, vpc: ec2.IVpc, listener_defaults: ListenerDefaults
+) -> LoadBalancerParts:
+    """The load balancer, the target group pair, the production, test and redirect listeners, access logs
+    and the optional alias record."""
+    load_balancer = elbv2.ApplicationLoadBalancer(
+        scope,
+        "LoadBalancer",
+        vpc=vpc,
+        internet_facing=props.public_load_balancer,
+        load_balancer_name=props.load_balancer_name,
+        idle_timeout=props.idle_timeout,
+        deletion_protection=props.deletion_protection,
+        drop_invalid_header_fields=True,
+    )
+    blue, green = (
+        target_group(
+            scope,
+            construct_id,
+            vpc=vpc,
+            port=props.container_port,
+            health_check=props.full_health_check,
+            deregistration_delay=props.drain,
+        )
+        for construct_id in ("BlueTargetGroup", "GreenTargetGroup")
+    )
+    tls_policy = (props.ssl_policy or elbv2.SslPolicy.RECOMMENDED_TLS) if props.https else None
+    certificates = (
+        [elbv2.ListenerCertificate.from_certificate_manager(props.certificate)] if props.certificate else None
+    )
+
+    def listener(construct_id: str, port: int, *, is_open: bool, target: elbv2.ApplicationTargetGroup) -> Any:
+        return elbv2.ApplicationListener(
+            scope,
+            construct_id,
+            load_balancer=load_balancer,
+            port=port,
+            protocol=props.protocol,
+            certificates=certificates,
+            ssl_policy=tls_policy,
+            open=is_open,
+            **listener_defaults(target),
+        )
+
+    prod_listener = listener("ProdListener", props.prod_port, is_open=props.open_listener, target=blue)
+    test_listener = listener("TestListener", props.test_port, is_open=False, target=green)
+    peers = props.test_listener_allowed_peers
+    open_test_listener(scope, test_listener, list(peers) if peers is not None else [ec2.Peer.ipv4(vpc.vpc_cidr_block)])
+    redirect_listener = None
+    if props.redirect:
+        redirect_listener = elbv2.ApplicationListener(
+            scope,
+            "RedirectListener",
+            load_balancer=load_balancer,
+            port=defaults.HTTP_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            open=props.open_listener,
+            default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port=str(props.prod_port), permanent=True),
+        )
+    parts = LoadBalancerParts(
+        load_balancer=load_balancer,
+        blue_target_group=blue,
+        green_target_group=green,
+        prod_listener=prod_listener,
+        test_listener=test_listener,
+        redirect_listener=redirect_listener,
+        domain_record=_domain_record(scope, props, load_balancer),
+        access_logs_bucket=_access_logs(scope, props, load_balancer),
+    )
+    _acknowledge_listeners(parts, props)
+    return parts
+
+
+def _domain_record(
+    scope: Construct, props: ServiceProps, load_balancer: elbv2.ApplicationLoadBalancer
+) -> route53.ARecord | None:
+    if props.domain_name is None or props.domain_zone is None:
+        return None
+    from aws_cdk import aws_route53 as route53  # optional feature, imported on use
+    from aws_cdk import aws_route53_targets as route53_targets
+
+    return route53.ARecord(
+        scope,
+        "DomainRecord",
+        zone=props.domain_zone,
+        record_name=props.domain_name,
+        target=route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(load_balancer)),
+    )
+
+
+def _access_logs(
+    scope: Construct, props: ServiceProps, load_balancer: elbv2.ApplicationLoadBalancer
+) -> s3.IBucket | None:
+    """The stack's shared bucket (or the given one), under this service's own prefix."""
+    if not props.access_logs:
+        return None
+    bucket = props.access_logs_bucket or SharedAccessLogs.of(scope, retention=props.access_logs_retention).bucket
+    enable_access_logs(load_balancer, bucket, props.access_logs_prefix or path_in_stack(scope))
+    return bucket
+
+
+def path_in_stack(scope: Construct) -> str:
+    """``scope``'s path below its stack: unique in the stack, unlike its id."""
+    stack_path = Stack.of(scope).node.path
+    return scope.node.path[len(stack_path) + 1 :] if stack_path else scope.node.path
+
+
+def _acknowledge_listeners(parts: LoadBalancerParts, props: ServiceProps) -> None:
+    """What a web service's entry point is by design, said once, next to the resources."""
+    if props.open_listener:
+        public = props.public_load_balancer
+        entry = "public web entry point" if public else "entry point for every network routed to the VPC"
+        group = parts.load_balancer.connections.security_groups[0]
+        acknowledge_nag(group, "EC23", f"The production listener is the service's {entry} (open_listener=True).")
+        skip_checkov(group, ("CKV_AWS_260", f"Port 80 serves, or redirects to HTTPS, the {entry}."))
+    if not props.https:
+        for listener in (parts.prod_listener, parts.test_listener):
+            skip_checkov(
+                listener,
+                ("CKV_AWS_2", "HTTP because no certificate was given; certificate= makes every listener HTTPS."),
+                ("CKV_AWS_103", "No TLS without a certificate; with one, the policy is TLS 1.3 and 1.2."),
+            )
+
 
 _OPEN_TO_INTERNET = {"0.0.0.0/0", "::/0"}
-
-
-def merged_health_check(health_check: elbv2.HealthCheck | None, path: str | None) -> elbv2.HealthCheck:
-    """The user's health check with this library's defaults filled in where it is silent."""
-    given = health_check or elbv2.HealthCheck()
-    return elbv2.HealthCheck(
-        enabled=True,
-        path=given.path or path or defaults.HEALTH_CHECK_PATH,
-        interval=given.interval or defaults.HEALTH_CHECK_INTERVAL,
-        timeout=given.timeout or defaults.HEALTH_CHECK_TIMEOUT,
-        healthy_threshold_count=given.healthy_threshold_count or defaults.HEALTHY_THRESHOLD_COUNT,
-        unhealthy_threshold_count=given.unhealthy_threshold_count or defaults.UNHEALTHY_THRESHOLD_COUNT,
-        healthy_http_codes=given.healthy_http_codes or defaults.HEALTHY_HTTP_CODES,
-        port=given.port,
-        protocol=given.protocol,
-    )
 
 
 def target_group(
@@ -68,11 +204,6 @@ def open_test_listener(
                 "the green task set before it receives production traffic. Name the CIDRs or security "
                 "groups of your testers instead.",
             )
-
-
-def listener_protocol(certificate: acm.ICertificate | None) -> elbv2.ApplicationProtocol:
-    """HTTPS when a certificate is given, HTTP otherwise."""
-    return elbv2.ApplicationProtocol.HTTPS if certificate else elbv2.ApplicationProtocol.HTTP
 
 
 def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.SelectedSubnets:

@@ -15,6 +15,7 @@ from typing import Any
 from aws_cdk import Stack, Token
 from aws_cdk import aws_ecs as ecs
 
+from .engines import DeploymentEngine
 from .handlers.appspec import build_appspec
 from .service import BlueGreenFargateService
 
@@ -46,7 +47,7 @@ def appspec_document(
 
 
 def _appspec_inputs(service: BlueGreenFargateService) -> dict[str, Any]:
-    if service.appspec_properties is None:
+    if service.engine is not DeploymentEngine.CODE_DEPLOY:
         raise ValueError(
             f"Invalid service={service.node.path!r}: pipeline files are for engine=DeploymentEngine.CODE_DEPLOY; "
             "ECS-native services deploy from CloudFormation updates."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
@@ -25,39 +25,22 @@ if TYPE_CHECKING:
     from aws_cdk import aws_route53 as route53
     from aws_cdk import aws_sns as sns
 
-from . import context_keys, defaults
-from .access_logs import enable_access_logs
-from .acknowledgements import (
-    LOGS_DEFAULT_ENCRYPTION,
-    acknowledge_generated_findings,
-    acknowledge_nag,
-    skip_checkov,
-)
-from .deployment_trigger import (
-    DEPLOYMENT_TIMEOUT_MARGIN_MINUTES,
-    MAX_DEPLOYMENT_TIMEOUT_MINUTES,
-    DeploymentTrigger,
-    default_deployment_timeout,
-)
-from .engines import DeploymentEngine, ecs_native
-from .engines import codedeploy as codedeploy_engine
+    from .deployment_trigger import DeploymentTrigger
+
+from . import defaults
+from .engines import DeploymentEngine
+from .engines.base import ServiceParts
+from .engines.codedeploy import CodeDeployEngine
+from .engines.ecs_native import EcsNativeEngine
 from .handlers.appspec import HOOK_NAMES
 from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction
-from .load_balancing import listener_protocol, merged_health_check, open_test_listener, target_group
+from .load_balancing import LoadBalancerParts, build_load_balancing
+from .network import task_placement, vpc_and_cluster
+from .props import ServiceProps, check_props
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms
-from .shared_resources import SharedAccessLogs
+from .task import build_service, build_task
 from .traffic_shift import TrafficShift, TrafficShiftKind
-from .validation import (
-    check_distinct_ports,
-    check_duration,
-    check_fargate_size,
-    check_health_check,
-    check_int,
-    check_names,
-    check_path,
-    invalid,
-    unresolved,
-)
+from .validation import invalid, unresolved
 
 
 class BlueGreenFargateService(Construct):
@@ -278,178 +261,14 @@ class BlueGreenFargateService(Construct):
         :param domain_zone: the Route 53 hosted zone of ``domain_name``. Default: none.
         """
         super().__init__(scope, construct_id)
-
-        shift = traffic_shift or TrafficShift.canary(percent=defaults.CANARY_PERCENT, interval=defaults.CANARY_INTERVAL)
-        wait = termination_wait if termination_wait is not None else defaults.TERMINATION_WAIT
-        alarm_options = rollback_alarm_options or RollbackAlarmOptions()
-        protocol = listener_protocol(certificate)
-        https = protocol is elbv2.ApplicationProtocol.HTTPS
-        prod_port = (
-            listener_port if listener_port is not None else (defaults.HTTPS_PORT if https else defaults.HTTP_PORT)
-        )
-        test_port = (
-            test_listener_port
-            if test_listener_port is not None
-            else (defaults.TEST_LISTENER_PORT_HTTPS if https else defaults.TEST_LISTENER_PORT_HTTP)
-        )
-        redirect = https and redirect_http
-        drain = deregistration_delay if deregistration_delay is not None else defaults.DEREGISTRATION_DELAY
-        grace = (
-            health_check_grace_period if health_check_grace_period is not None else defaults.HEALTH_CHECK_GRACE_PERIOD
-        )
-        extra_alarms = list(alarms or [])
-
-        # Validate everything before creating anything, so a bad value fails with its own message.
-        if vpc is not None and cluster is not None:
-            raise invalid(
-                "vpc",
-                vpc.node.path,
-                "give either vpc or cluster, not both (the service uses the cluster's VPC).",
-            )
-        if health_check_path is not None and health_check is not None and health_check.path is not None:
-            raise invalid(
-                "health_check_path",
-                health_check_path,
-                "health_check.path is also set; give the path in one place only.",
-            )
-        if health_check_path is not None:
-            check_path("health_check_path", health_check_path)
-        hc = merged_health_check(health_check, health_check_path)
-        check_health_check(hc)
-        check_fargate_size(cpu, memory_limit_mib)
-        if ephemeral_storage_gib is not None:
-            check_int("ephemeral_storage_gib", ephemeral_storage_gib, minimum=21, maximum=200, unit="GiB")
-        check_names(
-            container_name=container_name,
-            family=family,
-            service_name=service_name,
-            load_balancer_name=load_balancer_name,
-            deployment_group_name=deployment_group_name,
-            access_logs_prefix=access_logs_prefix,
-        )
-        if (domain_name is None) != (domain_zone is None):
-            named = "domain_name" if domain_name is not None else "domain_zone"
-            raise invalid(
-                named,
-                domain_name if domain_name is not None else "<hosted zone>",
-                "domain_name and domain_zone go together; pass both, or neither.",
-            )
-        if ssl_policy is not None and certificate is None:
-            raise invalid(
-                "ssl_policy",
-                f"SslPolicy.{ssl_policy.name}",
-                "a TLS policy needs HTTPS listeners; pass certificate= as well, or drop ssl_policy.",
-            )
-        if not access_logs and (access_logs_bucket is not None or access_logs_prefix is not None):
-            raise invalid(
-                "access_logs",
-                access_logs,
-                "access_logs_bucket or access_logs_prefix is set too; drop them or enable access logs.",
-            )
-        check_int("container_port", container_port, minimum=1, maximum=65535)
-        check_int("desired_count", desired_count, minimum=0, maximum=5000, unit="tasks")
-        for name, port in (("listener_port", prod_port), ("test_listener_port", test_port)):
-            check_int(name, port, minimum=1, maximum=65535)
-        ports: dict[str, float] = {"listener_port": prod_port, "test_listener_port": test_port}
-        if redirect:
-            ports = {"redirect_http (port 80)": defaults.HTTP_PORT, **ports}
-        check_distinct_ports(ports)
-        check_duration("deregistration_delay", drain, minimum_seconds=0, maximum_seconds=3600)
-        check_duration("health_check_grace_period", grace, minimum_seconds=0, maximum_seconds=2_147_483_647)
-        check_duration(
-            "termination_wait",
-            wait,
-            minimum_seconds=0,
-            maximum_seconds=defaults.MAX_TERMINATION_WAIT_MINUTES * 60,
-            whole_minutes=True,
-        )
-        if deployment_approval_wait_time is not None:
-            check_duration(
-                "deployment_approval_wait_time",
-                deployment_approval_wait_time,
-                minimum_seconds=60,
-                maximum_seconds=defaults.MAX_TERMINATION_WAIT_MINUTES * 60,
-                whole_minutes=True,
-            )
-        if idle_timeout is not None:
-            check_duration("idle_timeout", idle_timeout, minimum_seconds=1, maximum_seconds=4000)
-        alarm_options.validate()
-        native = engine is DeploymentEngine.ECS_NATIVE
-        # Set by `blue-green-ecs export --standalone`: no assets, so the deployment trigger's handler
-        # and the smoke test become inline code.
-        standalone = str(self.node.try_get_context(context_keys.STANDALONE)).lower() == "true"
-        if native:
-            # (name, value as shown, given?) of every prop that only the CodeDeploy engine reads.
-            codedeploy_only: list[tuple[str, object, bool]] = [
-                ("deploy_on_update", deploy_on_update, deploy_on_update is False),
-                ("deployment_timeout", deployment_timeout, deployment_timeout is not None),
-                (
-                    "deployment_approval_wait_time",
-                    deployment_approval_wait_time,
-                    deployment_approval_wait_time is not None,
-                ),
-                ("application", "<application>", application is not None),
-                ("deployment_group_name", deployment_group_name, deployment_group_name is not None),
-            ]
-            for name, value, given in codedeploy_only:
-                if given:
-                    raise invalid(
-                        name,
-                        value,
-                        "applies to engine=DeploymentEngine.CODE_DEPLOY only; ECS-native deployments run on every "
-                        "update and CloudFormation waits for them.",
-                    )
-            ecs_native.validate(shift, wait)
-            timeout = None
-        else:
-            codedeploy_engine.validate(shift)
-            timeout = self._deployment_timeout(
-                deploy_on_update, deployment_timeout, shift, wait, deployment_approval_wait_time
-            )
-        given_hooks = (hooks or DeploymentHooks()).by_event()
-        if smoke_test is not None:
-            smoke_test.validate()
-            if "AfterAllowTestTraffic" in given_hooks:
-                raise invalid(
-                    "smoke_test",
-                    "SmokeTest(...)",
-                    "hooks.after_allow_test_traffic is also set and a deployment runs one function per "
-                    "lifecycle event; call your tests from one function or drop one of the two.",
-                )
-        built_in_count = 3 if alarm_options.max_p99_latency is not None else 2
-        if not native and built_in_count + len(extra_alarms) > defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP:
-            raise invalid(
-                "alarms",
-                f"<{len(extra_alarms)} alarms>",
-                f"CodeDeploy accepts {defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP} alarms per deployment group "
-                "and "
-                f"{built_in_count} are built in; pass at most "
-                f"{defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP - built_in_count}, or combine them in a "
-                "cloudwatch.CompositeAlarm.",
-            )
-
-        self.engine: DeploymentEngine = engine
-        self.traffic_shift: TrafficShift = shift
-        self.listener_port: int = prod_port
-        self.test_listener_port: int = test_port
-        self.termination_wait: Duration = wait
-
-        # Network and cluster: "use the given one or create one".
-        self.vpc: ec2.IVpc = vpc or (cluster.vpc if cluster else self._new_vpc(log_retention, log_encryption_key))
-        self.cluster: ecs.ICluster = cluster or ecs.Cluster(
-            self,
-            "Cluster",
-            vpc=self.vpc,
-            container_insights_v2=ecs.ContainerInsights.ENABLED,
-            enable_fargate_capacity_providers=bool(capacity_provider_strategies),
-        )
-        acknowledge_generated_findings(self)
-        subnets, public_ip = self._task_placement(task_subnets, assign_public_ip)
-
-        # Task definition and container.
-        self.task_definition: ecs.FargateTaskDefinition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
+        props = ServiceProps(
+            image=image,
+            engine=engine,
+            vpc=vpc,
+            cluster=cluster,
+            task_subnets=task_subnets,
+            assign_public_ip=assign_public_ip,
+            security_groups=security_groups,
             cpu=cpu,
             memory_limit_mib=memory_limit_mib,
             runtime_platform=runtime_platform,
@@ -457,315 +276,137 @@ class BlueGreenFargateService(Construct):
             family=family,
             task_role=task_role,
             execution_role=execution_role,
-        )
-        if log_driver is None:
-            self.log_group: logs.ILogGroup | None = logs.LogGroup(
-                self, "Logs", retention=log_retention, encryption_key=log_encryption_key
-            )
-            log_driver = ecs.LogDrivers.aws_logs(stream_prefix=container_name, log_group=self.log_group)
-            if log_encryption_key is None:
-                skip_checkov(self.log_group, LOGS_DEFAULT_ENCRYPTION)
-        else:
-            self.log_group = None
-        self.container: ecs.ContainerDefinition = self.task_definition.add_container(
-            "Container",
-            image=image,
             container_name=container_name,
-            port_mappings=[ecs.PortMapping(container_port=container_port, protocol=ecs.Protocol.TCP)],
-            environment=dict(environment) if environment else None,
-            secrets=dict(secrets) if secrets else None,
-            command=list(command) if command else None,
-            entry_point=list(entry_point) if entry_point else None,
-            docker_labels=dict(docker_labels) if docker_labels else None,
+            container_port=container_port,
+            environment=environment,
+            secrets=secrets,
+            command=command,
+            entry_point=entry_point,
+            docker_labels=docker_labels,
             readonly_root_filesystem=readonly_root_filesystem,
-            privileged=False,
-            logging=log_driver,
-        )
-
-        # Load balancer, the target group pair and the listeners.
-        self.load_balancer: elbv2.ApplicationLoadBalancer = elbv2.ApplicationLoadBalancer(
-            self,
-            "LoadBalancer",
-            vpc=self.vpc,
-            internet_facing=public_load_balancer,
+            log_driver=log_driver,
+            log_retention=log_retention,
+            log_encryption_key=log_encryption_key,
+            desired_count=desired_count,
+            platform_version=platform_version,
+            capacity_provider_strategies=capacity_provider_strategies,
+            health_check_grace_period=health_check_grace_period,
+            enable_execute_command=enable_execute_command,
+            propagate_tags=propagate_tags,
+            service_name=service_name,
+            public_load_balancer=public_load_balancer,
+            open_listener=open_listener,
             load_balancer_name=load_balancer_name,
             idle_timeout=idle_timeout,
             deletion_protection=deletion_protection,
-            drop_invalid_header_fields=True,
+            access_logs=access_logs,
+            access_logs_bucket=access_logs_bucket,
+            access_logs_prefix=access_logs_prefix,
+            access_logs_retention=access_logs_retention,
+            certificate=certificate,
+            ssl_policy=ssl_policy,
+            redirect_http=redirect_http,
+            listener_port=listener_port,
+            test_listener_port=test_listener_port,
+            test_listener_allowed_peers=test_listener_allowed_peers,
+            health_check_path=health_check_path,
+            health_check=health_check,
+            deregistration_delay=deregistration_delay,
+            traffic_shift=traffic_shift,
+            termination_wait=termination_wait,
+            deployment_approval_wait_time=deployment_approval_wait_time,
+            alarms=alarms,
+            rollback_alarm_options=rollback_alarm_options,
+            application=application,
+            deployment_group_name=deployment_group_name,
+            deploy_on_update=deploy_on_update,
+            deployment_timeout=deployment_timeout,
+            hooks=hooks,
+            smoke_test=smoke_test,
+            dashboard=dashboard,
+            notifications_topic=notifications_topic,
+            domain_name=domain_name,
+            domain_zone=domain_zone,
         )
-        self.blue_target_group: elbv2.ApplicationTargetGroup = target_group(
-            self,
-            "BlueTargetGroup",
-            vpc=self.vpc,
-            port=container_port,
-            health_check=hc,
-            deregistration_delay=drain,
-        )
-        self.green_target_group: elbv2.ApplicationTargetGroup = target_group(
-            self,
-            "GreenTargetGroup",
-            vpc=self.vpc,
-            port=container_port,
-            health_check=hc,
-            deregistration_delay=drain,
-        )
-        tls_policy = (ssl_policy or elbv2.SslPolicy.RECOMMENDED_TLS) if https else None
-        certificates = [elbv2.ListenerCertificate.from_certificate_manager(certificate)] if certificate else None
+        # Validate everything before creating anything, so a bad value fails with its own message.
+        check_props(props)
+        self._engine = engine_for(engine)
+        self._engine.validate(props)
+        self.engine: DeploymentEngine = engine
+        self.traffic_shift: TrafficShift = props.shift
+        self.termination_wait: Duration = props.wait
+        self.listener_port: int = props.prod_port
+        self.test_listener_port: int = props.test_port
 
-        def listener(construct_id: str, port: int, *, is_open: bool, target: elbv2.ApplicationTargetGroup) -> Any:
-            # CodeDeploy swaps the listeners' default target groups; ECS-native shifts rule weights
-            # and leaves the default action a fallback.
-            return elbv2.ApplicationListener(
-                self,
-                construct_id,
-                load_balancer=self.load_balancer,
-                port=port,
-                protocol=protocol,
-                certificates=certificates,
-                ssl_policy=tls_policy,
-                open=is_open,
-                default_target_groups=None if native else [target],
-                default_action=ecs_native.no_route() if native else None,
-            )
+        # Network and task.
+        self.vpc, self.cluster = vpc_and_cluster(self, props)
+        subnets, public_ip = task_placement(self.vpc, task_subnets, assign_public_ip)
+        task = build_task(self, props)
+        self.task_definition: ecs.FargateTaskDefinition = task.task_definition
+        self.container: ecs.ContainerDefinition = task.container
+        self.log_group: logs.ILogGroup | None = task.log_group
 
-        self.prod_listener: elbv2.ApplicationListener = listener(
-            "ProdListener", prod_port, is_open=open_listener, target=self.blue_target_group
-        )
-        self.test_listener: elbv2.ApplicationListener = listener(
-            "TestListener", test_port, is_open=False, target=self.green_target_group
-        )
-        peers = (
-            list(test_listener_allowed_peers)
-            if test_listener_allowed_peers is not None
-            else [ec2.Peer.ipv4(self.vpc.vpc_cidr_block)]
-        )
-        open_test_listener(self, self.test_listener, peers)
-        self.redirect_listener: elbv2.ApplicationListener | None = None
-        if redirect:
-            self.redirect_listener = elbv2.ApplicationListener(
-                self,
-                "RedirectListener",
-                load_balancer=self.load_balancer,
-                port=defaults.HTTP_PORT,
-                protocol=elbv2.ApplicationProtocol.HTTP,
-                open=open_listener,
-                default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port=str(prod_port), permanent=True),
-            )
-        self.domain_record: route53.ARecord | None = None
-        if domain_name is not None and domain_zone is not None:
-            from aws_cdk import aws_route53 as route53  # optional feature, imported on use
-            from aws_cdk import aws_route53_targets as route53_targets
-
-            self.domain_record = route53.ARecord(
-                self,
-                "DomainRecord",
-                zone=domain_zone,
-                record_name=domain_name,
-                target=route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(self.load_balancer)),
-            )
-        self.access_logs_bucket: s3.IBucket | None = None
-        if access_logs:
-            if access_logs_bucket is None:
-                access_logs_bucket = SharedAccessLogs.of(self, retention=access_logs_retention).bucket
-            self.access_logs_bucket = access_logs_bucket
-            enable_access_logs(self.load_balancer, access_logs_bucket, access_logs_prefix or self._path_in_stack())
-        self._acknowledge_listeners(https=https, open_listener=open_listener, public=public_load_balancer)
-
-        # ECS-native: the rules whose weights ECS shifts (they also attach the target groups, which
-        # the alarms' metrics need).
-        native_rules = (
-            ecs_native.listener_rules(
-                self,
-                prod_listener=self.prod_listener,
-                test_listener=self.test_listener,
-                blue=self.blue_target_group,
-                green=self.green_target_group,
-            )
-            if native
-            else None
-        )
+        # Load balancing: the engine says what the listeners forward to, and adds its routes.
+        lb = build_load_balancing(self, props, self.vpc, self._engine.listener_defaults)
+        self._engine.route(self, lb)
+        self.load_balancer: elbv2.ApplicationLoadBalancer = lb.load_balancer
+        self.blue_target_group: elbv2.ApplicationTargetGroup = lb.blue_target_group
+        self.green_target_group: elbv2.ApplicationTargetGroup = lb.green_target_group
+        self.prod_listener: elbv2.ApplicationListener = lb.prod_listener
+        self.test_listener: elbv2.ApplicationListener = lb.test_listener
+        self.redirect_listener: elbv2.ApplicationListener | None = lb.redirect_listener
+        self.access_logs_bucket: s3.IBucket | None = lb.access_logs_bucket
+        self.domain_record: route53.ARecord | None = lb.domain_record
 
         # Rollback alarms: built in, then the user's.
         self.built_in_alarms: RollbackAlarms = RollbackAlarms(
             self,
             "RollbackAlarms",
-            blue_target_group=self.blue_target_group,
-            green_target_group=self.green_target_group,
-            options=alarm_options,
+            blue_target_group=lb.blue_target_group,
+            green_target_group=lb.green_target_group,
+            options=props.alarm_options,
         )
-        self._rollback_alarms: list[cloudwatch.IAlarm] = [*self.built_in_alarms.alarms, *extra_alarms]
-        self._warn_if_alarms_too_slow(shift, alarm_options)
+        self._rollback_alarms: list[cloudwatch.IAlarm] = [*self.built_in_alarms.alarms, *props.extra_alarms]
+        warn_if_alarms_too_slow(self, props.shift, props.alarm_options)
 
         # The service: its deployment settings come from the engine.
-        engine_options = (
-            ecs_native.service_options(shift, wait, lambda: [a.alarm_name for a in self._rollback_alarms])
-            if native
-            else codedeploy_engine.service_options()
-        )
-        self.service: ecs.FargateService = ecs.FargateService(
+        self.service: ecs.FargateService = build_service(
             self,
-            "Service",
+            props,
             cluster=self.cluster,
             task_definition=self.task_definition,
-            desired_count=desired_count,
-            vpc_subnets=subnets,
+            subnets=subnets,
             assign_public_ip=public_ip,
-            security_groups=list(security_groups) if security_groups else None,
-            platform_version=platform_version,
-            capacity_provider_strategies=list(capacity_provider_strategies) if capacity_provider_strategies else None,
-            health_check_grace_period=grace,
-            enable_execute_command=enable_execute_command,
-            propagate_tags=propagate_tags,
-            service_name=service_name,
-            **engine_options,
+            engine_options=self._engine.service_options(props, lambda: [a.alarm_name for a in self._rollback_alarms]),
         )
 
-        self.smoke_test_function: lambda_.Function | None = None
-        if smoke_test is not None:
-            self.smoke_test_function = SmokeTestFunction(
-                self,
-                "SmokeTest",
-                options=smoke_test,
-                vpc=self.vpc,
-                load_balancer=self.load_balancer,
-                test_listener=self.test_listener,
-                test_port=test_port,
-                https=https,
-                inline=standalone,
-            ).function
-            given_hooks = {**given_hooks, "AfterAllowTestTraffic": self.smoke_test_function}
-        self.hooks: dict[str, lambda_.IFunction] = {
-            event: given_hooks[event] for event in HOOK_NAMES if event in given_hooks
-        }
-
-        # Attributes of the other engine stay None.
-        self.application: codedeploy.IEcsApplication | None = None
-        self.deployment_config: codedeploy.IEcsDeploymentConfig | None = None
-        self.deployment_group: codedeploy.EcsDeploymentGroup | None = None
-        self.deployment_trigger: DeploymentTrigger | None = None
-        self.appspec_properties: dict[str, Any] | None = None
-        self.prod_listener_rule: elbv2.ApplicationListenerRule | None = None
-        self.test_listener_rule: elbv2.ApplicationListenerRule | None = None
-        self.infrastructure_role: iam.IRole | None = None
-        if native:
-            assert native_rules is not None
-            prod_rule, test_rule = native_rules
-            parts = ecs_native.attach(
-                self,
-                service=self.service,
-                container_name=container_name,
-                container_port=container_port,
-                blue=self.blue_target_group,
-                green=self.green_target_group,
-                prod_rule=prod_rule,
-                test_rule=test_rule,
-                hooks=self.hooks,
-            )
-            self.prod_listener_rule, self.test_listener_rule = parts.prod_rule, parts.test_rule
-            self.infrastructure_role = parts.infrastructure_role
-        else:
-            deployment = codedeploy_engine.attach(
-                self,
+        # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
+        self.smoke_test_function = SmokeTestFunction.for_service(self, props, vpc=self.vpc, load_balancing=lb)
+        self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function)
+        self._engine.attach(
+            ServiceParts(
+                scope=self,
+                props=props,
                 service=self.service,
                 task_definition=self.task_definition,
                 vpc=self.vpc,
                 subnets=subnets,
                 assign_public_ip=public_ip,
-                capacity_provider_strategies=capacity_provider_strategies,
-                platform_version=platform_version,
-                container_name=container_name,
-                container_port=container_port,
-                blue=self.blue_target_group,
-                green=self.green_target_group,
-                prod_listener=self.prod_listener,
-                test_listener=self.test_listener,
-                shift=shift,
-                termination_wait=wait,
-                approval_wait=deployment_approval_wait_time,
+                load_balancing=lb,
                 alarms=self._rollback_alarms,
                 hooks=self.hooks,
-                application=application,
-                deployment_group_name=deployment_group_name,
-                trigger_timeout=timeout,
-                inline_code=standalone,
             )
-            self.application = deployment.application
-            self.deployment_config = deployment.deployment_config
-            self.deployment_group = deployment.deployment_group
-            self.appspec_properties = deployment.appspec_properties
-            self.deployment_trigger = deployment.trigger
+        )
 
-        if str(self.node.try_get_context(context_keys.PIPELINE_FILES)).lower() == "true" and self.deployment_group:
-            # For `blue-green-ecs export`: the pipeline files travel in the template's top-level
-            # Metadata (which creates no dependencies), resolved at synthesis; the command takes
-            # them out of the template it writes.
-            from .pipeline import appspec_document, taskdef_document  # the pipeline module imports this one
-
-            options = Stack.of(self).template_options
-            metadata = dict(options.metadata or {})
-            services = dict(metadata.get(context_keys.PIPELINE_FILES, {}))
-            services[self.node.path] = {"appspec.yaml": appspec_document(self), "taskdef.json": taskdef_document(self)}
-            metadata[context_keys.PIPELINE_FILES] = services
-            options.metadata = metadata
-
-        # Optional features: their modules are imported on use.
-        self.dashboard: cloudwatch.Dashboard | None = None
-        if dashboard:
-            from .operations import deployment_dashboard
-
-            self.dashboard = deployment_dashboard(
-                self,
-                "Dashboard",
-                title=construct_id,
-                blue=self.blue_target_group,
-                green=self.green_target_group,
-                alarms=self._rollback_alarms,
-            )
-        self.notifications: events.Rule | None = None
-        if notifications_topic is not None:
-            from .operations import codedeploy_notifications, ecs_notifications
-
-            if self.deployment_group is not None and self.application is not None:
-                self.notifications = codedeploy_notifications(
-                    self,
-                    "Notifications",
-                    topic=notifications_topic,
-                    application_name=self.application.application_name,
-                    deployment_group_name=self.deployment_group.deployment_group_name,
-                )
-            else:
-                self.notifications = ecs_notifications(
-                    self, "Notifications", topic=notifications_topic, service=self.service
-                )
-
-    def _new_vpc(self, log_retention: logs.RetentionDays, log_encryption_key: kms.IKey | None) -> ec2.Vpc:
-        """Two AZs, public and private subnets, a NAT gateway per AZ, flow logs of all traffic."""
-        vpc = ec2.Vpc(self, "Vpc", max_azs=2)
-        flow_logs = logs.LogGroup(self, "FlowLogs", retention=log_retention, encryption_key=log_encryption_key)
-        vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
-        if log_encryption_key is None:
-            skip_checkov(flow_logs, LOGS_DEFAULT_ENCRYPTION)
-        return vpc
-
-    def _path_in_stack(self) -> str:
-        """This construct's path below its stack: unique in the stack, unlike its id."""
-        stack_path = Stack.of(self).node.path
-        return self.node.path[len(stack_path) + 1 :] if stack_path else self.node.path
-
-    def _acknowledge_listeners(self, *, https: bool, open_listener: bool, public: bool) -> None:
-        """What a web service's entry point is by design, said once, next to the resources."""
-        if open_listener:
-            entry = "public web entry point" if public else "entry point for every network routed to the VPC"
-            group = self.load_balancer.connections.security_groups[0]
-            acknowledge_nag(group, "EC23", f"The production listener is the service's {entry} (open_listener=True).")
-            skip_checkov(group, ("CKV_AWS_260", f"Port 80 serves, or redirects to HTTPS, the {entry}."))
-        if not https:
-            for listener in (self.prod_listener, self.test_listener):
-                skip_checkov(
-                    listener,
-                    ("CKV_AWS_2", "HTTP because no certificate was given; certificate= makes every listener HTTPS."),
-                    ("CKV_AWS_103", "No TLS without a certificate; with one, the policy is TLS 1.3 and 1.2."),
-                )
+        # Operations: optional, their modules imported on use.
+        self.dashboard: cloudwatch.Dashboard | None = (
+            _dashboard(self, title=construct_id, load_balancing=lb, alarms=self._rollback_alarms) if dashboard else None
+        )
+        self.notifications: events.Rule | None = (
+            self._engine.notifications(self, notifications_topic, self.service)
+            if notifications_topic is not None
+            else None
+        )
 
     @property
     def rollback_alarms(self) -> list[cloudwatch.IAlarm]:
@@ -786,72 +427,106 @@ class BlueGreenFargateService(Construct):
                 "combine alarms in a cloudwatch.CompositeAlarm.",
             )
         self._rollback_alarms.append(alarm)
-        # ECS-native reads the names lazily at synthesis; CodeDeploy's group needs to be told.
-        if self.deployment_group is not None:
-            self.deployment_group.add_alarm(alarm)
+        self._engine.add_rollback_alarm(alarm)
 
-    def _task_placement(
-        self, task_subnets: ec2.SubnetSelection | None, assign_public_ip: bool | None
-    ) -> tuple[ec2.SubnetSelection, bool]:
-        """Private subnets when the VPC has them; public ones with public IPs otherwise."""
-        if task_subnets is not None:
-            in_public = task_subnets.subnet_type == ec2.SubnetType.PUBLIC
-            return task_subnets, assign_public_ip if assign_public_ip is not None else in_public
-        if self.vpc.private_subnets:
-            return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS), bool(assign_public_ip)
-        if self.vpc.public_subnets:
-            return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC), (
-                assign_public_ip if assign_public_ip is not None else True
-            )
-        return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED), bool(assign_public_ip)
+    # What the engine added, typed for what it is: reading another engine's part is an AttributeError.
 
-    @staticmethod
-    def _deployment_timeout(
-        deploy_on_update: bool,
-        given: Duration | None,
-        shift: TrafficShift,
-        wait: Duration,
-        approval: Duration | None,
-    ) -> Duration | None:
-        """The trigger's time budget (``None`` without a trigger), checked against what a deployment takes."""
-        if not deploy_on_update:
-            return None
-        limit = MAX_DEPLOYMENT_TIMEOUT_MINUTES
-        planned = default_deployment_timeout(shift=shift.shift_duration, termination_wait=wait, approval_wait=approval)
-        if given is None:
-            if planned is not None and planned.to_minutes() > limit:
-                raise invalid(
-                    "termination_wait",
-                    wait,
-                    f"with traffic_shift={shift.describe()} a deployment needs about {planned.to_minutes()} minutes, "
-                    f"and `cdk deploy` can wait for at most {limit} (CloudFormation gives a custom resource one "
-                    "hour). Shorten the shift or the waits, or set deploy_on_update=False and start deployments "
-                    "from your pipeline.",
-                )
-            return planned or Duration.minutes(limit)
-        check_duration("deployment_timeout", given, minimum_seconds=60, maximum_seconds=limit * 60, whole_minutes=True)
-        if planned is not None and not unresolved(given):
-            floor = planned.to_minutes() - DEPLOYMENT_TIMEOUT_MARGIN_MINUTES
-            if given.to_minutes() <= floor:
-                raise invalid(
-                    "deployment_timeout",
-                    given,
-                    f"the traffic shift and waits alone take {floor} minutes; allow more than that "
-                    "(the default adds 15 minutes for starting tasks, health checks and draining).",
-                )
-        return given
+    @property
+    def code_deploy(self) -> CodeDeployEngine:
+        """The CodeDeploy engine and what it created (``engine=DeploymentEngine.CODE_DEPLOY`` only)."""
+        if not isinstance(self._engine, CodeDeployEngine):
+            raise AttributeError(f"{self.node.path} uses engine={self.engine}: it has no CodeDeploy parts.")
+        return self._engine
 
-    def _warn_if_alarms_too_slow(self, shift: TrafficShift, options: RollbackAlarmOptions) -> None:
-        """A canary shorter than the alarms' detection time shifts everything before they can fire."""
-        detection = options.detection_time
-        if shift.kind is not TrafficShiftKind.CANARY or detection is None or shift.interval is None:
-            return
-        if unresolved(shift.interval) or shift.interval.to_seconds() > detection.to_seconds():
-            return
-        Annotations.of(self).add_warning_v2(
-            "blue-green-ecs:alarmsSlowerThanCanary",
-            f"The canary interval ({shift.interval.to_human_string()}) is not longer than the rollback "
-            "alarms' "
-            f"detection time ({detection.to_human_string()}): a fault in the canary can only roll back after "
-            "all traffic has shifted. Lengthen the interval or shorten rollback_alarm_options.",
-        )
+    @property
+    def ecs_native(self) -> EcsNativeEngine:
+        """The ECS-native engine and what it created (``engine=DeploymentEngine.ECS_NATIVE`` only)."""
+        if not isinstance(self._engine, EcsNativeEngine):
+            raise AttributeError(f"{self.node.path} uses engine={self.engine}: it has no ECS-native parts.")
+        return self._engine
+
+    @property
+    def application(self) -> codedeploy.IEcsApplication:
+        """The CodeDeploy application (CODE_DEPLOY only)."""
+        return self.code_deploy.application
+
+    @property
+    def deployment_config(self) -> codedeploy.IEcsDeploymentConfig:
+        """The deployment configuration ``traffic_shift`` maps to (CODE_DEPLOY only)."""
+        return self.code_deploy.deployment_config
+
+    @property
+    def deployment_group(self) -> codedeploy.EcsDeploymentGroup:
+        """The CodeDeploy deployment group (CODE_DEPLOY only)."""
+        return self.code_deploy.deployment_group
+
+    @property
+    def deployment_trigger(self) -> DeploymentTrigger | None:
+        """The custom resource that deploys on update; ``None`` with ``deploy_on_update=False`` (CODE_DEPLOY only)."""
+        return self.code_deploy.trigger
+
+    @property
+    def appspec_properties(self) -> dict[str, Any]:
+        """The AppSpec inputs (container, network, hooks) of the trigger and the pipeline files (CODE_DEPLOY only)."""
+        return self.code_deploy.appspec_properties
+
+    @property
+    def prod_listener_rule(self) -> elbv2.ApplicationListenerRule:
+        """The production listener rule whose weights ECS shifts (ECS_NATIVE only)."""
+        return self.ecs_native.prod_listener_rule
+
+    @property
+    def test_listener_rule(self) -> elbv2.ApplicationListenerRule:
+        """The test listener rule whose weights ECS shifts (ECS_NATIVE only)."""
+        return self.ecs_native.test_listener_rule
+
+    @property
+    def infrastructure_role(self) -> iam.IRole:
+        """The role ECS shifts the listener rules with (ECS_NATIVE only)."""
+        return self.ecs_native.infrastructure_role
+
+
+def engine_for(kind: DeploymentEngine) -> CodeDeployEngine | EcsNativeEngine:
+    """A new engine object of ``kind`` for one service."""
+    return EcsNativeEngine() if kind is DeploymentEngine.ECS_NATIVE else CodeDeployEngine()
+
+
+def _dashboard(
+    scope: Construct, *, title: str, load_balancing: LoadBalancerParts, alarms: Sequence[cloudwatch.IAlarm]
+) -> cloudwatch.Dashboard:
+    from .operations import deployment_dashboard  # optional feature, imported on use
+
+    return deployment_dashboard(
+        scope,
+        "Dashboard",
+        title=title,
+        blue=load_balancing.blue_target_group,
+        green=load_balancing.green_target_group,
+        alarms=alarms,
+    )
+
+
+def hooks_by_event(
+    hooks: DeploymentHooks | None, smoke_test_function: lambda_.IFunction | None
+) -> dict[str, lambda_.IFunction]:
+    """AppSpec event -> function, in lifecycle order, the smoke test as AfterAllowTestTraffic."""
+    given = (hooks or DeploymentHooks()).by_event()
+    if smoke_test_function is not None:
+        given["AfterAllowTestTraffic"] = smoke_test_function
+    return {event: given[event] for event in HOOK_NAMES if event in given}
+
+
+def warn_if_alarms_too_slow(scope: Construct, shift: TrafficShift, options: RollbackAlarmOptions) -> None:
+    """A canary shorter than the alarms' detection time shifts everything before they can fire."""
+    detection = options.detection_time
+    if shift.kind is not TrafficShiftKind.CANARY or detection is None or shift.interval is None:
+        return
+    if unresolved(shift.interval) or shift.interval.to_seconds() > detection.to_seconds():
+        return
+    Annotations.of(scope).add_warning_v2(
+        "blue-green-ecs:alarmsSlowerThanCanary",
+        f"The canary interval ({shift.interval.to_human_string()}) is not longer than the rollback "
+        "alarms' "
+        f"detection time ({detection.to_human_string()}): a fault in the canary can only roll back after "
+        "all traffic has shifted. Lengthen the interval or shorten rollback_alarm_options.",
+    )

@@ -82,6 +82,6 @@ class BlueGreenSampleStack(Stack):
             description="Test listener (green during a deployment); reachable from inside the VPC only",
         )
         CfnOutput(self, "ImageTag", value=image_tag, description="Image tag this stack deploys")
-        if self.web.deployment_group is not None and self.web.application is not None:
+        if engine is DeploymentEngine.CODE_DEPLOY:
             CfnOutput(self, "DeploymentGroup", value=self.web.deployment_group.deployment_group_name)
             CfnOutput(self, "CodeDeployApplication", value=self.web.application.application_name)

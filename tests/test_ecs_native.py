@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -106,16 +107,27 @@ def test_no_codedeploy_and_no_trigger(native: Any) -> None:
         "AWS::StepFunctions::StateMachine",
     ):
         template.resource_count_is(resource_type, 0)
-    assert (web.application, web.deployment_group, web.deployment_config, web.deployment_trigger) == (None,) * 4
-    assert web.appspec_properties is None
+    # The CodeDeploy engine's parts do not exist here, and say so by name.
+    for name in ("application", "deployment_group", "deployment_config", "deployment_trigger", "appspec_properties"):
+        with pytest.raises(
+            AttributeError,
+            match=re.escape("BlueGreenSample/Web uses engine=DeploymentEngine.ECS_NATIVE: it has no CodeDeploy parts."),
+        ):
+            getattr(web, name)
     # The only function is aws-cdk-lib's default-security-group restriction.
     handlers = {f["Properties"]["Handler"] for f in resources_of_type(template, "AWS::Lambda::Function").values()}
     assert handlers == {"__entrypoint__.handler"}
 
 
-def test_codedeploy_attributes_of_the_other_engine_are_none_the_other_way_round(sample: Any) -> None:
-    assert sample.service.prod_listener_rule is None
-    assert sample.service.infrastructure_role is None
+def test_ecs_native_attributes_are_attribute_errors_under_codedeploy(sample: Any) -> None:
+    for name in ("prod_listener_rule", "test_listener_rule", "infrastructure_role", "ecs_native"):
+        with pytest.raises(
+            AttributeError,
+            match=re.escape(
+                "BlueGreenSample/Web uses engine=DeploymentEngine.CODE_DEPLOY: it has no ECS-native parts."
+            ),
+        ):
+            getattr(sample.service, name)
     assert sample.service.engine is DeploymentEngine.CODE_DEPLOY
 
 

@@ -2,31 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnResource, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from .. import defaults
 from ..acknowledgements import ignore_cfn_lint
-from ..deployment_trigger import DeploymentTrigger, appspec_properties
+from ..deployment_trigger import (
+    DEPLOYMENT_TIMEOUT_MARGIN_MINUTES,
+    MAX_DEPLOYMENT_TIMEOUT_MINUTES,
+    DeploymentTrigger,
+    appspec_properties,
+    default_deployment_timeout,
+)
 from ..load_balancing import select_subnets
 from ..shared_resources import codedeploy_application, codedeploy_role
 from ..traffic_shift import TrafficShift
-from ..validation import invalid, unresolved
+from ..validation import check_duration, invalid, unresolved
+from . import DeploymentEngine
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_events as events
+    from aws_cdk import aws_sns as sns
+
+    from ..load_balancing import LoadBalancerParts
+    from ..props import ServiceProps
+    from .base import ServiceParts
 
 
-@dataclass(frozen=True)
-class CodeDeployParts:
-    """What the CodeDeploy engine adds to a service."""
+class CodeDeployEngine:
+    """CodeDeploy deploys: the ``CODE_DEPLOY`` controller, an application and deployment group per service
+    (the application and CodeDeploy's role shared per stack), and the deployment trigger so that
+    ``cdk deploy`` runs the deployment.
+
+    Attributes (set by ``attach``): ``application``, ``deployment_config``, ``deployment_group``,
+    ``appspec_properties`` (the AppSpec inputs the trigger and the pipeline files share) and
+    ``trigger`` (``None`` with ``deploy_on_update=False``).
+    """
+
+    kind = DeploymentEngine.CODE_DEPLOY
 
     application: codedeploy.IEcsApplication
     deployment_config: codedeploy.IEcsDeploymentConfig
@@ -34,123 +56,173 @@ class CodeDeployParts:
     appspec_properties: dict[str, Any]
     trigger: DeploymentTrigger | None
 
+    def __init__(self) -> None:
+        self._trigger_timeout: Duration | None = None
 
-def validate(shift: TrafficShift) -> None:
-    """CodeDeploy types the shift's percentage as an integer."""
-    percent = shift.percent
-    if percent is not None and not unresolved(percent) and (percent != int(percent) or not 1 <= percent <= 99):
-        raise invalid(
-            "traffic_shift.percent",
-            percent,
-            "CodeDeploy shifts whole percentages from 1 to 99; use a whole number, or "
-            "engine=DeploymentEngine.ECS_NATIVE for finer steps.",
+    def validate(self, props: ServiceProps) -> None:
+        """Whole percentages, at most 10 alarms, and a deployment that fits CloudFormation's hour."""
+        percent = props.shift.percent
+        if percent is not None and not unresolved(percent) and (percent != int(percent) or not 1 <= percent <= 99):
+            raise invalid(
+                "traffic_shift.percent",
+                percent,
+                "CodeDeploy shifts whole percentages from 1 to 99; use a whole number, or "
+                "engine=DeploymentEngine.ECS_NATIVE for finer steps.",
+            )
+        self._trigger_timeout = deployment_timeout(
+            props.deploy_on_update,
+            props.deployment_timeout,
+            props.shift,
+            props.wait,
+            props.deployment_approval_wait_time,
         )
+        built_in, extra = props.built_in_alarm_count, len(props.extra_alarms)
+        if built_in + extra > defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP:
+            raise invalid(
+                "alarms",
+                f"<{extra} alarms>",
+                f"CodeDeploy accepts {defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP} alarms per deployment group "
+                f"and {built_in} are built in; pass at most {defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP - built_in}, "
+                "or combine them in a cloudwatch.CompositeAlarm.",
+            )
 
+    def listener_defaults(self, target_group: elbv2.IApplicationTargetGroup) -> dict[str, Any]:
+        """CodeDeploy swaps the listeners' default target groups."""
+        return {"default_target_groups": [target_group]}
 
-def service_options() -> dict[str, Any]:
-    """FargateService settings of this engine."""
-    return {
-        "deployment_controller": ecs.DeploymentController(type=ecs.DeploymentControllerType.CODE_DEPLOY),
-        # Fargate ignores these under CODE_DEPLOY (CodeDeploy sizes the replacement task set);
-        # setting them states that and silences CDK's "not configured" warning.
-        "min_healthy_percent": 100,
-        "max_healthy_percent": 200,
-    }
+    def route(self, scope: Construct, load_balancing: LoadBalancerParts) -> None:
+        """Nothing: the listeners' default actions are the routes CodeDeploy swaps."""
 
+    def service_options(self, props: ServiceProps, alarm_names: Callable[[], list[str]]) -> dict[str, Any]:
+        """The CODE_DEPLOY controller."""
+        return {
+            "deployment_controller": ecs.DeploymentController(type=ecs.DeploymentControllerType.CODE_DEPLOY),
+            # Fargate ignores these under CODE_DEPLOY (CodeDeploy sizes the replacement task set);
+            # setting them states that and silences CDK's "not configured" warning.
+            "min_healthy_percent": 100,
+            "max_healthy_percent": 200,
+        }
 
-def attach(
-    scope: Construct,
-    *,
-    service: ecs.FargateService,
-    task_definition: ecs.TaskDefinition,
-    vpc: ec2.IVpc,
-    subnets: ec2.SubnetSelection,
-    assign_public_ip: bool,
-    capacity_provider_strategies: Sequence[ecs.CapacityProviderStrategy] | None,
-    platform_version: ecs.FargatePlatformVersion | None,
-    container_name: str,
-    container_port: float,
-    blue: elbv2.ApplicationTargetGroup,
-    green: elbv2.ApplicationTargetGroup,
-    prod_listener: elbv2.ApplicationListener,
-    test_listener: elbv2.ApplicationListener,
-    shift: TrafficShift,
-    termination_wait: Duration,
-    approval_wait: Duration | None,
-    alarms: Sequence[cloudwatch.IAlarm],
-    hooks: Mapping[str, lambda_.IFunction],
-    application: codedeploy.IEcsApplication | None,
-    deployment_group_name: str | None,
-    trigger_timeout: Duration | None,
-    inline_code: bool = False,
-) -> CodeDeployParts:
-    """Register the service with CodeDeploy, and deploy on `cdk deploy` when ``trigger_timeout`` is set."""
-    service.attach_to_application_target_group(blue)
-    # CodeDeploy swaps the listeners' target groups outside CloudFormation. After a deployment the
-    # production listener forwards to "green" and the test listener to "blue"; without these edges
-    # CloudFormation could delete a target group that a listener still uses.
-    prod_listener.node.add_dependency(green)
-    test_listener.node.add_dependency(blue)
-    # Green is where the service's tasks live after every other deployment: the service must be
-    # deleted before the test listener detaches it, and created after the group is attached.
-    service.node.add_dependency(test_listener)
+    def attach(self, parts: ServiceParts) -> None:
+        """Register the service with CodeDeploy, and deploy on `cdk deploy` unless ``deploy_on_update=False``."""
+        scope, props, service, lb = parts.scope, parts.props, parts.service, parts.load_balancing
+        blue, green = lb.blue_target_group, lb.green_target_group
+        service.attach_to_application_target_group(blue)
+        # CodeDeploy swaps the listeners' target groups outside CloudFormation. After a deployment the
+        # production listener forwards to "green" and the test listener to "blue"; without these edges
+        # CloudFormation could delete a target group that a listener still uses.
+        lb.prod_listener.node.add_dependency(green)
+        lb.test_listener.node.add_dependency(blue)
+        # Green is where the service's tasks live after every other deployment: the service must be
+        # deleted before the test listener detaches it, and created after the group is attached.
+        service.node.add_dependency(lb.test_listener)
 
-    app = application or codedeploy_application(scope)
-    config = shift.bind(scope, "DeploymentConfig")
-    group = codedeploy.EcsDeploymentGroup(
-        scope,
-        "DeploymentGroup",
-        application=app,
-        role=codedeploy_role(scope),
-        service=service,
-        deployment_group_name=deployment_group_name,
-        deployment_config=config,
-        blue_green_deployment_config=codedeploy.EcsBlueGreenDeploymentConfig(
-            blue_target_group=blue,
-            green_target_group=green,
-            listener=prod_listener,
-            test_listener=test_listener,
-            termination_wait_time=termination_wait,
-            deployment_approval_wait_time=approval_wait,
-        ),
-        alarms=list(alarms),
-        auto_rollback=codedeploy.AutoRollbackConfig(
-            failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
-        ),
-    )
-    if isinstance(config, Construct):
-        # W3005: EcsDeploymentGroup adds a DependsOn on a custom deployment config that its
-        # DeploymentConfigName Ref already implies; redundant and harmless.
-        group_resource = group.node.default_child
-        assert isinstance(group_resource, CfnResource)
-        ignore_cfn_lint(group_resource, "W3005")
-    for function in hooks.values():
-        _grant_hook(function, group)
-    appspec = appspec_properties(
-        container_name=container_name,
-        container_port=container_port,
-        platform_version=platform_version,
-        subnet_ids=select_subnets(vpc, subnets).subnet_ids,
-        security_group_ids=[sg.security_group_id for sg in service.connections.security_groups],
-        assign_public_ip=assign_public_ip,
-        capacity_provider_strategies=capacity_provider_strategies,
-        hooks=hooks,
-    )
-    trigger = None
-    if trigger_timeout is not None:
-        trigger = DeploymentTrigger(
+        self.application = props.application or codedeploy_application(scope)
+        self.deployment_config = props.shift.bind(scope, "DeploymentConfig")
+        self.deployment_group = codedeploy.EcsDeploymentGroup(
             scope,
-            "DeploymentTrigger",
-            application=app,
-            deployment_group=group,
-            deployment_config=config,
+            "DeploymentGroup",
+            application=self.application,
+            role=codedeploy_role(scope),
             service=service,
-            task_definition=task_definition,
-            appspec=appspec,
-            timeout=trigger_timeout,
-            inline_code=inline_code,
+            deployment_group_name=props.deployment_group_name,
+            deployment_config=self.deployment_config,
+            blue_green_deployment_config=codedeploy.EcsBlueGreenDeploymentConfig(
+                blue_target_group=blue,
+                green_target_group=green,
+                listener=lb.prod_listener,
+                test_listener=lb.test_listener,
+                termination_wait_time=props.wait,
+                deployment_approval_wait_time=props.deployment_approval_wait_time,
+            ),
+            alarms=list(parts.alarms),
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
+            ),
         )
-    return CodeDeployParts(app, config, group, appspec, trigger)
+        if isinstance(self.deployment_config, Construct):
+            # W3005: EcsDeploymentGroup adds a DependsOn on a custom deployment config that its
+            # DeploymentConfigName Ref already implies; redundant and harmless.
+            group_resource = self.deployment_group.node.default_child
+            assert isinstance(group_resource, CfnResource)
+            ignore_cfn_lint(group_resource, "W3005")
+        for function in parts.hooks.values():
+            _grant_hook(function, self.deployment_group)
+        self.appspec_properties = appspec_properties(
+            container_name=props.container_name,
+            container_port=props.container_port,
+            platform_version=props.platform_version,
+            subnet_ids=select_subnets(parts.vpc, parts.subnets).subnet_ids,
+            security_group_ids=[sg.security_group_id for sg in service.connections.security_groups],
+            assign_public_ip=parts.assign_public_ip,
+            capacity_provider_strategies=props.capacity_provider_strategies,
+            hooks=parts.hooks,
+        )
+        self.trigger = None
+        if self._trigger_timeout is not None:
+            self.trigger = DeploymentTrigger(
+                scope,
+                "DeploymentTrigger",
+                application=self.application,
+                deployment_group=self.deployment_group,
+                deployment_config=self.deployment_config,
+                service=service,
+                task_definition=parts.task_definition,
+                appspec=self.appspec_properties,
+                timeout=self._trigger_timeout,
+            )
+
+    def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
+        """The deployment group holds its alarm list: tell it."""
+        self.deployment_group.add_alarm(alarm)
+
+    def notifications(self, scope: Construct, topic: sns.ITopic, service: ecs.FargateService) -> events.Rule:
+        """The deployment group's CodeDeploy state changes."""
+        from ..operations import codedeploy_notifications  # optional feature, imported on use
+
+        return codedeploy_notifications(
+            scope,
+            "Notifications",
+            topic=topic,
+            application_name=self.application.application_name,
+            deployment_group_name=self.deployment_group.deployment_group_name,
+        )
+
+
+def deployment_timeout(
+    deploy_on_update: bool,
+    given: Duration | None,
+    shift: TrafficShift,
+    wait: Duration,
+    approval: Duration | None,
+) -> Duration | None:
+    """The trigger's time budget (``None`` without a trigger), checked against what a deployment takes."""
+    if not deploy_on_update:
+        return None
+    limit = MAX_DEPLOYMENT_TIMEOUT_MINUTES
+    planned = default_deployment_timeout(shift=shift.shift_duration, termination_wait=wait, approval_wait=approval)
+    if given is None:
+        if planned is not None and planned.to_minutes() > limit:
+            raise invalid(
+                "termination_wait",
+                wait,
+                f"with traffic_shift={shift.describe()} a deployment needs about {planned.to_minutes()} minutes, "
+                f"and `cdk deploy` can wait for at most {limit} (CloudFormation gives a custom resource one "
+                "hour). Shorten the shift or the waits, or set deploy_on_update=False and start deployments "
+                "from your pipeline.",
+            )
+        return planned or Duration.minutes(limit)
+    check_duration("deployment_timeout", given, minimum_seconds=60, maximum_seconds=limit * 60, whole_minutes=True)
+    if planned is not None and not unresolved(given):
+        floor = planned.to_minutes() - DEPLOYMENT_TIMEOUT_MARGIN_MINUTES
+        if given.to_minutes() <= floor:
+            raise invalid(
+                "deployment_timeout",
+                given,
+                f"the traffic shift and waits alone take {floor} minutes; allow more than that "
+                "(the default adds 15 minutes for starting tasks, health checks and draining).",
+            )
+    return given
 
 
 def _grant_hook(function: lambda_.IFunction, group: codedeploy.EcsDeploymentGroup) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import Annotations, CfnResource, Duration, IStableListProducer, Lazy
@@ -25,6 +24,16 @@ from ..acknowledgements import ignore_cfn_lint
 from ..shared_resources import infrastructure_role
 from ..traffic_shift import TrafficShift, TrafficShiftKind
 from ..validation import invalid, unresolved
+from . import DeploymentEngine
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_cloudwatch as cloudwatch
+    from aws_cdk import aws_events as events
+    from aws_cdk import aws_sns as sns
+
+    from ..load_balancing import LoadBalancerParts
+    from ..props import ServiceProps
+    from .base import ServiceParts
 
 # ECS's limits for the deployment configuration (CloudFormation AWS::ECS::Service reference).
 MAX_BAKE_MINUTES = 1440
@@ -42,17 +51,142 @@ STAGES: Mapping[str, ecs.DeploymentLifecycleStage] = {
 }
 
 
-@dataclass(frozen=True)
-class NativeParts:
-    """What the ECS-native engine adds to a service."""
+class EcsNativeEngine:
+    """ECS deploys: the ``ECS`` controller with a blue/green, canary or linear strategy, green as the
+    alternate target group, and one listener rule per listener whose weights ECS shifts.
 
-    prod_rule: elbv2.ApplicationListenerRule
-    test_rule: elbv2.ApplicationListenerRule
+    Attributes: ``prod_listener_rule`` and ``test_listener_rule`` (set by ``route``),
+    ``infrastructure_role`` (the stack's role ECS shifts the rules with) and ``hook_role`` (the role
+    ECS invokes the lifecycle hooks with, ``None`` without hooks), set by ``attach``.
+    """
+
+    kind = DeploymentEngine.ECS_NATIVE
+
+    prod_listener_rule: elbv2.ApplicationListenerRule
+    test_listener_rule: elbv2.ApplicationListenerRule
     infrastructure_role: iam.Role
     hook_role: iam.Role | None
 
+    def validate(self, props: ServiceProps) -> None:
+        """No CodeDeploy-only props; ECS's own limits on steps and bake times."""
+        # (name, value as shown, given?) of every prop that only the CodeDeploy engine reads.
+        codedeploy_only: list[tuple[str, object, bool]] = [
+            ("deploy_on_update", props.deploy_on_update, props.deploy_on_update is False),
+            ("deployment_timeout", props.deployment_timeout, props.deployment_timeout is not None),
+            (
+                "deployment_approval_wait_time",
+                props.deployment_approval_wait_time,
+                props.deployment_approval_wait_time is not None,
+            ),
+            ("application", "<application>", props.application is not None),
+            ("deployment_group_name", props.deployment_group_name, props.deployment_group_name is not None),
+        ]
+        for name, value, given in codedeploy_only:
+            if given:
+                raise invalid(
+                    name,
+                    value,
+                    "applies to engine=DeploymentEngine.CODE_DEPLOY only; ECS-native deployments run on every "
+                    "update and CloudFormation waits for them.",
+                )
+        check_limits(props.shift, props.wait)
 
-def validate(shift: TrafficShift, termination_wait: Duration) -> None:
+    def listener_defaults(self, target_group: elbv2.IApplicationTargetGroup) -> dict[str, Any]:
+        """Every request matches the shifted rule, so the default action is a fallback."""
+        return {
+            "default_action": elbv2.ListenerAction.fixed_response(
+                404, content_type="text/plain", message_body="Not found"
+            )
+        }
+
+    def route(self, scope: Construct, load_balancing: LoadBalancerParts) -> None:
+        """One rule per listener, forwarding to blue (100) and green (0): the weights ECS shifts.
+
+        They also attach the target groups to the load balancer, which the alarms' metrics need.
+        """
+        lb = load_balancing
+
+        def rule(construct_id: str, listener: elbv2.ApplicationListener) -> elbv2.ApplicationListenerRule:
+            return elbv2.ApplicationListenerRule(
+                scope,
+                construct_id,
+                listener=listener,
+                priority=1,
+                conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
+                action=elbv2.ListenerAction.weighted_forward(
+                    [
+                        elbv2.WeightedTargetGroup(target_group=lb.blue_target_group, weight=100),
+                        elbv2.WeightedTargetGroup(target_group=lb.green_target_group, weight=0),
+                    ]
+                ),
+            )
+
+        self.prod_listener_rule = rule("ProdRule", lb.prod_listener)
+        self.test_listener_rule = rule("TestRule", lb.test_listener)
+
+    def service_options(self, props: ServiceProps, alarm_names: Callable[[], list[str]]) -> dict[str, Any]:
+        """Strategy, step configuration, bake time and the rollback alarms (read at synthesis)."""
+        shift = props.shift
+        options: dict[str, Any] = {
+            "deployment_controller": ecs.DeploymentController(type=ecs.DeploymentControllerType.ECS),
+            "bake_time": props.wait,
+            # Green runs at full size next to blue, as under CodeDeploy.
+            "min_healthy_percent": 100,
+            "max_healthy_percent": 200,
+            "deployment_alarms": ecs.DeploymentAlarmConfig(
+                alarm_names=Lazy.list(_Produced(alarm_names)),
+                behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
+            ),
+        }
+        if shift.kind is TrafficShiftKind.ALL_AT_ONCE:
+            options["deployment_strategy"] = ecs.DeploymentStrategy.BLUE_GREEN
+        else:
+            step = ecs.TrafficShiftConfig(step_percent=shift.percent, step_bake_time=shift.interval)
+            if shift.kind is TrafficShiftKind.CANARY:
+                options.update(deployment_strategy=ecs.DeploymentStrategy.CANARY, canary_configuration=step)
+            else:
+                options.update(deployment_strategy=ecs.DeploymentStrategy.LINEAR, linear_configuration=step)
+        return options
+
+    def attach(self, parts: ServiceParts) -> None:
+        """Register blue with green as the alternate target, and the hooks at their ECS stages."""
+        scope, service, lb = parts.scope, parts.service, parts.load_balancing
+        self.infrastructure_role = infrastructure_role(scope)
+        target = service.load_balancer_target(
+            container_name=parts.props.container_name,
+            container_port=parts.props.container_port,
+            alternate_target=ecs.AlternateTarget(
+                "AlternateTarget",
+                alternate_target_group=lb.green_target_group,
+                production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(self.prod_listener_rule),
+                test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(self.test_listener_rule),
+                role=self.infrastructure_role,
+            ),
+        )
+        target.attach_to_application_target_group(lb.blue_target_group)
+        # W3005: aws-cdk-lib makes the service DependsOn what attaches the target group (here the
+        # rules), which the AdvancedConfiguration's Refs to the same rules already imply.
+        resource = service.node.default_child
+        assert isinstance(resource, CfnResource)
+        ignore_cfn_lint(resource, "W3005")
+        # Alarms, hooks and bake time decide here; the circuit breaker is documented for rolling updates.
+        Annotations.of(service).acknowledge_warning(
+            "@aws-cdk/aws-ecs:shouldUseCircuitBreaker",
+            "Blue/green, canary and linear deployments roll back on the rollback alarms and lifecycle hooks.",
+        )
+        self.hook_role = _lifecycle_hooks(scope, service, parts.hooks) if parts.hooks else None
+
+    def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
+        """Nothing to tell: the service reads the alarm names at synthesis."""
+
+    def notifications(self, scope: Construct, topic: sns.ITopic, service: ecs.FargateService) -> events.Rule:
+        """The service's ECS deployment state changes."""
+        from ..operations import ecs_notifications  # optional feature, imported on use
+
+        return ecs_notifications(scope, "Notifications", topic=topic, service=service)
+
+
+def check_limits(shift: TrafficShift, termination_wait: Duration) -> None:
     """ECS's own limits: canary 0.1-100%, linear 3-100%, bakes of 0-1440 minutes, 33 hours in all."""
     percent, interval = shift.percent, shift.interval
     linear = shift.kind is TrafficShiftKind.LINEAR
@@ -78,39 +212,6 @@ def validate(shift: TrafficShift, termination_wait: Duration) -> None:
             )
 
 
-def listener_rules(
-    scope: Construct,
-    *,
-    prod_listener: elbv2.ApplicationListener,
-    test_listener: elbv2.ApplicationListener,
-    blue: elbv2.ApplicationTargetGroup,
-    green: elbv2.ApplicationTargetGroup,
-) -> tuple[elbv2.ApplicationListenerRule, elbv2.ApplicationListenerRule]:
-    """One rule per listener, forwarding to blue (100) and green (0): the weights ECS shifts."""
-
-    def rule(construct_id: str, listener: elbv2.ApplicationListener) -> elbv2.ApplicationListenerRule:
-        return elbv2.ApplicationListenerRule(
-            scope,
-            construct_id,
-            listener=listener,
-            priority=1,
-            conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
-            action=elbv2.ListenerAction.weighted_forward(
-                [
-                    elbv2.WeightedTargetGroup(target_group=blue, weight=100),
-                    elbv2.WeightedTargetGroup(target_group=green, weight=0),
-                ]
-            ),
-        )
-
-    return rule("ProdRule", prod_listener), rule("TestRule", test_listener)
-
-
-def no_route() -> elbv2.ListenerAction:
-    """The listeners' default action: every request matches the shifted rule, so this is a fallback."""
-    return elbv2.ListenerAction.fixed_response(404, content_type="text/plain", message_body="Not found")
-
-
 @jsii.implements(IStableListProducer)
 class _Produced:
     """A list known only at synthesis (alarms added after construction with add_rollback_alarm)."""
@@ -122,91 +223,26 @@ class _Produced:
         return self._produce()
 
 
-def service_options(
-    shift: TrafficShift, termination_wait: Duration, alarm_names: Callable[[], list[str]]
-) -> dict[str, Any]:
-    """FargateService settings of this engine: strategy, step configuration, bake time, alarms."""
-    options: dict[str, Any] = {
-        "deployment_controller": ecs.DeploymentController(type=ecs.DeploymentControllerType.ECS),
-        "bake_time": termination_wait,
-        # Green runs at full size next to blue, as under CodeDeploy.
-        "min_healthy_percent": 100,
-        "max_healthy_percent": 200,
-        "deployment_alarms": ecs.DeploymentAlarmConfig(
-            alarm_names=Lazy.list(_Produced(alarm_names)),
-            behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
-        ),
-    }
-    if shift.kind is TrafficShiftKind.ALL_AT_ONCE:
-        options["deployment_strategy"] = ecs.DeploymentStrategy.BLUE_GREEN
-    else:
-        step = ecs.TrafficShiftConfig(step_percent=shift.percent, step_bake_time=shift.interval)
-        if shift.kind is TrafficShiftKind.CANARY:
-            options.update(deployment_strategy=ecs.DeploymentStrategy.CANARY, canary_configuration=step)
-        else:
-            options.update(deployment_strategy=ecs.DeploymentStrategy.LINEAR, linear_configuration=step)
-    return options
-
-
-def attach(
-    scope: Construct,
-    *,
-    service: ecs.FargateService,
-    container_name: str,
-    container_port: float,
-    blue: elbv2.ApplicationTargetGroup,
-    green: elbv2.ApplicationTargetGroup,
-    prod_rule: elbv2.ApplicationListenerRule,
-    test_rule: elbv2.ApplicationListenerRule,
-    hooks: Mapping[str, lambda_.IFunction],
-) -> NativeParts:
-    """Register blue with green as the alternate target, and the hooks at their ECS stages."""
-    role = infrastructure_role(scope)
-    target = service.load_balancer_target(
-        container_name=container_name,
-        container_port=container_port,
-        alternate_target=ecs.AlternateTarget(
-            "AlternateTarget",
-            alternate_target_group=green,
-            production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(prod_rule),
-            test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(test_rule),
-            role=role,
-        ),
+def _lifecycle_hooks(scope: Construct, service: ecs.FargateService, hooks: Mapping[str, lambda_.IFunction]) -> iam.Role:
+    """Each hook function at its ECS stages, invoked by a role that may invoke exactly those functions."""
+    hook_role = iam.Role(
+        scope,
+        "LifecycleHookRole",
+        assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
+        description="blue-green-ecs: lets ECS invoke the deployment lifecycle hooks",
     )
-    target.attach_to_application_target_group(blue)
-    # W3005: aws-cdk-lib makes the service DependsOn what attaches the target group (here the
-    # rules), which the AdvancedConfiguration's Refs to the same rules already imply.
-    resource = service.node.default_child
-    assert isinstance(resource, CfnResource)
-    ignore_cfn_lint(resource, "W3005")
-    # Alarms, hooks and bake time decide here; the circuit breaker is documented for rolling updates.
-    Annotations.of(service).acknowledge_warning(
-        "@aws-cdk/aws-ecs:shouldUseCircuitBreaker",
-        "Blue/green, canary and linear deployments roll back on the rollback alarms and lifecycle hooks.",
-    )
-
-    hook_role = None
-    if hooks:
-        hook_role = iam.Role(
-            scope,
-            "LifecycleHookRole",
-            assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
-            description="blue-green-ecs: lets ECS invoke the deployment lifecycle hooks",
+    stages: dict[str, list[ecs.DeploymentLifecycleStage]] = defaultdict(list)
+    functions: dict[str, lambda_.IFunction] = {}
+    for event, function in hooks.items():
+        key = function.node.path
+        stages[key].append(STAGES[event])
+        functions.setdefault(key, function)
+    for index, (key, function) in enumerate(functions.items()):
+        # Exactly the function, not "<arn>:*" as grant_invoke would allow.
+        hook_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
         )
-        stages: dict[str, list[ecs.DeploymentLifecycleStage]] = defaultdict(list)
-        functions: dict[str, lambda_.IFunction] = {}
-        for event, function in hooks.items():
-            key = function.node.path
-            stages[key].append(STAGES[event])
-            functions.setdefault(key, function)
-        for index, (key, function) in enumerate(functions.items()):
-            # Exactly the function, not "<arn>:*" as grant_invoke would allow.
-            hook_role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
-            )
-            service.add_lifecycle_hook(
-                ecs.DeploymentLifecycleLambdaTarget(
-                    function, f"Hook{index}", lifecycle_stages=stages[key], role=hook_role
-                )
-            )
-    return NativeParts(prod_rule, test_rule, role, hook_role)
+        service.add_lifecycle_hook(
+            ecs.DeploymentLifecycleLambdaTarget(function, f"Hook{index}", lifecycle_stages=stages[key], role=hook_role)
+        )
+    return hook_role

@@ -1,0 +1,294 @@
+"""The props of ``BlueGreenFargateService`` as one object: what was given, its effective values, its checks.
+
+The constructor's docstring documents every prop (and ``docs/props.md`` is generated from it); this
+module holds them once they are given, so each step of the construction reads what it needs from
+one place, and the cross-prop checks run before anything is created (as AWS Solutions Constructs'
+``CheckProps`` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from aws_cdk import Duration
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+
+from . import defaults
+from .rollback_alarms import RollbackAlarmOptions
+from .traffic_shift import TrafficShift
+from .validation import (
+    check_distinct_ports,
+    check_duration,
+    check_fargate_size,
+    check_health_check,
+    check_int,
+    check_names,
+    check_path,
+    invalid,
+)
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_certificatemanager as acm
+    from aws_cdk import aws_cloudwatch as cloudwatch
+    from aws_cdk import aws_codedeploy as codedeploy
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_ecs as ecs
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_route53 as route53
+    from aws_cdk import aws_s3 as s3
+    from aws_cdk import aws_sns as sns
+
+    from .engines import DeploymentEngine
+    from .hooks import DeploymentHooks, SmokeTest
+
+
+@dataclass(frozen=True)
+class ServiceProps:
+    """Every keyword argument of ``BlueGreenFargateService``, as given (``None``: not given)."""
+
+    image: ecs.ContainerImage
+    engine: DeploymentEngine
+    vpc: ec2.IVpc | None
+    cluster: ecs.ICluster | None
+    task_subnets: ec2.SubnetSelection | None
+    assign_public_ip: bool | None
+    security_groups: Sequence[ec2.ISecurityGroup] | None
+    cpu: int
+    memory_limit_mib: int
+    runtime_platform: ecs.RuntimePlatform | None
+    ephemeral_storage_gib: int | None
+    family: str | None
+    task_role: iam.IRole | None
+    execution_role: iam.IRole | None
+    container_name: str
+    container_port: int
+    environment: Mapping[str, str] | None
+    secrets: Mapping[str, ecs.Secret] | None
+    command: Sequence[str] | None
+    entry_point: Sequence[str] | None
+    docker_labels: Mapping[str, str] | None
+    readonly_root_filesystem: bool
+    log_driver: ecs.LogDriver | None
+    log_retention: logs.RetentionDays
+    log_encryption_key: kms.IKey | None
+    desired_count: int
+    platform_version: ecs.FargatePlatformVersion | None
+    capacity_provider_strategies: Sequence[ecs.CapacityProviderStrategy] | None
+    health_check_grace_period: Duration | None
+    enable_execute_command: bool
+    propagate_tags: ecs.PropagatedTagSource | None
+    service_name: str | None
+    public_load_balancer: bool
+    open_listener: bool
+    load_balancer_name: str | None
+    idle_timeout: Duration | None
+    deletion_protection: bool
+    access_logs: bool
+    access_logs_bucket: s3.IBucket | None
+    access_logs_prefix: str | None
+    access_logs_retention: Duration
+    certificate: acm.ICertificate | None
+    ssl_policy: elbv2.SslPolicy | None
+    redirect_http: bool
+    listener_port: int | None
+    test_listener_port: int | None
+    test_listener_allowed_peers: Sequence[ec2.IPeer] | None
+    health_check_path: str | None
+    health_check: elbv2.HealthCheck | None
+    deregistration_delay: Duration | None
+    traffic_shift: TrafficShift | None
+    termination_wait: Duration | None
+    deployment_approval_wait_time: Duration | None
+    alarms: Sequence[cloudwatch.IAlarm] | None
+    rollback_alarm_options: RollbackAlarmOptions | None
+    application: codedeploy.IEcsApplication | None
+    deployment_group_name: str | None
+    deploy_on_update: bool
+    deployment_timeout: Duration | None
+    hooks: DeploymentHooks | None
+    smoke_test: SmokeTest | None
+    dashboard: bool
+    notifications_topic: sns.ITopic | None
+    domain_name: str | None
+    domain_zone: route53.IHostedZone | None
+
+    # The effective values: the given one, or the documented default.
+
+    @cached_property
+    def shift(self) -> TrafficShift:
+        return self.traffic_shift or TrafficShift.canary(
+            percent=defaults.CANARY_PERCENT, interval=defaults.CANARY_INTERVAL
+        )
+
+    @cached_property
+    def wait(self) -> Duration:
+        return self.termination_wait if self.termination_wait is not None else defaults.TERMINATION_WAIT
+
+    @cached_property
+    def alarm_options(self) -> RollbackAlarmOptions:
+        return self.rollback_alarm_options or RollbackAlarmOptions()
+
+    @cached_property
+    def protocol(self) -> elbv2.ApplicationProtocol:
+        return elbv2.ApplicationProtocol.HTTPS if self.certificate else elbv2.ApplicationProtocol.HTTP
+
+    @property
+    def https(self) -> bool:
+        return self.protocol is elbv2.ApplicationProtocol.HTTPS
+
+    @property
+    def prod_port(self) -> int:
+        if self.listener_port is not None:
+            return self.listener_port
+        return defaults.HTTPS_PORT if self.https else defaults.HTTP_PORT
+
+    @property
+    def test_port(self) -> int:
+        if self.test_listener_port is not None:
+            return self.test_listener_port
+        return defaults.TEST_LISTENER_PORT_HTTPS if self.https else defaults.TEST_LISTENER_PORT_HTTP
+
+    @property
+    def redirect(self) -> bool:
+        return self.https and self.redirect_http
+
+    @cached_property
+    def drain(self) -> Duration:
+        return self.deregistration_delay if self.deregistration_delay is not None else defaults.DEREGISTRATION_DELAY
+
+    @cached_property
+    def grace(self) -> Duration:
+        given = self.health_check_grace_period
+        return given if given is not None else defaults.HEALTH_CHECK_GRACE_PERIOD
+
+    @cached_property
+    def full_health_check(self) -> elbv2.HealthCheck:
+        return merged_health_check(self.health_check, self.health_check_path)
+
+    @property
+    def extra_alarms(self) -> list[cloudwatch.IAlarm]:
+        return list(self.alarms or [])
+
+    @property
+    def built_in_alarm_count(self) -> int:
+        return 3 if self.alarm_options.max_p99_latency is not None else 2
+
+
+def merged_health_check(health_check: elbv2.HealthCheck | None, path: str | None) -> elbv2.HealthCheck:
+    """The user's health check with this library's defaults filled in where it is silent."""
+    given = health_check or elbv2.HealthCheck()
+    return elbv2.HealthCheck(
+        enabled=True,
+        path=given.path or path or defaults.HEALTH_CHECK_PATH,
+        interval=given.interval or defaults.HEALTH_CHECK_INTERVAL,
+        timeout=given.timeout or defaults.HEALTH_CHECK_TIMEOUT,
+        healthy_threshold_count=given.healthy_threshold_count or defaults.HEALTHY_THRESHOLD_COUNT,
+        unhealthy_threshold_count=given.unhealthy_threshold_count or defaults.UNHEALTHY_THRESHOLD_COUNT,
+        healthy_http_codes=given.healthy_http_codes or defaults.HEALTHY_HTTP_CODES,
+        port=given.port,
+        protocol=given.protocol,
+    )
+
+
+def check_props(props: ServiceProps) -> None:
+    """The checks every engine needs, before anything is created, so a bad value fails with its own message."""
+    if props.vpc is not None and props.cluster is not None:
+        raise invalid(
+            "vpc", props.vpc.node.path, "give either vpc or cluster, not both (the service uses the cluster's VPC)."
+        )
+    if props.health_check_path is not None:
+        if props.health_check is not None and props.health_check.path is not None:
+            raise invalid(
+                "health_check_path",
+                props.health_check_path,
+                "health_check.path is also set; give the path in one place only.",
+            )
+        check_path("health_check_path", props.health_check_path)
+    check_health_check(props.full_health_check)
+    check_fargate_size(props.cpu, props.memory_limit_mib)
+    if props.ephemeral_storage_gib is not None:
+        check_int("ephemeral_storage_gib", props.ephemeral_storage_gib, minimum=21, maximum=200, unit="GiB")
+    check_names(
+        container_name=props.container_name,
+        family=props.family,
+        service_name=props.service_name,
+        load_balancer_name=props.load_balancer_name,
+        deployment_group_name=props.deployment_group_name,
+        access_logs_prefix=props.access_logs_prefix,
+    )
+    _check_pairs(props)
+    _check_numbers(props)
+    props.alarm_options.validate()
+    _check_smoke_test(props)
+
+
+def _check_pairs(props: ServiceProps) -> None:
+    """Props that only make sense together."""
+    if (props.domain_name is None) != (props.domain_zone is None):
+        named = "domain_name" if props.domain_name is not None else "domain_zone"
+        raise invalid(
+            named,
+            props.domain_name if props.domain_name is not None else "<hosted zone>",
+            "domain_name and domain_zone go together; pass both, or neither.",
+        )
+    if props.ssl_policy is not None and props.certificate is None:
+        raise invalid(
+            "ssl_policy",
+            f"SslPolicy.{props.ssl_policy.name}",
+            "a TLS policy needs HTTPS listeners; pass certificate= as well, or drop ssl_policy.",
+        )
+    if not props.access_logs and (props.access_logs_bucket is not None or props.access_logs_prefix is not None):
+        raise invalid(
+            "access_logs",
+            props.access_logs,
+            "access_logs_bucket or access_logs_prefix is set too; drop them or enable access logs.",
+        )
+
+
+def _check_numbers(props: ServiceProps) -> None:
+    """Ports, counts and durations within what AWS accepts."""
+    check_int("container_port", props.container_port, minimum=1, maximum=65535)
+    check_int("desired_count", props.desired_count, minimum=0, maximum=5000, unit="tasks")
+    for name, port in (("listener_port", props.prod_port), ("test_listener_port", props.test_port)):
+        check_int(name, port, minimum=1, maximum=65535)
+    ports: dict[str, float] = {"listener_port": props.prod_port, "test_listener_port": props.test_port}
+    if props.redirect:
+        ports = {"redirect_http (port 80)": defaults.HTTP_PORT, **ports}
+    check_distinct_ports(ports)
+    check_duration("deregistration_delay", props.drain, minimum_seconds=0, maximum_seconds=3600)
+    check_duration("health_check_grace_period", props.grace, minimum_seconds=0, maximum_seconds=2_147_483_647)
+    check_duration(
+        "termination_wait",
+        props.wait,
+        minimum_seconds=0,
+        maximum_seconds=defaults.MAX_TERMINATION_WAIT_MINUTES * 60,
+        whole_minutes=True,
+    )
+    if props.deployment_approval_wait_time is not None:
+        check_duration(
+            "deployment_approval_wait_time",
+            props.deployment_approval_wait_time,
+            minimum_seconds=60,
+            maximum_seconds=defaults.MAX_TERMINATION_WAIT_MINUTES * 60,
+            whole_minutes=True,
+        )
+    if props.idle_timeout is not None:
+        check_duration("idle_timeout", props.idle_timeout, minimum_seconds=1, maximum_seconds=4000)
+
+
+def _check_smoke_test(props: ServiceProps) -> None:
+    if props.smoke_test is None:
+        return
+    props.smoke_test.validate()
+    if props.hooks is not None and props.hooks.after_allow_test_traffic is not None:
+        raise invalid(
+            "smoke_test",
+            "SmokeTest(...)",
+            "hooks.after_allow_test_traffic is also set and a deployment runs one function per "
+            "lifecycle event; call your tests from one function or drop one of the two.",
+        )

@@ -1,0 +1,93 @@
+"""What a service runs: the Fargate task definition, the application container, its log group, and the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from .acknowledgements import LOGS_DEFAULT_ENCRYPTION, skip_checkov
+
+if TYPE_CHECKING:
+    from .props import ServiceProps
+
+
+@dataclass(frozen=True)
+class TaskParts:
+    """The task definition, the container that receives traffic, and the log group (``None`` with
+    a given ``log_driver``)."""
+
+    task_definition: ecs.FargateTaskDefinition
+    container: ecs.ContainerDefinition
+    log_group: logs.ILogGroup | None
+
+
+def build_task(scope: Construct, props: ServiceProps) -> TaskParts:
+    """One container, logging to a new log group unless ``log_driver`` says otherwise."""
+    task_definition = ecs.FargateTaskDefinition(
+        scope,
+        "TaskDefinition",
+        cpu=props.cpu,
+        memory_limit_mib=props.memory_limit_mib,
+        runtime_platform=props.runtime_platform,
+        ephemeral_storage_gib=props.ephemeral_storage_gib,
+        family=props.family,
+        task_role=props.task_role,
+        execution_role=props.execution_role,
+    )
+    log_driver, log_group = props.log_driver, None
+    if log_driver is None:
+        log_group = logs.LogGroup(scope, "Logs", retention=props.log_retention, encryption_key=props.log_encryption_key)
+        log_driver = ecs.LogDrivers.aws_logs(stream_prefix=props.container_name, log_group=log_group)
+        if props.log_encryption_key is None:
+            skip_checkov(log_group, LOGS_DEFAULT_ENCRYPTION)
+    container = task_definition.add_container(
+        "Container",
+        image=props.image,
+        container_name=props.container_name,
+        port_mappings=[ecs.PortMapping(container_port=props.container_port, protocol=ecs.Protocol.TCP)],
+        environment=dict(props.environment) if props.environment else None,
+        secrets=dict(props.secrets) if props.secrets else None,
+        command=list(props.command) if props.command else None,
+        entry_point=list(props.entry_point) if props.entry_point else None,
+        docker_labels=dict(props.docker_labels) if props.docker_labels else None,
+        readonly_root_filesystem=props.readonly_root_filesystem,
+        privileged=False,
+        logging=log_driver,
+    )
+    return TaskParts(task_definition, container, log_group)
+
+
+def build_service(
+    scope: Construct,
+    props: ServiceProps,
+    *,
+    cluster: ecs.ICluster,
+    task_definition: ecs.FargateTaskDefinition,
+    subnets: ec2.SubnetSelection,
+    assign_public_ip: bool,
+    engine_options: dict[str, Any],
+) -> ecs.FargateService:
+    """The Fargate service; ``engine_options`` (from the engine) make it deploy blue/green."""
+    strategies = props.capacity_provider_strategies
+    return ecs.FargateService(
+        scope,
+        "Service",
+        cluster=cluster,
+        task_definition=task_definition,
+        desired_count=props.desired_count,
+        vpc_subnets=subnets,
+        assign_public_ip=assign_public_ip,
+        security_groups=list(props.security_groups) if props.security_groups else None,
+        platform_version=props.platform_version,
+        capacity_provider_strategies=list(strategies) if strategies else None,
+        health_check_grace_period=props.grace,
+        enable_execute_command=props.enable_execute_command,
+        propagate_tags=props.propagate_tags,
+        service_name=props.service_name,
+        **engine_options,
+    )
