@@ -44,19 +44,23 @@ from .validation import invalid, unresolved
 
 
 class BlueGreenFargateService(Construct):
-    """A Fargate service behind an Application Load Balancer, deployed blue/green by CodeDeploy.
+    """A Fargate service behind an Application Load Balancer, deployed blue/green by CodeDeploy or by ECS.
 
     Creates (or reuses) a VPC and cluster, a task definition with one container logging to
-    CloudWatch Logs, a Fargate service with the ``CODE_DEPLOY`` deployment controller, a load
-    balancer with a production listener (forwarding to the blue target group) and a test listener
-    (forwarding to the green one, reachable only from inside the VPC by default), built-in rollback
-    alarms, and a CodeDeploy application and deployment group that shift traffic as
-    ``traffic_shift`` says and roll back on failure, on alarm and on a stop request.
+    CloudWatch Logs, a Fargate service, a load balancer with a production listener (forwarding to
+    the blue target group) and a test listener (forwarding to the green one, closed to the internet
+    by default), and built-in rollback alarms over both target groups. The ``engine`` deploys:
+    ``CODE_DEPLOY`` (default) adds a CodeDeploy application and deployment group that swap the
+    listeners' target groups, and the deployment trigger that runs the deployment from ``cdk
+    deploy``; ``ECS_NATIVE`` adds a listener rule per listener whose weights ECS shifts itself.
+    Both shift traffic as ``traffic_shift`` says and roll back on failure and on alarm.
 
     Attributes:
+        engine: the ``DeploymentEngine`` that deploys this service.
         service: the ``ecs.FargateService``.
         task_definition: the ``ecs.FargateTaskDefinition``.
         container: the application's ``ecs.ContainerDefinition``.
+        log_group: the container's log group, or ``None`` with a given ``log_driver``.
         cluster: the cluster the service runs in (given or created).
         vpc: the VPC (given, the cluster's, or created).
         load_balancer: the ``elbv2.ApplicationLoadBalancer``.
@@ -64,22 +68,34 @@ class BlueGreenFargateService(Construct):
         prod_listener: the production listener (443 with a certificate, else 80).
         test_listener: the test listener (8443 with a certificate, else 8080).
         redirect_listener: the port-80 listener that redirects to HTTPS, or ``None``.
-        blue_target_group / green_target_group: the target-group pair CodeDeploy swaps.
-        application: the CodeDeploy ECS application.
-        deployment_group: the CodeDeploy ``EcsDeploymentGroup``.
-        deployment_config: the deployment configuration ``traffic_shift`` maps to.
+        blue_target_group: the target group production traffic starts on.
+        green_target_group: the target group a deployment starts the new tasks in (the two swap roles
+            with every CodeDeploy deployment).
         built_in_alarms: the ``RollbackAlarms`` construct.
         rollback_alarms: every alarm that rolls a deployment back, built-in first.
-        listener_port / test_listener_port: the effective listener ports.
-        traffic_shift / termination_wait: the effective deployment settings.
-        deployment_trigger: the custom resource that deploys on update, or ``None``.
+        listener_port: the effective production listener port.
+        test_listener_port: the effective test listener port.
+        traffic_shift: the effective ``TrafficShift``.
+        termination_wait: the effective wait before the old tasks stop (ECS-native: the bake time).
         hooks: lifecycle event -> function, the smoke test included.
         smoke_test_function: the smoke test's function, or ``None``.
         dashboard: the CloudWatch dashboard, or ``None``.
         domain_record: the alias record of ``domain_name``, or ``None``.
         notifications: the EventBridge rule sending deployment events to SNS, or ``None``.
+        code_deploy: the CodeDeploy engine with what it created (CODE_DEPLOY only).
+        application: the CodeDeploy ECS application (CODE_DEPLOY only).
+        deployment_group: the CodeDeploy ``EcsDeploymentGroup`` (CODE_DEPLOY only).
+        deployment_config: the deployment configuration ``traffic_shift`` maps to (CODE_DEPLOY only).
+        deployment_trigger: the custom resource that deploys on update, or ``None`` with
+            ``deploy_on_update=False`` (CODE_DEPLOY only).
         appspec_properties: the AppSpec inputs (container, network, hooks) as the deployment
-            trigger and the pipeline files use them.
+            trigger and the pipeline files use them (CODE_DEPLOY only).
+        ecs_native: the ECS-native engine with what it created (ECS_NATIVE only).
+        prod_listener_rule: the production listener rule whose weights ECS shifts (ECS_NATIVE only).
+        test_listener_rule: the test listener rule whose weights ECS shifts (ECS_NATIVE only).
+        infrastructure_role: the role ECS shifts the listener rules with (ECS_NATIVE only).
+
+    Reading an attribute of the other engine raises ``AttributeError`` naming the engine in use.
     """
 
     def __init__(
@@ -231,25 +247,27 @@ class BlueGreenFargateService(Construct):
         :param traffic_shift: how production traffic moves to green. Default:
             ``TrafficShift.canary(percent=10, interval=Duration.minutes(5))``.
         :param termination_wait: how long the blue tasks stay up after the shift, whole minutes
-            0-2880. Default: 5 minutes.
-        :param deployment_approval_wait_time: if set, CodeDeploy waits this long (whole minutes,
-            1-2880) for ``continue-deployment`` before rerouting traffic, and stops the deployment
-            when nobody approves. Default: traffic is rerouted as soon as green is ready.
+            0-2880 (ECS-native: the bake time, 0-1440). Default: 5 minutes.
+        :param deployment_approval_wait_time: CODE_DEPLOY only. If set, CodeDeploy waits this long
+            (whole minutes, 1-2880) for ``continue-deployment`` before rerouting traffic, and stops the
+            deployment when nobody approves. Default: traffic is rerouted as soon as green is ready.
         :param alarms: extra alarms that roll a deployment back, added to the built-in ones;
             CodeDeploy allows 10 in all. Default: none.
         :param rollback_alarm_options: thresholds of the built-in alarms. Default:
             ``RollbackAlarmOptions()``.
-        :param application: CodeDeploy ECS application. Default: the stack's shared application
-            (one per stack, a deployment group per service under it).
-        :param deployment_group_name: physical deployment group name. Default: generated.
-        :param deploy_on_update: run the CodeDeploy deployment from ``cdk deploy`` whenever the
+        :param application: CODE_DEPLOY only. The CodeDeploy ECS application. Default: the stack's
+            shared application (one per stack, a deployment group per service under it).
+        :param deployment_group_name: CODE_DEPLOY only. Physical deployment group name.
+            Default: generated.
+        :param deploy_on_update: CODE_DEPLOY only. Run the CodeDeploy deployment from ``cdk deploy`` whenever the
             task definition or anything else in the AppSpec changes, wait for it, and fail the
             deploy with CodeDeploy's reason when it fails or rolls back. Turn off when a pipeline
             (CodePipeline's CodeDeployToECS action) starts deployments. Default: true.
-        :param deployment_timeout: how long ``cdk deploy`` waits for one deployment before stopping
+        :param deployment_timeout: CODE_DEPLOY only. How long ``cdk deploy`` waits for one deployment before stopping
             it with rollback, whole minutes up to 55 (CloudFormation gives a custom resource one
             hour). Default: traffic shift + termination wait + approval wait + 15 minutes.
-        :param hooks: Lambda functions for the deployment's lifecycle events. Default: none.
+        :param hooks: Lambda functions for the deployment's lifecycle events (under ECS_NATIVE, run at
+            the matching ECS lifecycle stages). Default: none.
         :param smoke_test: run the built-in smoke test against green as the AfterAllowTestTraffic
             hook. Default: none.
         :param dashboard: add a CloudWatch dashboard with blue and green requests, 5xx, p99 latency
