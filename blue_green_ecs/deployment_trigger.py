@@ -328,9 +328,8 @@ class DeploymentTrigger(Construct):
             properties={**properties, WAITER_ARN_PROPERTY: provider.waiter.state_machine_arn},
             service_timeout=CUSTOM_RESOURCE_TIMEOUT,
         )
-        # The group's role policy (hook invoke grants included) must exist before a deployment runs,
-        # and the handler's permission to start the waiter before it is needed.
-        self.resource.node.add_dependency(deployment_group.role, provider.start_policy)
+        # The handler's permission to start the waiter must exist before it is needed.
+        self.resource.node.add_dependency(provider.start_policy)
 
     @property
     def deployment_id(self) -> str:

@@ -99,6 +99,9 @@ def build_load_balancing(
             open=props.open_listener,
             default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port=str(props.prod_port), permanent=True),
         )
+        # Adding a certificate later moves port 80 from the production listener to this new one: the
+        # production listener must leave port 80 before this one is created on it ("DuplicateListener").
+        redirect_listener.node.add_dependency(prod_listener)
     parts = LoadBalancerParts(
         load_balancer=load_balancer,
         blue_target_group=blue,

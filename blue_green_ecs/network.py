@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .acknowledgements import LOGS_DEFAULT_ENCRYPTION, acknowledge_generated_findings, skip_checkov
+from .acknowledgements import acknowledge_generated_findings
+from .log_groups import log_group
 
 if TYPE_CHECKING:
     from .props import ServiceProps
@@ -32,10 +32,8 @@ def vpc_and_cluster(scope: Construct, props: ServiceProps) -> tuple[ec2.IVpc, ec
 def _new_vpc(scope: Construct, props: ServiceProps) -> ec2.Vpc:
     """Two AZs, public and private subnets, a NAT gateway per AZ, flow logs of all traffic."""
     vpc = ec2.Vpc(scope, "Vpc", max_azs=2)
-    flow_logs = logs.LogGroup(scope, "FlowLogs", retention=props.log_retention, encryption_key=props.log_encryption_key)
+    flow_logs = log_group(scope, "FlowLogs", retention=props.log_retention, encryption_key=props.log_encryption_key)
     vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs))
-    if props.log_encryption_key is None:
-        skip_checkov(flow_logs, LOGS_DEFAULT_ENCRYPTION)
     return vpc
 
 

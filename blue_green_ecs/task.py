@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aws_cdk import CfnResource
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .acknowledgements import LOGS_DEFAULT_ENCRYPTION, skip_checkov
+from .acknowledgements import ignore_cfn_lint
+from .log_groups import log_group as new_log_group
 
 if TYPE_CHECKING:
     from .props import ServiceProps
@@ -41,10 +43,8 @@ def build_task(scope: Construct, props: ServiceProps) -> TaskParts:
     )
     log_driver, log_group = props.log_driver, None
     if log_driver is None:
-        log_group = logs.LogGroup(scope, "Logs", retention=props.log_retention, encryption_key=props.log_encryption_key)
+        log_group = new_log_group(scope, "Logs", retention=props.log_retention, encryption_key=props.log_encryption_key)
         log_driver = ecs.LogDrivers.aws_logs(stream_prefix=props.container_name, log_group=log_group)
-        if props.log_encryption_key is None:
-            skip_checkov(log_group, LOGS_DEFAULT_ENCRYPTION)
     container = task_definition.add_container(
         "Container",
         image=props.image,
@@ -74,7 +74,7 @@ def build_service(
 ) -> ecs.FargateService:
     """The Fargate service; ``engine_options`` (from the engine) make it deploy blue/green."""
     strategies = props.capacity_provider_strategies
-    return ecs.FargateService(
+    service = ecs.FargateService(
         scope,
         "Service",
         cluster=cluster,
@@ -91,3 +91,13 @@ def build_service(
         service_name=props.service_name,
         **engine_options,
     )
+    if strategies:
+        # CreateService fails with "capacity provider ... is not associated with the cluster" when it
+        # runs before the cluster's capacity provider association (aws/containers-roadmap #631).
+        # aws-cdk-lib creates that association inside the cluster construct, at synthesis (an Aspect),
+        # so the dependency is on the construct; W3005: it includes the cluster, which Ref implies.
+        service.node.add_dependency(cluster)
+        resource = service.node.default_child
+        assert isinstance(resource, CfnResource)
+        ignore_cfn_lint(resource, "W3005")
+    return service

@@ -74,7 +74,7 @@ def test_the_appspec_matches_the_service_network_configuration(https: Synthesize
 def test_custom_resource_waits_for_the_deployment_group_role_policy(sample: Synthesized) -> None:
     _, resource = only(sample.template, RESOURCE_TYPE)
     assert sample.service.deployment_group is not None
-    role = sample.service.deployment_group.role
+    role = sample.service.code_deploy.role
     assert logical_id(sample.stack, role) in resource["DependsOn"]
 
 
@@ -370,7 +370,7 @@ def test_codedeploy_may_invoke_the_hooks_and_the_hooks_may_report(hooked: Any) -
     role_policy = next(
         p
         for p in resources_of_type(template, "AWS::IAM::Policy").values()
-        if p["Properties"]["Roles"] == [{"Ref": logical_id(stack, service.deployment_group.role)}]
+        if p["Properties"]["Roles"] == [{"Ref": logical_id(stack, service.code_deploy.role)}]
     )
     invoke = [
         s for s in role_policy["Properties"]["PolicyDocument"]["Statement"] if "lambda:InvokeFunction" in _actions(s)

@@ -181,7 +181,8 @@ def test_hooks_run_at_the_matching_ecs_lifecycle_stages() -> None:
         ({"Fn::GetAtt": [logical_id(stack, setup), "Arn"]}, ["PRE_SCALE_UP"]),
         (
             {"Fn::GetAtt": [logical_id(stack, checks), "Arn"]},
-            ["PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"],
+            # Before production traffic moves (issue #13): the stage aws-cdk-lib's enum lacks, written as is.
+            ["PRE_PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"],
         ),
     ]
     role_ids = {h["RoleArn"]["Fn::GetAtt"][0] for h in hooks}
@@ -199,6 +200,13 @@ def test_hooks_run_at_the_matching_ecs_lifecycle_stages() -> None:
         [logical_id(stack, setup), logical_id(stack, checks)]
     )
     assert web.hooks.keys() == {"BeforeInstall", "BeforeAllowTraffic", "AfterAllowTraffic"}
+    # The first deployment may invoke a hook at once: the service waits for the role's policy too.
+    [policy_id] = [
+        k
+        for k, p in resources_of_type(template, "AWS::IAM::Policy").items()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    assert policy_id in only(template, "AWS::ECS::Service")[1]["DependsOn"]
 
 
 def test_smoke_test_is_the_post_test_traffic_shift_hook() -> None:

@@ -24,8 +24,8 @@ def test_one_application_and_one_role_for_every_deployment_group(two_services: T
     assert first.application is second.application
     assert first.deployment_group is not None
     assert second.deployment_group is not None
-    assert first.deployment_group.role is second.deployment_group.role
-    role = logical_id(stack, first.deployment_group.role)
+    assert first.code_deploy.role is second.code_deploy.role
+    role = logical_id(stack, first.code_deploy.role)
     assert role.startswith(CODEDEPLOY_ROLE_ID)
     assert logical_id(stack, first.application).startswith(APPLICATION_ID)
     for group in resources_of_type(template, "AWS::CodeDeploy::DeploymentGroup").values():

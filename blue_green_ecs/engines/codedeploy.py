@@ -43,7 +43,8 @@ class CodeDeployEngine:
     (the application and CodeDeploy's role shared per stack), and the deployment trigger so that
     ``cdk deploy`` runs the deployment.
 
-    Attributes (set by ``attach``): ``application``, ``deployment_config``, ``deployment_group``,
+    Attributes (set by ``attach``): ``application``, ``role`` (CodeDeploy's role, shared by the stack's
+    deployment groups), ``deployment_config``, ``deployment_group``,
     ``appspec_properties`` (the AppSpec inputs the trigger and the pipeline files share) and
     ``trigger`` (``None`` with ``deploy_on_update=False``).
     """
@@ -51,6 +52,7 @@ class CodeDeployEngine:
     kind = DeploymentEngine.CODE_DEPLOY
 
     application: codedeploy.IEcsApplication
+    role: iam.Role
     deployment_config: codedeploy.IEcsDeploymentConfig
     deployment_group: codedeploy.EcsDeploymentGroup
     appspec_properties: dict[str, Any]
@@ -119,11 +121,15 @@ class CodeDeployEngine:
 
         self.application = props.application or codedeploy_application(scope)
         self.deployment_config = props.shift.bind(scope, "DeploymentConfig")
+        self.role = codedeploy_role(scope)
         self.deployment_group = codedeploy.EcsDeploymentGroup(
             scope,
             "DeploymentGroup",
             application=self.application,
-            role=codedeploy_role(scope),
+            # EcsDeploymentGroup attaches AWSCodeDeployRoleForECS (invoke any function, read any object,
+            # publish to any topic) to the role it is given; the shared role carries the limited policy
+            # and this service's grants instead, so the group gets a view of it that ignores additions.
+            role=self.role.without_policy_updates(),
             service=service,
             deployment_group_name=props.deployment_group_name,
             deployment_config=self.deployment_config,
@@ -147,7 +153,7 @@ class CodeDeployEngine:
             assert isinstance(group_resource, CfnResource)
             ignore_cfn_lint(group_resource, "W3005")
         for function in parts.hooks.values():
-            _grant_hook(function, self.deployment_group)
+            _grant_hook(function, self.role, self.deployment_group)
         self.appspec_properties = appspec_properties(
             container_name=props.container_name,
             container_port=props.container_port,
@@ -171,6 +177,8 @@ class CodeDeployEngine:
                 appspec=self.appspec_properties,
                 timeout=self._trigger_timeout,
             )
+            # The role's policy (the hooks' invoke grants included) must exist before a deployment runs.
+            self.trigger.resource.node.add_dependency(self.role)
 
     def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
         """The deployment group holds its alarm list: tell it."""
@@ -225,10 +233,10 @@ def deployment_timeout(
     return given
 
 
-def _grant_hook(function: lambda_.IFunction, group: codedeploy.EcsDeploymentGroup) -> None:
+def _grant_hook(function: lambda_.IFunction, role: iam.Role, group: codedeploy.EcsDeploymentGroup) -> None:
     """CodeDeploy may invoke the hook; the hook may report its result to this deployment group only."""
     # The function's own ARN only: grant_invoke would add "<arn>:*" (every version) as well.
-    group.role.add_to_principal_policy(
+    role.add_to_principal_policy(
         iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
     )
     function.add_to_role_policy(

@@ -41,13 +41,17 @@ MIN_LINEAR_PERCENT = 3.0
 # A deployment longer than this cannot complete inside one CloudFormation stack update.
 MAX_DEPLOYMENT_HOURS = 33
 
-# CodeDeploy's lifecycle events, mapped to the nearest ECS lifecycle stage.
-STAGES: Mapping[str, ecs.DeploymentLifecycleStage] = {
-    "BeforeInstall": ecs.DeploymentLifecycleStage.PRE_SCALE_UP,
-    "AfterInstall": ecs.DeploymentLifecycleStage.POST_SCALE_UP,
-    "AfterAllowTestTraffic": ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT,
-    "BeforeAllowTraffic": ecs.DeploymentLifecycleStage.PRODUCTION_TRAFFIC_SHIFT,
-    "AfterAllowTraffic": ecs.DeploymentLifecycleStage.POST_PRODUCTION_TRAFFIC_SHIFT,
+# CodeDeploy's lifecycle events at the ECS lifecycle stage with the same meaning (AWS::ECS::Service
+# DeploymentLifecycleHook, LifecycleStages): BeforeAllowTraffic runs after test traffic and before
+# production traffic moves, which is PRE_PRODUCTION_TRAFFIC_SHIFT, not PRODUCTION_TRAFFIC_SHIFT (that
+# one runs while traffic moves). Under canary and linear, ECS runs both production stages at every
+# step, so a BeforeAllowTraffic hook runs before each step there.
+STAGES: Mapping[str, str] = {
+    "BeforeInstall": "PRE_SCALE_UP",
+    "AfterInstall": "POST_SCALE_UP",
+    "AfterAllowTestTraffic": "POST_TEST_TRAFFIC_SHIFT",
+    "BeforeAllowTraffic": "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "AfterAllowTraffic": "POST_PRODUCTION_TRAFFIC_SHIFT",
 }
 
 
@@ -231,18 +235,38 @@ def _lifecycle_hooks(scope: Construct, service: ecs.FargateService, hooks: Mappi
         assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
         description="blue-green-ecs: lets ECS invoke the deployment lifecycle hooks",
     )
-    stages: dict[str, list[ecs.DeploymentLifecycleStage]] = defaultdict(list)
+    stages: dict[str, list[str]] = defaultdict(list)
     functions: dict[str, lambda_.IFunction] = {}
     for event, function in hooks.items():
         key = function.node.path
         stages[key].append(STAGES[event])
         functions.setdefault(key, function)
+    resource = service.node.default_child
+    assert isinstance(resource, CfnResource)
     for index, (key, function) in enumerate(functions.items()):
         # Exactly the function, not "<arn>:*" as grant_invoke would allow.
         hook_role.add_to_principal_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
         )
+        known = [getattr(ecs.DeploymentLifecycleStage, stage, None) for stage in stages[key]]
         service.add_lifecycle_hook(
-            ecs.DeploymentLifecycleLambdaTarget(function, f"Hook{index}", lifecycle_stages=stages[key], role=hook_role)
+            ecs.DeploymentLifecycleLambdaTarget(
+                function,
+                f"Hook{index}",
+                lifecycle_stages=[stage for stage in known if stage is not None] or [_PLACEHOLDER_STAGE],
+                role=hook_role,
+            )
         )
+        if None in known:
+            # A stage CloudFormation knows and this aws-cdk-lib's enum does not: written as is.
+            resource.add_property_override(
+                f"DeploymentConfiguration.LifecycleHooks.{index}.LifecycleStages", stages[key]
+            )
+    # The first deployment may run a hook as soon as the service exists: the role's policy, not only
+    # the role, must exist by then.
+    service.node.add_dependency(hook_role)
     return hook_role
+
+
+# Any stage the enum has; replaced by the override above.
+_PLACEHOLDER_STAGE = ecs.DeploymentLifecycleStage.PRE_SCALE_UP
