@@ -12,7 +12,7 @@ STACK := BlueGreenSample
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help bootstrap synth test lint typecheck scan bench deploy diff destroy clean
+.PHONY: help bootstrap synth test lint typecheck docs scan bench deploy diff destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ typecheck: bootstrap ## mypy --strict over the package and the sample app
 
 test: lint typecheck ## Lint, type-check and run the whole test suite
 	pytest
+
+docs: bootstrap ## Regenerate docs/props.md from the docstrings
+	python -m docs.generate_props
 
 $(SCAN_VENV)/.installed: requirements-scan.txt
 	$(PYTHON) -m venv $(SCAN_VENV)

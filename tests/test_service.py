@@ -505,3 +505,45 @@ def test_domain_name_needs_its_zone() -> None:
         BlueGreenFargateService(
             new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), domain_name="shop.example.com"
         )
+
+
+# --- Formerly asserted only by the minimal and existing-cluster snapshots ----------------------------
+
+
+def test_default_vpc_logs_all_traffic_to_a_log_group_kept_a_month(minimal: Synthesized) -> None:
+    flow_logs = logical_id(minimal.stack, minimal.service.node.find_child("FlowLogs"))
+    minimal.template.has_resource_properties(
+        "AWS::EC2::FlowLog",
+        {
+            "ResourceType": "VPC",
+            "ResourceId": {"Ref": logical_id(minimal.stack, minimal.service.vpc)},
+            "TrafficType": "ALL",
+            "LogDestinationType": "cloud-watch-logs",
+            "LogGroupName": {"Ref": flow_logs},
+        },
+    )
+    assert resources_of_type(minimal.template, "AWS::Logs::LogGroup")[flow_logs]["Properties"] == {
+        "RetentionInDays": 30
+    }
+
+
+def test_load_balancer_sits_in_public_subnets_unless_internal(
+    minimal: Synthesized, existing_cluster: Synthesized
+) -> None:
+    cases = (
+        (minimal, "internet-facing", minimal.service.vpc.public_subnets),
+        (existing_cluster, "internal", existing_cluster.service.vpc.private_subnets),
+    )
+    for synthesized, scheme, subnets in cases:
+        synthesized.template.has_resource_properties(
+            "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            {"Scheme": scheme, "Subnets": [{"Ref": logical_id(synthesized.stack, subnet)} for subnet in subnets]},
+        )
+
+
+def test_capacity_provider_strategy_replaces_the_launch_type(existing_cluster: Synthesized) -> None:
+    # ECS refuses a service with both a launch type and a capacity provider strategy.
+    existing_cluster.template.has_resource_properties(
+        "AWS::ECS::Service",
+        {"CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}], "LaunchType": Match.absent()},
+    )
