@@ -129,18 +129,23 @@ def handlers_code() -> lambda_.Code:
 
 @dataclass(frozen=True)
 class DeploymentHooks:
-    """Lambda functions CodeDeploy invokes at the lifecycle events of an ECS deployment.
+    """Lambda functions the engine invokes at the lifecycle events of a deployment.
 
-    Each function must report its result with ``PutLifecycleEventHookExecutionStatus``; the
-    ``blue_green_ecs.handlers.lifecycle_hook.codedeploy_hook`` decorator does that for a function
-    that just returns ``True`` or ``False``. The construct grants CodeDeploy permission to invoke
-    them and grants them permission to report. Every field defaults to no hook.
+    Under CODE_DEPLOY each function must report its result with
+    ``PutLifecycleEventHookExecutionStatus``; under ECS_NATIVE it runs at the ECS lifecycle stage of
+    the same meaning and answers with ``hookStatus``. The
+    ``blue_green_ecs.handlers.lifecycle_hook.codedeploy_hook`` decorator does either for a function
+    that just returns ``True`` or ``False``. The construct grants the engine permission to invoke
+    exactly these functions, and under CODE_DEPLOY grants them permission to report.
 
-    :param before_install: before the green task set is created.
+    :param before_install: before the green task set is created. Default: none.
     :param after_install: after the green task set is created, before it gets test traffic.
+        Default: none.
     :param after_allow_test_traffic: after the test listener serves green; the place for tests.
-    :param before_allow_traffic: after tests, before production traffic moves.
-    :param after_allow_traffic: after all production traffic is on green.
+        Default: none.
+    :param before_allow_traffic: after tests, before production traffic moves (ECS-native canary and
+        linear: before each step). Default: none.
+    :param after_allow_traffic: after all production traffic is on green. Default: none.
     """
 
     before_install: lambda_.IFunction | None = None

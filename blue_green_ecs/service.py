@@ -241,7 +241,8 @@ class BlueGreenFargateService(Construct):
             CIDR block only; the test listener is never open to the internet unless named here.
         :param health_check_path: path of the target groups' health check. Default: ``"/"``.
         :param health_check: full target group health check; fields left out take this library's
-            defaults (10 s interval, 5 s timeout, 2 healthy / 3 unhealthy, codes 200-399).
+            defaults. Default: path ``health_check_path``, 10 s interval, 5 s timeout, 2 healthy /
+            3 unhealthy, codes 200-399.
         :param deregistration_delay: how long a deregistering target drains, 0-3600 s.
             Default: 30 seconds.
         :param traffic_shift: how production traffic moves to green. Default:
@@ -252,7 +253,7 @@ class BlueGreenFargateService(Construct):
             (whole minutes, 1-2880) for ``continue-deployment`` before rerouting traffic, and stops the
             deployment when nobody approves. Default: traffic is rerouted as soon as green is ready.
         :param alarms: extra alarms that roll a deployment back, added to the built-in ones;
-            CodeDeploy allows 10 in all. Default: none.
+            10 in all (CodeDeploy's limit per deployment group). Default: none.
         :param rollback_alarm_options: thresholds of the built-in alarms. Default:
             ``RollbackAlarmOptions()``.
         :param application: CODE_DEPLOY only. The CodeDeploy ECS application. Default: the stack's

@@ -51,19 +51,10 @@ def test_every_option_field_has_a_docstring_entry() -> None:
         assert [entry.name for entry in field_entries_of(cls)] == [field.name for field in dataclasses.fields(cls)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BlueGreenFargateService's Attributes section lacks engine, prod_listener_rule, test_listener_rule, "
-    "infrastructure_role and log_group; remove this marker once the class docstring lists them.",
-)
 def test_every_public_attribute_is_in_the_class_docstring() -> None:
     assert undocumented_attributes(BlueGreenFargateService) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="health_check and DeploymentHooks' fields have no 'Default:'; remove this marker once they state it.",
-)
 def test_every_optional_prop_and_field_states_its_default() -> None:
     entries = parameter_entries(BlueGreenFargateService.__init__, "BlueGreenFargateService.__init__")
     entries += [entry for cls in dataclass_options() for entry in field_entries_of(cls)]
