@@ -77,9 +77,19 @@ class BlueGreenSampleStack(Stack):
         CfnOutput(self, "ServiceUrl", value=f"http://{lb_dns}/", description="Production traffic")
         CfnOutput(
             self,
-            "TestUrl",
-            value=f"http://{lb_dns}:{self.web.test_listener_port}/",
-            description="Test listener (green during a deployment); reachable from inside the VPC only",
+            "TestPort",
+            value=str(self.web.test_listener_port),
+            description="Test listener port (green during a deployment). Closed to the internet: from inside "
+            "the VPC, connect to the load balancer's private addresses (see TestAddresses), since its DNS name "
+            "resolves to public ones",
+        )
+        CfnOutput(
+            self,
+            "TestAddresses",
+            value=f"aws ec2 describe-network-interfaces --filters Name=description,Values='ELB "
+            f"{self.web.load_balancer.load_balancer_full_name}' --query NetworkInterfaces[].PrivateIpAddress",
+            description="Lists the load balancer's private addresses; from inside the VPC, "
+            "curl http://<address>:<TestPort>/ reaches the test listener",
         )
         CfnOutput(self, "ImageTag", value=image_tag, description="Image tag this stack deploys")
         if engine is DeploymentEngine.CODE_DEPLOY:

@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 from sample.app import STACK_NAME, build
 
 from .conftest import Synthesized
-from .support import ROOT, cdk_context, new_app, only, resources_of_type
+from .support import ROOT, cdk_context, logical_id, new_app, only, resources_of_type
 
 
 def test_cdk_json_runs_app_py_and_sets_the_image_tag() -> None:
@@ -62,7 +62,23 @@ def test_network_has_no_nat_gateway_and_flow_logs(sample: Synthesized) -> None:
 
 def test_outputs_tell_where_to_look(sample: Synthesized) -> None:
     outputs = sample.template.to_json()["Outputs"]
-    assert {"ServiceUrl", "TestUrl", "ImageTag", "DeploymentGroup", "CodeDeployApplication"} <= set(outputs)
+    assert {"ServiceUrl", "TestPort", "TestAddresses", "ImageTag", "DeploymentGroup", "CodeDeployApplication"} <= set(
+        outputs
+    )
+
+
+def test_test_listener_outputs_point_at_private_addresses_not_the_public_dns_name(sample: Synthesized) -> None:
+    # An internet-facing load balancer's DNS name resolves to public addresses: a client in the VPC using
+    # it arrives from a public address, which the test listener's VPC-CIDR rule rejects (issue #13).
+    outputs = sample.template.to_json()["Outputs"]
+    assert "TestUrl" not in outputs
+    command = outputs["TestAddresses"]["Value"]["Fn::Join"][1]
+    assert command[0] == "aws ec2 describe-network-interfaces --filters Name=description,Values='ELB "
+    assert command[1] == {
+        "Fn::GetAtt": [logical_id(sample.stack, sample.service.load_balancer), "LoadBalancerFullName"]
+    }
+    assert command[2] == "' --query NetworkInterfaces[].PrivateIpAddress"
+    assert outputs["TestPort"]["Value"] == "8080"
 
 
 @pytest.mark.parametrize("tag", ["", "  ", 5])
