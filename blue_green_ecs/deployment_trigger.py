@@ -134,7 +134,11 @@ class DeploymentTriggerProvider(Construct):
             "Handler",
             runtime=HANDLER_RUNTIME,
             code=(
-                lambda_.Code.from_inline(inline_source("custom_resource", ["appspec", "deployment"]))
+                lambda_.Code.from_inline(
+                    inline_source(
+                        "custom_resource", ["appspec", "request", "messages", "aws", "live_state", "deployment"]
+                    )
+                )
                 if inline
                 else handlers_code()
             ),

@@ -45,9 +45,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from . import deployment
+    from . import aws, deployment
 else:
-    # Top-level module inside the Lambda asset, blue_green_ecs.handlers.deployment in the library.
+    # Top-level modules inside the Lambda asset, blue_green_ecs.handlers.* in the library.
+    aws = importlib.import_module(f"{__package__}.aws" if __package__ else "aws")
     deployment = importlib.import_module(f"{__package__}.deployment" if __package__ else "deployment")
 
 from botocore.exceptions import ClientError  # type: ignore[import-untyped,unused-ignore]
@@ -249,7 +250,7 @@ class CustomResourceHandler:
     def stepfunctions(self) -> Any:
         """The Step Functions client that starts the waiter."""
         if self._stepfunctions is None:
-            self._stepfunctions = deployment._default_client("stepfunctions")
+            self._stepfunctions = aws.client("stepfunctions")
         return self._stepfunctions
 
     # ---- entry point --------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ EXECUTION_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:execution:BlueGreenEcsWaite
 PHYSICAL_ID = "blue-green-ecs/shop/web"
 T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 STATE = {"Decision": "deploying", "RequestedAt": T0.isoformat()}
+# The helper modules of the trigger's function, each after the ones it imports (the inline code's order).
+TRIGGER_HELPERS = ("appspec", "request", "messages", "aws", "live_state", "deployment")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -623,17 +625,36 @@ def _log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 
 
 def test_importable_as_top_level_module_from_the_asset() -> None:
-    """In the Lambda asset the handlers are top-level modules: custom_resource finds deployment and appspec so."""
+    """In the Lambda asset the handlers are top-level modules: custom_resource finds its helpers so."""
     handlers = pathlib.Path(custom_resource.__file__).parent
     code = (
-        "import custom_resource; "
-        "print(custom_resource.deployment.__name__, custom_resource.deployment.appspec.__name__, "
-        "callable(custom_resource.handler))"
-    )
+        "import sys, custom_resource; "
+        "print(*[name for name in HELPERS if sys.modules[name].__name__ == name], callable(custom_resource.handler))"
+    ).replace("HELPERS", repr(TRIGGER_HELPERS))
 
     # -B: no __pycache__ in the handlers directory, which is the Lambda asset.
     output = subprocess.run(
         [sys.executable, "-B", "-c", code], cwd=handlers, capture_output=True, text=True, check=True
     ).stdout
 
-    assert output.split() == ["deployment", "appspec", "True"]
+    assert output.split() == [*TRIGGER_HELPERS, "True"]
+
+
+def test_trigger_helpers_load_in_the_inline_code_order(tmp_path: pathlib.Path) -> None:
+    """As ``hooks.inline_source`` does: each helper runs as a bare module, before the ones that import it."""
+    handlers = pathlib.Path(custom_resource.__file__).parent
+    sources = {name: (handlers / f"{name}.py").read_text() for name in (*TRIGGER_HELPERS, "custom_resource")}
+    code = (
+        "import sys, types\n"
+        f"for name, source in {sources!r}.items():\n"
+        "    module = sys.modules[name] = types.ModuleType(name)\n"
+        "    exec(compile(source, name + '.py', 'exec', dont_inherit=True), module.__dict__)\n"
+        "print(callable(sys.modules['custom_resource'].handler))\n"
+    )
+
+    # Run elsewhere, so no helper can be imported from the handlers directory instead.
+    output = subprocess.run(
+        [sys.executable, "-B", "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert output.split() == ["True"]
