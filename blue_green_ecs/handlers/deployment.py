@@ -75,6 +75,8 @@ else:
     Aws, DeploymentRequest, marker = aws.Aws, _request.DeploymentRequest, _request.marker
 
 STATE_KEY = "BlueGreenEcsState"
+# A request's deployment is at most this old: CloudFormation waits an hour for a custom resource.
+CLOUDFORMATION_WINDOW = timedelta(hours=1)
 DeploymentError = messages.DeploymentError
 log = messages.log
 
@@ -122,7 +124,8 @@ class DeploymentHandler:
         request = self._request(event)
         requested_at = self.clock()
         try:
-            outcome = self._decide(self._aws(request), request, event)
+            calls = self._aws(request)
+            outcome = self._resume(calls, request, event, requested_at) or self._decide(calls, request, event)
         except aws.TransientAwsError as exc:
             log("decision", decision="deferred", request_id=event.get("RequestId"), reason=str(exc))
             outcome = _Outcome("waiting")
@@ -172,6 +175,28 @@ class DeploymentHandler:
         if outcome.decision == "unchanged":
             return {"IsComplete": True, "Data": {"DeploymentId": ""}}
         return {"IsComplete": False}
+
+    def _resume(
+        self, calls: Aws, request: DeploymentRequest, event: Mapping[str, Any], now: datetime
+    ) -> _Outcome | None:
+        """The deployment an earlier delivery of this request started, if any, to follow instead of deciding.
+
+        Lambda retries an invocation that failed and may deliver an event twice; by then the deployment may
+        have finished or rolled back, so ECS and the active deployments alone would start another one.
+        """
+        own = live_state.find_own(calls, request, marker(event), now - CLOUDFORMATION_WINDOW)
+        if own is None:
+            return None
+        deployment_id = str(own.get("deploymentId"))
+        log(
+            "decision",
+            decision="resume",
+            reason="an earlier delivery of this request started the deployment",
+            request_id=event.get("RequestId"),
+            deployment_id=deployment_id,
+            status=own.get("status"),
+        )
+        return _Outcome("deploying", deployment_id)
 
     def _decide(self, calls: Aws, request: DeploymentRequest, event: Mapping[str, Any]) -> _Outcome:
         active = live_state.list_deployments(calls, request, includeOnlyStatuses=list(live_state.ACTIVE_STATUSES))

@@ -82,6 +82,12 @@ ACTIVE_FILTER = {
     "includeOnlyStatuses": ["Created", "Queued", "InProgress", "Baking", "Ready"],
 }
 OWN_FILTER = {"applicationName": APP, "deploymentGroupName": GROUP, "createTimeRange": {"start": SINCE}}
+# onEvent looks over CloudFormation's whole hour (plus the clock-skew margin) for this request's deployment.
+REPEAT_FILTER = {
+    "applicationName": APP,
+    "deploymentGroupName": GROUP,
+    "createTimeRange": {"start": T0 - timedelta(minutes=65)},
+}
 DESCRIBE_PARAMS = {"cluster": CLUSTER, "services": [SERVICE]}
 
 
@@ -221,8 +227,15 @@ def expect_list(aws: Aws, params: dict[str, Any], ids: list[str]) -> None:
     aws.codedeploy.add_response("list_deployments", {"deployments": ids}, params)
 
 
-def expect_update_that_deploys(aws: Aws) -> dict[str, Any]:
+def expect_no_own_deployment(aws: Aws) -> None:
+    """onEvent's first look: no deployment of this request exists yet."""
+    expect_list(aws, REPEAT_FILTER, [])
+
+
+def expect_update_that_deploys(aws: Aws, *, lookup: bool = True) -> dict[str, Any]:
     """onEvent of an Update that starts d-NEW; returns the onEvent result."""
+    if lookup:
+        expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
     aws.codedeploy.add_response("create_deployment", {"deploymentId": "d-NEW"}, CREATE_PARAMS)
@@ -355,6 +368,7 @@ def test_invalid_properties_fail_on_event_with_a_clear_reason(aws: Aws) -> None:
 def test_first_create_with_the_running_task_definition_starts_nothing(
     aws: Aws, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_NEW), DESCRIBE_PARAMS)
 
@@ -377,6 +391,7 @@ def test_first_create_with_the_running_task_definition_starts_nothing(
 
 def test_update_of_hooks_and_description_only_starts_nothing(aws: Aws) -> None:
     props = {**PROPS, "Hooks": {"BeforeAllowTraffic": HOOK}, "Description": "new text"}
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     # No task sets: the service's own fields tell what runs.
     aws.ecs.add_response("describe_services", service(TD_NEW, task_sets=False), DESCRIBE_PARAMS)
@@ -391,6 +406,7 @@ def test_rollback_update_after_codedeploy_rolled_back_starts_nothing(aws: Aws) -
     """CloudFormation rolls back with the old properties while CodeDeploy's rollback still runs."""
     old_props = {**PROPS, "TaskDefinitionArn": TD_OLD}
     rollback_event = event("Update", old_props, RequestId="rollback-request", OldResourceProperties=PROPS)
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, ["d-ROLLBACK"])
     expect_get(aws, "d-ROLLBACK", "InProgress", description="Rollback of d-NEW")
 
@@ -437,6 +453,7 @@ def test_update_deploys_then_succeeds(aws: Aws, capsys: pytest.CaptureFixture[st
 def test_same_task_definition_with_new_subnets_deploys(aws: Aws) -> None:
     props = {**PROPS, "TaskDefinitionArn": TD_OLD, "Subnets": ["subnet-ccc"]}
     content = json.dumps(build_appspec(props), separators=(",", ":"))
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
     aws.codedeploy.add_response(
@@ -506,6 +523,7 @@ def test_differences_between_request_and_live_task_set(
 
 
 def test_service_without_code_deploy_controller_fails_clearly(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD, deploymentController={"type": "ECS"}), DESCRIBE_PARAMS)
 
@@ -519,6 +537,7 @@ def test_service_without_code_deploy_controller_fails_clearly(aws: Aws) -> None:
 
 
 def test_missing_service_fails_clearly(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response(
         "describe_services",
@@ -544,6 +563,7 @@ def test_physical_id_is_the_same_for_names_and_arns(aws: Aws) -> None:
         "ClusterName": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/shop",
         "ServiceName": f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/shop/web",
     }
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response(
         "describe_services",
@@ -688,6 +708,7 @@ def test_timeout_race_with_completion_polls_again(aws: Aws) -> None:
 
 def test_on_event_leaves_the_decision_to_is_complete_when_botocore_gives_up(aws: Aws) -> None:
     # The Stubber's error is what a call raises once botocore's own retries are spent.
+    expect_no_own_deployment(aws)
     aws.codedeploy.add_client_error("list_deployments", "ThrottlingException", "Rate exceeded", 400)
 
     result = aws.handler.on_event(event())
@@ -743,6 +764,7 @@ def test_is_complete_polls_again_when_the_endpoint_is_unreachable() -> None:
 def test_waits_for_an_active_deployment_then_deploys_and_finds_its_own_by_marker(
     aws: Aws, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, ["d-OTHER"])
     expect_get(aws, "d-OTHER", "InProgress", created=T0 - timedelta(minutes=3), description="manual")
     result = aws.handler.on_event(event())
@@ -824,6 +846,7 @@ def test_own_deployment_found_by_marker_after_it_failed_is_not_restarted(aws: Aw
 
 
 def test_deployment_limit_exceeded_waits_instead_of_failing(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
     aws.codedeploy.add_client_error(
@@ -883,7 +906,7 @@ def test_lambda_entry_point_delete_creates_no_client() -> None:
     ],
 )
 def test_missing_application_or_group_fails_with_their_names(aws: Aws, code: str, message: str, expected: str) -> None:
-    aws.codedeploy.add_client_error("list_deployments", code, message, expected_params=ACTIVE_FILTER)
+    aws.codedeploy.add_client_error("list_deployments", code, message, expected_params=REPEAT_FILTER)
 
     with pytest.raises(DeploymentError) as excinfo:
         aws.handler.on_event(event())
@@ -892,6 +915,7 @@ def test_missing_application_or_group_fails_with_their_names(aws: Aws, code: str
 
 
 def test_access_denied_names_the_missing_permission(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
     aws.codedeploy.add_client_error(
@@ -920,6 +944,7 @@ def test_access_denied_names_the_missing_permission(aws: Aws) -> None:
 
 
 def test_access_denied_on_ecs_names_the_service(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_client_error(
         "describe_services", "AccessDeniedException", "Access denied", expected_params=DESCRIBE_PARAMS
@@ -933,3 +958,81 @@ def test_access_denied_on_ecs_names_the_service(aws: Aws) -> None:
         "(while calling ecs:DescribeServices for ECS service 'web' in cluster 'shop'). Grant "
         "ecs:DescribeServices to the role. AWS said: Access denied."
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# The same request delivered again (Lambda retries a failed invocation and may deliver twice)
+# ------------------------------------------------------------------------------------------------
+
+ROLLED_BACK = {
+    "error": ("ALARM_ACTIVE", "One or more alarms have been activated"),
+    "rollback": {"rollbackDeploymentId": "d-ROLLBACK", "rollbackMessage": "Automatic rollback on alarm"},
+}
+
+
+def test_repeated_request_after_its_deployment_rolled_back_reports_it_instead_of_deploying_again(aws: Aws) -> None:
+    """The first delivery started d-NEW, which was rolled back: ECS runs the old revision, nothing is active."""
+    expect_list(aws, REPEAT_FILTER, ["d-NEW", "d-OTHER"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments",
+        {
+            "deploymentsInfo": [
+                info("d-NEW", "Stopped", created=T0 - timedelta(minutes=20), **ROLLED_BACK),  # type: ignore[arg-type]
+                info("d-OTHER", "Succeeded", created=T0 - timedelta(minutes=40), description="manual"),
+            ]
+        },
+        {"deploymentIds": ["d-NEW", "d-OTHER"]},
+    )
+
+    result = aws.handler.on_event(event())
+
+    assert result == STARTED
+    expect_get(aws, "d-NEW", "Stopped", created=T0 - timedelta(minutes=20), **ROLLED_BACK)
+    expect_get(aws, "d-ROLLBACK", "Succeeded", description="Rollback")
+    with pytest.raises(DeploymentError) as excinfo:
+        aws.handler.is_complete(poll_event(result))
+    assert str(excinfo.value) == (
+        "CodeDeploy deployment d-NEW was stopped by an alarm (ALARM_ACTIVE): One or more alarms have been "
+        "activated. Rollback: deployment d-ROLLBACK restored the previous task set. Automatic rollback on alarm."
+    )
+
+
+def test_repeated_request_while_its_deployment_runs_resumes_waiting(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two pages: the lookup reads them all.
+    aws.codedeploy.add_response("list_deployments", {"deployments": ["d-OTHER"], "nextToken": "page-2"}, REPEAT_FILTER)
+    expect_list(aws, {**REPEAT_FILTER, "nextToken": "page-2"}, ["d-NEW"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments",
+        {
+            "deploymentsInfo": [
+                info("d-OTHER", "Succeeded", description="manual"),
+                info("d-NEW", "InProgress", created=T0 - timedelta(minutes=2)),
+            ]
+        },
+        {"deploymentIds": ["d-OTHER", "d-NEW"]},
+    )
+
+    assert aws.handler.on_event(event()) == STARTED
+    [decision] = [line for line in log_lines(capsys) if line["action"] == "decision"]
+    assert (decision["decision"], decision["deployment_id"], decision["status"]) == ("resume", "d-NEW", "InProgress")
+
+
+def test_first_delivery_finds_no_deployment_of_its_own_and_decides(aws: Aws) -> None:
+    expect_list(aws, REPEAT_FILTER, ["d-OLD"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments",
+        {
+            "deploymentsInfo": [
+                info(
+                    "d-OLD",
+                    "Succeeded",
+                    description="CloudFormation shop/WebDeployment: web:41 [cfn-request:an-earlier-request]",
+                )
+            ]
+        },
+        {"deploymentIds": ["d-OLD"]},
+    )
+
+    assert expect_update_that_deploys(aws, lookup=False) == STARTED
