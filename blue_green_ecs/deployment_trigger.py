@@ -136,7 +136,8 @@ class DeploymentTriggerProvider(Construct):
             code=(
                 lambda_.Code.from_inline(
                     inline_source(
-                        "custom_resource", ["appspec", "request", "messages", "aws", "live_state", "deployment"]
+                        "custom_resource",
+                        ["appspec", "request", "messages", "aws", "live_state", "deployment", "cfn_response"],
                     )
                 )
                 if inline

@@ -23,13 +23,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from blue_green_ecs.handlers import custom_resource
-from blue_green_ecs.handlers.custom_resource import (
-    MAX_RESPONSE_BYTES,
-    CustomResourceHandler,
-    ResponseError,
-    execution_name,
-)
+from blue_green_ecs.handlers import cfn_response, custom_resource
+from blue_green_ecs.handlers.cfn_response import MAX_RESPONSE_BYTES, ResponseError
+from blue_green_ecs.handlers.custom_resource import CustomResourceHandler, execution_name
 from blue_green_ecs.handlers.deployment import DeploymentError
 
 from .fakes import Clock
@@ -44,7 +40,7 @@ PHYSICAL_ID = "blue-green-ecs/shop/web"
 T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 STATE = {"Decision": "deploying", "RequestedAt": T0.isoformat()}
 # The helper modules of the trigger's function, each after the ones it imports (the inline code's order).
-TRIGGER_HELPERS = ("appspec", "request", "messages", "aws", "live_state", "deployment")
+TRIGGER_HELPERS = ("appspec", "request", "messages", "aws", "live_state", "deployment", "cfn_response")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -272,6 +268,31 @@ def test_waiter_that_cannot_start_fails_the_resource_with_the_reason(env: Env) -
     assert body["PhysicalResourceId"] == PHYSICAL_ID
 
 
+@pytest.mark.parametrize(
+    ("error_code", "status"),
+    [("ThrottlingException", 400), ("ServiceUnavailable", 503), ("InternalServerError", 500)],
+)
+def test_waiter_start_still_throttled_after_botocore_retries_raises_for_lambda_to_retry(
+    env: Env, error_code: str, status: int
+) -> None:
+    """A repeated delivery is safe (it follows the deployment already started), so Lambda's retry is used."""
+    env.deployments.on_event_result = on_event_result()
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+    env.stepfunctions.add_client_error(
+        "start_execution", service_error_code=error_code, service_message="Rate exceeded", http_status_code=status
+    )
+
+    with pytest.raises(Exception) as excinfo:  # noqa: PT011 - the type is checked below
+        env.handler.handle(cfn_event("Update"))
+
+    assert type(excinfo.value).__name__ == "WaiterStartError"
+    assert str(excinfo.value) == (
+        f"The deployment waiter could not be started yet (states:StartExecution on {WAITER_ARN}): "
+        f"{error_code}: Rate exceeded. Raising so that Lambda delivers the request again."
+    )
+    assert env.put.calls == []
+
+
 def test_missing_waiter_arn_fails_the_resource(env: Env) -> None:
     env.deployments.on_event_result = on_event_result()
     env.deployments.is_complete_results = [{"IsComplete": False}]
@@ -497,7 +518,7 @@ def test_body_over_4096_bytes_truncates_the_reason_only(env: Env) -> None:
 def test_body_over_4096_bytes_keeps_data_whole() -> None:
     data = {"DeploymentId": "d-NEW", "Note": "n" * 1000}
 
-    raw = custom_resource.response_body(
+    raw = cfn_response.response_body(
         merged_request(), status="SUCCESS", reason="r" * 10_000, physical_resource_id=PHYSICAL_ID, data=data
     )
 
@@ -562,7 +583,7 @@ def test_urllib_put_sends_a_put_with_the_given_headers(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)
 
-    status = custom_resource.urllib_put(RESPONSE_URL, b"{}", {"Content-Type": "", "Content-Length": "2"})
+    status = cfn_response.urllib_put(RESPONSE_URL, b"{}", {"Content-Type": "", "Content-Length": "2"})
 
     assert status == 200
     [request] = sent
@@ -593,7 +614,7 @@ def test_urllib_put_on_the_wire(answer: int) -> None:
     try:
         body = b'{"Status":"SUCCESS"}'
         url = f"http://127.0.0.1:{server.server_port}/presigned?X-Amz-Signature=abc"
-        status = custom_resource.urllib_put(url, body, {"Content-Type": "", "Content-Length": str(len(body))})
+        status = cfn_response.urllib_put(url, body, {"Content-Type": "", "Content-Length": str(len(body))})
     finally:
         thread.join(timeout=10)
         server.server_close()
