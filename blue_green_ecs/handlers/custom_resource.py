@@ -46,7 +46,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from . import aws, cfn_response, deployment
@@ -68,6 +68,15 @@ WAITER_ARN_PROPERTY = "WaiterStateMachineArn"
 
 _EXECUTION_NAME_MAX = 80
 _INVALID_NAME_CHARS = re.compile(r"[^0-9A-Za-z_-]")
+
+
+@runtime_checkable
+class DeploymentStopper(Protocol):
+    """What stops a request's deployment: ``deployment.DeploymentHandler.stop``."""
+
+    def stop(self, event: Mapping[str, Any]) -> str:
+        """Stop the request's deployment with rollback, best effort; a sentence for the Reason."""
+        ...
 
 
 class DeploymentHandlerLike(Protocol):
@@ -222,7 +231,9 @@ class CustomResourceHandler:
         try:
             status = self.deployment_handler.is_complete(request)
         except Exception as exc:
-            return self._fail(request, exc, stage="is_complete", physical_resource_id=self._failed_id(event, result))
+            return self._fail(
+                request, exc, stage="is_complete", physical_resource_id=self._failed_id(event, result), stop=True
+            )
         if status.get("IsComplete"):
             return self._succeed(request, status)
         return self._start_waiter(event, result, request, received)
@@ -232,7 +243,7 @@ class CustomResourceHandler:
         try:
             status = self.deployment_handler.is_complete(request)
         except Exception as exc:
-            self._fail(request, exc, stage="poll")
+            self._fail(request, exc, stage="poll", stop=True)
             return {"Done": True}
         if status.get("IsComplete"):
             self._succeed(request, status)
@@ -248,7 +259,7 @@ class CustomResourceHandler:
                 "and CloudFormation gives up at 60 minutes. Check the deployment group's deployments in "
                 "CodeDeploy and the deployment trigger's logs."
             )
-            self._respond(request, "FAILED", reason, cfn_response.failed_physical_resource_id(request), {})
+            self._fail_and_stop(request, reason, cfn_response.failed_physical_resource_id(request))
             return {"Done": True}
         log("poll", decision="wait", request_id=request.get("RequestId"), elapsed_seconds=int(elapsed.total_seconds()))
         return {"Done": False}
@@ -258,7 +269,7 @@ class CustomResourceHandler:
         name = str(error.get("Error") or "UnknownError")
         cause = _cause_message(error.get("Cause")) or "no cause given"
         reason = f"The deployment waiter failed with {name}: {cause}"
-        self._respond(request, "FAILED", reason, cfn_response.failed_physical_resource_id(request), {})
+        self._fail_and_stop(request, reason, cfn_response.failed_physical_resource_id(request))
         return {"Done": True}
 
     # ---- steps --------------------------------------------------------------------------------------
@@ -283,7 +294,7 @@ class CustomResourceHandler:
                 f"The deployment waiter could not be started: the resource property {WAITER_ARN_PROPERTY} is "
                 "missing. The custom resource must be created by blue_green_ecs's deployment trigger."
             )
-            return self._respond(request, "FAILED", reason, self._failed_id(event, result), {})
+            return self._fail_and_stop(request, reason, self._failed_id(event, result))
         try:
             self.stepfunctions.start_execution(
                 stateMachineArn=str(arn),
@@ -314,7 +325,7 @@ class CustomResourceHandler:
                     f"{problem.rstrip('.')}. Raising so that Lambda delivers the request again."
                 ) from exc
             reason = f"The deployment waiter could not be started (states:StartExecution on {arn}): {problem}"
-            return self._respond(request, "FAILED", reason, self._failed_id(event, result), {})
+            return self._fail_and_stop(request, reason, self._failed_id(event, result))
         log("waiter", decision="started", request_id=event.get("RequestId"), execution_name=name)
         return {"Status": "WAITING", "ExecutionName": name, "AlreadyStarted": False}
 
@@ -323,17 +334,36 @@ class CustomResourceHandler:
         return self._respond(request, "SUCCESS", "", str(request.get("PhysicalResourceId", "")), data)
 
     def _fail(
-        self, request: Mapping[str, Any], exc: Exception, *, stage: str, physical_resource_id: str | None = None
+        self,
+        request: Mapping[str, Any],
+        exc: Exception,
+        *,
+        stage: str,
+        physical_resource_id: str | None = None,
+        stop: bool = False,
     ) -> dict[str, Any]:
+        """Answer FAILED for ``exc``; with ``stop``, stop the deployment unless it has ended by itself."""
         if not isinstance(exc, deployment.DeploymentError):
             log("error", stage=stage, request_id=request.get("RequestId"), traceback=traceback.format_exc())
-        return self._respond(
-            request,
-            "FAILED",
-            _error_reason(exc),
-            physical_resource_id or cfn_response.failed_physical_resource_id(request),
-            {},
-        )
+        physical_resource_id = physical_resource_id or cfn_response.failed_physical_resource_id(request)
+        if stop and not isinstance(exc, deployment.DeploymentEndedError):
+            return self._fail_and_stop(request, _error_reason(exc), physical_resource_id)
+        return self._respond(request, "FAILED", _error_reason(exc), physical_resource_id, {})
+
+    def _fail_and_stop(self, request: Mapping[str, Any], reason: str, physical_resource_id: str) -> dict[str, Any]:
+        """Answer FAILED on the trigger's own account, after stopping this request's deployment (best effort)."""
+        handler = self.deployment_handler
+        try:
+            stopped = handler.stop(request) if isinstance(handler, DeploymentStopper) else ""
+        except Exception as exc:
+            log("error", stage="stop", request_id=request.get("RequestId"), traceback=traceback.format_exc())
+            stopped = (
+                f"Its CodeDeploy deployment could not be stopped ({type(exc).__name__}: {exc}); check the "
+                "deployment group's deployments in CodeDeploy."
+            )
+        if stopped:
+            reason = f"{reason.rstrip('.')}. {stopped}"
+        return self._respond(request, "FAILED", reason, physical_resource_id, {})
 
     def _respond(
         self, request: Mapping[str, Any], status: str, reason: str, physical_resource_id: str, data: Mapping[str, Any]

@@ -34,6 +34,9 @@ isComplete receives the same event on every poll and cannot store anything. Two 
    whose description holds the marker. Only when none holds it does the poll decide again, so a poll never
    starts a second deployment for the same request. A new request (for instance the Update of a stack
    rollback) has a new RequestId and so never mistakes an older deployment for its own.
+3. Lambda retries an invocation that failed and may deliver an event twice, so onEvent too looks for the
+   marker first, over CloudFormation's whole hour: a repeat follows (or reports) the deployment an
+   earlier delivery started, even one that has finished or rolled back since, instead of deciding again.
 
 onEvent also returns ``BlueGreenEcsState = {"Decision": ..., "RequestedAt": ...}`` next to ``Data`` (the
 provider passes every key of the onEvent result to isComplete, but sends only ``Data`` to CloudFormation).
@@ -45,7 +48,8 @@ with automatic rollback and the resource fails, saying so; a deployment in statu
 ``aws deploy continue-deployment``) is polled like any other and its timeout message says it was waiting
 for approval. AWS calls are retried by botocore only (see ``aws.py``); when it gives up on a throttling,
 5xx or connection error, a poll returns ``IsComplete: False`` and onEvent leaves the decision to
-isComplete instead of failing the stack.
+isComplete instead of failing the stack. When the trigger gives up on its own account, ``stop`` stops
+this request's deployment with rollback before the FAILED answer.
 
 Modules: ``request.py`` parses the properties, ``live_state.py`` reads and compares ECS and CodeDeploy,
 ``aws.py`` makes the calls, ``messages.py`` words the reasons; this module only decides.
@@ -78,6 +82,7 @@ STATE_KEY = "BlueGreenEcsState"
 # A request's deployment is at most this old: CloudFormation waits an hour for a custom resource.
 CLOUDFORMATION_WINDOW = timedelta(hours=1)
 DeploymentError = messages.DeploymentError
+DeploymentEndedError = messages.DeploymentEndedError
 log = messages.log
 
 
@@ -148,6 +153,37 @@ class DeploymentHandler:
         except aws.TransientAwsError as exc:
             log("poll", decision="poll-again", request_id=event.get("RequestId"), reason=str(exc))
             return {"IsComplete": False}
+
+    def stop(self, event: Mapping[str, Any]) -> str:
+        """Stop this request's deployment with rollback, best effort; a sentence for the Reason ("": none).
+
+        ``custom_resource.py`` calls it before answering FAILED on the trigger's own account (the waiter
+        cannot start or failed, the deadline passed): CloudFormation then rolls back, and a deployment left
+        running would go on replacing the service under it.
+        """
+        if event.get("RequestType") not in ("Create", "Update"):
+            return ""
+        deployment_id = str((event.get("Data") or {}).get("DeploymentId") or "")
+        try:
+            request = self._request(event)
+            calls = self._aws(request)
+            if not deployment_id:
+                since = _since(event.get(STATE_KEY) or {}) or self.clock() - CLOUDFORMATION_WINDOW
+                own = live_state.find_own(calls, request, marker(event), since)
+                if own is None:
+                    return ""
+                deployment_id = str(own.get("deploymentId"))
+                if own.get("status") not in live_state.ACTIVE_STATUSES:
+                    return messages.not_stopped(deployment_id, own.get("status"))
+            calls.codedeploy("stop_deployment", deploymentId=deployment_id, autoRollbackEnabled=True)
+        except aws.AwsCallError as exc:
+            if exc.code == "DeploymentAlreadyCompletedException":
+                return messages.not_stopped(deployment_id)
+            return messages.could_not_stop(deployment_id, str(exc))
+        except Exception as exc:  # best effort: the FAILED answer must go out whatever happens here
+            return messages.could_not_stop(deployment_id, str(exc))
+        log("outcome", decision="stopped", request_id=event.get("RequestId"), deployment_id=deployment_id)
+        return messages.stopped(deployment_id)
 
     # ---- steps --------------------------------------------------------------------------------------
 
@@ -274,7 +310,7 @@ class DeploymentHandler:
         if status in ("Failed", "Stopped"):
             message = messages.failure_message(info, self._rollback(calls, info))
             log("outcome", decision="failed", deployment_id=deployment_id, status=status, reason=message)
-            raise DeploymentError(message)
+            raise DeploymentEndedError(message)
         created = live_state.as_utc(info.get("createTime"))
         elapsed = self.clock() - created if created else timedelta(0)
         if elapsed > timedelta(minutes=request.timeout_minutes):
@@ -326,7 +362,7 @@ class DeploymentHandler:
             stop_status=stopped.get("status"),
             stop_message=stopped.get("statusMessage"),
         )
-        raise DeploymentError(messages.timeout_message(deployment_id, status, request.timeout_minutes))
+        raise DeploymentEndedError(messages.timeout_message(deployment_id, status, request.timeout_minutes))
 
 
 def _since(state: Mapping[str, Any]) -> datetime | None:

@@ -22,6 +22,10 @@ class DeploymentError(Exception):
     """A failure whose message is the reason CloudFormation shows for the resource."""
 
 
+class DeploymentEndedError(DeploymentError):
+    """The deployment failed, was stopped, or timed out and was stopped: there is nothing left to stop."""
+
+
 def log(action: str, **fields: Any) -> None:
     """Write one JSON line to CloudWatch Logs; callers never pass secrets (no ResponseURL, no event)."""
     print(
@@ -121,4 +125,28 @@ def approval_hint(deployment_id: str) -> str:
         f"'aws deploy continue-deployment --deployment-id {deployment_id} "
         "--deployment-wait-type READY_WAIT' (or stop it); it is stopped with rollback once "
         "TimeoutMinutes is exceeded"
+    )
+
+
+def stopped(deployment_id: str) -> str:
+    """The trigger gave up and stopped the deployment."""
+    return f"CodeDeploy deployment {deployment_id} was stopped with automatic rollback to the previous task set."
+
+
+def not_stopped(deployment_id: str, status: Any = None) -> str:
+    """The trigger gave up, but the deployment had already finished."""
+    state = f" (status {status})" if status else ""
+    return f"CodeDeploy deployment {deployment_id} had already finished{state} and was not stopped."
+
+
+def could_not_stop(deployment_id: str | None, problem: str) -> str:
+    """The trigger gave up and could not stop the deployment (or not even find it)."""
+    if deployment_id:
+        return (
+            f"CodeDeploy deployment {deployment_id} could not be stopped ({problem}); stop it with "
+            f"'aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled'."
+        )
+    return (
+        f"Its CodeDeploy deployment, if one was started, could not be looked up to stop it ({problem}); "
+        "check the deployment group's deployments in CodeDeploy."
     )

@@ -26,7 +26,7 @@ from botocore.stub import Stubber
 from blue_green_ecs.handlers import cfn_response, custom_resource
 from blue_green_ecs.handlers.cfn_response import MAX_RESPONSE_BYTES, ResponseError
 from blue_green_ecs.handlers.custom_resource import CustomResourceHandler, execution_name
-from blue_green_ecs.handlers.deployment import DeploymentError
+from blue_green_ecs.handlers.messages import DeploymentEndedError, DeploymentError
 
 from .fakes import Clock
 
@@ -39,6 +39,7 @@ EXECUTION_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:execution:BlueGreenEcsWaite
 PHYSICAL_ID = "blue-green-ecs/shop/web"
 T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 STATE = {"Decision": "deploying", "RequestedAt": T0.isoformat()}
+STOPPED = "CodeDeploy deployment d-NEW was stopped with automatic rollback to the previous task set."
 # The helper modules of the trigger's function, each after the ones it imports (the inline code's order).
 TRIGGER_HELPERS = ("appspec", "request", "messages", "aws", "live_state", "deployment", "cfn_response")
 
@@ -54,8 +55,10 @@ class FakeDeployments:
 
     on_event_result: dict[str, Any] | Exception = field(default_factory=dict)
     is_complete_results: list[dict[str, Any] | Exception] = field(default_factory=list)
+    stop_result: str | Exception = STOPPED
     on_event_calls: list[dict[str, Any]] = field(default_factory=list)
     is_complete_calls: list[dict[str, Any]] = field(default_factory=list)
+    stop_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def on_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
         self.on_event_calls.append(dict(event))
@@ -69,6 +72,12 @@ class FakeDeployments:
         if isinstance(result, Exception):
             raise result
         return result
+
+    def stop(self, event: Mapping[str, Any]) -> str:
+        self.stop_calls.append(dict(event))
+        if isinstance(self.stop_result, Exception):
+            raise self.stop_result
+        return self.stop_result
 
 
 @dataclass
@@ -263,9 +272,10 @@ def test_waiter_that_cannot_start_fails_the_resource_with_the_reason(env: Env) -
     assert body["Status"] == "FAILED"
     assert body["Reason"] == (
         f"The deployment waiter could not be started (states:StartExecution on {WAITER_ARN}): "
-        "AccessDeniedException: not authorized to perform: states:StartExecution"
+        f"AccessDeniedException: not authorized to perform: states:StartExecution. {STOPPED}"
     )
     assert body["PhysicalResourceId"] == PHYSICAL_ID
+    assert env.deployments.stop_calls == [merged_request()]
 
 
 @pytest.mark.parametrize(
@@ -291,6 +301,7 @@ def test_waiter_start_still_throttled_after_botocore_retries_raises_for_lambda_t
         f"{error_code}: Rate exceeded. Raising so that Lambda delivers the request again."
     )
     assert env.put.calls == []
+    assert env.deployments.stop_calls == []
 
 
 def test_missing_waiter_arn_fails_the_resource(env: Env) -> None:
@@ -301,9 +312,11 @@ def test_missing_waiter_arn_fails_the_resource(env: Env) -> None:
 
     [body] = env.put.bodies
     assert body["Status"] == "FAILED"
-    assert body["Reason"].startswith(
-        "The deployment waiter could not be started: the resource property WaiterStateMachineArn is missing."
+    assert body["Reason"] == (
+        "The deployment waiter could not be started: the resource property WaiterStateMachineArn is missing. "
+        f"The custom resource must be created by blue_green_ecs's deployment trigger. {STOPPED}"
     )
+    assert [call["Data"] for call in env.deployments.stop_calls] == [{"DeploymentId": "d-NEW"}]
 
 
 def test_on_event_deployment_error_fails_create_with_its_message_and_a_fallback_physical_id(env: Env) -> None:
@@ -336,7 +349,7 @@ def test_on_event_unexpected_exception_is_an_internal_error_with_traceback_logge
 
 def test_first_poll_raising_fails_with_the_event_physical_id(env: Env) -> None:
     env.deployments.on_event_result = {**on_event_result(), "PhysicalResourceId": "blue-green-ecs/shop/web-v2"}
-    env.deployments.is_complete_results = [DeploymentError("CodeDeploy deployment d-NEW failed.")]
+    env.deployments.is_complete_results = [DeploymentEndedError("CodeDeploy deployment d-NEW failed.")]
 
     env.handler.handle(cfn_event("Update"))
 
@@ -401,22 +414,30 @@ def test_poll_after_58_minutes_fails_as_timed_out(env: Env) -> None:
     assert body["Reason"] == (
         "Timed out after 58 minutes waiting for the deployment of WebDeployment to finish: CodeDeploy deployment "
         "d-NEW had no outcome yet, and CloudFormation gives up at 60 minutes. Check the deployment group's "
-        "deployments in CodeDeploy and the deployment trigger's logs."
+        f"deployments in CodeDeploy and the deployment trigger's logs. {STOPPED}"
     )
     assert body["PhysicalResourceId"] == PHYSICAL_ID
+    assert env.deployments.stop_calls == [merged_request()]
 
 
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
         (
-            DeploymentError("CodeDeploy deployment d-NEW failed (HEALTH_CONSTRAINTS)."),
+            DeploymentEndedError("CodeDeploy deployment d-NEW failed (HEALTH_CONSTRAINTS)."),
             "CodeDeploy deployment d-NEW failed (HEALTH_CONSTRAINTS).",
         ),
-        (TypeError("bad"), "Internal error in the deployment trigger: TypeError: bad"),
+        (TypeError("bad"), f"Internal error in the deployment trigger: TypeError: bad. {STOPPED}"),
+        (
+            DeploymentError("codedeploy:GetDeployment failed for CodeDeploy application 'shop-web': Denied."),
+            f"codedeploy:GetDeployment failed for CodeDeploy application 'shop-web': Denied. {STOPPED}",
+        ),
     ],
+    ids=["deployment-ended", "internal-error", "aws-error"],
 )
-def test_poll_raising_fails_the_resource(env: Env, error: Exception, reason: str) -> None:
+def test_poll_raising_fails_the_resource_and_stops_a_deployment_that_has_not_ended(
+    env: Env, error: Exception, reason: str
+) -> None:
     env.deployments.is_complete_results = [error]
 
     outcome = env.handler.handle(poll_event())
@@ -424,6 +445,32 @@ def test_poll_raising_fails_the_resource(env: Env, error: Exception, reason: str
     assert outcome == {"Done": True}
     [body] = env.put.bodies
     assert (body["Status"], body["Reason"]) == ("FAILED", reason)
+    assert len(env.deployments.stop_calls) == (0 if isinstance(error, DeploymentEndedError) else 1)
+
+
+@pytest.mark.parametrize(
+    ("stop_result", "sentence"),
+    [
+        ("", ""),
+        ("CodeDeploy deployment d-NEW could not be stopped (Denied.); stop it with ...", "could not be stopped"),
+        (RuntimeError("boom"), "Its CodeDeploy deployment could not be stopped (RuntimeError: boom)"),
+    ],
+    ids=["nothing-started", "stop-failed", "stop-raised"],
+)
+def test_a_failure_to_stop_never_prevents_the_failed_answer(
+    env: Env, stop_result: str | Exception, sentence: str
+) -> None:
+    env.deployments.stop_result = stop_result
+    event = {"Action": "fail", "Request": merged_request(), "Error": {"Error": "States.Timeout", "Cause": "late"}}
+
+    assert env.handler.handle(event) == {"Done": True}
+
+    [body] = env.put.bodies
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("The deployment waiter failed with States.Timeout: late")
+    assert sentence in body["Reason"]
+    if not sentence:
+        assert body["Reason"] == "The deployment waiter failed with States.Timeout: late"
 
 
 def test_fail_action_reports_the_lambda_error_message(env: Env) -> None:
@@ -437,8 +484,11 @@ def test_fail_action_reports_the_lambda_error_message(env: Env) -> None:
     assert outcome == {"Done": True}
     [body] = env.put.bodies
     assert body["Status"] == "FAILED"
-    assert body["Reason"] == "The deployment waiter failed with ResponseError: Could not send the SUCCESS response"
+    assert body["Reason"] == (
+        f"The deployment waiter failed with ResponseError: Could not send the SUCCESS response. {STOPPED}"
+    )
     assert body["PhysicalResourceId"] == PHYSICAL_ID
+    assert env.deployments.stop_calls == [merged_request()]
 
 
 def test_fail_action_keeps_a_plain_text_cause(env: Env) -> None:
@@ -450,7 +500,10 @@ def test_fail_action_keeps_a_plain_text_cause(env: Env) -> None:
 
     env.handler.handle(event)
 
-    assert env.put.bodies[0]["Reason"] == "The deployment waiter failed with States.Timeout: The task timed out."
+    assert (
+        env.put.bodies[0]["Reason"]
+        == f"The deployment waiter failed with States.Timeout: The task timed out. {STOPPED}"
+    )
 
 
 @pytest.mark.parametrize(

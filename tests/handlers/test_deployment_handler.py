@@ -19,7 +19,7 @@ from blue_green_ecs.handlers import deployment
 from blue_green_ecs.handlers.appspec import AppSpecTarget, build_appspec
 from blue_green_ecs.handlers.deployment import STATE_KEY, DeploymentHandler
 from blue_green_ecs.handlers.live_state import differences
-from blue_green_ecs.handlers.messages import DeploymentError
+from blue_green_ecs.handlers.messages import DeploymentEndedError, DeploymentError
 
 from .fakes import Clock
 
@@ -1036,3 +1036,110 @@ def test_first_delivery_finds_no_deployment_of_its_own_and_decides(aws: Aws) -> 
     )
 
     assert expect_update_that_deploys(aws, lookup=False) == STARTED
+
+
+# ------------------------------------------------------------------------------------------------
+# Stopping this request's deployment when the trigger gives up on its own account
+# ------------------------------------------------------------------------------------------------
+
+STOP_PARAMS = {"deploymentId": "d-NEW", "autoRollbackEnabled": True}
+STOPPED = "CodeDeploy deployment d-NEW was stopped with automatic rollback to the previous task set."
+WAITING = {
+    "PhysicalResourceId": "blue-green-ecs/shop/web",
+    "Data": {"DeploymentId": ""},
+    STATE_KEY: {"Decision": "waiting", "RequestedAt": T0.isoformat()},
+}
+
+
+def test_stop_stops_the_deployment_onevent_started(aws: Aws) -> None:
+    aws.codedeploy.add_response("stop_deployment", {"status": "Pending"}, STOP_PARAMS)
+
+    assert aws.handler.stop(poll_event(STARTED)) == STOPPED
+
+
+def test_stop_finds_the_deployment_a_later_poll_started_by_its_marker(aws: Aws) -> None:
+    expect_list(aws, OWN_FILTER, ["d-OTHER", "d-NEW"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments",
+        {"deploymentsInfo": [info("d-OTHER", "Succeeded", description="manual"), info("d-NEW", "InProgress")]},
+        {"deploymentIds": ["d-OTHER", "d-NEW"]},
+    )
+    aws.codedeploy.add_response("stop_deployment", {"status": "Pending"}, STOP_PARAMS)
+
+    assert aws.handler.stop(poll_event(WAITING)) == STOPPED
+
+
+def test_stop_with_no_deployment_started_says_nothing(aws: Aws) -> None:
+    expect_list(aws, OWN_FILTER, [])
+
+    assert aws.handler.stop(poll_event(WAITING)) == ""
+
+
+def test_stop_leaves_a_finished_deployment_alone(aws: Aws) -> None:
+    expect_list(aws, OWN_FILTER, ["d-NEW"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments", {"deploymentsInfo": [info("d-NEW", "Succeeded")]}, {"deploymentIds": ["d-NEW"]}
+    )
+
+    assert aws.handler.stop(poll_event(WAITING)) == (
+        "CodeDeploy deployment d-NEW had already finished (status Succeeded) and was not stopped."
+    )
+
+
+def test_stop_of_a_deployment_that_just_completed_says_so(aws: Aws) -> None:
+    aws.codedeploy.add_client_error(
+        "stop_deployment", "DeploymentAlreadyCompletedException", "already completed", expected_params=STOP_PARAMS
+    )
+
+    assert aws.handler.stop(poll_event(STARTED)) == (
+        "CodeDeploy deployment d-NEW had already finished and was not stopped."
+    )
+
+
+def test_stop_that_fails_says_how_to_stop_it(aws: Aws) -> None:
+    aws.codedeploy.add_client_error(
+        "stop_deployment",
+        "AccessDeniedException",
+        "not authorized to perform: codedeploy:StopDeployment",
+        expected_params=STOP_PARAMS,
+    )
+
+    assert aws.handler.stop(poll_event(STARTED)) == (
+        "CodeDeploy deployment d-NEW could not be stopped (Access denied: the deployment handler's IAM role is "
+        "not allowed to call codedeploy:StopDeployment (while calling codedeploy:StopDeployment for CodeDeploy "
+        "application 'shop-web', deployment group 'shop-web-dg'). Grant codedeploy:StopDeployment to the role. "
+        "AWS said: not authorized to perform: codedeploy:StopDeployment.); stop it with 'aws deploy "
+        "stop-deployment --deployment-id d-NEW --auto-rollback-enabled'."
+    )
+
+
+def test_stop_that_cannot_look_the_deployment_up_says_so(aws: Aws) -> None:
+    aws.codedeploy.add_client_error("list_deployments", "ThrottlingException", "Rate exceeded", 400)
+
+    assert aws.handler.stop(poll_event(WAITING)) == (
+        "Its CodeDeploy deployment, if one was started, could not be looked up to stop it "
+        "(codedeploy:ListDeployments still failing after 1 attempt(s): ThrottlingException: Rate exceeded); "
+        "check the deployment group's deployments in CodeDeploy."
+    )
+
+
+def test_stop_for_a_delete_makes_no_aws_call(aws: Aws) -> None:
+    assert aws.handler.stop(poll_event({"PhysicalResourceId": "blue-green-ecs/shop/web"}, event("Delete"))) == ""
+
+
+@pytest.mark.parametrize("status", ["Failed", "Stopped"])
+def test_a_failed_deployment_is_reported_as_ended(aws: Aws, status: str) -> None:
+    """custom_resource.py stops nothing after such a failure: the deployment is over."""
+    expect_get(aws, "d-NEW", status, error=("HEALTH_CONSTRAINTS", "Tasks failed to start"))
+
+    with pytest.raises(DeploymentEndedError):
+        aws.handler.is_complete(poll_event(STARTED))
+
+
+def test_a_timed_out_deployment_is_reported_as_ended(aws: Aws) -> None:
+    aws.clock.now = T0 + timedelta(minutes=31)
+    expect_get(aws, "d-NEW", "InProgress")
+    aws.codedeploy.add_response("stop_deployment", {"status": "Pending"}, STOP_PARAMS)
+
+    with pytest.raises(DeploymentEndedError):
+        aws.handler.is_complete(poll_event(STARTED))
