@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 
 from blue_green_ecs.handlers import deployment
 from blue_green_ecs.handlers.appspec import AppSpecTarget, build_appspec
+from blue_green_ecs.handlers.custom_resource import CustomResourceHandler, WaiterStartError
 from blue_green_ecs.handlers.deployment import STATE_KEY, DeploymentHandler
 from blue_green_ecs.handlers.live_state import differences
 from blue_green_ecs.handlers.messages import DeploymentEndedError, DeploymentError
@@ -1143,3 +1144,43 @@ def test_a_timed_out_deployment_is_reported_as_ended(aws: Aws) -> None:
 
     with pytest.raises(DeploymentEndedError):
         aws.handler.is_complete(poll_event(STARTED))
+
+
+def test_waiter_throttled_then_repeated_delivery_follows_the_first_deployment(aws: Aws) -> None:
+    """Both handlers together: the first delivery starts d-NEW but not the waiter and raises; Lambda's repeat,
+    after d-NEW has finished, starts no second deployment and answers with d-NEW's outcome."""
+    states = _client("stepfunctions")
+    answers: list[dict[str, Any]] = []
+
+    def put(url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        answers.append(json.loads(body))
+        return 200
+
+    provider = CustomResourceHandler(aws.handler, states, put=put, clock=aws.clock)
+    request = {
+        **event(),
+        "ResponseURL": "https://example.invalid/response",
+        "ResourceProperties": {**PROPS, "WaiterStateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:W"},
+    }
+    # First delivery: deploys, the first poll finds d-NEW in progress, Step Functions keeps throttling.
+    expect_no_own_deployment(aws)
+    expect_list(aws, ACTIVE_FILTER, [])
+    aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
+    aws.codedeploy.add_response("create_deployment", {"deploymentId": "d-NEW"}, CREATE_PARAMS)
+    expect_get(aws, "d-NEW", "InProgress")
+    with Stubber(states) as states_stub:
+        states_stub.add_client_error("start_execution", "ThrottlingException", "Rate exceeded")
+        with pytest.raises(WaiterStartError):
+            provider.handle(request)
+    assert answers == []
+
+    # Lambda delivers the request again a minute later; d-NEW has succeeded meanwhile.
+    aws.clock.now = T0 + timedelta(minutes=1)
+    expect_list(aws, {**REPEAT_FILTER, "createTimeRange": {"start": T0 - timedelta(minutes=64)}}, ["d-NEW"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments", {"deploymentsInfo": [info("d-NEW", "Succeeded")]}, {"deploymentIds": ["d-NEW"]}
+    )
+    expect_get(aws, "d-NEW", "Succeeded")
+
+    assert provider.handle(request) == {"Status": "SUCCESS"}
+    assert [(answer["Status"], answer["Data"]) for answer in answers] == [("SUCCESS", {"DeploymentId": "d-NEW"})]
