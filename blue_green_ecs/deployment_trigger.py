@@ -134,7 +134,12 @@ class DeploymentTriggerProvider(Construct):
             "Handler",
             runtime=HANDLER_RUNTIME,
             code=(
-                lambda_.Code.from_inline(inline_source("custom_resource", ["appspec", "deployment"]))
+                lambda_.Code.from_inline(
+                    inline_source(
+                        "custom_resource",
+                        ["appspec", "request", "messages", "aws", "live_state", "deployment", "cfn_response"],
+                    )
+                )
                 if inline
                 else handlers_code()
             ),

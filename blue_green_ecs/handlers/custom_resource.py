@@ -25,8 +25,14 @@ Protocol
    ``{"Action": "fail", "Request": ..., "Error": {"Error": ..., "Cause": ...}}`` so that CloudFormation
    hears a reason instead of waiting an hour for a timeout.
 
-The answer to CloudFormation is a PUT of a JSON body (at most 4096 bytes) to the presigned ResponseURL.
-The ResponseURL is a credential: it is never logged (the state machine must not log execution data).
+The answer to CloudFormation is a PUT of a JSON body (at most 4096 bytes) to the presigned ResponseURL
+(``cfn_response.py``). The ResponseURL is a credential: it is never logged (the state machine must not log
+execution data).
+
+When the waiter cannot be started because Step Functions still throttles or fails after botocore's
+retries, the invocation raises: CloudFormation invokes the function asynchronously, so Lambda delivers
+the request again (after about one minute, then two more), and the repeat follows the deployment this
+delivery started instead of starting another (``deployment.py``).
 """
 
 from __future__ import annotations
@@ -38,35 +44,39 @@ import json
 import re
 import time
 import traceback
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from . import deployment
+    from . import aws, cfn_response, deployment
+    from .cfn_response import HttpPut
 else:
-    # Top-level module inside the Lambda asset, blue_green_ecs.handlers.deployment in the library.
-    deployment = importlib.import_module(f"{__package__}.deployment" if __package__ else "deployment")
+    # Top-level modules inside the Lambda asset, blue_green_ecs.handlers.* in the library.
+    def _sibling(name: str) -> Any:
+        return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
+
+    aws, cfn_response, deployment = _sibling("aws"), _sibling("cfn_response"), _sibling("deployment")
+    HttpPut = cfn_response.HttpPut
 
 from botocore.exceptions import ClientError  # type: ignore[import-untyped,unused-ignore]
 
 # Above the deployment handler's own limit (at most 55 minutes, so its precise message normally wins),
 # below CloudFormation's hour, after which the stack fails with a generic timeout.
 TOTAL_TIMEOUT = timedelta(minutes=58)
-# CloudFormation rejects a larger response body.
-MAX_RESPONSE_BYTES = 4096
 WAITER_ARN_PROPERTY = "WaiterStateMachineArn"
-PUT_ATTEMPTS = 4
-PUT_TIMEOUT_SECONDS = 20.0
 
 _EXECUTION_NAME_MAX = 80
 _INVALID_NAME_CHARS = re.compile(r"[^0-9A-Za-z_-]")
-_ELLIPSIS = "..."
 
-# (url, body, headers) -> HTTP status. Raises OSError (urllib's URLError is one) when there is no answer.
-HttpPut = Callable[[str, bytes, Mapping[str, str]], int]
+
+@runtime_checkable
+class DeploymentStopper(Protocol):
+    """What stops a request's deployment: ``deployment.DeploymentHandler.stop``."""
+
+    def stop(self, event: Mapping[str, Any]) -> str:
+        """Stop the request's deployment with rollback, best effort; a sentence for the Reason."""
+        ...
 
 
 class DeploymentHandlerLike(Protocol):
@@ -81,8 +91,8 @@ class DeploymentHandlerLike(Protocol):
         ...
 
 
-class ResponseError(Exception):
-    """CloudFormation's ResponseURL could not be reached or refused the response."""
+class WaiterStartError(Exception):
+    """Step Functions still throttled or failed after botocore's retries: Lambda delivers the request again."""
 
 
 def log(action: str, **fields: Any) -> None:
@@ -91,17 +101,6 @@ def log(action: str, **fields: Any) -> None:
         json.dumps({"logger": "blue_green_ecs.custom_resource", "action": action, **fields}, default=str),
         flush=True,
     )
-
-
-def urllib_put(url: str, body: bytes, headers: Mapping[str, str]) -> int:
-    """PUT ``body`` with urllib (the Lambda runtime has no requests library); return the HTTP status."""
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="PUT")
-    try:
-        with urllib.request.urlopen(request, timeout=PUT_TIMEOUT_SECONDS) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        # Not a network problem: the caller decides by the status whether trying again can help.
-        return int(exc.code)
 
 
 def execution_name(request_id: str) -> str:
@@ -115,66 +114,6 @@ def execution_name(request_id: str) -> str:
         return cleaned
     digest = hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:16]
     return f"{cleaned[: _EXECUTION_NAME_MAX - len(digest) - 1]}-{digest}"
-
-
-def failed_physical_resource_id(request: Mapping[str, Any]) -> str:
-    """The PhysicalResourceId of a FAILED response: the known one, else a deterministic placeholder.
-
-    CloudFormation requires one even when a Create failed before any existed, and sends it back in the
-    rollback's Delete (a no-op in ``deployment.py``).
-    """
-    known = request.get("PhysicalResourceId")
-    if known:
-        return str(known)
-    return f"{request.get('LogicalResourceId', 'Resource')}-failed-{request.get('RequestId', '')}"
-
-
-def _encode(body: Mapping[str, Any]) -> bytes:
-    # ASCII-only JSON: one byte per character, so lengths below are byte counts.
-    return json.dumps(body, default=str).encode("ascii")
-
-
-def _truncate(text: str, room: int) -> str:
-    """The longest start of ``text``, ending with "...", whose JSON string encoding fits in ``room`` bytes."""
-
-    def size(candidate: str) -> int:
-        return len(json.dumps(candidate)) - 2  # without the quotes
-
-    if size(_ELLIPSIS) > room:
-        return ""
-    low, high = 0, len(text)
-    while low < high:  # encoded size grows with the prefix, so bisect on its length
-        middle = (low + high + 1) // 2
-        if size(text[:middle] + _ELLIPSIS) <= room:
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low] + _ELLIPSIS
-
-
-def response_body(
-    request: Mapping[str, Any], *, status: str, reason: str, physical_resource_id: str, data: Mapping[str, Any]
-) -> bytes:
-    """The JSON CloudFormation expects, at most ``MAX_RESPONSE_BYTES``: only the Reason is ever shortened.
-
-    Data is what ``Fn::GetAtt`` reads, so a truncated value would be silently wrong; the Reason is prose.
-    """
-    body: dict[str, Any] = {
-        "Status": status,
-        "Reason": reason,
-        "PhysicalResourceId": physical_resource_id,
-        "StackId": request.get("StackId", ""),
-        "RequestId": request.get("RequestId", ""),
-        "LogicalResourceId": request.get("LogicalResourceId", ""),
-        "NoEcho": False,
-        "Data": dict(data),
-    }
-    encoded = _encode(body)
-    if len(encoded) <= MAX_RESPONSE_BYTES:
-        return encoded
-    room = MAX_RESPONSE_BYTES - len(_encode({**body, "Reason": ""}))
-    body["Reason"] = _truncate(reason, room)
-    return _encode(body)
 
 
 def _error_reason(exc: Exception) -> str:
@@ -223,16 +162,16 @@ class CustomResourceHandler:
         deployment_handler: DeploymentHandlerLike | None = None,
         stepfunctions: Any = None,
         *,
-        put: HttpPut = urllib_put,
+        put: HttpPut | None = None,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        put_attempts: int = PUT_ATTEMPTS,
+        put_attempts: int = 4,
         put_base_delay: float = 1.0,
     ) -> None:
         """Missing pieces default to the real ones, created on first use (a Delete creates no client)."""
         self._deployment_handler = deployment_handler
         self._stepfunctions = stepfunctions
-        self.put = put
+        self.put = put or cfn_response.urllib_put
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.sleep = sleep
         self.put_attempts = put_attempts
@@ -249,7 +188,7 @@ class CustomResourceHandler:
     def stepfunctions(self) -> Any:
         """The Step Functions client that starts the waiter."""
         if self._stepfunctions is None:
-            self._stepfunctions = deployment._default_client("stepfunctions")
+            self._stepfunctions = aws.client("stepfunctions")
         return self._stepfunctions
 
     # ---- entry point --------------------------------------------------------------------------------
@@ -292,7 +231,9 @@ class CustomResourceHandler:
         try:
             status = self.deployment_handler.is_complete(request)
         except Exception as exc:
-            return self._fail(request, exc, stage="is_complete", physical_resource_id=self._failed_id(event, result))
+            return self._fail(
+                request, exc, stage="is_complete", physical_resource_id=self._failed_id(event, result), stop=True
+            )
         if status.get("IsComplete"):
             return self._succeed(request, status)
         return self._start_waiter(event, result, request, received)
@@ -302,7 +243,7 @@ class CustomResourceHandler:
         try:
             status = self.deployment_handler.is_complete(request)
         except Exception as exc:
-            self._fail(request, exc, stage="poll")
+            self._fail(request, exc, stage="poll", stop=True)
             return {"Done": True}
         if status.get("IsComplete"):
             self._succeed(request, status)
@@ -318,7 +259,7 @@ class CustomResourceHandler:
                 "and CloudFormation gives up at 60 minutes. Check the deployment group's deployments in "
                 "CodeDeploy and the deployment trigger's logs."
             )
-            self._respond(request, "FAILED", reason, failed_physical_resource_id(request), {})
+            self._fail_and_stop(request, reason, cfn_response.failed_physical_resource_id(request))
             return {"Done": True}
         log("poll", decision="wait", request_id=request.get("RequestId"), elapsed_seconds=int(elapsed.total_seconds()))
         return {"Done": False}
@@ -328,7 +269,7 @@ class CustomResourceHandler:
         name = str(error.get("Error") or "UnknownError")
         cause = _cause_message(error.get("Cause")) or "no cause given"
         reason = f"The deployment waiter failed with {name}: {cause}"
-        self._respond(request, "FAILED", reason, failed_physical_resource_id(request), {})
+        self._fail_and_stop(request, reason, cfn_response.failed_physical_resource_id(request))
         return {"Done": True}
 
     # ---- steps --------------------------------------------------------------------------------------
@@ -337,7 +278,7 @@ class CustomResourceHandler:
     def _failed_id(event: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         # The event's own id first: a failed Update keeps the resource CloudFormation already knows.
         known = event.get("PhysicalResourceId") or result.get("PhysicalResourceId")
-        return str(known) if known else failed_physical_resource_id(event)
+        return str(known) if known else cfn_response.failed_physical_resource_id(event)
 
     def _start_waiter(
         self,
@@ -353,31 +294,38 @@ class CustomResourceHandler:
                 f"The deployment waiter could not be started: the resource property {WAITER_ARN_PROPERTY} is "
                 "missing. The custom resource must be created by blue_green_ecs's deployment trigger."
             )
-            return self._respond(request, "FAILED", reason, self._failed_id(event, result), {})
+            return self._fail_and_stop(request, reason, self._failed_id(event, result))
         try:
             self.stepfunctions.start_execution(
                 stateMachineArn=str(arn),
                 name=name,
                 input=json.dumps({"Request": request, "StartedAt": received.isoformat()}, default=str),
             )
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
+        except Exception as exc:
+            error = exc.response.get("Error", {}) if isinstance(exc, ClientError) else {}
             if error.get("Code") == "ExecutionAlreadyExists":
                 # A retried invocation for the same request: the first waiter carries on.
                 log("waiter", decision="already-started", request_id=event.get("RequestId"), execution_name=name)
                 return {"Status": "WAITING", "ExecutionName": name, "AlreadyStarted": True}
-            reason = (
-                f"The deployment waiter could not be started (states:StartExecution on {arn}): "
-                f"{error.get('Code', 'Unknown')}: {error.get('Message', exc)}"
-            )
-            return self._respond(request, "FAILED", reason, self._failed_id(event, result), {})
-        except Exception as exc:
-            log("error", stage="start_execution", request_id=event.get("RequestId"), traceback=traceback.format_exc())
-            reason = (
-                f"The deployment waiter could not be started (states:StartExecution on {arn}): "
-                f"{type(exc).__name__}: {exc}"
-            )
-            return self._respond(request, "FAILED", reason, self._failed_id(event, result), {})
+            if error:
+                problem = f"{error.get('Code', 'Unknown')}: {error.get('Message', exc)}"
+            else:
+                log(
+                    "error",
+                    stage="start_execution",
+                    request_id=event.get("RequestId"),
+                    traceback=traceback.format_exc(),
+                )
+                problem = f"{type(exc).__name__}: {exc}"
+            if aws.is_transient(self.stepfunctions, "start_execution", exc):
+                # A repeated delivery follows the deployment this one started (deployment.py), and Lambda
+                # delivers again after one minute and after two more: longer than retrying in this invocation.
+                raise WaiterStartError(
+                    f"The deployment waiter could not be started yet (states:StartExecution on {arn}): "
+                    f"{problem.rstrip('.')}. Raising so that Lambda delivers the request again."
+                ) from exc
+            reason = f"The deployment waiter could not be started (states:StartExecution on {arn}): {problem}"
+            return self._fail_and_stop(request, reason, self._failed_id(event, result))
         log("waiter", decision="started", request_id=event.get("RequestId"), execution_name=name)
         return {"Status": "WAITING", "ExecutionName": name, "AlreadyStarted": False}
 
@@ -386,45 +334,51 @@ class CustomResourceHandler:
         return self._respond(request, "SUCCESS", "", str(request.get("PhysicalResourceId", "")), data)
 
     def _fail(
-        self, request: Mapping[str, Any], exc: Exception, *, stage: str, physical_resource_id: str | None = None
+        self,
+        request: Mapping[str, Any],
+        exc: Exception,
+        *,
+        stage: str,
+        physical_resource_id: str | None = None,
+        stop: bool = False,
     ) -> dict[str, Any]:
+        """Answer FAILED for ``exc``; with ``stop``, stop the deployment unless it has ended by itself."""
         if not isinstance(exc, deployment.DeploymentError):
             log("error", stage=stage, request_id=request.get("RequestId"), traceback=traceback.format_exc())
-        return self._respond(
-            request, "FAILED", _error_reason(exc), physical_resource_id or failed_physical_resource_id(request), {}
-        )
+        physical_resource_id = physical_resource_id or cfn_response.failed_physical_resource_id(request)
+        if stop and not isinstance(exc, deployment.DeploymentEndedError):
+            return self._fail_and_stop(request, _error_reason(exc), physical_resource_id)
+        return self._respond(request, "FAILED", _error_reason(exc), physical_resource_id, {})
+
+    def _fail_and_stop(self, request: Mapping[str, Any], reason: str, physical_resource_id: str) -> dict[str, Any]:
+        """Answer FAILED on the trigger's own account, after stopping this request's deployment (best effort)."""
+        handler = self.deployment_handler
+        try:
+            stopped = handler.stop(request) if isinstance(handler, DeploymentStopper) else ""
+        except Exception as exc:
+            log("error", stage="stop", request_id=request.get("RequestId"), traceback=traceback.format_exc())
+            stopped = (
+                f"Its CodeDeploy deployment could not be stopped ({type(exc).__name__}: {exc}); check the "
+                "deployment group's deployments in CodeDeploy."
+            )
+        if stopped:
+            reason = f"{reason.rstrip('.')}. {stopped}"
+        return self._respond(request, "FAILED", reason, physical_resource_id, {})
 
     def _respond(
         self, request: Mapping[str, Any], status: str, reason: str, physical_resource_id: str, data: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """PUT the response to the ResponseURL, retrying network errors and 5xx with exponential backoff."""
-        body = response_body(
-            request, status=status, reason=reason, physical_resource_id=physical_resource_id, data=data
+        return cfn_response.send(
+            request,
+            status,
+            reason,
+            physical_resource_id,
+            data,
+            put=self.put,
+            sleep=self.sleep,
+            attempts=self.put_attempts,
+            base_delay=self.put_base_delay,
         )
-        # The presigned URL is signed for an empty Content-Type.
-        headers = {"Content-Type": "", "Content-Length": str(len(body))}
-        url = str(request["ResponseURL"])
-        fields = {"request_id": request.get("RequestId"), "status": status}
-        problem = ""
-        for attempt in range(1, self.put_attempts + 1):
-            try:
-                code = self.put(url, body, headers)
-            except OSError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            else:
-                if 200 <= code < 300:
-                    log("responded", **fields, physical_resource_id=physical_resource_id, reason=reason, data=data)
-                    return {"Status": status}
-                problem = f"HTTP {code}"
-                if code < 500:
-                    # A refused or expired presigned URL: trying again cannot help.
-                    break
-            if attempt < self.put_attempts:
-                delay = self.put_base_delay * 2 ** (attempt - 1)
-                log("response-retry", **fields, attempt=attempt, delay_seconds=delay, error=problem)
-                self.sleep(delay)
-        log("response-failed", **fields, level="ERROR", error=problem, reason=reason)
-        raise ResponseError(f"Could not send the {status} response to CloudFormation: {problem}")
 
 
 @functools.cache

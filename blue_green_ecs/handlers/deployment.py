@@ -34,6 +34,9 @@ isComplete receives the same event on every poll and cannot store anything. Two 
    whose description holds the marker. Only when none holds it does the poll decide again, so a poll never
    starts a second deployment for the same request. A new request (for instance the Update of a stack
    rollback) has a new RequestId and so never mistakes an older deployment for its own.
+3. Lambda retries an invocation that failed and may deliver an event twice, so onEvent too looks for the
+   marker first, over CloudFormation's whole hour: a repeat follows (or reports) the deployment an
+   earlier delivery started, even one that has finished or rolled back since, instead of deciding again.
 
 onEvent also returns ``BlueGreenEcsState = {"Decision": ..., "RequestedAt": ...}`` next to ``Data`` (the
 provider passes every key of the onEvent result to isComplete, but sends only ``Data`` to CloudFormation).
@@ -43,9 +46,13 @@ Time budget, approval, throttling
 ``TimeoutMinutes`` counts from the deployment's createTime. When it is exceeded the deployment is stopped
 with automatic rollback and the resource fails, saying so; a deployment in status Ready (waiting for
 ``aws deploy continue-deployment``) is polled like any other and its timeout message says it was waiting
-for approval. Retryable AWS errors (throttling, 5xx, connection errors) make a poll return
-``IsComplete: False``; onEvent retries each call with exponential backoff and, if AWS still refuses, leaves
-the decision to isComplete instead of failing the stack.
+for approval. AWS calls are retried by botocore only (see ``aws.py``); when it gives up on a throttling,
+5xx or connection error, a poll returns ``IsComplete: False`` and onEvent leaves the decision to
+isComplete instead of failing the stack. When the trigger gives up on its own account, ``stop`` stops
+this request's deployment with rollback before the FAILED answer.
+
+Modules: ``request.py`` parses the properties, ``live_state.py`` reads and compares ECS and CodeDeploy,
+``aws.py`` makes the calls, ``messages.py`` words the reasons; this module only decides.
 """
 
 from __future__ import annotations
@@ -54,355 +61,29 @@ import functools
 import hashlib
 import importlib
 import json
-import re
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import appspec
+    from . import aws, live_state, messages
+    from .aws import Aws
+    from .request import DeploymentRequest, marker
 else:
-    # Top-level module inside the Lambda asset, blue_green_ecs.handlers.appspec in the library.
-    appspec = importlib.import_module(f"{__package__}.appspec" if __package__ else "appspec")
+    # Top-level modules inside the Lambda asset, blue_green_ecs.handlers.* in the library.
+    def _sibling(name: str) -> Any:
+        return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
 
-import boto3  # type: ignore[import-untyped,unused-ignore]
-from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
-from botocore.exceptions import (  # type: ignore[import-untyped,unused-ignore]
-    ClientError,
-    HTTPClientError,
-)
-from botocore.exceptions import (  # type: ignore[import-untyped,unused-ignore]
-    ConnectionError as BotoConnectionError,
-)
+    aws, live_state, messages, _request = (_sibling(name) for name in ("aws", "live_state", "messages", "request"))
+    Aws, DeploymentRequest, marker = aws.Aws, _request.DeploymentRequest, _request.marker
 
-ACTIVE_STATUSES: tuple[str, ...] = ("Created", "Queued", "InProgress", "Baking", "Ready")
 STATE_KEY = "BlueGreenEcsState"
-DEFAULT_TIMEOUT_MINUTES = 60
-
-# Clocks of Lambda and CodeDeploy are not the same clock; a margin keeps our own deployment inside the
-# createTimeRange filter.
-_CLOCK_SKEW = timedelta(minutes=5)
-_BATCH_SIZE = 25  # BatchGetDeployments limit
-_MAX_DESCRIPTION = 400
-_ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
-_RETRYABLE_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "RequestThrottled",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "BandwidthLimitExceeded",
-        "SlowDown",
-        "EC2ThrottledException",
-        "PriorRequestNotComplete",
-        "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-        "ServerException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-    }
-)
-_DENIED_ACTION = re.compile(r"not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9*]+)")
-_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (BotoConnectionError, HTTPClientError)
-
-
-class DeploymentError(Exception):
-    """A failure whose message is the reason CloudFormation shows for the resource."""
-
-
-class AwsCallError(DeploymentError):
-    """A non-retryable AWS error, explained with the application, group or service it concerns."""
-
-    def __init__(self, code: str, action: str, message: str) -> None:
-        """Keep the AWS error code so callers can react to specific errors."""
-        super().__init__(message)
-        self.code = code
-        self.action = action
-
-
-class TransientAwsError(Exception):
-    """AWS kept answering with a retryable error; the caller should try again later."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Resource properties and the AppSpec
-# --------------------------------------------------------------------------------------------------
-
-
-def _name_from_arn(value: str) -> str:
-    # ECS ARNs end with the name: cluster/NAME, service/NAME or service/CLUSTER/NAME.
-    return value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
-
-
-@dataclass(frozen=True)
-class DeploymentRequest:
-    """Everything one custom resource asks for, validated."""
-
-    application_name: str
-    deployment_group_name: str
-    cluster: str
-    service: str
-    target: appspec.AppSpecTarget
-    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
-    description: str | None = None
-
-    @classmethod
-    def from_properties(cls, properties: Mapping[str, Any]) -> DeploymentRequest:
-        """Validate the custom resource's properties; a ValueError names the faulty property."""
-        timeout = properties.get("TimeoutMinutes")
-        timeout_minutes = (
-            DEFAULT_TIMEOUT_MINUTES if timeout in (None, "") else appspec.to_int(timeout, "TimeoutMinutes")
-        )
-        if timeout_minutes < 1:
-            raise ValueError(f"Property 'TimeoutMinutes' must be at least 1, got {timeout_minutes}")
-        return cls(
-            application_name=appspec.required_str(properties, "ApplicationName"),
-            deployment_group_name=appspec.required_str(properties, "DeploymentGroupName"),
-            cluster=appspec.required_str(properties, "ClusterName"),
-            service=appspec.required_str(properties, "ServiceName"),
-            target=appspec.AppSpecTarget.from_properties(properties),
-            timeout_minutes=timeout_minutes,
-            description=appspec.optional_str(properties, "Description"),
-        )
-
-    @property
-    def physical_resource_id(self) -> str:
-        """Stable per service, so an Update never makes CloudFormation delete the old resource."""
-        return f"blue-green-ecs/{_name_from_arn(self.cluster)}/{_name_from_arn(self.service)}"
-
-    @property
-    def group_label(self) -> str:
-        """How messages name the deployment group."""
-        return f"CodeDeploy application '{self.application_name}', deployment group '{self.deployment_group_name}'"
-
-    @property
-    def service_label(self) -> str:
-        """How messages name the ECS service."""
-        return f"ECS service '{self.service}' in cluster '{self.cluster}'"
-
-
-# --------------------------------------------------------------------------------------------------
-# Comparing the request with what ECS runs
-# --------------------------------------------------------------------------------------------------
-
-
-def _task_definition_key(value: str) -> str:
-    # A full ARN and "family:revision" name the same revision.
-    return value.split(":task-definition/", 1)[-1]
-
-
-def live_configuration(service: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-    """Return (source, configuration) of what the service runs: its PRIMARY task set, else the service."""
-    for task_set in service.get("taskSets") or []:
-        if task_set.get("status") == "PRIMARY":
-            return f"PRIMARY task set {task_set.get('id', '?')}", task_set
-    return "service", service
-
-
-def differences(target: appspec.AppSpecTarget, live: Mapping[str, Any]) -> list[str]:
-    """List what the live configuration lacks of the request; empty means no deployment is needed."""
-    found = []
-    live_task_definition = str(live.get("taskDefinition") or "")
-    if _task_definition_key(live_task_definition) != _task_definition_key(target.task_definition):
-        found.append(f"task definition {live_task_definition or '(none)'} -> {target.task_definition}")
-    if target.subnets:
-        awsvpc = (live.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
-        if sorted(awsvpc.get("subnets") or []) != sorted(target.subnets):
-            found.append(f"subnets {sorted(awsvpc.get('subnets') or [])} -> {sorted(target.subnets)}")
-        live_groups = sorted(awsvpc.get("securityGroups") or [])
-        if live_groups != sorted(target.security_groups):
-            found.append(f"security groups {live_groups} -> {sorted(target.security_groups)}")
-        live_public_ip = awsvpc.get("assignPublicIp") or "DISABLED"
-        if live_public_ip != target.assign_public_ip:
-            found.append(f"assign public IP {live_public_ip} -> {target.assign_public_ip}")
-    # ECS reports the resolved version (e.g. 1.4.0) for LATEST, so LATEST cannot be compared.
-    if target.platform_version and target.platform_version.upper() != "LATEST":
-        live_platform = live.get("platformVersion")
-        if live_platform != target.platform_version:
-            found.append(f"platform version {live_platform} -> {target.platform_version}")
-    live_containers = {(lb.get("containerName"), lb.get("containerPort")) for lb in live.get("loadBalancers") or []}
-    if live_containers and (target.container_name, target.container_port) not in live_containers:
-        found.append(
-            f"load balancer container {sorted(live_containers, key=str)} -> "
-            f"({target.container_name!r}, {target.container_port})"
-        )
-    if target.capacity_provider_strategy:
-        live_strategy = sorted(
-            (item.get("capacityProvider", ""), item.get("base", 0), item.get("weight", 0))
-            for item in live.get("capacityProviderStrategy") or []
-        )
-        wanted = sorted(item.comparable() for item in target.capacity_provider_strategy)
-        if live_strategy != wanted:
-            found.append(f"capacity provider strategy {live_strategy} -> {wanted}")
-    return found
-
-
-# --------------------------------------------------------------------------------------------------
-# Messages and logging
-# --------------------------------------------------------------------------------------------------
-
-
-def log(action: str, **fields: Any) -> None:
-    """Write one JSON line to CloudWatch Logs; callers never pass secrets (no ResponseURL, no event)."""
-    print(
-        json.dumps({"logger": "blue_green_ecs.deployment", "action": action, **fields}, default=str),
-        flush=True,
-    )
-
-
-def _sentence(text: str) -> str:
-    text = " ".join(text.split())
-    return text if text.endswith((".", "!", "?")) else f"{text}."
-
-
-def _error_code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code") or "Unknown")
-
-
-def _error_message(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Message") or exc)
-
-
-def _is_retryable(exc: Any) -> bool:
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-    return _error_code(exc) in _RETRYABLE_CODES or status == 429 or status >= 500
-
-
-def explain_error(code: str, message: str, action: str, request: DeploymentRequest) -> str:
-    """Turn an AWS error into a reason that names the resource and, if denied, the missing permission."""
-    where = request.service_label if action.startswith("ecs:") else request.group_label
-    if code in _ACCESS_DENIED_CODES:
-        denied = _DENIED_ACTION.search(message)
-        permission = denied.group(1) if denied else action
-        return (
-            f"Access denied: the deployment handler's IAM role is not allowed to call {permission} "
-            f"(while calling {action} for {where}). Grant {permission} to the role. "
-            f"AWS said: {_sentence(message)}"
-        )
-    if code == "DeploymentGroupDoesNotExistException":
-        return (
-            f"CodeDeploy deployment group '{request.deployment_group_name}' does not exist in application "
-            f"'{request.application_name}' ({action}: {_sentence(message)}) "
-            "Check DeploymentGroupName and that the group exists in this account and region."
-        )
-    if code == "ApplicationDoesNotExistException":
-        return (
-            f"CodeDeploy application '{request.application_name}' does not exist "
-            f"({action}: {_sentence(message)}) "
-            "Check ApplicationName and that the application exists in this account and region."
-        )
-    if code == "ClusterNotFoundException":
-        return f"ECS cluster '{request.cluster}' was not found ({action}: {_sentence(message)})"
-    return f"{action} failed for {where}: {code}: {_sentence(message)}"
-
-
-def failure_message(info: Mapping[str, Any], rollback: Mapping[str, Any] | None) -> str:
-    """Describe a Failed or Stopped deployment with CodeDeploy's error and the state of its rollback."""
-    deployment_id = info.get("deploymentId", "?")
-    error = info.get("errorInformation") or {}
-    code = error.get("code") or "UNKNOWN_ERROR"
-    detail = error.get("message") or "CodeDeploy gave no error message"
-    if info.get("status") == "Stopped":
-        verb = "was stopped by an alarm" if code == "ALARM_ACTIVE" else "was stopped"
-    else:
-        verb = "failed"
-    text = f"CodeDeploy deployment {deployment_id} {verb} ({code}): {_sentence(detail)}"
-    rollback_info = info.get("rollbackInfo") or {}
-    rollback_id = rollback_info.get("rollbackDeploymentId")
-    rollback_message = rollback_info.get("rollbackMessage")
-    if rollback_id:
-        rollback_status = (rollback or {}).get("status")
-        if rollback_status == "Succeeded":
-            outcome = "restored the previous task set"
-        elif rollback_status in ("Failed", "Stopped"):
-            outcome = f"FAILED to restore the previous task set (status {rollback_status}); check the service"
-        elif rollback_status:
-            outcome = f"is restoring the previous task set (status {rollback_status})"
-        else:
-            outcome = "was started to restore the previous task set"
-        text += f" Rollback: deployment {rollback_id} {outcome}."
-        if rollback_message:
-            text += f" {_sentence(rollback_message)}"
-    elif rollback_message:
-        text += f" Rollback: {_sentence(rollback_message)}"
-    else:
-        text += " No rollback deployment was started."
-    return text
-
-
-# --------------------------------------------------------------------------------------------------
-# AWS calls
-# --------------------------------------------------------------------------------------------------
-
-
-def _default_client(service: str) -> Any:
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 8},
-        connect_timeout=10,
-        read_timeout=30,
-        user_agent_extra="blue-green-ecs",
-    )
-    return boto3.client(service, config=config)
-
-
-class _Aws:
-    """AWS calls on behalf of one request: errors explained, retryable ones retried or reported."""
-
-    def __init__(self, handler: DeploymentHandler, request: DeploymentRequest, attempts: int) -> None:
-        self._handler = handler
-        self._request = request
-        self._attempts = attempts
-
-    def codedeploy(self, operation: str, **params: Any) -> dict[str, Any]:
-        return self._call(self._handler.codedeploy, operation, params)
-
-    def ecs(self, operation: str, **params: Any) -> dict[str, Any]:
-        return self._call(self._handler.ecs, operation, params)
-
-    def _call(self, client: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        action = f"{client.meta.service_model.signing_name}:{client.meta.method_to_api_mapping[operation]}"
-        problem = ""
-        for attempt in range(1, self._attempts + 1):
-            try:
-                response: dict[str, Any] = getattr(client, operation)(**params)
-                return response
-            except ClientError as exc:
-                code, message = _error_code(exc), _error_message(exc)
-                if not _is_retryable(exc):
-                    raise AwsCallError(code, action, explain_error(code, message, action, self._request)) from exc
-                problem = f"{code}: {message}"
-            except _TRANSPORT_ERRORS as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            if attempt < self._attempts:
-                delay = self._handler.base_delay * 2 ** (attempt - 1)
-                log("retry", call=action, attempt=attempt, delay_seconds=delay, error=problem)
-                self._handler.sleep(delay)
-        raise TransientAwsError(f"{action} still failing after {self._attempts} attempt(s): {problem}")
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def _as_utc(value: Any) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _marker(event: Mapping[str, Any]) -> str:
-    return f"[cfn-request:{event.get('RequestId', '')}]"
+# A request's deployment is at most this old: CloudFormation waits an hour for a custom resource.
+CLOUDFORMATION_WINDOW = timedelta(hours=1)
+DeploymentError = messages.DeploymentError
+DeploymentEndedError = messages.DeploymentEndedError
+log = messages.log
 
 
 @dataclass(frozen=True)
@@ -411,44 +92,27 @@ class _Outcome:
     deployment_id: str = ""
 
 
-# --------------------------------------------------------------------------------------------------
-# The handler
-# --------------------------------------------------------------------------------------------------
-
-
 class DeploymentHandler:
-    """onEvent/isComplete logic with injectable clients, clock and sleep (tests pass stubbed clients)."""
+    """onEvent/isComplete logic with injectable clients and clock (tests pass stubbed clients)."""
 
-    def __init__(
-        self,
-        codedeploy: Any = None,
-        ecs: Any = None,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        attempts: int = 4,
-        base_delay: float = 1.0,
-    ) -> None:
+    def __init__(self, codedeploy: Any = None, ecs: Any = None, *, clock: Callable[[], datetime] | None = None) -> None:
         """Clients default to real boto3 clients created on first use (Delete never creates them)."""
         self._codedeploy = codedeploy
         self._ecs = ecs
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
-        self.sleep = sleep
-        self.attempts = attempts
-        self.base_delay = base_delay
 
     @property
     def codedeploy(self) -> Any:
         """The CodeDeploy client."""
         if self._codedeploy is None:
-            self._codedeploy = _default_client("codedeploy")
+            self._codedeploy = aws.client("codedeploy")
         return self._codedeploy
 
     @property
     def ecs(self) -> Any:
         """The ECS client."""
         if self._ecs is None:
-            self._ecs = _default_client("ecs")
+            self._ecs = aws.client("ecs")
         return self._ecs
 
     # ---- entry points -------------------------------------------------------------------------------
@@ -464,10 +128,10 @@ class DeploymentHandler:
             raise DeploymentError(f"Unsupported RequestType {request_type!r}")
         request = self._request(event)
         requested_at = self.clock()
-        aws = _Aws(self, request, attempts=self.attempts)
         try:
-            outcome = self._decide(aws, request, event)
-        except TransientAwsError as exc:
+            calls = self._aws(request)
+            outcome = self._resume(calls, request, event, requested_at) or self._decide(calls, request, event)
+        except aws.TransientAwsError as exc:
             log("decision", decision="deferred", request_id=event.get("RequestId"), reason=str(exc))
             outcome = _Outcome("waiting")
         return {
@@ -484,14 +148,47 @@ class DeploymentHandler:
         state = event.get(STATE_KEY) or {}
         if state.get("Decision") == "unchanged":
             return {"IsComplete": True, "Data": {"DeploymentId": ""}}
-        aws = _Aws(self, request, attempts=1)
         try:
-            return self._poll(aws, request, event, state)
-        except TransientAwsError as exc:
+            return self._poll(self._aws(request), request, event, state)
+        except aws.TransientAwsError as exc:
             log("poll", decision="poll-again", request_id=event.get("RequestId"), reason=str(exc))
             return {"IsComplete": False}
 
+    def stop(self, event: Mapping[str, Any]) -> str:
+        """Stop this request's deployment with rollback, best effort; a sentence for the Reason ("": none).
+
+        ``custom_resource.py`` calls it before answering FAILED on the trigger's own account (the waiter
+        cannot start or failed, the deadline passed): CloudFormation then rolls back, and a deployment left
+        running would go on replacing the service under it.
+        """
+        if event.get("RequestType") not in ("Create", "Update"):
+            return ""
+        deployment_id = str((event.get("Data") or {}).get("DeploymentId") or "")
+        try:
+            request = self._request(event)
+            calls = self._aws(request)
+            if not deployment_id:
+                since = _since(event.get(STATE_KEY) or {}) or self.clock() - CLOUDFORMATION_WINDOW
+                own = live_state.find_own(calls, request, marker(event), since)
+                if own is None:
+                    return ""
+                deployment_id = str(own.get("deploymentId"))
+                if own.get("status") not in live_state.ACTIVE_STATUSES:
+                    return messages.not_stopped(deployment_id, own.get("status"))
+            calls.codedeploy("stop_deployment", deploymentId=deployment_id, autoRollbackEnabled=True)
+        except aws.AwsCallError as exc:
+            if exc.code == "DeploymentAlreadyCompletedException":
+                return messages.not_stopped(deployment_id)
+            return messages.could_not_stop(deployment_id, str(exc))
+        except Exception as exc:  # best effort: the FAILED answer must go out whatever happens here
+            return messages.could_not_stop(deployment_id, str(exc))
+        log("outcome", decision="stopped", request_id=event.get("RequestId"), deployment_id=deployment_id)
+        return messages.stopped(deployment_id)
+
     # ---- steps --------------------------------------------------------------------------------------
+
+    def _aws(self, request: DeploymentRequest) -> Aws:
+        return Aws(self.codedeploy, self.ecs, request)
 
     @staticmethod
     def _request(event: Mapping[str, Any]) -> DeploymentRequest:
@@ -501,24 +198,46 @@ class DeploymentHandler:
             raise DeploymentError(f"Invalid blue/green deployment properties: {exc}") from exc
 
     def _poll(
-        self, aws: _Aws, request: DeploymentRequest, event: Mapping[str, Any], state: Mapping[str, Any]
+        self, calls: Aws, request: DeploymentRequest, event: Mapping[str, Any], state: Mapping[str, Any]
     ) -> dict[str, Any]:
         deployment_id = (event.get("Data") or {}).get("DeploymentId")
         if deployment_id:
-            info = aws.codedeploy("get_deployment", deploymentId=deployment_id)["deploymentInfo"]
-            return self._track(aws, request, info)
-        own = self._find_own(aws, request, _marker(event), _since(state))
+            info = calls.codedeploy("get_deployment", deploymentId=deployment_id)["deploymentInfo"]
+            return self._track(calls, request, info)
+        own = live_state.find_own(calls, request, marker(event), _since(state))
         if own is not None:
-            return self._track(aws, request, own)
-        outcome = self._decide(aws, request, event)
+            return self._track(calls, request, own)
+        outcome = self._decide(calls, request, event)
         if outcome.decision == "unchanged":
             return {"IsComplete": True, "Data": {"DeploymentId": ""}}
         return {"IsComplete": False}
 
-    def _decide(self, aws: _Aws, request: DeploymentRequest, event: Mapping[str, Any]) -> _Outcome:
-        active = self._list(aws, request, includeOnlyStatuses=list(ACTIVE_STATUSES))
+    def _resume(
+        self, calls: Aws, request: DeploymentRequest, event: Mapping[str, Any], now: datetime
+    ) -> _Outcome | None:
+        """The deployment an earlier delivery of this request started, if any, to follow instead of deciding.
+
+        Lambda retries an invocation that failed and may deliver an event twice; by then the deployment may
+        have finished or rolled back, so ECS and the active deployments alone would start another one.
+        """
+        own = live_state.find_own(calls, request, marker(event), now - CLOUDFORMATION_WINDOW)
+        if own is None:
+            return None
+        deployment_id = str(own.get("deploymentId"))
+        log(
+            "decision",
+            decision="resume",
+            reason="an earlier delivery of this request started the deployment",
+            request_id=event.get("RequestId"),
+            deployment_id=deployment_id,
+            status=own.get("status"),
+        )
+        return _Outcome("deploying", deployment_id)
+
+    def _decide(self, calls: Aws, request: DeploymentRequest, event: Mapping[str, Any]) -> _Outcome:
+        active = live_state.list_deployments(calls, request, includeOnlyStatuses=list(live_state.ACTIVE_STATUSES))
         if active:
-            blocking = aws.codedeploy("get_deployment", deploymentId=active[0])["deploymentInfo"]
+            blocking = calls.codedeploy("get_deployment", deploymentId=active[0])["deploymentInfo"]
             log(
                 "decision",
                 decision="wait",
@@ -529,8 +248,8 @@ class DeploymentHandler:
                 blocking_status=blocking.get("status"),
             )
             return _Outcome("waiting")
-        source, live = live_configuration(self._describe_service(aws, request))
-        changes = differences(request.target, live)
+        source, live = live_state.live_configuration(live_state.describe_service(calls, request))
+        changes = live_state.differences(request.target, live)
         if not changes:
             log(
                 "decision",
@@ -541,7 +260,7 @@ class DeploymentHandler:
                 task_definition=request.target.task_definition,
             )
             return _Outcome("unchanged")
-        deployment_id = self._create(aws, request, event)
+        deployment_id = self._create(calls, request, event)
         if deployment_id is None:
             log(
                 "decision",
@@ -560,31 +279,10 @@ class DeploymentHandler:
         )
         return _Outcome("deploying", deployment_id)
 
-    def _describe_service(self, aws: _Aws, request: DeploymentRequest) -> Mapping[str, Any]:
-        response = aws.ecs("describe_services", cluster=request.cluster, services=[request.service])
-        services = response.get("services") or []
-        if not services:
-            failures = response.get("failures") or [{}]
-            reason = failures[0].get("reason") or "not returned"
-            raise DeploymentError(
-                f"{request.service_label} was not found (ecs:DescribeServices reported {reason}). "
-                "Check ClusterName and ServiceName."
-            )
-        service: Mapping[str, Any] = services[0]
-        if service.get("status") != "ACTIVE":
-            raise DeploymentError(f"{request.service_label} is {service.get('status')}, not ACTIVE.")
-        controller = (service.get("deploymentController") or {}).get("type", "ECS")
-        if controller != "CODE_DEPLOY":
-            raise DeploymentError(
-                f"{request.service_label} uses the {controller} deployment controller; blue/green "
-                "deployments through CodeDeploy need the CODE_DEPLOY deployment controller."
-            )
-        return service
-
-    def _create(self, aws: _Aws, request: DeploymentRequest, event: Mapping[str, Any]) -> str | None:
+    def _create(self, calls: Aws, request: DeploymentRequest, event: Mapping[str, Any]) -> str | None:
         content = json.dumps(request.target.appspec(), separators=(",", ":"))
         try:
-            response = aws.codedeploy(
+            response = calls.codedeploy(
                 "create_deployment",
                 applicationName=request.application_name,
                 deploymentGroupName=request.deployment_group_name,
@@ -595,133 +293,66 @@ class DeploymentHandler:
                         "sha256": hashlib.sha256(content.encode("utf-8")).hexdigest(),
                     },
                 },
-                description=_description(request, event),
+                description=request.deployment_description(event),
             )
-        except AwsCallError as exc:
+        except aws.AwsCallError as exc:
             if exc.code == "DeploymentLimitExceededException":
                 return None
             raise
         return str(response["deploymentId"])
 
-    def _list(self, aws: _Aws, request: DeploymentRequest, **filters: Any) -> list[str]:
-        ids: list[str] = []
-        params: dict[str, Any] = {
-            "applicationName": request.application_name,
-            "deploymentGroupName": request.deployment_group_name,
-            **filters,
-        }
-        while True:
-            response = aws.codedeploy("list_deployments", **params)
-            ids.extend(response.get("deployments") or [])
-            token = response.get("nextToken")
-            if not token:
-                return ids
-            params["nextToken"] = token
-
-    def _find_own(
-        self, aws: _Aws, request: DeploymentRequest, marker: str, since: datetime | None
-    ) -> Mapping[str, Any] | None:
-        filters: dict[str, Any] = {}
-        if since is not None:
-            filters["createTimeRange"] = {"start": since - _CLOCK_SKEW}
-        mine: list[Mapping[str, Any]] = []
-        for chunk in _chunks(self._list(aws, request, **filters), _BATCH_SIZE):
-            infos = aws.codedeploy("batch_get_deployments", deploymentIds=chunk).get("deploymentsInfo") or []
-            mine.extend(info for info in infos if marker in (info.get("description") or ""))
-        if not mine:
-            return None
-        # Several only after a retried create; the active one (else the newest) is the one that counts.
-        return max(
-            mine,
-            key=lambda info: (
-                info.get("status") in ACTIVE_STATUSES,
-                _as_utc(info.get("createTime")) or datetime.min.replace(tzinfo=UTC),
-            ),
-        )
-
-    def _track(self, aws: _Aws, request: DeploymentRequest, info: Mapping[str, Any]) -> dict[str, Any]:
+    def _track(self, calls: Aws, request: DeploymentRequest, info: Mapping[str, Any]) -> dict[str, Any]:
         deployment_id = str(info.get("deploymentId"))
         status = info.get("status")
         if status == "Succeeded":
             log("outcome", decision="succeeded", deployment_id=deployment_id, service=request.service)
             return {"IsComplete": True, "Data": {"DeploymentId": deployment_id}}
         if status in ("Failed", "Stopped"):
-            rollback = self._rollback(aws, info)
-            message = failure_message(info, rollback)
+            message = messages.failure_message(info, self._rollback(calls, info))
             log("outcome", decision="failed", deployment_id=deployment_id, status=status, reason=message)
-            raise DeploymentError(message)
-        created = _as_utc(info.get("createTime"))
-        now = self.clock()
-        elapsed = now - created if created else timedelta(0)
-        budget = timedelta(minutes=request.timeout_minutes)
-        if elapsed > budget:
-            return self._stop(aws, request, info, elapsed)
-        if status == "Ready":
-            log(
-                "poll",
-                decision="waiting-for-approval",
-                level="WARNING",
-                deployment_id=deployment_id,
-                status=status,
-                elapsed_seconds=int(elapsed.total_seconds()),
-                timeout_minutes=request.timeout_minutes,
-                reason=(
-                    "the replacement task set is ready and waits to be continued: run "
-                    f"'aws deploy continue-deployment --deployment-id {deployment_id} "
-                    "--deployment-wait-type READY_WAIT' (or stop it); it is stopped with rollback once "
-                    "TimeoutMinutes is exceeded"
-                ),
-            )
-        else:
-            log(
-                "poll",
-                decision="in-progress",
-                deployment_id=deployment_id,
-                status=status,
-                elapsed_seconds=int(elapsed.total_seconds()),
-                timeout_minutes=request.timeout_minutes,
-            )
+            raise DeploymentEndedError(message)
+        created = live_state.as_utc(info.get("createTime"))
+        elapsed = self.clock() - created if created else timedelta(0)
+        if elapsed > timedelta(minutes=request.timeout_minutes):
+            return self._stop(calls, request, info, elapsed)
+        waiting = status == "Ready"
+        log(
+            "poll",
+            decision="waiting-for-approval" if waiting else "in-progress",
+            **({"level": "WARNING"} if waiting else {}),
+            deployment_id=deployment_id,
+            status=status,
+            elapsed_seconds=int(elapsed.total_seconds()),
+            timeout_minutes=request.timeout_minutes,
+            **({"reason": messages.approval_hint(deployment_id)} if waiting else {}),
+        )
         return {"IsComplete": False}
 
-    def _rollback(self, aws: _Aws, info: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    def _rollback(self, calls: Aws, info: Mapping[str, Any]) -> Mapping[str, Any] | None:
         rollback_id = (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
         if not rollback_id:
             return None
         try:
-            rollback: Mapping[str, Any] = aws.codedeploy("get_deployment", deploymentId=rollback_id)["deploymentInfo"]
-        except AwsCallError as exc:
+            rollback: Mapping[str, Any] = calls.codedeploy("get_deployment", deploymentId=rollback_id)["deploymentInfo"]
+        except aws.AwsCallError as exc:
             # The failure itself is what CloudFormation must show; the rollback status is a detail.
             log("rollback-status-unavailable", deployment_id=rollback_id, error=str(exc))
             return None
         return rollback
 
     def _stop(
-        self, aws: _Aws, request: DeploymentRequest, info: Mapping[str, Any], elapsed: timedelta
+        self, calls: Aws, request: DeploymentRequest, info: Mapping[str, Any], elapsed: timedelta
     ) -> dict[str, Any]:
         deployment_id = str(info.get("deploymentId"))
         status = info.get("status")
         try:
-            stopped = aws.codedeploy("stop_deployment", deploymentId=deployment_id, autoRollbackEnabled=True)
-        except AwsCallError as exc:
+            stopped = calls.codedeploy("stop_deployment", deploymentId=deployment_id, autoRollbackEnabled=True)
+        except aws.AwsCallError as exc:
             if exc.code == "DeploymentAlreadyCompletedException":
                 # It finished between GetDeployment and StopDeployment: the next poll reports how.
                 log("poll", decision="poll-again", deployment_id=deployment_id, reason=str(exc))
                 return {"IsComplete": False}
             raise
-        minutes = request.timeout_minutes
-        if status == "Ready":
-            message = (
-                f"CodeDeploy deployment {deployment_id} exceeded the {minutes}-minute timeout "
-                "(TimeoutMinutes) while waiting for approval: it was in status Ready, waiting for "
-                f"'aws deploy continue-deployment --deployment-id {deployment_id} --deployment-wait-type "
-                "READY_WAIT'. It was stopped with automatic rollback to the previous task set."
-            )
-        else:
-            message = (
-                f"CodeDeploy deployment {deployment_id} exceeded the {minutes}-minute timeout "
-                f"(TimeoutMinutes) in status {status} and was stopped with automatic rollback to the "
-                "previous task set."
-            )
         log(
             "outcome",
             decision="timed-out",
@@ -731,26 +362,14 @@ class DeploymentHandler:
             stop_status=stopped.get("status"),
             stop_message=stopped.get("statusMessage"),
         )
-        raise DeploymentError(message)
+        raise DeploymentEndedError(messages.timeout_message(deployment_id, status, request.timeout_minutes))
 
 
 def _since(state: Mapping[str, Any]) -> datetime | None:
     try:
-        return _as_utc(datetime.fromisoformat(str(state["RequestedAt"])))
+        return live_state.as_utc(datetime.fromisoformat(str(state["RequestedAt"])))
     except (KeyError, ValueError):
         return None
-
-
-def _description(request: DeploymentRequest, event: Mapping[str, Any]) -> str:
-    stack_id = str(event.get("StackId", ""))
-    stack = stack_id.split("/")[1] if stack_id.count("/") >= 2 else stack_id
-    text = request.description or (
-        f"CloudFormation {stack}/{event.get('LogicalResourceId', '')}: "
-        f"{_task_definition_key(request.target.task_definition)}"
-    )
-    if len(text) > _MAX_DESCRIPTION:
-        text = text[: _MAX_DESCRIPTION - 3] + "..."
-    return f"{text} {_marker(event)}"
 
 
 @functools.cache

@@ -5,83 +5,43 @@ that listener and fails the deployment (so it rolls back before any production t
 requests fail than allowed. A request fails on a connection error, a timeout or an unexpected status;
 redirects are not followed, a 3xx is a status like any other.
 
+The requests go to the private IP addresses of the load balancer's nodes (its in-use network interfaces,
+found with ``ec2:DescribeNetworkInterfaces``), in turn, so each node (one per Availability Zone) is tested
+and an internet-facing load balancer is reached inside the VPC, through a test listener closed to the
+internet. URL, port, path and Host header stay those of TARGET_URL, so the listener routes and logs the
+requests as usual; over HTTPS the TLS server name (SNI) is TARGET_URL's host name.
+
 It runs under either deployment engine, through the ``lifecycle_hook`` helper, which tells them apart by
-the event:
+the event: under CodeDeploy as the ``AfterAllowTestTraffic`` hook, reporting with
+``PutLifecycleEventHookExecutionStatus``; under Amazon ECS native blue/green deployments as a Lambda hook
+at the ``POST_TEST_TRAFFIC_SHIFT`` stage, returning ``{"hookStatus": "SUCCEEDED"}`` or ``"FAILED"``.
 
-* CodeDeploy: as the ``AfterAllowTestTraffic`` hook. The result is reported with
-  ``PutLifecycleEventHookExecutionStatus``.
-* Amazon ECS native blue/green deployments: as a Lambda hook at the ``POST_TEST_TRAFFIC_SHIFT`` stage. The
-  result is the return value, ``{"hookStatus": "SUCCEEDED"}`` or ``{"hookStatus": "FAILED"}``; no
-  CodeDeploy call is made.
+``hooks.SmokeTestFunction`` deploys it (``smoke_test.handler``) in the load balancer's VPC, with the role,
+security group and timeout it needs: ``REQUESTS * (TIMEOUT_SECONDS + INTERVAL_SECONDS)`` plus room for
+the EC2 call, retried on throttling and connection errors (up to 8 retries, 5 s connect timeout, backoff
+of up to 20 s). Under CodeDeploy a function that times out never reports, leaving CodeDeploy waiting for
+an hour. Its environment variables:
 
-Lambda handler: ``smoke_test.handler``. Its timeout must exceed
-``REQUESTS * (TIMEOUT_SECONDS + INTERVAL_SECONDS)`` with some margin; with LOAD_BALANCER_FULL_NAME, allow
-2.5 minutes more: the EC2 call is retried on throttling and connection errors (up to 8 retries, 5 s connect
-timeout, backoff of up to 20 s). Under CodeDeploy a function that times out never reports, leaving CodeDeploy
-waiting for an hour; under Amazon ECS a timed-out invocation fails the hook and rolls the deployment back.
-
-Environment variables
----------------------
 ``TARGET_URL``
-    Required. Base URL of the test listener, e.g. ``http://internal-shop-123.eu-west-1.elb.amazonaws.com:8080``.
+    Base URL of the test listener, e.g. ``http://internal-shop-123.eu-west-1.elb.amazonaws.com:8080``.
+``LOAD_BALANCER_FULL_NAME``
+    Full name of the Application Load Balancer, ``app/<name>/<id>`` (its ``LoadBalancerFullName``).
 ``REQUEST_PATH``
     Path requested on TARGET_URL, default: TARGET_URL as given. (Not ``PATH``: that variable is the Lambda
-    runtime's executable search path and must not be overridden.)
+    runtime's executable search path.)
 ``EXPECTED_STATUS``
-    Accepted status codes, default ``200``; a comma-separated list of codes and ranges, e.g. ``200,204``
-    or ``200-299``.
-``REQUESTS``
-    Number of requests, default ``5``. With LOAD_BALANCER_FULL_NAME, at least the number of the load
-    balancer's Availability Zones, so that every node is tested.
-``INTERVAL_SECONDS``
-    Pause between two requests, default ``2``.
-``TIMEOUT_SECONDS``
-    Time limit of each request (connect, then each read), default ``5``.
-``MAX_FAILURES``
-    How many requests may fail while the test still passes, default ``0``.
+    Accepted status codes, default ``200``; codes and ranges, e.g. ``200,204`` or ``200-299``.
+``REQUESTS``, ``INTERVAL_SECONDS``, ``TIMEOUT_SECONDS``, ``MAX_FAILURES``
+    Number of requests (default 5), pause between two (default 2), time limit of each, connect then each
+    read (default 5), and how many may fail while the test still passes (default 0).
 ``VERIFY_TLS``
     ``false`` (default) accepts any certificate on an HTTPS test listener: it presents the production
-    certificate, whose name does not match the load balancer's DNS name. ``true`` verifies the chain and
-    the host name of TARGET_URL (with LOAD_BALANCER_FULL_NAME: the TLS server name, see there).
-``HOST_HEADER``
-    Optional Host header, for listener rules that route by host name.
-``LOAD_BALANCER_FULL_NAME``
-    Optional full name of the load balancer, ``app/<name>/<id>`` (CloudFormation attribute
-    ``LoadBalancerFullName``; ``net/<name>/<id>`` for a Network Load Balancer). When set, the requests do
-    not go to the addresses TARGET_URL resolves to but to the private IP addresses of the load balancer's
-    nodes: those of its in-use network interfaces (description ``ELB app/<name>/<id>``), in turn, so each
-    node (one per Availability Zone) is tested. URL, port, path and Host header stay those of TARGET_URL
-    (or HOST_HEADER), so the listener routes and logs the requests as usual; over HTTPS the TLS server
-    name (SNI) is the Host header's name, which makes the load balancer pick the certificate for that name.
-    Required for an internet-facing load balancer: its DNS name resolves to public addresses, reached
-    through a NAT gateway from a public source address that a test listener open to the VPC's CIDR
-    rejects (and not reached at all from a VPC without NAT). An internal load balancer resolves to private
-    addresses anyway.
-
-Where the function runs
------------------------
-In the load balancer's VPC, in any of its subnets (routing within a VPC is local, so every subnet reaches
-the load balancer's, network ACLs permitting), with a security group that allows egress to the test
-listener's port; the test listener must admit that source (the VPC's CIDR does). The requests themselves
-need no internet access, but the AWS API calls do, through a NAT gateway or, in a VPC without NAT, through
-interface VPC endpoints with private DNS enabled:
-
-* CodeDeploy, under CodeDeploy only, to report the result: ``com.amazonaws.<region>.codedeploy``. Without it
-  the function cannot report and CodeDeploy waits an hour for the hook before failing the deployment.
-  Under Amazon ECS the result is the function's return value and needs no endpoint.
-* EC2, with LOAD_BALANCER_FULL_NAME, to look the load balancer's addresses up: ``com.amazonaws.<region>.ec2``.
-
-IAM permissions of the function's role
---------------------------------------
-* Under CodeDeploy only: ``codedeploy:PutLifecycleEventHookExecutionStatus`` on the deployment group. Under
-  Amazon ECS the function needs no permission to report its result.
-* With LOAD_BALANCER_FULL_NAME: ``ec2:DescribeNetworkInterfaces`` on Resource ``"*"`` (the action supports
-  no resource-level restriction). The AWSLambdaVPCAccessExecutionRole managed policy, which a function in a
-  VPC usually has for its own network interfaces, already grants it.
+    certificate, whose name is not the load balancer's. ``true`` verifies the chain and TARGET_URL's host.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.client
 import importlib
@@ -96,8 +56,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from email.message import Message
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
@@ -120,8 +79,8 @@ else:
 _MAX_BODY = 64 * 1024
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-# Application (app/) or Network (net/) Load Balancer full name, as it appears in ENI descriptions.
-_FULL_NAME = re.compile(r"(app|net)/[^/\s]+/[^/\s]+")
+# Application Load Balancer full name, as it appears in ENI descriptions.
+_FULL_NAME = re.compile(r"app/[^/\s]+/[^/\s]+")
 _ACCESS_DENIED = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
 _N = TypeVar("_N", int, float)
 
@@ -168,6 +127,7 @@ class SmokeTestConfig:
     """What to request and what counts as a pass."""
 
     url: str
+    load_balancer_full_name: str
     expected_statuses: frozenset[int] = frozenset({200})
     expected_label: str = "200"
     requests: int = 5
@@ -175,14 +135,12 @@ class SmokeTestConfig:
     timeout_seconds: float = 5.0
     max_failures: int = 0
     verify_tls: bool = False
-    host_header: str | None = None
-    load_balancer_full_name: str | None = None
 
     @property
     def server_name(self) -> str:
-        """The host name the requests are for: HOST_HEADER's if given, else TARGET_URL's (without port)."""
-        authority = self.host_header or urllib.parse.urlsplit(self.url).netloc
-        return urllib.parse.urlsplit(f"//{authority}").hostname or authority
+        """The host name the requests are for: TARGET_URL's (without port)."""
+        parts = urllib.parse.urlsplit(self.url)
+        return parts.hostname or parts.netloc
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SmokeTestConfig:
@@ -196,14 +154,15 @@ class SmokeTestConfig:
         verify = environ.get("VERIFY_TLS", "false").strip().lower()
         if verify not in _TRUE | _FALSE:
             raise ValueError(f"Environment variable VERIFY_TLS must be true or false, got {verify!r}")
-        full_name = environ.get("LOAD_BALANCER_FULL_NAME", "").strip() or None
-        if full_name is not None and not _FULL_NAME.fullmatch(full_name):
+        full_name = environ.get("LOAD_BALANCER_FULL_NAME", "").strip()
+        if not _FULL_NAME.fullmatch(full_name):
             raise ValueError(
                 "Environment variable LOAD_BALANCER_FULL_NAME must be a load balancer's full name, "
                 f"app/<name>/<id> (its LoadBalancerFullName attribute, not its ARN), got {full_name!r}"
             )
         return cls(
             url=url,
+            load_balancer_full_name=full_name,
             expected_statuses=parse_statuses(expected),
             expected_label=expected,
             requests=_setting(environ, "REQUESTS", "5", int, minimum=1),
@@ -211,8 +170,6 @@ class SmokeTestConfig:
             timeout_seconds=_setting(environ, "TIMEOUT_SECONDS", "5", float, minimum=0.001),
             max_failures=_setting(environ, "MAX_FAILURES", "0", int, minimum=0),
             verify_tls=verify in _TRUE,
-            host_header=environ.get("HOST_HEADER", "").strip() or None,
-            load_balancer_full_name=full_name,
         )
 
 
@@ -224,8 +181,8 @@ class Probe:
     passed: bool
     status: int | None
     elapsed_ms: int
+    address: str
     error: str | None = None
-    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,26 +209,14 @@ class SmokeTestResult:
             f"{len(self.probes) - self.failures} of {len(self.probes)} requests to {self.url} passed "
             f"({self.failures} failed, at most {self.max_failures} allowed)"
         )
-        errors = [
-            f"#{probe.number}{f' ({probe.address})' if probe.address else ''}: {probe.error}"
-            for probe in self.probes
-            if not probe.passed
-        ]
+        errors = [f"#{probe.number} ({probe.address}): {probe.error}" for probe in self.probes if not probe.passed]
         return f"{text}: {'; '.join(errors)}" if errors else text
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Report a 3xx as it is: following it could leave the test listener (e.g. to production)."""
 
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: Message,
-        newurl: str,
-    ) -> urllib.request.Request | None:
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 
@@ -284,10 +229,6 @@ def tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def _dial(connection: http.client.HTTPConnection, address: str) -> socket.socket:
-    return socket.create_connection((address, connection.port), connection.timeout)
-
-
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to ``address`` instead of the host it was given, which still goes into the Host header."""
 
@@ -296,7 +237,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.address = address
 
     def connect(self) -> None:
-        self.sock = _dial(self, self.address)
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -309,7 +250,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.server_name = server_name
 
     def connect(self) -> None:
-        sock = _dial(self, self.address)
+        sock = socket.create_connection((self.address, self.port), self.timeout)
         try:
             self.sock = self.tls.wrap_socket(sock, server_hostname=self.server_name)
         except BaseException:
@@ -317,49 +258,29 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
             raise
 
 
-class _PinnedHTTPHandler(urllib.request.HTTPHandler):
-    """Opens http:// URLs through a connection to ``address``, whatever the URL's host resolves to."""
+class _PinnedHandler(urllib.request.HTTPSHandler, urllib.request.HTTPHandler):
+    """Opens http:// and https:// URLs through a connection to ``address``, whatever the URL's host resolves to.
 
-    def __init__(self, address: str) -> None:
-        super().__init__()
-        self.address = address
-
-    def _connection(self, host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
-        return _PinnedHTTPConnection(host, address=self.address, **kwargs)
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._connection, req)
-
-
-class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
-    """Opens https:// URLs through a connection to ``address``, whatever the URL's host resolves to."""
+    A subclass of both default handlers, so that ``build_opener`` adds neither of them.
+    """
 
     def __init__(self, address: str, context: ssl.SSLContext, server_name: str) -> None:
         super().__init__(context=context)
-        self.address = address
-        self.tls = context
-        self.server_name = server_name
+        self.plain = functools.partial(_PinnedHTTPConnection, address=address)
+        self.tls = functools.partial(_PinnedHTTPSConnection, address=address, context=context, server_name=server_name)
 
-    def _connection(self, host: str, /, **kwargs: Any) -> http.client.HTTPConnection:
-        return _PinnedHTTPSConnection(
-            host, address=self.address, context=self.tls, server_name=self.server_name, **kwargs
-        )
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self.plain, req)
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._connection, req)
+        return self.do_open(self.tls, req)
 
 
-def _opener(config: SmokeTestConfig, address: str | None = None) -> urllib.request.OpenerDirector:
-    context = tls_context(config.verify_tls)
-    transports: list[urllib.request.BaseHandler]
-    if address is None:
-        transports = [urllib.request.HTTPSHandler(context=context)]
-    else:
-        transports = [_PinnedHTTPHandler(address), _PinnedHTTPSHandler(address, context, config.server_name)]
+def _opener(config: SmokeTestConfig, address: str) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(
-        # A proxy from the environment would not reach an internal load balancer.
+        # A proxy from the environment would not reach the load balancer's private addresses.
         urllib.request.ProxyHandler({}),
-        *transports,
+        _PinnedHandler(address, tls_context(config.verify_tls), config.server_name),
         _NoRedirect(),
     )
 
@@ -371,17 +292,13 @@ def _describe(reason: object, config: SmokeTestConfig) -> str:
         return "connection refused"
     if isinstance(reason, ssl.SSLError):
         return f"TLS error: {reason}"
-    if isinstance(reason, socket.gaierror):
-        return f"host name lookup failed: {reason}"
     if isinstance(reason, BaseException):
         return f"{type(reason).__name__}: {reason}"
     return str(reason)
 
 
-def _probe(opener: urllib.request.OpenerDirector, config: SmokeTestConfig, number: int, address: str | None) -> Probe:
+def _probe(opener: urllib.request.OpenerDirector, config: SmokeTestConfig, number: int, address: str) -> Probe:
     headers = {"User-Agent": "blue-green-ecs-smoke-test"}
-    if config.host_header:
-        headers["Host"] = config.host_header
     request = urllib.request.Request(config.url, headers=headers, method="GET")
     started = time.monotonic()
     status: int | None = None
@@ -402,34 +319,21 @@ def _probe(opener: urllib.request.OpenerDirector, config: SmokeTestConfig, numbe
     passed = status is not None and status in config.expected_statuses
     if status is not None and not passed:
         error = f"HTTP {status}, expected {config.expected_label}"
-    probe = Probe(number=number, passed=passed, status=status, elapsed_ms=elapsed_ms, error=error, address=address)
-    log(
-        "request",
-        number=number,
-        url=config.url,
-        passed=passed,
-        status=status,
-        elapsed_ms=elapsed_ms,
-        error=error,
-        **({"address": address} if address else {}),
-    )
+    probe = Probe(number=number, passed=passed, status=status, elapsed_ms=elapsed_ms, address=address, error=error)
+    log("request", url=config.url, **dataclasses.asdict(probe))
     return probe
 
 
 def run_smoke_test(
     config: SmokeTestConfig,
+    addresses: Sequence[str],
     *,
-    addresses: Sequence[str] = (),
     sleep: Callable[[float], None] = time.sleep,
 ) -> SmokeTestResult:
-    """Send ``config.requests`` GET requests, pausing ``config.interval_seconds`` between them.
-
-    Without ``addresses`` each request connects to what TARGET_URL's host resolves to; with them, the
-    requests connect to these addresses in turn.
-    """
-    routes: list[tuple[str | None, urllib.request.OpenerDirector]] = [
-        (address, _opener(config, address)) for address in addresses
-    ] or [(None, _opener(config))]
+    """Send ``config.requests`` GET requests to ``addresses`` in turn, pausing ``config.interval_seconds``."""
+    if not addresses:
+        raise ValueError("run_smoke_test needs at least one address of the load balancer's nodes")
+    routes = [(address, _opener(config, address)) for address in addresses]
     probes = []
     for number in range(1, config.requests + 1):
         if number > 1 and config.interval_seconds:
@@ -509,17 +413,15 @@ def make_handler(
 
     The handler answers CodeDeploy and Amazon ECS events alike; ``client`` only serves CodeDeploy events, and
     without it a CodeDeploy client is created on the first CodeDeploy report, never for an ECS event. Without
-    ``ec2_client``, an EC2 client is created on first use, which only LOAD_BALANCER_FULL_NAME causes.
+    ``ec2_client``, an EC2 client is created on first use.
     """
 
     def smoke_test(event: Mapping[str, Any], context: Any) -> bool:
         config = SmokeTestConfig.from_env(os.environ if environ is None else environ)
-        addresses: tuple[str, ...] = ()
-        if config.load_balancer_full_name:
-            ec2 = ec2_client if ec2_client is not None else _default_ec2_client()
-            addresses = load_balancer_addresses(ec2, config.load_balancer_full_name)
-            log("load-balancer-addresses", load_balancer=config.load_balancer_full_name, addresses=addresses)
-        result = run_smoke_test(config, addresses=addresses, sleep=sleep)
+        ec2 = ec2_client if ec2_client is not None else _default_ec2_client()
+        addresses = load_balancer_addresses(ec2, config.load_balancer_full_name)
+        log("load-balancer-addresses", load_balancer=config.load_balancer_full_name, addresses=addresses)
+        result = run_smoke_test(config, addresses, sleep=sleep)
         log("result", passed=result.passed, summary=result.summary())
         if not result.passed:
             raise lifecycle_hook.HookFailedError(result.summary())

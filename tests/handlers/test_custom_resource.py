@@ -23,14 +23,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from blue_green_ecs.handlers import custom_resource
-from blue_green_ecs.handlers.custom_resource import (
-    MAX_RESPONSE_BYTES,
-    CustomResourceHandler,
-    ResponseError,
-    execution_name,
-)
-from blue_green_ecs.handlers.deployment import DeploymentError
+from blue_green_ecs.handlers import cfn_response, custom_resource
+from blue_green_ecs.handlers.cfn_response import MAX_RESPONSE_BYTES, ResponseError
+from blue_green_ecs.handlers.custom_resource import CustomResourceHandler, execution_name
+from blue_green_ecs.handlers.messages import DeploymentEndedError, DeploymentError
 
 from .fakes import Clock
 
@@ -43,6 +39,9 @@ EXECUTION_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:execution:BlueGreenEcsWaite
 PHYSICAL_ID = "blue-green-ecs/shop/web"
 T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 STATE = {"Decision": "deploying", "RequestedAt": T0.isoformat()}
+STOPPED = "CodeDeploy deployment d-NEW was stopped with automatic rollback to the previous task set."
+# The helper modules of the trigger's function, each after the ones it imports (the inline code's order).
+TRIGGER_HELPERS = ("appspec", "request", "messages", "aws", "live_state", "deployment", "cfn_response")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -56,8 +55,10 @@ class FakeDeployments:
 
     on_event_result: dict[str, Any] | Exception = field(default_factory=dict)
     is_complete_results: list[dict[str, Any] | Exception] = field(default_factory=list)
+    stop_result: str | Exception = STOPPED
     on_event_calls: list[dict[str, Any]] = field(default_factory=list)
     is_complete_calls: list[dict[str, Any]] = field(default_factory=list)
+    stop_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def on_event(self, event: Mapping[str, Any]) -> dict[str, Any]:
         self.on_event_calls.append(dict(event))
@@ -71,6 +72,12 @@ class FakeDeployments:
         if isinstance(result, Exception):
             raise result
         return result
+
+    def stop(self, event: Mapping[str, Any]) -> str:
+        self.stop_calls.append(dict(event))
+        if isinstance(self.stop_result, Exception):
+            raise self.stop_result
+        return self.stop_result
 
 
 @dataclass
@@ -265,9 +272,36 @@ def test_waiter_that_cannot_start_fails_the_resource_with_the_reason(env: Env) -
     assert body["Status"] == "FAILED"
     assert body["Reason"] == (
         f"The deployment waiter could not be started (states:StartExecution on {WAITER_ARN}): "
-        "AccessDeniedException: not authorized to perform: states:StartExecution"
+        f"AccessDeniedException: not authorized to perform: states:StartExecution. {STOPPED}"
     )
     assert body["PhysicalResourceId"] == PHYSICAL_ID
+    assert env.deployments.stop_calls == [merged_request()]
+
+
+@pytest.mark.parametrize(
+    ("error_code", "status"),
+    [("ThrottlingException", 400), ("ServiceUnavailable", 503), ("InternalServerError", 500)],
+)
+def test_waiter_start_still_throttled_after_botocore_retries_raises_for_lambda_to_retry(
+    env: Env, error_code: str, status: int
+) -> None:
+    """A repeated delivery is safe (it follows the deployment already started), so Lambda's retry is used."""
+    env.deployments.on_event_result = on_event_result()
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+    env.stepfunctions.add_client_error(
+        "start_execution", service_error_code=error_code, service_message="Rate exceeded", http_status_code=status
+    )
+
+    with pytest.raises(Exception) as excinfo:  # noqa: PT011 - the type is checked below
+        env.handler.handle(cfn_event("Update"))
+
+    assert type(excinfo.value).__name__ == "WaiterStartError"
+    assert str(excinfo.value) == (
+        f"The deployment waiter could not be started yet (states:StartExecution on {WAITER_ARN}): "
+        f"{error_code}: Rate exceeded. Raising so that Lambda delivers the request again."
+    )
+    assert env.put.calls == []
+    assert env.deployments.stop_calls == []
 
 
 def test_missing_waiter_arn_fails_the_resource(env: Env) -> None:
@@ -278,9 +312,11 @@ def test_missing_waiter_arn_fails_the_resource(env: Env) -> None:
 
     [body] = env.put.bodies
     assert body["Status"] == "FAILED"
-    assert body["Reason"].startswith(
-        "The deployment waiter could not be started: the resource property WaiterStateMachineArn is missing."
+    assert body["Reason"] == (
+        "The deployment waiter could not be started: the resource property WaiterStateMachineArn is missing. "
+        f"The custom resource must be created by blue_green_ecs's deployment trigger. {STOPPED}"
     )
+    assert [call["Data"] for call in env.deployments.stop_calls] == [{"DeploymentId": "d-NEW"}]
 
 
 def test_on_event_deployment_error_fails_create_with_its_message_and_a_fallback_physical_id(env: Env) -> None:
@@ -313,7 +349,7 @@ def test_on_event_unexpected_exception_is_an_internal_error_with_traceback_logge
 
 def test_first_poll_raising_fails_with_the_event_physical_id(env: Env) -> None:
     env.deployments.on_event_result = {**on_event_result(), "PhysicalResourceId": "blue-green-ecs/shop/web-v2"}
-    env.deployments.is_complete_results = [DeploymentError("CodeDeploy deployment d-NEW failed.")]
+    env.deployments.is_complete_results = [DeploymentEndedError("CodeDeploy deployment d-NEW failed.")]
 
     env.handler.handle(cfn_event("Update"))
 
@@ -378,22 +414,30 @@ def test_poll_after_58_minutes_fails_as_timed_out(env: Env) -> None:
     assert body["Reason"] == (
         "Timed out after 58 minutes waiting for the deployment of WebDeployment to finish: CodeDeploy deployment "
         "d-NEW had no outcome yet, and CloudFormation gives up at 60 minutes. Check the deployment group's "
-        "deployments in CodeDeploy and the deployment trigger's logs."
+        f"deployments in CodeDeploy and the deployment trigger's logs. {STOPPED}"
     )
     assert body["PhysicalResourceId"] == PHYSICAL_ID
+    assert env.deployments.stop_calls == [merged_request()]
 
 
 @pytest.mark.parametrize(
     ("error", "reason"),
     [
         (
-            DeploymentError("CodeDeploy deployment d-NEW failed (HEALTH_CONSTRAINTS)."),
+            DeploymentEndedError("CodeDeploy deployment d-NEW failed (HEALTH_CONSTRAINTS)."),
             "CodeDeploy deployment d-NEW failed (HEALTH_CONSTRAINTS).",
         ),
-        (TypeError("bad"), "Internal error in the deployment trigger: TypeError: bad"),
+        (TypeError("bad"), f"Internal error in the deployment trigger: TypeError: bad. {STOPPED}"),
+        (
+            DeploymentError("codedeploy:GetDeployment failed for CodeDeploy application 'shop-web': Denied."),
+            f"codedeploy:GetDeployment failed for CodeDeploy application 'shop-web': Denied. {STOPPED}",
+        ),
     ],
+    ids=["deployment-ended", "internal-error", "aws-error"],
 )
-def test_poll_raising_fails_the_resource(env: Env, error: Exception, reason: str) -> None:
+def test_poll_raising_fails_the_resource_and_stops_a_deployment_that_has_not_ended(
+    env: Env, error: Exception, reason: str
+) -> None:
     env.deployments.is_complete_results = [error]
 
     outcome = env.handler.handle(poll_event())
@@ -401,6 +445,32 @@ def test_poll_raising_fails_the_resource(env: Env, error: Exception, reason: str
     assert outcome == {"Done": True}
     [body] = env.put.bodies
     assert (body["Status"], body["Reason"]) == ("FAILED", reason)
+    assert len(env.deployments.stop_calls) == (0 if isinstance(error, DeploymentEndedError) else 1)
+
+
+@pytest.mark.parametrize(
+    ("stop_result", "sentence"),
+    [
+        ("", ""),
+        ("CodeDeploy deployment d-NEW could not be stopped (Denied.); stop it with ...", "could not be stopped"),
+        (RuntimeError("boom"), "Its CodeDeploy deployment could not be stopped (RuntimeError: boom)"),
+    ],
+    ids=["nothing-started", "stop-failed", "stop-raised"],
+)
+def test_a_failure_to_stop_never_prevents_the_failed_answer(
+    env: Env, stop_result: str | Exception, sentence: str
+) -> None:
+    env.deployments.stop_result = stop_result
+    event = {"Action": "fail", "Request": merged_request(), "Error": {"Error": "States.Timeout", "Cause": "late"}}
+
+    assert env.handler.handle(event) == {"Done": True}
+
+    [body] = env.put.bodies
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("The deployment waiter failed with States.Timeout: late")
+    assert sentence in body["Reason"]
+    if not sentence:
+        assert body["Reason"] == "The deployment waiter failed with States.Timeout: late"
 
 
 def test_fail_action_reports_the_lambda_error_message(env: Env) -> None:
@@ -414,8 +484,11 @@ def test_fail_action_reports_the_lambda_error_message(env: Env) -> None:
     assert outcome == {"Done": True}
     [body] = env.put.bodies
     assert body["Status"] == "FAILED"
-    assert body["Reason"] == "The deployment waiter failed with ResponseError: Could not send the SUCCESS response"
+    assert body["Reason"] == (
+        f"The deployment waiter failed with ResponseError: Could not send the SUCCESS response. {STOPPED}"
+    )
     assert body["PhysicalResourceId"] == PHYSICAL_ID
+    assert env.deployments.stop_calls == [merged_request()]
 
 
 def test_fail_action_keeps_a_plain_text_cause(env: Env) -> None:
@@ -427,7 +500,10 @@ def test_fail_action_keeps_a_plain_text_cause(env: Env) -> None:
 
     env.handler.handle(event)
 
-    assert env.put.bodies[0]["Reason"] == "The deployment waiter failed with States.Timeout: The task timed out."
+    assert (
+        env.put.bodies[0]["Reason"]
+        == f"The deployment waiter failed with States.Timeout: The task timed out. {STOPPED}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -495,7 +571,7 @@ def test_body_over_4096_bytes_truncates_the_reason_only(env: Env) -> None:
 def test_body_over_4096_bytes_keeps_data_whole() -> None:
     data = {"DeploymentId": "d-NEW", "Note": "n" * 1000}
 
-    raw = custom_resource.response_body(
+    raw = cfn_response.response_body(
         merged_request(), status="SUCCESS", reason="r" * 10_000, physical_resource_id=PHYSICAL_ID, data=data
     )
 
@@ -560,7 +636,7 @@ def test_urllib_put_sends_a_put_with_the_given_headers(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)
 
-    status = custom_resource.urllib_put(RESPONSE_URL, b"{}", {"Content-Type": "", "Content-Length": "2"})
+    status = cfn_response.urllib_put(RESPONSE_URL, b"{}", {"Content-Type": "", "Content-Length": "2"})
 
     assert status == 200
     [request] = sent
@@ -591,7 +667,7 @@ def test_urllib_put_on_the_wire(answer: int) -> None:
     try:
         body = b'{"Status":"SUCCESS"}'
         url = f"http://127.0.0.1:{server.server_port}/presigned?X-Amz-Signature=abc"
-        status = custom_resource.urllib_put(url, body, {"Content-Type": "", "Content-Length": str(len(body))})
+        status = cfn_response.urllib_put(url, body, {"Content-Type": "", "Content-Length": str(len(body))})
     finally:
         thread.join(timeout=10)
         server.server_close()
@@ -623,17 +699,36 @@ def _log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 
 
 def test_importable_as_top_level_module_from_the_asset() -> None:
-    """In the Lambda asset the handlers are top-level modules: custom_resource finds deployment and appspec so."""
+    """In the Lambda asset the handlers are top-level modules: custom_resource finds its helpers so."""
     handlers = pathlib.Path(custom_resource.__file__).parent
     code = (
-        "import custom_resource; "
-        "print(custom_resource.deployment.__name__, custom_resource.deployment.appspec.__name__, "
-        "callable(custom_resource.handler))"
-    )
+        "import sys, custom_resource; "
+        "print(*[name for name in HELPERS if sys.modules[name].__name__ == name], callable(custom_resource.handler))"
+    ).replace("HELPERS", repr(TRIGGER_HELPERS))
 
     # -B: no __pycache__ in the handlers directory, which is the Lambda asset.
     output = subprocess.run(
         [sys.executable, "-B", "-c", code], cwd=handlers, capture_output=True, text=True, check=True
     ).stdout
 
-    assert output.split() == ["deployment", "appspec", "True"]
+    assert output.split() == [*TRIGGER_HELPERS, "True"]
+
+
+def test_trigger_helpers_load_in_the_inline_code_order(tmp_path: pathlib.Path) -> None:
+    """As ``hooks.inline_source`` does: each helper runs as a bare module, before the ones that import it."""
+    handlers = pathlib.Path(custom_resource.__file__).parent
+    sources = {name: (handlers / f"{name}.py").read_text() for name in (*TRIGGER_HELPERS, "custom_resource")}
+    code = (
+        "import sys, types\n"
+        f"for name, source in {sources!r}.items():\n"
+        "    module = sys.modules[name] = types.ModuleType(name)\n"
+        "    exec(compile(source, name + '.py', 'exec', dont_inherit=True), module.__dict__)\n"
+        "print(callable(sys.modules['custom_resource'].handler))\n"
+    )
+
+    # Run elsewhere, so no helper can be imported from the handlers directory instead.
+    output = subprocess.run(
+        [sys.executable, "-B", "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert output.split() == ["True"]

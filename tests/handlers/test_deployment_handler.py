@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,12 +17,10 @@ from botocore.stub import Stubber
 
 from blue_green_ecs.handlers import deployment
 from blue_green_ecs.handlers.appspec import AppSpecTarget, build_appspec
-from blue_green_ecs.handlers.deployment import (
-    STATE_KEY,
-    DeploymentError,
-    DeploymentHandler,
-    differences,
-)
+from blue_green_ecs.handlers.custom_resource import CustomResourceHandler, WaiterStartError
+from blue_green_ecs.handlers.deployment import STATE_KEY, DeploymentHandler
+from blue_green_ecs.handlers.live_state import differences
+from blue_green_ecs.handlers.messages import DeploymentEndedError, DeploymentError
 
 from .fakes import Clock
 
@@ -85,6 +83,12 @@ ACTIVE_FILTER = {
     "includeOnlyStatuses": ["Created", "Queued", "InProgress", "Baking", "Ready"],
 }
 OWN_FILTER = {"applicationName": APP, "deploymentGroupName": GROUP, "createTimeRange": {"start": SINCE}}
+# onEvent looks over CloudFormation's whole hour (plus the clock-skew margin) for this request's deployment.
+REPEAT_FILTER = {
+    "applicationName": APP,
+    "deploymentGroupName": GROUP,
+    "createTimeRange": {"start": T0 - timedelta(minutes=65)},
+}
 DESCRIBE_PARAMS = {"cluster": CLUSTER, "services": [SERVICE]}
 
 
@@ -99,7 +103,6 @@ class Aws:
     ecs: Stubber
     handler: DeploymentHandler
     clock: Clock
-    sleeps: list[float] = field(default_factory=list)
 
 
 def _client(service: str) -> Any:
@@ -110,10 +113,9 @@ def _client(service: str) -> Any:
 def aws() -> Iterator[Aws]:
     codedeploy, ecs = _client("codedeploy"), _client("ecs")
     clock = Clock(T0)
-    sleeps: list[float] = []
-    handler = DeploymentHandler(codedeploy, ecs, clock=clock, sleep=sleeps.append)
+    handler = DeploymentHandler(codedeploy, ecs, clock=clock)
     with Stubber(codedeploy) as cd_stub, Stubber(ecs) as ecs_stub:
-        env = Aws(cd_stub, ecs_stub, handler, clock, sleeps)
+        env = Aws(cd_stub, ecs_stub, handler, clock)
         yield env
         cd_stub.assert_no_pending_responses()
         ecs_stub.assert_no_pending_responses()
@@ -226,8 +228,15 @@ def expect_list(aws: Aws, params: dict[str, Any], ids: list[str]) -> None:
     aws.codedeploy.add_response("list_deployments", {"deployments": ids}, params)
 
 
-def expect_update_that_deploys(aws: Aws) -> dict[str, Any]:
+def expect_no_own_deployment(aws: Aws) -> None:
+    """onEvent's first look: no deployment of this request exists yet."""
+    expect_list(aws, REPEAT_FILTER, [])
+
+
+def expect_update_that_deploys(aws: Aws, *, lookup: bool = True) -> dict[str, Any]:
     """onEvent of an Update that starts d-NEW; returns the onEvent result."""
+    if lookup:
+        expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
     aws.codedeploy.add_response("create_deployment", {"deploymentId": "d-NEW"}, CREATE_PARAMS)
@@ -360,6 +369,7 @@ def test_invalid_properties_fail_on_event_with_a_clear_reason(aws: Aws) -> None:
 def test_first_create_with_the_running_task_definition_starts_nothing(
     aws: Aws, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_NEW), DESCRIBE_PARAMS)
 
@@ -382,6 +392,7 @@ def test_first_create_with_the_running_task_definition_starts_nothing(
 
 def test_update_of_hooks_and_description_only_starts_nothing(aws: Aws) -> None:
     props = {**PROPS, "Hooks": {"BeforeAllowTraffic": HOOK}, "Description": "new text"}
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     # No task sets: the service's own fields tell what runs.
     aws.ecs.add_response("describe_services", service(TD_NEW, task_sets=False), DESCRIBE_PARAMS)
@@ -396,6 +407,7 @@ def test_rollback_update_after_codedeploy_rolled_back_starts_nothing(aws: Aws) -
     """CloudFormation rolls back with the old properties while CodeDeploy's rollback still runs."""
     old_props = {**PROPS, "TaskDefinitionArn": TD_OLD}
     rollback_event = event("Update", old_props, RequestId="rollback-request", OldResourceProperties=PROPS)
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, ["d-ROLLBACK"])
     expect_get(aws, "d-ROLLBACK", "InProgress", description="Rollback of d-NEW")
 
@@ -442,6 +454,7 @@ def test_update_deploys_then_succeeds(aws: Aws, capsys: pytest.CaptureFixture[st
 def test_same_task_definition_with_new_subnets_deploys(aws: Aws) -> None:
     props = {**PROPS, "TaskDefinitionArn": TD_OLD, "Subnets": ["subnet-ccc"]}
     content = json.dumps(build_appspec(props), separators=(",", ":"))
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
     aws.codedeploy.add_response(
@@ -511,6 +524,7 @@ def test_differences_between_request_and_live_task_set(
 
 
 def test_service_without_code_deploy_controller_fails_clearly(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD, deploymentController={"type": "ECS"}), DESCRIBE_PARAMS)
 
@@ -524,6 +538,7 @@ def test_service_without_code_deploy_controller_fails_clearly(aws: Aws) -> None:
 
 
 def test_missing_service_fails_clearly(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response(
         "describe_services",
@@ -549,6 +564,7 @@ def test_physical_id_is_the_same_for_names_and_arns(aws: Aws) -> None:
         "ClusterName": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/shop",
         "ServiceName": f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/shop/web",
     }
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response(
         "describe_services",
@@ -691,22 +707,10 @@ def test_timeout_race_with_completion_polls_again(aws: Aws) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def test_on_event_retries_throttling_and_5xx_with_backoff(aws: Aws) -> None:
+def test_on_event_leaves_the_decision_to_is_complete_when_botocore_gives_up(aws: Aws) -> None:
+    # The Stubber's error is what a call raises once botocore's own retries are spent.
+    expect_no_own_deployment(aws)
     aws.codedeploy.add_client_error("list_deployments", "ThrottlingException", "Rate exceeded", 400)
-    aws.codedeploy.add_client_error("list_deployments", "ThrottlingException", "Rate exceeded", 400)
-    expect_list(aws, ACTIVE_FILTER, [])
-    aws.ecs.add_client_error("describe_services", "ServerException", "Internal error", 500)
-    aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
-    aws.codedeploy.add_client_error("create_deployment", "TooManyRequestsException", "Slow down", 429)
-    aws.codedeploy.add_response("create_deployment", {"deploymentId": "d-NEW"}, CREATE_PARAMS)
-
-    assert aws.handler.on_event(event()) == STARTED
-    assert aws.sleeps == [1.0, 2.0, 1.0, 1.0]
-
-
-def test_on_event_leaves_the_decision_to_is_complete_when_throttling_persists(aws: Aws) -> None:
-    for _ in range(4):
-        aws.codedeploy.add_client_error("list_deployments", "ThrottlingException", "Rate exceeded", 400)
 
     result = aws.handler.on_event(event())
 
@@ -715,7 +719,13 @@ def test_on_event_leaves_the_decision_to_is_complete_when_throttling_persists(aw
         "Data": {"DeploymentId": ""},
         STATE_KEY: {"Decision": "waiting", "RequestedAt": T0.isoformat()},
     }
-    assert aws.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_on_event_retries_nothing_itself(aws: Aws) -> None:
+    """One answer per call: a second ListDeployments would find no queued answer and fail the test."""
+    aws.codedeploy.add_client_error("list_deployments", "ServiceUnavailableException", "try later", 503)
+
+    assert aws.handler.on_event(event())[STATE_KEY]["Decision"] == "waiting"
 
 
 @pytest.mark.parametrize(
@@ -733,7 +743,6 @@ def test_is_complete_polls_again_on_retryable_errors(aws: Aws, code: str, status
     )
 
     assert aws.handler.is_complete(poll_event(STARTED)) == {"IsComplete": False}
-    assert aws.sleeps == []
 
 
 def test_is_complete_polls_again_when_the_endpoint_is_unreachable() -> None:
@@ -756,6 +765,7 @@ def test_is_complete_polls_again_when_the_endpoint_is_unreachable() -> None:
 def test_waits_for_an_active_deployment_then_deploys_and_finds_its_own_by_marker(
     aws: Aws, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, ["d-OTHER"])
     expect_get(aws, "d-OTHER", "InProgress", created=T0 - timedelta(minutes=3), description="manual")
     result = aws.handler.on_event(event())
@@ -837,6 +847,7 @@ def test_own_deployment_found_by_marker_after_it_failed_is_not_restarted(aws: Aw
 
 
 def test_deployment_limit_exceeded_waits_instead_of_failing(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
     aws.codedeploy.add_client_error(
@@ -896,7 +907,7 @@ def test_lambda_entry_point_delete_creates_no_client() -> None:
     ],
 )
 def test_missing_application_or_group_fails_with_their_names(aws: Aws, code: str, message: str, expected: str) -> None:
-    aws.codedeploy.add_client_error("list_deployments", code, message, expected_params=ACTIVE_FILTER)
+    aws.codedeploy.add_client_error("list_deployments", code, message, expected_params=REPEAT_FILTER)
 
     with pytest.raises(DeploymentError) as excinfo:
         aws.handler.on_event(event())
@@ -905,6 +916,7 @@ def test_missing_application_or_group_fails_with_their_names(aws: Aws, code: str
 
 
 def test_access_denied_names_the_missing_permission(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
     aws.codedeploy.add_client_error(
@@ -933,6 +945,7 @@ def test_access_denied_names_the_missing_permission(aws: Aws) -> None:
 
 
 def test_access_denied_on_ecs_names_the_service(aws: Aws) -> None:
+    expect_no_own_deployment(aws)
     expect_list(aws, ACTIVE_FILTER, [])
     aws.ecs.add_client_error(
         "describe_services", "AccessDeniedException", "Access denied", expected_params=DESCRIBE_PARAMS
@@ -946,3 +959,228 @@ def test_access_denied_on_ecs_names_the_service(aws: Aws) -> None:
         "(while calling ecs:DescribeServices for ECS service 'web' in cluster 'shop'). Grant "
         "ecs:DescribeServices to the role. AWS said: Access denied."
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# The same request delivered again (Lambda retries a failed invocation and may deliver twice)
+# ------------------------------------------------------------------------------------------------
+
+ROLLED_BACK = {
+    "error": ("ALARM_ACTIVE", "One or more alarms have been activated"),
+    "rollback": {"rollbackDeploymentId": "d-ROLLBACK", "rollbackMessage": "Automatic rollback on alarm"},
+}
+
+
+def test_repeated_request_after_its_deployment_rolled_back_reports_it_instead_of_deploying_again(aws: Aws) -> None:
+    """The first delivery started d-NEW, which was rolled back: ECS runs the old revision, nothing is active."""
+    expect_list(aws, REPEAT_FILTER, ["d-NEW", "d-OTHER"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments",
+        {
+            "deploymentsInfo": [
+                info("d-NEW", "Stopped", created=T0 - timedelta(minutes=20), **ROLLED_BACK),  # type: ignore[arg-type]
+                info("d-OTHER", "Succeeded", created=T0 - timedelta(minutes=40), description="manual"),
+            ]
+        },
+        {"deploymentIds": ["d-NEW", "d-OTHER"]},
+    )
+
+    result = aws.handler.on_event(event())
+
+    assert result == STARTED
+    expect_get(aws, "d-NEW", "Stopped", created=T0 - timedelta(minutes=20), **ROLLED_BACK)
+    expect_get(aws, "d-ROLLBACK", "Succeeded", description="Rollback")
+    with pytest.raises(DeploymentError) as excinfo:
+        aws.handler.is_complete(poll_event(result))
+    assert str(excinfo.value) == (
+        "CodeDeploy deployment d-NEW was stopped by an alarm (ALARM_ACTIVE): One or more alarms have been "
+        "activated. Rollback: deployment d-ROLLBACK restored the previous task set. Automatic rollback on alarm."
+    )
+
+
+def test_repeated_request_while_its_deployment_runs_resumes_waiting(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two pages: the lookup reads them all.
+    aws.codedeploy.add_response("list_deployments", {"deployments": ["d-OTHER"], "nextToken": "page-2"}, REPEAT_FILTER)
+    expect_list(aws, {**REPEAT_FILTER, "nextToken": "page-2"}, ["d-NEW"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments",
+        {
+            "deploymentsInfo": [
+                info("d-OTHER", "Succeeded", description="manual"),
+                info("d-NEW", "InProgress", created=T0 - timedelta(minutes=2)),
+            ]
+        },
+        {"deploymentIds": ["d-OTHER", "d-NEW"]},
+    )
+
+    assert aws.handler.on_event(event()) == STARTED
+    [decision] = [line for line in log_lines(capsys) if line["action"] == "decision"]
+    assert (decision["decision"], decision["deployment_id"], decision["status"]) == ("resume", "d-NEW", "InProgress")
+
+
+def test_first_delivery_finds_no_deployment_of_its_own_and_decides(aws: Aws) -> None:
+    expect_list(aws, REPEAT_FILTER, ["d-OLD"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments",
+        {
+            "deploymentsInfo": [
+                info(
+                    "d-OLD",
+                    "Succeeded",
+                    description="CloudFormation shop/WebDeployment: web:41 [cfn-request:an-earlier-request]",
+                )
+            ]
+        },
+        {"deploymentIds": ["d-OLD"]},
+    )
+
+    assert expect_update_that_deploys(aws, lookup=False) == STARTED
+
+
+# ------------------------------------------------------------------------------------------------
+# Stopping this request's deployment when the trigger gives up on its own account
+# ------------------------------------------------------------------------------------------------
+
+STOP_PARAMS = {"deploymentId": "d-NEW", "autoRollbackEnabled": True}
+STOPPED = "CodeDeploy deployment d-NEW was stopped with automatic rollback to the previous task set."
+WAITING = {
+    "PhysicalResourceId": "blue-green-ecs/shop/web",
+    "Data": {"DeploymentId": ""},
+    STATE_KEY: {"Decision": "waiting", "RequestedAt": T0.isoformat()},
+}
+
+
+def test_stop_stops_the_deployment_onevent_started(aws: Aws) -> None:
+    aws.codedeploy.add_response("stop_deployment", {"status": "Pending"}, STOP_PARAMS)
+
+    assert aws.handler.stop(poll_event(STARTED)) == STOPPED
+
+
+def test_stop_finds_the_deployment_a_later_poll_started_by_its_marker(aws: Aws) -> None:
+    expect_list(aws, OWN_FILTER, ["d-OTHER", "d-NEW"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments",
+        {"deploymentsInfo": [info("d-OTHER", "Succeeded", description="manual"), info("d-NEW", "InProgress")]},
+        {"deploymentIds": ["d-OTHER", "d-NEW"]},
+    )
+    aws.codedeploy.add_response("stop_deployment", {"status": "Pending"}, STOP_PARAMS)
+
+    assert aws.handler.stop(poll_event(WAITING)) == STOPPED
+
+
+def test_stop_with_no_deployment_started_says_nothing(aws: Aws) -> None:
+    expect_list(aws, OWN_FILTER, [])
+
+    assert aws.handler.stop(poll_event(WAITING)) == ""
+
+
+def test_stop_leaves_a_finished_deployment_alone(aws: Aws) -> None:
+    expect_list(aws, OWN_FILTER, ["d-NEW"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments", {"deploymentsInfo": [info("d-NEW", "Succeeded")]}, {"deploymentIds": ["d-NEW"]}
+    )
+
+    assert aws.handler.stop(poll_event(WAITING)) == (
+        "CodeDeploy deployment d-NEW had already finished (status Succeeded) and was not stopped."
+    )
+
+
+def test_stop_of_a_deployment_that_just_completed_says_so(aws: Aws) -> None:
+    aws.codedeploy.add_client_error(
+        "stop_deployment", "DeploymentAlreadyCompletedException", "already completed", expected_params=STOP_PARAMS
+    )
+
+    assert aws.handler.stop(poll_event(STARTED)) == (
+        "CodeDeploy deployment d-NEW had already finished and was not stopped."
+    )
+
+
+def test_stop_that_fails_says_how_to_stop_it(aws: Aws) -> None:
+    aws.codedeploy.add_client_error(
+        "stop_deployment",
+        "AccessDeniedException",
+        "not authorized to perform: codedeploy:StopDeployment",
+        expected_params=STOP_PARAMS,
+    )
+
+    assert aws.handler.stop(poll_event(STARTED)) == (
+        "CodeDeploy deployment d-NEW could not be stopped (Access denied: the deployment handler's IAM role is "
+        "not allowed to call codedeploy:StopDeployment (while calling codedeploy:StopDeployment for CodeDeploy "
+        "application 'shop-web', deployment group 'shop-web-dg'). Grant codedeploy:StopDeployment to the role. "
+        "AWS said: not authorized to perform: codedeploy:StopDeployment.); stop it with 'aws deploy "
+        "stop-deployment --deployment-id d-NEW --auto-rollback-enabled'."
+    )
+
+
+def test_stop_that_cannot_look_the_deployment_up_says_so(aws: Aws) -> None:
+    aws.codedeploy.add_client_error("list_deployments", "ThrottlingException", "Rate exceeded", 400)
+
+    assert aws.handler.stop(poll_event(WAITING)) == (
+        "Its CodeDeploy deployment, if one was started, could not be looked up to stop it "
+        "(codedeploy:ListDeployments still failing after 1 attempt(s): ThrottlingException: Rate exceeded); "
+        "check the deployment group's deployments in CodeDeploy."
+    )
+
+
+def test_stop_for_a_delete_makes_no_aws_call(aws: Aws) -> None:
+    assert aws.handler.stop(poll_event({"PhysicalResourceId": "blue-green-ecs/shop/web"}, event("Delete"))) == ""
+
+
+@pytest.mark.parametrize("status", ["Failed", "Stopped"])
+def test_a_failed_deployment_is_reported_as_ended(aws: Aws, status: str) -> None:
+    """custom_resource.py stops nothing after such a failure: the deployment is over."""
+    expect_get(aws, "d-NEW", status, error=("HEALTH_CONSTRAINTS", "Tasks failed to start"))
+
+    with pytest.raises(DeploymentEndedError):
+        aws.handler.is_complete(poll_event(STARTED))
+
+
+def test_a_timed_out_deployment_is_reported_as_ended(aws: Aws) -> None:
+    aws.clock.now = T0 + timedelta(minutes=31)
+    expect_get(aws, "d-NEW", "InProgress")
+    aws.codedeploy.add_response("stop_deployment", {"status": "Pending"}, STOP_PARAMS)
+
+    with pytest.raises(DeploymentEndedError):
+        aws.handler.is_complete(poll_event(STARTED))
+
+
+def test_waiter_throttled_then_repeated_delivery_follows_the_first_deployment(aws: Aws) -> None:
+    """Both handlers together: the first delivery starts d-NEW but not the waiter and raises; Lambda's repeat,
+    after d-NEW has finished, starts no second deployment and answers with d-NEW's outcome."""
+    states = _client("stepfunctions")
+    answers: list[dict[str, Any]] = []
+
+    def put(url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        answers.append(json.loads(body))
+        return 200
+
+    provider = CustomResourceHandler(aws.handler, states, put=put, clock=aws.clock)
+    request = {
+        **event(),
+        "ResponseURL": "https://example.invalid/response",
+        "ResourceProperties": {**PROPS, "WaiterStateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:W"},
+    }
+    # First delivery: deploys, the first poll finds d-NEW in progress, Step Functions keeps throttling.
+    expect_no_own_deployment(aws)
+    expect_list(aws, ACTIVE_FILTER, [])
+    aws.ecs.add_response("describe_services", service(TD_OLD), DESCRIBE_PARAMS)
+    aws.codedeploy.add_response("create_deployment", {"deploymentId": "d-NEW"}, CREATE_PARAMS)
+    expect_get(aws, "d-NEW", "InProgress")
+    with Stubber(states) as states_stub:
+        states_stub.add_client_error("start_execution", "ThrottlingException", "Rate exceeded")
+        with pytest.raises(WaiterStartError):
+            provider.handle(request)
+    assert answers == []
+
+    # Lambda delivers the request again a minute later; d-NEW has succeeded meanwhile.
+    aws.clock.now = T0 + timedelta(minutes=1)
+    expect_list(aws, {**REPEAT_FILTER, "createTimeRange": {"start": T0 - timedelta(minutes=64)}}, ["d-NEW"])
+    aws.codedeploy.add_response(
+        "batch_get_deployments", {"deploymentsInfo": [info("d-NEW", "Succeeded")]}, {"deploymentIds": ["d-NEW"]}
+    )
+    expect_get(aws, "d-NEW", "Succeeded")
+
+    assert provider.handle(request) == {"Status": "SUCCESS"}
+    assert [(answer["Status"], answer["Data"]) for answer in answers] == [("SUCCESS", {"DeploymentId": "d-NEW"})]

@@ -151,83 +151,99 @@ def expect_report(stub: Stubber, status: str) -> None:
     )
 
 
-def run_hook(codedeploy: tuple[Any, Stubber], environ: dict[str, str], status: str) -> dict[str, str]:
+def settings(**environ: str) -> dict[str, str]:
+    """The environment as the construct sets it: ``environ`` plus the load balancer's full name."""
+    return {"LOAD_BALANCER_FULL_NAME": FULL_NAME, **environ}
+
+
+def one_node(ec2: tuple[Any, Stubber]) -> Any:
+    """The EC2 client, answering that the load balancer has one node, 127.0.0.1 (where the test server runs)."""
+    client, stub = ec2
+    expect_interfaces(stub, interface("127.0.0.1"))
+    return client
+
+
+def run_hook(
+    codedeploy: tuple[Any, Stubber],
+    ec2: tuple[Any, Stubber],
+    environ: dict[str, str],
+    status: str,
+    *,
+    valid: bool = True,
+) -> dict[str, str]:
+    """Run the hook under CodeDeploy; unless ``valid`` is False, EC2 answers with one node."""
     client, stub = codedeploy
     expect_report(stub, status)
-    sleeps: list[float] = []
-    result = make_handler(client=client, environ=environ, sleep=sleeps.append)(EVENT, None)
+    ec2_client = one_node(ec2) if valid else ec2[0]
+    result = make_handler(client=client, ec2_client=ec2_client, environ=environ, sleep=lambda _: None)(EVENT, None)
     assert result["Status"] == status
     return result
 
 
-def test_passing_endpoint_reports_succeeded(server: str, codedeploy: tuple[Any, Stubber]) -> None:
+def test_passing_endpoint_reports_succeeded(
+    server: str, codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]
+) -> None:
     client, stub = codedeploy
     expect_report(stub, "Succeeded")
     sleeps: list[float] = []
-    environ = {"TARGET_URL": server, "REQUEST_PATH": "/health", "REQUESTS": "3", "INTERVAL_SECONDS": "2"}
+    environ = settings(TARGET_URL=server, REQUEST_PATH="/health", REQUESTS="3", INTERVAL_SECONDS="2")
 
-    result = make_handler(client=client, environ=environ, sleep=sleeps.append)(EVENT, None)
+    result = make_handler(client=client, ec2_client=one_node(ec2), environ=environ, sleep=sleeps.append)(EVENT, None)
 
     assert result == {"DeploymentId": "d-NEW", "Status": "Succeeded", "Reason": "hook passed"}
     assert sleeps == [2.0, 2.0]
 
 
-def test_wrong_status_reports_failed(server: str, codedeploy: tuple[Any, Stubber]) -> None:
-    result = run_hook(codedeploy, {"TARGET_URL": f"{server}/broken", "REQUESTS": "2"}, "Failed")
+def test_wrong_status_reports_failed(server: str, codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]) -> None:
+    result = run_hook(codedeploy, ec2, settings(TARGET_URL=f"{server}/broken", REQUESTS="2"), "Failed")
 
     assert result["Reason"] == (
         f"0 of 2 requests to {server}/broken passed (2 failed, at most 0 allowed): "
-        "#1: HTTP 503, expected 200; #2: HTTP 503, expected 200"
+        "#1 (127.0.0.1): HTTP 503, expected 200; #2 (127.0.0.1): HTTP 503, expected 200"
     )
 
 
-def test_redirect_is_a_status_not_followed(server: str, codedeploy: tuple[Any, Stubber]) -> None:
-    result = run_hook(codedeploy, {"TARGET_URL": server, "REQUEST_PATH": "moved", "REQUESTS": "1"}, "Failed")
+def test_redirect_is_a_status_not_followed(
+    server: str, codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]
+) -> None:
+    result = run_hook(codedeploy, ec2, settings(TARGET_URL=server, REQUEST_PATH="moved", REQUESTS="1"), "Failed")
 
-    assert result["Reason"].endswith("#1: HTTP 302, expected 200")
+    assert result["Reason"].endswith("#1 (127.0.0.1): HTTP 302, expected 200")
 
 
-def test_connection_refused_reports_failed(closed_port: int, codedeploy: tuple[Any, Stubber]) -> None:
-    url = f"http://127.0.0.1:{closed_port}/health"
+def test_connection_refused_reports_failed(
+    closed_port: int, codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]
+) -> None:
+    url = f"http://{LB_HOST}:{closed_port}/health"
 
-    result = run_hook(codedeploy, {"TARGET_URL": url, "REQUESTS": "1"}, "Failed")
+    result = run_hook(codedeploy, ec2, settings(TARGET_URL=url, REQUESTS="1"), "Failed")
 
     assert result["Reason"] == (
-        f"0 of 1 requests to {url} passed (1 failed, at most 0 allowed): #1: connection refused"
+        f"0 of 1 requests to {url} passed (1 failed, at most 0 allowed): #1 (127.0.0.1): connection refused"
     )
 
 
-def test_timeout_reports_failed(server: str, codedeploy: tuple[Any, Stubber]) -> None:
-    environ = {"TARGET_URL": server, "REQUEST_PATH": "/slow", "REQUESTS": "1", "TIMEOUT_SECONDS": "0.2"}
+def test_timeout_reports_failed(server: str, codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]) -> None:
+    environ = settings(TARGET_URL=server, REQUEST_PATH="/slow", REQUESTS="1", TIMEOUT_SECONDS="0.2")
 
-    result = run_hook(codedeploy, environ, "Failed")
+    result = run_hook(codedeploy, ec2, environ, "Failed")
 
-    assert result["Reason"].endswith("#1: timed out after 0.2s")
+    assert result["Reason"].endswith("#1 (127.0.0.1): timed out after 0.2s")
 
 
 def test_allowed_failures_and_status_ranges(server: str) -> None:
     config = SmokeTestConfig.from_env(
-        {"TARGET_URL": f"{server}/broken", "EXPECTED_STATUS": "200-299", "REQUESTS": "2", "MAX_FAILURES": "2"}
+        settings(TARGET_URL=f"{server}/broken", EXPECTED_STATUS="200-299", REQUESTS="2", MAX_FAILURES="2")
     )
 
-    result = run_smoke_test(config, sleep=lambda _: None)
+    result = run_smoke_test(config, ["127.0.0.1"], sleep=lambda _: None)
 
     assert result.passed
     assert result.failures == 2
 
 
-def test_host_header_is_sent(server: str) -> None:
-    Backend.hosts.clear()
-    config = SmokeTestConfig.from_env(
-        {"TARGET_URL": f"{server}/health", "REQUESTS": "1", "HOST_HEADER": "shop.example.com"}
-    )
-
-    assert run_smoke_test(config).passed
-    assert Backend.hosts == ["shop.example.com"]
-
-
-def test_invalid_configuration_fails_the_deployment(codedeploy: tuple[Any, Stubber]) -> None:
-    result = run_hook(codedeploy, {"TARGET_URL": "internal-lb:8080"}, "Failed")
+def test_invalid_configuration_fails_the_deployment(codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]) -> None:
+    result = run_hook(codedeploy, ec2, settings(TARGET_URL="internal-lb:8080"), "Failed", valid=False)
 
     assert result["Reason"] == (
         "ValueError: Environment variable TARGET_URL must be an http:// or https:// URL, got 'internal-lb:8080'"
@@ -246,13 +262,13 @@ def test_invalid_configuration_fails_the_deployment(codedeploy: tuple[Any, Stubb
 )
 def test_numeric_settings_are_checked(name: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        SmokeTestConfig.from_env({"TARGET_URL": "https://lb.example.com:8443/", name: value})
+        SmokeTestConfig.from_env(settings(TARGET_URL="https://lb.example.com:8443/", **{name: value}))
 
 
 def test_configuration_defaults() -> None:
-    config = SmokeTestConfig.from_env({"TARGET_URL": "https://lb.example.com:8443/"})
+    config = SmokeTestConfig.from_env(settings(TARGET_URL="https://lb.example.com:8443/"))
 
-    assert config == SmokeTestConfig(url="https://lb.example.com:8443/")
+    assert config == SmokeTestConfig(url="https://lb.example.com:8443/", load_balancer_full_name=FULL_NAME)
     assert config.requests == 5
     assert config.interval_seconds == 2.0
     assert config.timeout_seconds == 5.0
@@ -280,7 +296,7 @@ def test_parse_statuses_rejects_garbage() -> None:
         parse_statuses("ok")
 
 
-# --- LOAD_BALANCER_FULL_NAME: requests to the private addresses of the load balancer's nodes ---
+# --- requests to the private addresses of the load balancer's nodes ---
 
 
 def test_requests_rotate_over_the_load_balancer_nodes_with_the_target_host(
@@ -305,20 +321,10 @@ def test_requests_rotate_over_the_load_balancer_nodes_with_the_target_host(
     assert Backend.seen == [("127.0.0.1", host), ("127.0.0.2", host), ("127.0.0.1", host)]
 
 
-def test_host_header_reaches_the_load_balancer_nodes(nodes: int) -> None:
-    Backend.seen.clear()
-    config = SmokeTestConfig.from_env(
-        {"TARGET_URL": f"http://{LB_HOST}:{nodes}/health", "REQUESTS": "2", "HOST_HEADER": "shop.example.com"}
-    )
-
-    assert run_smoke_test(config, addresses=["127.0.0.1", "127.0.0.2"], sleep=lambda _: None).passed
-    assert Backend.seen == [("127.0.0.1", "shop.example.com"), ("127.0.0.2", "shop.example.com")]
-
-
 def test_failed_request_names_the_node(nodes: int) -> None:
-    config = SmokeTestConfig.from_env({"TARGET_URL": f"http://{LB_HOST}:{nodes}/health", "REQUESTS": "2"})
+    config = SmokeTestConfig.from_env(settings(TARGET_URL=f"http://{LB_HOST}:{nodes}/health", REQUESTS="2"))
 
-    result = run_smoke_test(config, addresses=["127.0.0.1", "127.0.0.3"], sleep=lambda _: None)
+    result = run_smoke_test(config, ["127.0.0.1", "127.0.0.3"], sleep=lambda _: None)
 
     assert result.summary() == (
         f"1 of 2 requests to http://{LB_HOST}:{nodes}/health passed (1 failed, at most 0 allowed): "
@@ -409,20 +415,39 @@ def test_unreachable_ec2_api_reports_failed(closed_port: int, codedeploy: tuple[
     )
 
 
-def test_without_full_name_ec2_is_not_called(
-    server: str, codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+def test_without_full_name_the_hook_fails_before_any_request(
+    server: str, codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]
 ) -> None:
-    def no_client() -> Any:
-        raise AssertionError("an EC2 client was created")
+    Backend.hosts.clear()
 
-    monkeypatch.setattr(smoke_test, "_default_ec2_client", no_client)
-    environ = {"TARGET_URL": f"{server}/health", "REQUESTS": "1"}
-    expect_report(codedeploy[1], "Succeeded")
-    expect_report(codedeploy[1], "Succeeded")
+    # The ec2 stub has no responses: any call would fail differently, and the fixture checks none is left.
+    result = run_hook(codedeploy, ec2, {"TARGET_URL": f"{server}/health"}, "Failed", valid=False)
 
-    # The ec2 stub has no responses: any call would fail the hook, and the fixture checks none is left.
-    assert make_handler(client=codedeploy[0], ec2_client=ec2[0], environ=environ)(EVENT, None)["Status"] == "Succeeded"
-    assert make_handler(client=codedeploy[0], environ=environ)(EVENT, None)["Status"] == "Succeeded"
+    assert result["Reason"] == (
+        "ValueError: Environment variable LOAD_BALANCER_FULL_NAME must be a load balancer's full name, "
+        "app/<name>/<id> (its LoadBalancerFullName attribute, not its ARN), got ''"
+    )
+    assert Backend.hosts == []
+
+
+def test_network_load_balancer_names_are_rejected() -> None:
+    message = (
+        "Environment variable LOAD_BALANCER_FULL_NAME must be a load balancer's full name, app/<name>/<id> "
+        "(its LoadBalancerFullName attribute, not its ARN), got 'net/shop/0123'"
+    )
+
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        SmokeTestConfig.from_env(settings(TARGET_URL=f"http://{LB_HOST}", LOAD_BALANCER_FULL_NAME="net/shop/0123"))
+
+
+NO_ADDRESS = "run_smoke_test needs at least one address of the load balancer's nodes"
+
+
+def test_run_smoke_test_needs_an_address() -> None:
+    config = SmokeTestConfig.from_env(settings(TARGET_URL=f"http://{LB_HOST}"))
+
+    with pytest.raises(ValueError, match=f"^{re.escape(NO_ADDRESS)}$"):
+        run_smoke_test(config, [])
 
 
 def test_default_ec2_client_is_created_once_with_retries(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -440,10 +465,12 @@ def test_default_ec2_client_is_created_once_with_retries(monkeypatch: pytest.Mon
         smoke_test._default_ec2_client.cache_clear()
 
 
-def test_full_name_must_not_be_an_arn(codedeploy: tuple[Any, Stubber]) -> None:
+def test_full_name_must_not_be_an_arn(codedeploy: tuple[Any, Stubber], ec2: tuple[Any, Stubber]) -> None:
     arn = f"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/{FULL_NAME}"
 
-    result = run_hook(codedeploy, {"TARGET_URL": f"http://{LB_HOST}", "LOAD_BALANCER_FULL_NAME": arn}, "Failed")
+    result = run_hook(
+        codedeploy, ec2, settings(TARGET_URL=f"http://{LB_HOST}", LOAD_BALANCER_FULL_NAME=arn), "Failed", valid=False
+    )
 
     assert result["Reason"] == (
         "ValueError: Environment variable LOAD_BALANCER_FULL_NAME must be a load balancer's full name, "
@@ -455,12 +482,11 @@ def test_full_name_must_not_be_an_arn(codedeploy: tuple[Any, Stubber]) -> None:
     ("environ", "name"),
     [
         ({"TARGET_URL": "https://BlueG-WebLo.elb.invalid:8443/health"}, "blueg-weblo.elb.invalid"),
-        ({"TARGET_URL": "https://lb.elb.invalid", "HOST_HEADER": "shop.example.com:8443"}, "shop.example.com"),
         ({"TARGET_URL": "https://[fd00::1]:8443"}, "fd00::1"),
     ],
 )
 def test_server_name(environ: dict[str, str], name: str) -> None:
-    assert SmokeTestConfig.from_env(environ).server_name == name
+    assert SmokeTestConfig.from_env(settings(**environ)).server_name == name
 
 
 def server_name_indication(hello: bytes) -> str | None:
@@ -512,21 +538,16 @@ def tls_listener() -> Iterator[tuple[int, list[bytes]]]:
         listener.close()
 
 
-@pytest.mark.parametrize(("host_header", "name"), [(None, LB_HOST), ("shop.example.com:8443", "shop.example.com")])
-def test_https_to_a_node_sends_the_host_name_as_sni(
-    tls_listener: tuple[int, list[bytes]], host_header: str | None, name: str
-) -> None:
+def test_https_to_a_node_sends_the_host_name_as_sni(tls_listener: tuple[int, list[bytes]]) -> None:
     port, hellos = tls_listener
-    environ = {"TARGET_URL": f"https://{LB_HOST}:{port}/health", "REQUESTS": "1"}
-    if host_header:
-        environ["HOST_HEADER"] = host_header
+    environ = settings(TARGET_URL=f"https://{LB_HOST}:{port}/health", REQUESTS="1")
 
-    result = run_smoke_test(SmokeTestConfig.from_env(environ), addresses=["127.0.0.1"])
+    result = run_smoke_test(SmokeTestConfig.from_env(environ), ["127.0.0.1"])
 
     assert not result.passed  # the listener hangs up after the ClientHello
     assert result.probes[0].address == "127.0.0.1"
     assert len(hellos) == 1
-    assert server_name_indication(hellos[0]) == name
+    assert server_name_indication(hellos[0]) == LB_HOST
 
 
 def test_importable_as_top_level_module() -> None:
@@ -571,12 +592,14 @@ def logged(capsys: pytest.CaptureFixture[str], action: str) -> list[dict[str, An
 
 @pytest.mark.parametrize("with_client", [True, False])
 def test_ecs_passing_endpoint_returns_succeeded(
-    server: str, no_codedeploy: Any, capsys: pytest.CaptureFixture[str], with_client: bool
+    server: str, no_codedeploy: Any, ec2: tuple[Any, Stubber], capsys: pytest.CaptureFixture[str], with_client: bool
 ) -> None:
     Backend.hosts.clear()
     sleeps: list[float] = []
-    environ = {"TARGET_URL": server, "REQUEST_PATH": "/health", "REQUESTS": "3", "INTERVAL_SECONDS": "2"}
-    hook = make_handler(client=no_codedeploy if with_client else None, environ=environ, sleep=sleeps.append)
+    environ = settings(TARGET_URL=server, REQUEST_PATH="/health", REQUESTS="3", INTERVAL_SECONDS="2")
+    hook = make_handler(
+        client=no_codedeploy if with_client else None, ec2_client=one_node(ec2), environ=environ, sleep=sleeps.append
+    )
 
     assert hook(ECS_EVENT, None) == {"hookStatus": "SUCCEEDED"}
     assert len(Backend.hosts) == 3
@@ -590,22 +613,21 @@ def test_ecs_passing_endpoint_returns_succeeded(
 
 
 def test_ecs_wrong_status_returns_failed_with_the_reason_logged(
-    server: str, no_codedeploy: Any, capsys: pytest.CaptureFixture[str]
+    server: str, no_codedeploy: Any, ec2: tuple[Any, Stubber], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    environ = {"TARGET_URL": f"{server}/broken", "REQUESTS": "2"}
+    environ = settings(TARGET_URL=f"{server}/broken", REQUESTS="2")
+    hook = make_handler(client=no_codedeploy, ec2_client=one_node(ec2), environ=environ, sleep=lambda _: None)
 
-    assert make_handler(client=no_codedeploy, environ=environ, sleep=lambda _: None)(ECS_EVENT, None) == {
-        "hookStatus": "FAILED"
-    }
+    assert hook(ECS_EVENT, None) == {"hookStatus": "FAILED"}
     [report] = logged(capsys, "reported")
     assert report["reason"] == (
         f"0 of 2 requests to {server}/broken passed (2 failed, at most 0 allowed): "
-        "#1: HTTP 503, expected 200; #2: HTTP 503, expected 200"
+        "#1 (127.0.0.1): HTTP 503, expected 200; #2 (127.0.0.1): HTTP 503, expected 200"
     )
 
 
-def test_ecs_invalid_configuration_returns_failed(no_codedeploy: Any) -> None:
-    hook = make_handler(client=no_codedeploy, environ={"TARGET_URL": "internal-lb:8080"})
+def test_ecs_invalid_configuration_returns_failed(no_codedeploy: Any, ec2: tuple[Any, Stubber]) -> None:
+    hook = make_handler(client=no_codedeploy, ec2_client=ec2[0], environ=settings(TARGET_URL="internal-lb:8080"))
 
     assert hook(ECS_EVENT, None) == {"hookStatus": "FAILED"}
 
@@ -645,7 +667,7 @@ def test_ecs_ec2_error_returns_failed(no_codedeploy: Any, ec2: tuple[Any, Stubbe
 
 def test_unknown_event_is_rejected_before_any_request(server: str, no_codedeploy: Any) -> None:
     Backend.hosts.clear()
-    hook = make_handler(client=no_codedeploy, environ={"TARGET_URL": f"{server}/health", "REQUESTS": "1"})
+    hook = make_handler(client=no_codedeploy, environ=settings(TARGET_URL=f"{server}/health", REQUESTS="1"))
 
     with pytest.raises(ValueError, match="or executionDetails when Amazon ECS does"):
         hook({"lifecycleStage": "POST_TEST_TRAFFIC_SHIFT"}, None)
