@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_route53 as route53
     from aws_cdk import aws_sns as sns
 
-from . import context_keys, defaults
+from . import defaults
 from .access_logs import enable_access_logs
 from .acknowledgements import (
     LOGS_DEFAULT_ENCRYPTION,
@@ -375,9 +375,6 @@ class BlueGreenFargateService(Construct):
             check_duration("idle_timeout", idle_timeout, minimum_seconds=1, maximum_seconds=4000)
         alarm_options.validate()
         native = engine is DeploymentEngine.ECS_NATIVE
-        # Set by `blue-green-ecs export --standalone`: no assets, so the deployment trigger's handler
-        # and the smoke test become inline code.
-        standalone = str(self.node.try_get_context(context_keys.STANDALONE)).lower() == "true"
         if native:
             # (name, value as shown, given?) of every prop that only the CodeDeploy engine reads.
             codedeploy_only: list[tuple[str, object, bool]] = [
@@ -631,7 +628,6 @@ class BlueGreenFargateService(Construct):
                 test_listener=self.test_listener,
                 test_port=test_port,
                 https=https,
-                inline=standalone,
             ).function
             given_hooks = {**given_hooks, "AfterAllowTestTraffic": self.smoke_test_function}
         self.hooks: dict[str, lambda_.IFunction] = {
@@ -687,26 +683,12 @@ class BlueGreenFargateService(Construct):
                 application=application,
                 deployment_group_name=deployment_group_name,
                 trigger_timeout=timeout,
-                inline_code=standalone,
             )
             self.application = deployment.application
             self.deployment_config = deployment.deployment_config
             self.deployment_group = deployment.deployment_group
             self.appspec_properties = deployment.appspec_properties
             self.deployment_trigger = deployment.trigger
-
-        if str(self.node.try_get_context(context_keys.PIPELINE_FILES)).lower() == "true" and self.deployment_group:
-            # For `blue-green-ecs export`: the pipeline files travel in the template's top-level
-            # Metadata (which creates no dependencies), resolved at synthesis; the command takes
-            # them out of the template it writes.
-            from .pipeline import appspec_document, taskdef_document  # the pipeline module imports this one
-
-            options = Stack.of(self).template_options
-            metadata = dict(options.metadata or {})
-            services = dict(metadata.get(context_keys.PIPELINE_FILES, {}))
-            services[self.node.path] = {"appspec.yaml": appspec_document(self), "taskdef.json": taskdef_document(self)}
-            metadata[context_keys.PIPELINE_FILES] = services
-            options.metadata = metadata
 
         # Optional features: their modules are imported on use.
         self.dashboard: cloudwatch.Dashboard | None = None

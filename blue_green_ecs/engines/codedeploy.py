@@ -19,6 +19,7 @@ from constructs import Construct
 from ..acknowledgements import ignore_cfn_lint
 from ..deployment_trigger import DeploymentTrigger, appspec_properties
 from ..load_balancing import select_subnets
+from ..pipeline import record_pipeline_files
 from ..shared_resources import codedeploy_application, codedeploy_role
 from ..traffic_shift import TrafficShift
 from ..validation import invalid, unresolved
@@ -82,7 +83,6 @@ def attach(
     application: codedeploy.IEcsApplication | None,
     deployment_group_name: str | None,
     trigger_timeout: Duration | None,
-    inline_code: bool = False,
 ) -> CodeDeployParts:
     """Register the service with CodeDeploy, and deploy on `cdk deploy` when ``trigger_timeout`` is set."""
     service.attach_to_application_target_group(blue)
@@ -136,6 +136,7 @@ def attach(
         capacity_provider_strategies=capacity_provider_strategies,
         hooks=hooks,
     )
+    record_pipeline_files(scope, task_definition=task_definition, container_name=container_name, appspec=appspec)
     trigger = None
     if trigger_timeout is not None:
         trigger = DeploymentTrigger(
@@ -148,7 +149,6 @@ def attach(
             task_definition=task_definition,
             appspec=appspec,
             timeout=trigger_timeout,
-            inline_code=inline_code,
         )
     return CodeDeployParts(app, config, group, appspec, trigger)
 
