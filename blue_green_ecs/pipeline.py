@@ -78,27 +78,29 @@ def _appspec_inputs(service: PipelineService) -> Mapping[str, Any]:
 
 def taskdef_document(service: PipelineService, *, image: str = IMAGE_PLACEHOLDER) -> dict[str, Any]:
     """The service's task definition in RegisterTaskDefinition form, the app image as ``image``."""
-    document = _taskdef(service.task_definition, service.container.container_name, image)
+    document = _taskdef(_task_resource(service.task_definition), service.container.container_name, image)
     tokens: dict[str, Any] = _as_tokens(document)
     return tokens
 
 
-def _taskdef(task_definition: ecs.TaskDefinition, container_name: str, image: str) -> dict[str, Any]:
-    """The task definition's resolved RegisterTaskDefinition form (intrinsics as plain dicts)."""
+def _task_resource(task_definition: ecs.TaskDefinition) -> ecs.CfnTaskDefinition:
     resource = task_definition.node.default_child
     if not isinstance(resource, ecs.CfnTaskDefinition):
         raise TypeError(f"{task_definition.node.path} has no CfnTaskDefinition")
-    # One resolution for everything (each is a call into the jsii runtime).
-    properties = {name: getattr(resource, name) for name in _TASK_PROPERTIES}
-    resolved = Stack.of(task_definition).resolve(
-        {"properties": properties, "containers": resource.container_definitions}
-    )
+    return resource
+
+
+def _taskdef(resource: ecs.CfnTaskDefinition, container_name: str, image: str) -> dict[str, Any]:
+    """The task definition's resolved RegisterTaskDefinition form (intrinsics as plain dicts)."""
+    # The L1's properties (camelCase, as the ECS API spells them) in one resolution: each call into
+    # the jsii runtime costs, and this runs in every synthesis (see record_pipeline_files).
+    resolved = resource.stack.resolve(resource._cfn_properties)
     document: dict[str, Any] = {}
     for name in _TASK_PROPERTIES:
-        value = resolved["properties"].get(name)
+        value = resolved.get(_camel(name))
         if value not in (None, [], {}):
             document[_camel(name)] = _api_form(value)
-    containers = _api_form(resolved["containers"])
+    containers = _api_form(resolved.get("containerDefinitions", []))
     for container in containers:
         if container["name"] == container_name:
             container["image"] = image
@@ -134,24 +136,23 @@ def record_pipeline_files(
     writes the files from there. The documents are produced at synthesis, so containers added
     to the task definition after the service was constructed are in ``taskdef.json``.
     """
-    scope.node.add_metadata(
-        PIPELINE_FILES_METADATA, Lazy.any(_PipelineFiles(task_definition, container_name, dict(appspec)))
-    )
+    producer = _PipelineFiles(_task_resource(task_definition), container_name, dict(appspec))
+    scope.node.add_metadata(PIPELINE_FILES_METADATA, Lazy.any(producer))
 
 
 @jsii.implements(IStableAnyProducer)
 class _PipelineFiles:
     """Produces the metadata of :func:`record_pipeline_files` when the stack's metadata is resolved."""
 
-    def __init__(self, task_definition: ecs.TaskDefinition, container_name: str, appspec: Mapping[str, Any]) -> None:
-        self._task_definition = task_definition
+    def __init__(self, resource: ecs.CfnTaskDefinition, container_name: str, appspec: Mapping[str, Any]) -> None:
+        self._resource = resource
         self._container_name = container_name
         self._appspec = appspec
 
     def produce(self) -> Any:
         return {
             "appspec.yaml": _appspec(self._appspec, TASK_DEFINITION_PLACEHOLDER),
-            "taskdef.json": _taskdef(self._task_definition, self._container_name, IMAGE_PLACEHOLDER),
+            "taskdef.json": _taskdef(self._resource, self._container_name, IMAGE_PLACEHOLDER),
         }
 
 
