@@ -26,8 +26,9 @@ IMAGE_PLACEHOLDER = "<IMAGE1_NAME>"
 # the cloud assembly's stack metadata (not in the template), where `blue-green-ecs export` reads it.
 PIPELINE_FILES_METADATA = "blue-green-ecs:pipeline-files"
 
-# Maps in a container definition whose keys are the user's, not CloudFormation property names.
-_FREE_FORM_KEYS = frozenset({"DockerLabels", "Options"})
+# Maps whose keys are the user's, not property names (the L1 properties are camelCase): container
+# labels, log and FireLens driver options, Docker volume driver options and labels.
+_FREE_FORM_KEYS = frozenset({"dockerLabels", "options", "driverOpts", "labels"})
 _TASK_PROPERTIES = (
     "family",
     "task_role_arn",

@@ -135,7 +135,11 @@ def test_recorded_taskdef_has_containers_added_after_construction() -> None:
     stack = Stack(App(), "Late")
     web = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry("nginx"))
     web.task_definition.add_container(
-        "Sidecar", image=ecs.ContainerImage.from_registry("envoy"), essential=False, memory_limit_mib=64
+        "Sidecar",
+        image=ecs.ContainerImage.from_registry("envoy"),
+        essential=False,
+        memory_limit_mib=64,
+        docker_labels={"Team": "edge", "com.Example": "y"},
     )
 
     # when
@@ -146,3 +150,5 @@ def test_recorded_taskdef_has_containers_added_after_construction() -> None:
         ("web", IMAGE_PLACEHOLDER),
         ("Sidecar", "envoy"),
     ]
+    # The user's label names are kept as they are, not camel-cased like property names.
+    assert taskdef["containerDefinitions"][1]["dockerLabels"] == {"Team": "edge", "com.Example": "y"}
