@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .engines import DeploymentEngine
-    from .hooks import DeploymentHooks, SmokeTest, hook_code
+    from .hooks import DeploymentHooks, SmokeTest
+    from .lambda_code import hook_code
     from .pipeline import appspec_document, pipeline_files, taskdef_document
     from .rollback_alarms import RollbackAlarmOptions
     from .service import BlueGreenFargateService
@@ -26,7 +27,7 @@ _EXPORTS = {
     "TrafficShift": ".traffic_shift",
     "TrafficShiftKind": ".traffic_shift",
     "appspec_document": ".pipeline",
-    "hook_code": ".hooks",
+    "hook_code": ".lambda_code",
     "pipeline_files": ".pipeline",
     "taskdef_document": ".pipeline",
 }

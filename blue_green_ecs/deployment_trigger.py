@@ -32,7 +32,7 @@ from .acknowledgements import (
     acknowledge_role_dependencies,
     skip_checkov,
 )
-from .hooks import HANDLER_RUNTIME, handlers_code, inline_source
+from .lambda_code import HANDLER_RUNTIME, handlers_code
 from .shared_resources import stack_singleton
 
 # CloudFormation gives a custom resource at most one hour (ServiceTimeout 3600 s). The handler's own
@@ -111,15 +111,11 @@ class DeploymentTriggerProvider(Construct):
     CONSTRUCT_ID = "BlueGreenEcsDeploymentTrigger"
 
     @classmethod
-    def of(cls, scope: Construct, *, inline: bool = False) -> DeploymentTriggerProvider:
-        """The provider of ``scope``'s stack, created on first use (``inline``: see the constructor)."""
-        return stack_singleton(
-            scope, cls.CONSTRUCT_ID, cls, lambda stack, construct_id: cls(stack, construct_id, inline=inline)
-        )
+    def of(cls, scope: Construct) -> DeploymentTriggerProvider:
+        """The provider of ``scope``'s stack, created on first use."""
+        return stack_singleton(scope, cls.CONSTRUCT_ID, cls, cls)
 
-    def __init__(self, scope: Construct, construct_id: str, *, inline: bool = False) -> None:
-        """``inline``: the handler as inline code (one ``index.py``, about 60 KB) instead of an asset,
-        for templates deployed without a CDK bootstrap (``blue-green-ecs export --standalone``)."""
+    def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(self, "Logs", retention=defaults.LOG_RETENTION)
         self.handler_role = iam.Role(
@@ -133,19 +129,11 @@ class DeploymentTriggerProvider(Construct):
             self,
             "Handler",
             runtime=HANDLER_RUNTIME,
-            code=(
-                lambda_.Code.from_inline(
-                    inline_source(
-                        "custom_resource",
-                        ["appspec", "request", "messages", "aws", "live_state", "deployment", "cfn_response"],
-                    )
-                )
-                if inline
-                else handlers_code()
-            ),
-            handler="index.handler" if inline else "custom_resource.handler",
-            # onEvent retries throttled calls for up to about 2 minutes, then one poll, the waiter's
-            # start and the response to CloudFormation (retried for up to about 2 minutes).
+            # `blue-green-ecs export --standalone` makes this inline code after synthesis.
+            code=handlers_code(),
+            handler="custom_resource.handler",
+            # Each AWS call retries for about half a minute at most (botocore's standard mode, handlers/aws.py),
+            # then one poll, the waiter's start and the response to CloudFormation.
             timeout=Duration.minutes(5),
             memory_size=256,
             log_group=log_group,
@@ -281,10 +269,9 @@ class DeploymentTrigger(Construct):
         task_definition: ecs.TaskDefinition,
         appspec: Mapping[str, Any],
         timeout: Duration,
-        inline_code: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        provider = DeploymentTriggerProvider.of(self, inline=inline_code)
+        provider = DeploymentTriggerProvider.of(self)
         self.provider = provider
         self.timeout = timeout
         # Scoped to this service's application, group, configuration and service: one shared role,

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, Duration, ILocalBundling
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -25,106 +20,9 @@ from .acknowledgements import (
     acknowledge_role_dependencies,
     skip_checkov,
 )
+from .lambda_code import HANDLER_RUNTIME, handlers_code
+from .lambda_code import hook_code as hook_code  # public here before lambda_code existed
 from .validation import check_duration, check_int, check_path, invalid
-
-if TYPE_CHECKING:
-    from .load_balancing import LoadBalancerParts
-    from .props import ServiceProps
-
-HANDLERS_DIR = Path(__file__).resolve().parent / "handlers"
-# The newest Python runtime aws-cdk-lib knows (AwsSolutions-L1); the handlers need 3.11 or newer.
-HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
-
-
-@jsii.implements(ILocalBundling)
-class _WithHookHelper:
-    """Local bundling (no Docker): the user's directory plus ``lifecycle_hook.py``."""
-
-    def __init__(self, directory: Path) -> None:
-        self._directory = directory
-
-    # jsii calls this with the options struct as one positional argument, although the generated
-    # ILocalBundling stub declares keyword arguments; hence the type: ignore where it is passed.
-    def try_bundle(self, output_dir: str, options: Any) -> bool:
-        shutil.copytree(self._directory, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy2(HANDLERS_DIR / "lifecycle_hook.py", Path(output_dir) / "lifecycle_hook.py")
-        return True
-
-
-def hook_code(directory: str | Path) -> lambda_.Code:
-    """Lambda code for a hook: ``directory`` plus the ``lifecycle_hook`` helper module.
-
-    The hook then only decides pass or fail::
-
-        # my_hooks/check.py
-        from lifecycle_hook import codedeploy_hook
-
-        @codedeploy_hook
-        def handler(event, context):
-            return run_my_checks()  # True: pass, False or an exception: fail
-
-        lambda_.Function(self, "Check", code=hook_code("my_hooks"), handler="check.handler",
-                         runtime=lambda_.Runtime.PYTHON_3_13)
-
-    Bundled locally at synth time, without Docker.
-    """
-    source = Path(directory)
-    if not source.is_dir():
-        raise invalid("directory", str(directory), "give the directory that holds the hook's handler module.")
-    return lambda_.Code.from_asset(
-        str(source),
-        asset_hash_type=AssetHashType.OUTPUT,
-        bundling=BundlingOptions(
-            # Never pulled: local bundling always succeeds, the image is only a required field.
-            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
-            local=_WithHookHelper(source),  # type: ignore[arg-type]
-        ),
-    )
-
-
-_FUTURE_IMPORT = "from __future__ import annotations\n"
-
-
-def inline_source(main: str, helpers: Sequence[str] = ()) -> str:
-    """One ``index.py`` holding the handler module ``main`` and the ``helpers`` it imports by name.
-
-    Each helper is compiled as a module of its own name and registered in ``sys.modules`` before the
-    next one and the main module run, so their ``import``s find each other exactly as in the asset.
-    ``from __future__`` must open a file, so the main module's moves to the top.
-    """
-    loader = [
-        _FUTURE_IMPORT.rstrip(),
-        "import sys as _sys",
-        "import types as _types",
-        "",
-        "",
-        "def _load(_name, _source):",
-        "    _module = _types.ModuleType(_name)",
-        "    _sys.modules[_name] = _module",
-        "    exec(compile(_source, _name + '.py', 'exec', dont_inherit=True), _module.__dict__)",
-        "",
-        "",
-    ]
-    for name in helpers:
-        loader.append(f"_load({name!r}, {(HANDLERS_DIR / f'{name}.py').read_text()!r})")
-    body = (HANDLERS_DIR / f"{main}.py").read_text()
-    if _FUTURE_IMPORT not in body:
-        raise ValueError(f"handlers/{main}.py must use {_FUTURE_IMPORT.strip()!r}, as every handler module does")
-    return "\n".join(loader) + "\n" + body.replace(_FUTURE_IMPORT, "", 1)
-
-
-def inline_smoke_test_code() -> lambda_.Code:
-    """The smoke test as inline code (one ``index.py``), for templates that must not use assets.
-
-    The hook helper is embedded (see :func:`inline_source`). CloudFormation accepts inline code well
-    beyond the old 4096-character limit (aws/aws-cdk #20624).
-    """
-    return lambda_.Code.from_inline(inline_source("smoke_test", ["lifecycle_hook"]))
-
-
-def handlers_code() -> lambda_.Code:
-    """The asset holding every Lambda handler of the library (one asset, shared by all functions)."""
-    return lambda_.Code.from_asset(str(HANDLERS_DIR), exclude=["__pycache__", "*.pyc"])
 
 
 @dataclass(frozen=True)
@@ -227,24 +125,6 @@ class SmokeTest:
 class SmokeTestFunction(Construct):
     """The smoke test's Lambda function, wired to the test listener of one service."""
 
-    @classmethod
-    def for_service(
-        cls, scope: Construct, props: ServiceProps, *, vpc: ec2.IVpc, load_balancing: LoadBalancerParts
-    ) -> lambda_.Function | None:
-        """The function of the service's ``smoke_test`` (construct id ``SmokeTest``), ``None`` without one."""
-        if props.smoke_test is None:
-            return None
-        return cls(
-            scope,
-            "SmokeTest",
-            options=props.smoke_test,
-            vpc=vpc,
-            load_balancer=load_balancing.load_balancer,
-            test_listener=load_balancing.test_listener,
-            test_port=props.test_port,
-            https=props.https,
-        ).function
-
     def __init__(
         self,
         scope: Construct,
@@ -257,7 +137,6 @@ class SmokeTestFunction(Construct):
         test_port: int,
         https: bool,
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
-        inline: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         scheme = "https" if https else "http"
@@ -304,8 +183,8 @@ class SmokeTestFunction(Construct):
             self,
             "Function",
             runtime=HANDLER_RUNTIME,
-            handler="index.handler" if inline else "smoke_test.handler",
-            code=inline_smoke_test_code() if inline else handlers_code(),
+            handler="smoke_test.handler",
+            code=handlers_code(),
             timeout=options.function_timeout,
             memory_size=256,
             description="blue-green-ecs smoke test: requests to the green task set through the test listener",

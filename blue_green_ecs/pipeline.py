@@ -10,21 +10,26 @@ tokens in the documents: pass them to ``s3deploy.Source.json_data`` / ``Source.d
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from aws_cdk import Stack, Token
+import jsii
+from aws_cdk import IStableAnyProducer, Lazy, Stack, Token
 from aws_cdk import aws_ecs as ecs
+from constructs import Construct, Node
 
 from .engines import DeploymentEngine
 from .handlers.appspec import build_appspec
-from .service import BlueGreenFargateService
 
 # The placeholders CodePipeline's CodeDeployToECS action substitutes.
 TASK_DEFINITION_PLACEHOLDER = "<TASK_DEFINITION>"
 IMAGE_PLACEHOLDER = "<IMAGE1_NAME>"
+# Construct metadata of a CodeDeploy service: {"appspec.yaml": ..., "taskdef.json": ...}, resolved in
+# the cloud assembly's stack metadata (not in the template), where `blue-green-ecs export` reads it.
+PIPELINE_FILES_METADATA = "blue-green-ecs:pipeline-files"
 
-# Maps in a container definition whose keys are the user's, not CloudFormation property names.
-_FREE_FORM_KEYS = frozenset({"DockerLabels", "Options"})
+# Maps whose keys are the user's, not property names (the L1 properties are camelCase): container
+# labels, log and FireLens driver options, Docker volume driver options and labels.
+_FREE_FORM_KEYS = frozenset({"dockerLabels", "options", "driverOpts", "labels"})
 _TASK_PROPERTIES = (
     "family",
     "task_role_arn",
@@ -39,14 +44,35 @@ _TASK_PROPERTIES = (
 )
 
 
-def appspec_document(
-    service: BlueGreenFargateService, *, task_definition: str = TASK_DEFINITION_PLACEHOLDER
-) -> dict[str, Any]:
+class PipelineService(Protocol):
+    """What the pipeline documents read of a service; ``BlueGreenFargateService`` is one."""
+
+    @property
+    def node(self) -> Node: ...
+
+    @property
+    def task_definition(self) -> ecs.TaskDefinition: ...
+
+    @property
+    def container(self) -> ecs.ContainerDefinition: ...
+
+    @property
+    def engine(self) -> DeploymentEngine: ...
+
+    @property
+    def appspec_properties(self) -> Mapping[str, Any]: ...
+
+
+def appspec_document(service: PipelineService, *, task_definition: str = TASK_DEFINITION_PLACEHOLDER) -> dict[str, Any]:
     """The service's AppSpec, with CodePipeline's task definition placeholder by default."""
-    return build_appspec({**_appspec_inputs(service), "TaskDefinitionArn": task_definition})
+    return _appspec(_appspec_inputs(service), task_definition)
 
 
-def _appspec_inputs(service: BlueGreenFargateService) -> dict[str, Any]:
+def _appspec(appspec: Mapping[str, Any], task_definition: str) -> dict[str, Any]:
+    return build_appspec({**appspec, "TaskDefinitionArn": task_definition})
+
+
+def _appspec_inputs(service: PipelineService) -> Mapping[str, Any]:
     if service.engine is not DeploymentEngine.CODE_DEPLOY:
         raise ValueError(
             f"Invalid service={service.node.path!r}: pipeline files are for engine=DeploymentEngine.CODE_DEPLOY; "
@@ -55,27 +81,39 @@ def _appspec_inputs(service: BlueGreenFargateService) -> dict[str, Any]:
     return service.appspec_properties
 
 
-def taskdef_document(service: BlueGreenFargateService, *, image: str = IMAGE_PLACEHOLDER) -> dict[str, Any]:
+def taskdef_document(service: PipelineService, *, image: str = IMAGE_PLACEHOLDER) -> dict[str, Any]:
     """The service's task definition in RegisterTaskDefinition form, the app image as ``image``."""
-    stack = Stack.of(service)
-    resource = service.task_definition.node.default_child
-    if not isinstance(resource, ecs.CfnTaskDefinition):
-        raise TypeError(f"{service.task_definition.node.path} has no CfnTaskDefinition")
-    document: dict[str, Any] = {}
-    for name in _TASK_PROPERTIES:
-        value = stack.resolve(getattr(resource, name))
-        if value not in (None, [], {}):
-            document[_camel(name)] = _api_form(value)
-    containers = _api_form(stack.resolve(resource.container_definitions))
-    for container in containers:
-        if container["name"] == service.container.container_name:
-            container["image"] = image
-    document["containerDefinitions"] = containers
+    document = _taskdef(_task_resource(service.task_definition), service.container.container_name, image)
     tokens: dict[str, Any] = _as_tokens(document)
     return tokens
 
 
-def pipeline_files(service: BlueGreenFargateService) -> dict[str, str]:
+def _task_resource(task_definition: ecs.TaskDefinition) -> ecs.CfnTaskDefinition:
+    resource = task_definition.node.default_child
+    if not isinstance(resource, ecs.CfnTaskDefinition):
+        raise TypeError(f"{task_definition.node.path} has no CfnTaskDefinition")
+    return resource
+
+
+def _taskdef(resource: ecs.CfnTaskDefinition, container_name: str, image: str) -> dict[str, Any]:
+    """The task definition's resolved RegisterTaskDefinition form (intrinsics as plain dicts)."""
+    # The L1's properties (camelCase, as the ECS API spells them) in one resolution: each call into
+    # the jsii runtime costs, and this runs in every synthesis (see record_pipeline_files).
+    resolved = resource.stack.resolve(resource._cfn_properties)
+    document: dict[str, Any] = {}
+    for name in _TASK_PROPERTIES:
+        value = resolved.get(_camel(name))
+        if value not in (None, [], {}):
+            document[_camel(name)] = _api_form(value)
+    containers = _api_form(resolved.get("containerDefinitions", []))
+    for container in containers:
+        if container["name"] == container_name:
+            container["image"] = image
+    document["containerDefinitions"] = containers
+    return document
+
+
+def pipeline_files(service: PipelineService) -> dict[str, str]:
     """``appspec.yaml`` and ``taskdef.json`` contents, resolved by CloudFormation at deploy time.
 
     For example, into the pipeline's source bucket::
@@ -86,11 +124,41 @@ def pipeline_files(service: BlueGreenFargateService) -> dict[str, str]:
 
     The AppSpec is JSON, which is also valid YAML, so CodeDeploy reads it as appspec.yaml.
     """
-    stack = Stack.of(service)
+    stack = Stack.of(service.task_definition)
     return {
         "appspec.yaml": stack.to_json_string(appspec_document(service)),
         "taskdef.json": stack.to_json_string(taskdef_document(service)),
     }
+
+
+def record_pipeline_files(
+    scope: Construct, *, task_definition: ecs.TaskDefinition, container_name: str, appspec: Mapping[str, Any]
+) -> None:
+    """Record the pipeline files as ``scope``'s construct metadata :data:`PIPELINE_FILES_METADATA`.
+
+    Construct metadata goes to the cloud assembly's stack metadata, keyed by construct path and
+    resolved to CloudFormation intrinsics; the template stays as it is. `blue-green-ecs export`
+    writes the files from there. The documents are produced at synthesis, so containers added
+    to the task definition after the service was constructed are in ``taskdef.json``.
+    """
+    producer = _PipelineFiles(_task_resource(task_definition), container_name, dict(appspec))
+    scope.node.add_metadata(PIPELINE_FILES_METADATA, Lazy.any(producer))
+
+
+@jsii.implements(IStableAnyProducer)
+class _PipelineFiles:
+    """Produces the metadata of :func:`record_pipeline_files` when the stack's metadata is resolved."""
+
+    def __init__(self, resource: ecs.CfnTaskDefinition, container_name: str, appspec: Mapping[str, Any]) -> None:
+        self._resource = resource
+        self._container_name = container_name
+        self._appspec = appspec
+
+    def produce(self) -> Any:
+        return {
+            "appspec.yaml": _appspec(self._appspec, TASK_DEFINITION_PLACEHOLDER),
+            "taskdef.json": _taskdef(self._resource, self._container_name, IMAGE_PLACEHOLDER),
+        }
 
 
 def _camel(name: str) -> str:

@@ -400,7 +400,7 @@ class BlueGreenFargateService(Construct):
         )
 
         # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
-        self.smoke_test_function = SmokeTestFunction.for_service(self, props, vpc=self.vpc, load_balancing=lb)
+        self.smoke_test_function = _smoke_test_function(self, props, vpc=self.vpc, load_balancing=lb)
         self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function)
         self._engine.attach(
             ServiceParts(
@@ -508,6 +508,24 @@ class BlueGreenFargateService(Construct):
 def engine_for(kind: DeploymentEngine) -> CodeDeployEngine | EcsNativeEngine:
     """A new engine object of ``kind`` for one service."""
     return EcsNativeEngine() if kind is DeploymentEngine.ECS_NATIVE else CodeDeployEngine()
+
+
+def _smoke_test_function(
+    scope: Construct, props: ServiceProps, *, vpc: ec2.IVpc, load_balancing: LoadBalancerParts
+) -> lambda_.Function | None:
+    """The function of the service's ``smoke_test`` (construct id ``SmokeTest``), ``None`` without one."""
+    if props.smoke_test is None:
+        return None
+    return SmokeTestFunction(
+        scope,
+        "SmokeTest",
+        options=props.smoke_test,
+        vpc=vpc,
+        load_balancer=load_balancing.load_balancer,
+        test_listener=load_balancing.test_listener,
+        test_port=props.test_port,
+        https=props.https,
+    ).function
 
 
 def _dashboard(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import types
 import xml.etree.ElementTree as ET
@@ -11,8 +12,21 @@ from typing import Any
 
 import pytest
 
-from blue_green_ecs.cli.export import Asset, ExportError, export, fill, make_standalone, referenced_assets
+from blue_green_ecs import pipeline
+from blue_green_ecs.cli import export as export_module
+from blue_green_ecs.cli.export import (
+    Asset,
+    ExportError,
+    export,
+    fill,
+    inline_library_functions,
+    make_standalone,
+    recorded_pipeline_files,
+    referenced_assets,
+    stack_metadata,
+)
 from blue_green_ecs.cli.main import main
+from blue_green_ecs.lambda_code import BUNDLES, HANDLERS_DIR, inline_code_for
 from blue_green_ecs.timeline import PlanInputs, plan
 
 from .support import ROOT, cfn_lint_findings
@@ -192,6 +206,11 @@ def test_standalone_export_needs_no_bootstrap_and_no_assets(standalone: tuple[Pa
     assert trigger["Properties"]["ServiceToken"]["Fn::GetAtt"][0] in functions
     assert [f["Properties"]["Handler"] for f in functions.values()] == ["index.handler", "index.handler"]
     assert all(len(f["Properties"]["Code"]["ZipFile"]) > 4096 for f in functions.values())
+    assert {f["Properties"]["Code"]["ZipFile"] for f in functions.values()} == {
+        inline_code_for("custom_resource.handler"),
+        inline_code_for("smoke_test.handler"),
+    }
+    assert "aws:asset:" not in text
     assert cfn_lint_findings(template) == []
 
 
@@ -215,8 +234,8 @@ def _import_inline(code: str, helpers: tuple[str, ...]) -> types.ModuleType:
 @pytest.mark.parametrize(
     ("described_as", "helpers"),
     [
-        ("runs the CodeDeploy deployment", ("appspec", "deployment")),  # the deployment trigger
-        ("smoke test", ("lifecycle_hook",)),
+        ("runs the CodeDeploy deployment", BUNDLES["custom_resource"]),  # the deployment trigger
+        ("smoke test", BUNDLES["smoke_test"]),
     ],
 )
 def test_standalone_inline_code_is_a_module_lambda_can_import(
@@ -232,7 +251,7 @@ def test_standalone_inline_code_is_a_module_lambda_can_import(
 def test_standalone_trigger_code_answers_cloudformation(standalone: tuple[Path, list[Path]]) -> None:
     """The embedded modules work together: a Delete is answered with no AWS call, in one invocation."""
     [function] = [f for f in _functions(_template(standalone)).values() if "runs the CodeDeploy" in json.dumps(f)]
-    module = _import_inline(function["Properties"]["Code"]["ZipFile"], ("appspec", "deployment"))
+    module = _import_inline(function["Properties"]["Code"]["ZipFile"], BUNDLES["custom_resource"])
     sent: list[dict[str, Any]] = []
 
     def put(url: str, body: bytes, headers: Any) -> int:
@@ -271,3 +290,168 @@ def test_export_writes_pipeline_files_and_the_outputs_they_name(standalone: tupl
         "Fn::GetAtt": ["WebTaskDefinitionExecutionRole9B66D88D", "Arn"]
     }
     assert "blue-green-ecs:pipeline-files" not in json.dumps(_template(standalone))
+
+
+def test_export_help_says_the_standalone_export_keeps_the_trigger(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "no asset references (the library's Lambda functions, the deployment trigger included, become inline "
+        "code);" in help_text
+    )
+    assert "left out" not in help_text
+
+
+def test_export_reads_the_same_metadata_type_the_construct_records() -> None:
+    # The command keeps its own copy so that it does not start the jsii runtime to read it.
+    assert export_module.PIPELINE_FILES_METADATA == pipeline.PIPELINE_FILES_METADATA
+
+
+def test_pipeline_files_are_read_from_inline_and_additional_stack_metadata(tmp_path: Path) -> None:
+    files = {"appspec.yaml": {"version": 0}, "taskdef.json": {"family": "f"}}
+    (tmp_path / "S.metadata.json").write_text(
+        json.dumps({"/S/Web": [{"type": "blue-green-ecs:pipeline-files", "data": files}]})
+    )
+    artifact = {
+        # Older aws-cdk-lib versions put the metadata in the manifest, newer ones in a file of its own.
+        "metadata": {
+            "/S/Group/Api": [
+                {"type": "aws:cdk:logicalId", "data": "Api"},
+                {"type": "blue-green-ecs:pipeline-files", "data": files},
+            ],
+        },
+        "additionalMetadataFile": "S.metadata.json",
+    }
+    assert recorded_pipeline_files(stack_metadata(tmp_path, artifact)) == {"S/Group/Api": files, "S/Web": files}
+
+
+def _function(handler: str, code: dict[str, Any], metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {"Code": code, "Handler": handler, "Runtime": "python3.14"},
+    }
+    if metadata is not None:
+        resource["Metadata"] = metadata
+    return resource
+
+
+def _s3(key: str) -> dict[str, Any]:
+    return {"S3Bucket": {"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"}, "S3Key": key}
+
+
+def test_inline_library_functions_replaces_only_the_library_bundle(tmp_path: Path) -> None:
+    # given: the library's handlers asset, a user's asset with a module of the same name, and a bundle
+    # whose trigger module is not this package's (another library version)
+    ids = {"lib": "1" * 64, "mine": "2" * 64, "other": "3" * 64}  # asset ids are content hashes
+    library = tmp_path / f"asset.{ids['lib']}"
+    library.mkdir()
+    for module in HANDLERS_DIR.glob("*.py"):
+        (library / module.name).write_bytes(module.read_bytes())
+    mine = tmp_path / f"asset.{ids['mine']}"
+    mine.mkdir()
+    (mine / "smoke_test.py").write_text("def handler(event, context):\n    return None\n")
+    other = tmp_path / f"asset.{ids['other']}"
+    other.mkdir()
+    for module in HANDLERS_DIR.glob("*.py"):
+        (other / module.name).write_bytes(module.read_bytes())
+    (other / "custom_resource.py").write_text("# another version\n")
+    manifest = tmp_path / "S.assets.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "files": {
+                    asset_id: {
+                        "source": {"path": f"asset.{asset_id}", "packaging": "zip"},
+                        "destinations": {"d": {"bucketName": "b", "objectKey": f"{asset_id}.zip"}},
+                    }
+                    for asset_id in ids.values()
+                }
+            }
+        )
+    )
+    asset_metadata = {
+        "aws:asset:path": f"asset.{ids['lib']}",
+        "aws:asset:is-bundled": False,
+        "aws:asset:property": "Code",
+    }
+    nag: dict[str, Any] = {"cdk_nag": {"rules_to_suppress": []}}
+    template: dict[str, Any] = {
+        "Resources": {
+            "Trigger": _function("custom_resource.handler", _s3(ids["lib"] + ".zip"), dict(asset_metadata)),
+            "Smoke": _function("smoke_test.handler", _s3(ids["lib"] + ".zip"), {**asset_metadata, **nag}),
+            "Mine": _function("smoke_test.handler", _s3(ids["mine"] + ".zip")),
+            "Other": _function("custom_resource.handler", _s3(ids["other"] + ".zip")),
+            "Unknown": _function("smoke_test.handler", _s3("4" * 64 + ".zip")),
+            "NotOurs": _function("helper.handler", _s3(ids["lib"] + ".zip")),
+            "Inline": _function("index.handler", {"ZipFile": "def handler(e, c): pass"}),
+        }
+    }
+    untouched = json.loads(json.dumps({k: template["Resources"][k] for k in ("Mine", "Other", "Unknown", "NotOurs")}))
+
+    # when
+    changed = inline_library_functions(template, manifest)
+
+    # then
+    resources = template["Resources"]
+    assert changed == ["Trigger", "Smoke"]
+    assert resources["Trigger"] == _function("index.handler", {"ZipFile": inline_code_for("custom_resource.handler")})
+    assert resources["Smoke"] == _function("index.handler", {"ZipFile": inline_code_for("smoke_test.handler")}, nag)
+    assert {k: resources[k] for k in untouched} == untouched
+    assert referenced_assets(template, manifest, tmp_path / "S.template.json") == [
+        Asset(ids["lib"], f"asset.{ids['lib']}", ("NotOurs",)),
+        Asset(ids["mine"], f"asset.{ids['mine']}", ("Mine",)),
+        Asset(ids["other"], f"asset.{ids['other']}", ("Other",)),
+    ]
+
+
+def test_inline_code_is_only_for_the_library_handlers() -> None:
+    assert inline_code_for("smoke_test.handler") is not None
+    assert [inline_code_for(h) for h in ("index.handler", "smoke_test.main", "smoke_test", "check.handler")] == [
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+MIXED_APP = """
+from aws_cdk import App, Stack
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_lambda as lambda_
+
+from blue_green_ecs import BlueGreenFargateService, SmokeTest
+
+app = App()
+stack = Stack(app, "Mixed")
+BlueGreenFargateService(
+    stack, "Web", image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:1.27"), smoke_test=SmokeTest()
+)
+lambda_.Function(
+    stack, "Mine", runtime=lambda_.Runtime.PYTHON_3_14, handler="smoke_test.handler", code=lambda_.Code.from_asset("mine")
+)
+app.synth()
+"""
+
+
+def test_standalone_export_keeps_a_users_function_of_the_same_handler_name(tmp_path: Path) -> None:
+    # given: an app with the library's smoke test and a user's own `smoke_test.handler` in its own asset
+    (tmp_path / "app.py").write_text(MIXED_APP)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "smoke_test.py").write_text("def handler(event, context):\n    return None\n")
+
+    # when / then: the library's functions become inline code, the user's asset blocks the export
+    with pytest.raises(ExportError) as error:
+        export(
+            app=f"{sys.executable} app.py",
+            directory=tmp_path,
+            out=tmp_path / "out",
+            output_format="json",
+            standalone=True,
+            progress=lambda _: None,
+        )
+    assert re.fullmatch(
+        r"Cannot make these templates standalone: they use assets that only a CDK-bootstrapped account can serve\.\n"
+        r"  - Mixed: asset asset\.[0-9a-f]{64} \(used by Mine[0-9A-F]{8}\)",
+        str(error.value),
+    ), str(error.value)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
-from aws_cdk import Token
+from aws_cdk import App, Stack, Token
+from aws_cdk import aws_ecs as ecs
 
+from blue_green_ecs import BlueGreenFargateService
+from blue_green_ecs.cli.export import recorded_pipeline_files, stacks
 from blue_green_ecs.pipeline import (
     IMAGE_PLACEHOLDER,
+    PIPELINE_FILES_METADATA,
     TASK_DEFINITION_PLACEHOLDER,
     appspec_document,
     pipeline_files,
@@ -98,3 +104,51 @@ def test_pipeline_files_resolve_to_json_at_deploy_time(sample: Synthesized) -> N
     for text in files.values():
         assert Token.is_unresolved(text)
         assert "Fn::Join" in json.dumps(sample.stack.resolve(text))
+
+
+def _recorded(stack: Stack) -> dict[str, Any]:
+    """Construct path -> the pipeline files in the stack's cloud assembly metadata, read as the command does."""
+    app = stack.node.root
+    assert isinstance(app, App)
+    outdir = Path(app.synth().directory)  # cached after the first synthesis
+    [artifact] = [a for a in stacks(outdir) if a.name == stack.stack_name]
+    return recorded_pipeline_files(artifact.metadata)
+
+
+def test_pipeline_files_are_recorded_in_the_assembly_metadata_not_the_template(sample: Synthesized) -> None:
+    stack, web = sample.stack, sample.service
+    assert _recorded(stack) == {
+        web.node.path: {
+            "appspec.yaml": stack.resolve(appspec_document(web)),
+            "taskdef.json": stack.resolve(taskdef_document(web)),
+        }
+    }
+    assert PIPELINE_FILES_METADATA not in json.dumps(sample.template.to_json())
+
+
+def test_ecs_native_services_record_no_pipeline_files(sample_ecs: Synthesized) -> None:
+    assert _recorded(sample_ecs.stack) == {}
+
+
+def test_recorded_taskdef_has_containers_added_after_construction() -> None:
+    # given: a sidecar added to the service's task definition after the service was constructed
+    stack = Stack(App(), "Late")
+    web = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry("nginx"))
+    web.task_definition.add_container(
+        "Sidecar",
+        image=ecs.ContainerImage.from_registry("envoy"),
+        essential=False,
+        memory_limit_mib=64,
+        docker_labels={"Team": "edge", "com.Example": "y"},
+    )
+
+    # when
+    taskdef = _recorded(stack)["Late/Web"]["taskdef.json"]
+
+    # then
+    assert [(c["name"], c["image"]) for c in taskdef["containerDefinitions"]] == [
+        ("web", IMAGE_PLACEHOLDER),
+        ("Sidecar", "envoy"),
+    ]
+    # The user's label names are kept as they are, not camel-cased like property names.
+    assert taskdef["containerDefinitions"][1]["dockerLabels"] == {"Team": "edge", "com.Example": "y"}

@@ -1,4 +1,9 @@
-"""``blue-green-ecs export``: synthesize an app and write its templates (and pipeline files) to a folder."""
+"""``blue-green-ecs export``: synthesize an app and write its templates (and pipeline files) to a folder.
+
+The app is synthesized as it is (the construct reads no context); the command adjusts the result:
+the pipeline files come from the services' construct metadata in the cloud assembly, and
+``--standalone`` turns the library's Lambda functions from the handlers asset into inline code.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,9 @@ from typing import Any
 
 import yaml
 
-from .. import context_keys
-
+# The construct metadata `pipeline.record_pipeline_files` adds to a CodeDeploy service (kept here as
+# well: importing the construct's modules would start aws-cdk-lib's jsii runtime for every export).
+PIPELINE_FILES_METADATA = "blue-green-ecs:pipeline-files"
 # Without this, every new VPC carries aws-cdk-lib's custom resource (a Lambda asset) that empties the
 # default security group; a standalone template cannot use assets.
 RESTRICT_DEFAULT_SG = "@aws-cdk/aws-ec2:restrictDefaultSecurityGroup"
@@ -78,8 +84,18 @@ def synthesize(
         raise ExportError(f"{command!r} ran but wrote no cloud assembly: is it a CDK app that calls app.synth()?")
 
 
-def stacks(outdir: Path) -> list[tuple[str, Path, Path | None]]:
-    """(stack name, template file, assets manifest) of every stack in the cloud assembly."""
+@dataclass(frozen=True)
+class StackArtifact:
+    """A stack of the cloud assembly: its name, template, assets manifest and construct metadata."""
+
+    name: str
+    template_file: Path
+    assets_manifest: Path | None
+    metadata: Mapping[str, Any]
+
+
+def stacks(outdir: Path) -> list[StackArtifact]:
+    """Every stack in the cloud assembly."""
     manifest = json.loads((outdir / "manifest.json").read_text())
     found = []
     artifacts: dict[str, Any] = manifest.get("artifacts", {})
@@ -96,8 +112,90 @@ def stacks(outdir: Path) -> list[tuple[str, Path, Path | None]]:
             ),
             None,
         )
-        found.append((name, outdir / properties["templateFile"], assets))
+        found.append(StackArtifact(name, outdir / properties["templateFile"], assets, stack_metadata(outdir, artifact)))
     return found
+
+
+def stack_metadata(outdir: Path, artifact: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Construct path -> metadata entries of a stack artifact: inline (older aws-cdk-lib) and/or in its
+    ``additionalMetadataFile`` (newer versions)."""
+    metadata: dict[str, list[dict[str, Any]]] = {
+        path: list(entries) for path, entries in artifact.get("metadata", {}).items()
+    }
+    extra = artifact.get("additionalMetadataFile")
+    if extra:
+        for path, entries in json.loads((outdir / extra).read_text()).items():
+            metadata.setdefault(path, []).extend(entries)
+    return metadata
+
+
+def recorded_pipeline_files(metadata: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Construct path (without the leading ``/``) -> the pipeline files recorded for that service."""
+    return {
+        path.lstrip("/"): entry["data"]
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry.get("type") == PIPELINE_FILES_METADATA
+    }
+
+
+def zip_asset_directories(assets_manifest: Path | None) -> dict[str, Path]:
+    """S3 object key -> source directory of every zip file asset in the manifest."""
+    if assets_manifest is None or not assets_manifest.is_file():
+        return {}
+    manifest = json.loads(assets_manifest.read_text())
+    found = {}
+    for asset in manifest.get("files", {}).values():
+        source = asset.get("source", {})
+        if source.get("packaging") != "zip" or not source.get("path"):
+            continue
+        for destination in asset.get("destinations", {}).values():
+            key = destination.get("objectKey")
+            if isinstance(key, str):
+                found[key] = assets_manifest.parent / source["path"]
+    return found
+
+
+def inline_library_functions(template: dict[str, Any], assets_manifest: Path | None) -> list[str]:
+    """Make the library's own Lambda functions inline code; returns their logical ids.
+
+    A function is the library's when its Handler is one of ``lambda_code.BUNDLES`` and its Code is
+    an asset (matched by S3 object key in the assets manifest) whose directory holds that bundle's
+    modules exactly as this package has them: a user's function of the same Handler in another asset
+    stays as it is (and blocks the standalone export).
+    """
+    # Imported here: it starts aws-cdk-lib's jsii runtime, which only --standalone needs.
+    from ..lambda_code import BUNDLES, HANDLERS_DIR, INLINE_HANDLER, bundle_of, inline_code_for
+
+    directories = zip_asset_directories(assets_manifest)
+    changed = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Lambda::Function":
+            continue
+        properties = resource.get("Properties", {})
+        handler = properties.get("Handler")
+        main = bundle_of(handler) if isinstance(handler, str) else None
+        code = properties.get("Code")
+        key = code.get("S3Key") if isinstance(code, dict) else None
+        if main is None or not isinstance(key, str) or key not in directories:
+            continue
+        directory = directories[key]
+        if not all(
+            (directory / f"{name}.py").is_file()
+            and (directory / f"{name}.py").read_bytes() == (HANDLERS_DIR / f"{name}.py").read_bytes()
+            for name in (main, *BUNDLES[main])
+        ):
+            continue
+        properties["Code"] = {"ZipFile": inline_code_for(str(handler))}
+        properties["Handler"] = INLINE_HANDLER
+        metadata = resource.get("Metadata")
+        if isinstance(metadata, dict):
+            for name in [name for name in metadata if name.startswith("aws:asset:")]:
+                del metadata[name]
+            if not metadata:
+                del resource["Metadata"]
+        changed.append(logical_id)
+    return changed
 
 
 def referenced_assets(template: Mapping[str, Any], assets_manifest: Path | None, template_file: Path) -> list[Asset]:
@@ -177,9 +275,8 @@ def export(
     if output_format not in ("json", "yaml"):
         raise ExportError(f"Unknown format {output_format!r}: use json or yaml.")
     command, app_context = load_app(directory, app)
-    context: dict[str, Any] = {**app_context, **(extra_context or {}), context_keys.PIPELINE_FILES: "true"}
+    context: dict[str, Any] = {**app_context, **(extra_context or {})}
     if standalone:
-        context[context_keys.STANDALONE] = "true"
         context[RESTRICT_DEFAULT_SG] = False
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="blue-green-ecs-") as tmp:
@@ -189,14 +286,14 @@ def export(
         if not found:
             raise ExportError(f"{command!r} defines no stack.")
         problems = []
-        for name, template_file, assets_manifest in found:
-            template = json.loads(template_file.read_text())
-            files = template.get("Metadata", {}).pop(context_keys.PIPELINE_FILES, {})
-            if not template.get("Metadata"):
-                template.pop("Metadata", None)
+        for artifact in found:
+            name = artifact.name
+            template = json.loads(artifact.template_file.read_text())
+            files = recorded_pipeline_files(artifact.metadata)
             if standalone:
                 make_standalone(template)
-                blocking = referenced_assets(template, assets_manifest, template_file)
+                inline_library_functions(template, artifact.assets_manifest)
+                blocking = referenced_assets(template, artifact.assets_manifest, artifact.template_file)
                 if blocking:
                     problems.append(
                         f"{name}: "

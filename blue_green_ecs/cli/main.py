@@ -37,8 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         "--standalone",
         action="store_true",
         help="templates that deploy with plain CloudFormation and no CDK bootstrap: no BootstrapVersion, no "
-        "asset references (the deployment trigger is left out: deploy with the pipeline files); fails and lists "
-        "the assets if that is impossible",
+        "asset references (the library's Lambda functions, the deployment trigger included, become inline code); "
+        "fails and lists the assets that remain if that is impossible",
     )
     ex.add_argument("--out", required=True, type=Path, help="folder to write to")
     ex.add_argument(

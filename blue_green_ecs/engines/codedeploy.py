@@ -24,6 +24,7 @@ from ..deployment_trigger import (
     default_deployment_timeout,
 )
 from ..load_balancing import select_subnets
+from ..pipeline import record_pipeline_files
 from ..shared_resources import codedeploy_application, codedeploy_role
 from ..traffic_shift import TrafficShift
 from ..validation import check_duration, invalid, unresolved
@@ -163,6 +164,13 @@ class CodeDeployEngine:
             assign_public_ip=parts.assign_public_ip,
             capacity_provider_strategies=props.capacity_provider_strategies,
             hooks=parts.hooks,
+        )
+        # For `blue-green-ecs export`: appspec.yaml and taskdef.json as construct metadata (not in the template).
+        record_pipeline_files(
+            scope,
+            task_definition=parts.task_definition,
+            container_name=props.container_name,
+            appspec=self.appspec_properties,
         )
         self.trigger = None
         if self._trigger_timeout is not None:
