@@ -20,8 +20,10 @@ from .acknowledgements import (
     acknowledge_role_dependencies,
     skip_checkov,
 )
+from .handlers.appspec import HOOK_NAMES
 from .lambda_code import HANDLER_RUNTIME, handlers_code
 from .lambda_code import hook_code as hook_code  # public here before lambda_code existed
+from .parts import LoadBalancerParts
 from .validation import check_duration, check_int, check_path, invalid
 
 
@@ -125,6 +127,31 @@ class SmokeTest:
 class SmokeTestFunction(Construct):
     """The smoke test's Lambda function, wired to the test listener of one service."""
 
+    @classmethod
+    def for_service(
+        cls,
+        scope: Construct,
+        options: SmokeTest | None,
+        *,
+        vpc: ec2.IVpc,
+        load_balancing: LoadBalancerParts,
+        test_port: int,
+        https: bool,
+    ) -> lambda_.Function | None:
+        """The function of a service's smoke test (construct id ``SmokeTest``), ``None`` without one."""
+        if options is None:
+            return None
+        return cls(
+            scope,
+            "SmokeTest",
+            options=options,
+            vpc=vpc,
+            load_balancer=load_balancing.load_balancer,
+            test_listener=load_balancing.test_listener,
+            test_port=test_port,
+            https=https,
+        ).function
+
     def __init__(
         self,
         scope: Construct,
@@ -212,3 +239,13 @@ class SmokeTestFunction(Construct):
         acknowledge_role_dependencies(self)
         acknowledge_lambda_functions(self, in_vpc=True)
         skip_checkov(log_group, LOGS_DEFAULT_ENCRYPTION)
+
+
+def hooks_by_event(
+    hooks: DeploymentHooks | None, smoke_test_function: lambda_.IFunction | None
+) -> dict[str, lambda_.IFunction]:
+    """AppSpec event -> function, in lifecycle order, the smoke test as AfterAllowTestTraffic."""
+    given = (hooks or DeploymentHooks()).by_event()
+    if smoke_test_function is not None:
+        given["AfterAllowTestTraffic"] = smoke_test_function
+    return {event: given[event] for event in HOOK_NAMES if event in given}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Annotations, Duration, Stack
@@ -14,6 +13,7 @@ from constructs import Construct
 from . import defaults
 from .access_logs import enable_access_logs
 from .acknowledgements import acknowledge_nag, skip_checkov
+from .parts import LoadBalancerParts
 from .shared_resources import SharedAccessLogs
 
 if TYPE_CHECKING:
@@ -24,20 +24,6 @@ if TYPE_CHECKING:
 
 # The engine's say in a listener: its default action, given the listener's initial target group.
 ListenerDefaults = Callable[[elbv2.IApplicationTargetGroup], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class LoadBalancerParts:
-    """What :func:`build_load_balancing` creates; the service exposes each as an attribute."""
-
-    load_balancer: elbv2.ApplicationLoadBalancer
-    blue_target_group: elbv2.ApplicationTargetGroup
-    green_target_group: elbv2.ApplicationTargetGroup
-    prod_listener: elbv2.ApplicationListener
-    test_listener: elbv2.ApplicationListener
-    redirect_listener: elbv2.ApplicationListener | None
-    access_logs_bucket: s3.IBucket | None
-    domain_record: route53.ARecord | None
 
 
 def build_load_balancing(

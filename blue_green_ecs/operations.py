@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+if TYPE_CHECKING:
+    # Notifications are optional: their modules are imported when one is made.
+    from aws_cdk import aws_ecs as ecs
+    from aws_cdk import aws_events as events
+    from aws_cdk import aws_sns as sns
+
+    from .parts import LoadBalancerParts
+
 _PERIOD = Duration.minutes(1)
+
+
+def dashboard_for(
+    scope: Construct, *, title: str, load_balancing: LoadBalancerParts, alarms: Sequence[cloudwatch.IAlarm]
+) -> cloudwatch.Dashboard:
+    """A service's dashboard (construct id ``Dashboard``) over its target group pair."""
+    return deployment_dashboard(
+        scope,
+        "Dashboard",
+        title=title,
+        blue=load_balancing.blue_target_group,
+        green=load_balancing.green_target_group,
+        alarms=alarms,
+    )
 
 
 def deployment_dashboard(
@@ -62,6 +81,9 @@ def codedeploy_notifications(
     scope: Construct, construct_id: str, *, topic: sns.ITopic, application_name: str, deployment_group_name: str
 ) -> events.Rule:
     """Every state change of this group's CodeDeploy deployments, to ``topic``."""
+    from aws_cdk import aws_events as events
+    from aws_cdk import aws_events_targets as targets
+
     return events.Rule(
         scope,
         construct_id,
@@ -79,6 +101,9 @@ def ecs_notifications(
     scope: Construct, construct_id: str, *, topic: sns.ITopic, service: ecs.IBaseService
 ) -> events.Rule:
     """Every deployment state change of this ECS service, to ``topic``."""
+    from aws_cdk import aws_events as events
+    from aws_cdk import aws_events_targets as targets
+
     return events.Rule(
         scope,
         construct_id,

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from . import defaults
+from .traffic_shift import TrafficShift, TrafficShiftKind
 from .validation import check_duration, check_int, invalid, unresolved
 
 
@@ -188,3 +189,19 @@ class RollbackAlarms(Construct):
         if self.latency is not None:
             built_in.append(self.latency)
         return built_in
+
+
+def warn_if_alarms_too_slow(scope: Construct, shift: TrafficShift, options: RollbackAlarmOptions) -> None:
+    """A canary shorter than the alarms' detection time shifts everything before they can fire."""
+    detection = options.detection_time
+    if shift.kind is not TrafficShiftKind.CANARY or detection is None or shift.interval is None:
+        return
+    if unresolved(shift.interval) or shift.interval.to_seconds() > detection.to_seconds():
+        return
+    Annotations.of(scope).add_warning_v2(
+        "blue-green-ecs:alarmsSlowerThanCanary",
+        f"The canary interval ({shift.interval.to_human_string()}) is not longer than the rollback "
+        "alarms' "
+        f"detection time ({detection.to_human_string()}): a fault in the canary can only roll back after "
+        "all traffic has shifted. Lengthen the interval or shorten rollback_alarm_options.",
+    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ec2 as ec2
@@ -18,32 +18,30 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 if TYPE_CHECKING:
-    # Types of optional props only: importing these modules costs every synthesis time.
+    # Types of optional props: importing these modules costs every synthesis time.
     from aws_cdk import aws_certificatemanager as acm
     from aws_cdk import aws_events as events
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_route53 as route53
     from aws_cdk import aws_sns as sns
 
-    from .deployment_trigger import DeploymentTrigger
 
 from . import defaults
 from .engines import DeploymentEngine
 from .engines.base import ServiceParts
-from .engines.codedeploy import CodeDeployEngine
-from .engines.ecs_native import EcsNativeEngine
-from .handlers.appspec import HOOK_NAMES
-from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction
-from .load_balancing import LoadBalancerParts, build_load_balancing
+from .engines.parts import EngineAttributes, engine_for
+from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction, hooks_by_event
+from .load_balancing import build_load_balancing
 from .network import task_placement, vpc_and_cluster
+from .operations import dashboard_for
 from .props import ServiceProps, check_props
-from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms
+from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, warn_if_alarms_too_slow
 from .task import build_service, build_task
-from .traffic_shift import TrafficShift, TrafficShiftKind
-from .validation import invalid, unresolved
+from .traffic_shift import TrafficShift
+from .validation import invalid
 
 
-class BlueGreenFargateService(Construct):
+class BlueGreenFargateService(EngineAttributes, Construct):
     """A Fargate service behind an Application Load Balancer, deployed blue/green by CodeDeploy or by ECS.
 
     Creates (or reuses) a VPC and cluster, a task definition with one container logging to
@@ -400,7 +398,9 @@ class BlueGreenFargateService(Construct):
         )
 
         # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
-        self.smoke_test_function = _smoke_test_function(self, props, vpc=self.vpc, load_balancing=lb)
+        self.smoke_test_function = SmokeTestFunction.for_service(
+            self, smoke_test, vpc=self.vpc, load_balancing=lb, test_port=props.test_port, https=props.https
+        )
         self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function)
         self._engine.attach(
             ServiceParts(
@@ -419,12 +419,12 @@ class BlueGreenFargateService(Construct):
 
         # Operations: optional, their modules imported on use.
         self.dashboard: cloudwatch.Dashboard | None = (
-            _dashboard(self, title=construct_id, load_balancing=lb, alarms=self._rollback_alarms) if dashboard else None
+            dashboard_for(self, title=construct_id, load_balancing=lb, alarms=self._rollback_alarms)
+            if dashboard
+            else None
         )
         self.notifications: events.Rule | None = (
-            self._engine.notifications(self, notifications_topic, self.service)
-            if notifications_topic is not None
-            else None
+            self._engine.notifications(self, notifications_topic, self.service) if notifications_topic else None
         )
 
     @property
@@ -447,123 +447,3 @@ class BlueGreenFargateService(Construct):
             )
         self._rollback_alarms.append(alarm)
         self._engine.add_rollback_alarm(alarm)
-
-    # What the engine added, typed for what it is: reading another engine's part is an AttributeError.
-
-    @property
-    def code_deploy(self) -> CodeDeployEngine:
-        """The CodeDeploy engine and what it created (``engine=DeploymentEngine.CODE_DEPLOY`` only)."""
-        if not isinstance(self._engine, CodeDeployEngine):
-            raise AttributeError(f"{self.node.path} uses engine={self.engine}: it has no CodeDeploy parts.")
-        return self._engine
-
-    @property
-    def ecs_native(self) -> EcsNativeEngine:
-        """The ECS-native engine and what it created (``engine=DeploymentEngine.ECS_NATIVE`` only)."""
-        if not isinstance(self._engine, EcsNativeEngine):
-            raise AttributeError(f"{self.node.path} uses engine={self.engine}: it has no ECS-native parts.")
-        return self._engine
-
-    @property
-    def application(self) -> codedeploy.IEcsApplication:
-        """The CodeDeploy application (CODE_DEPLOY only)."""
-        return self.code_deploy.application
-
-    @property
-    def deployment_config(self) -> codedeploy.IEcsDeploymentConfig:
-        """The deployment configuration ``traffic_shift`` maps to (CODE_DEPLOY only)."""
-        return self.code_deploy.deployment_config
-
-    @property
-    def deployment_group(self) -> codedeploy.EcsDeploymentGroup:
-        """The CodeDeploy deployment group (CODE_DEPLOY only)."""
-        return self.code_deploy.deployment_group
-
-    @property
-    def deployment_trigger(self) -> DeploymentTrigger | None:
-        """The custom resource that deploys on update; ``None`` with ``deploy_on_update=False`` (CODE_DEPLOY only)."""
-        return self.code_deploy.trigger
-
-    @property
-    def appspec_properties(self) -> dict[str, Any]:
-        """The AppSpec inputs (container, network, hooks) of the trigger and the pipeline files (CODE_DEPLOY only)."""
-        return self.code_deploy.appspec_properties
-
-    @property
-    def prod_listener_rule(self) -> elbv2.ApplicationListenerRule:
-        """The production listener rule whose weights ECS shifts (ECS_NATIVE only)."""
-        return self.ecs_native.prod_listener_rule
-
-    @property
-    def test_listener_rule(self) -> elbv2.ApplicationListenerRule:
-        """The test listener rule whose weights ECS shifts (ECS_NATIVE only)."""
-        return self.ecs_native.test_listener_rule
-
-    @property
-    def infrastructure_role(self) -> iam.IRole:
-        """The role ECS shifts the listener rules with (ECS_NATIVE only)."""
-        return self.ecs_native.infrastructure_role
-
-
-def engine_for(kind: DeploymentEngine) -> CodeDeployEngine | EcsNativeEngine:
-    """A new engine object of ``kind`` for one service."""
-    return EcsNativeEngine() if kind is DeploymentEngine.ECS_NATIVE else CodeDeployEngine()
-
-
-def _smoke_test_function(
-    scope: Construct, props: ServiceProps, *, vpc: ec2.IVpc, load_balancing: LoadBalancerParts
-) -> lambda_.Function | None:
-    """The function of the service's ``smoke_test`` (construct id ``SmokeTest``), ``None`` without one."""
-    if props.smoke_test is None:
-        return None
-    return SmokeTestFunction(
-        scope,
-        "SmokeTest",
-        options=props.smoke_test,
-        vpc=vpc,
-        load_balancer=load_balancing.load_balancer,
-        test_listener=load_balancing.test_listener,
-        test_port=props.test_port,
-        https=props.https,
-    ).function
-
-
-def _dashboard(
-    scope: Construct, *, title: str, load_balancing: LoadBalancerParts, alarms: Sequence[cloudwatch.IAlarm]
-) -> cloudwatch.Dashboard:
-    from .operations import deployment_dashboard  # optional feature, imported on use
-
-    return deployment_dashboard(
-        scope,
-        "Dashboard",
-        title=title,
-        blue=load_balancing.blue_target_group,
-        green=load_balancing.green_target_group,
-        alarms=alarms,
-    )
-
-
-def hooks_by_event(
-    hooks: DeploymentHooks | None, smoke_test_function: lambda_.IFunction | None
-) -> dict[str, lambda_.IFunction]:
-    """AppSpec event -> function, in lifecycle order, the smoke test as AfterAllowTestTraffic."""
-    given = (hooks or DeploymentHooks()).by_event()
-    if smoke_test_function is not None:
-        given["AfterAllowTestTraffic"] = smoke_test_function
-    return {event: given[event] for event in HOOK_NAMES if event in given}
-
-
-def warn_if_alarms_too_slow(scope: Construct, shift: TrafficShift, options: RollbackAlarmOptions) -> None:
-    """A canary shorter than the alarms' detection time shifts everything before they can fire."""
-    detection = options.detection_time
-    if shift.kind is not TrafficShiftKind.CANARY or detection is None or shift.interval is None:
-        return
-    if unresolved(shift.interval) or shift.interval.to_seconds() > detection.to_seconds():
-        return
-    Annotations.of(scope).add_warning_v2(
-        "blue-green-ecs:alarmsSlowerThanCanary",
-        f"The canary interval ({shift.interval.to_human_string()}) is not longer than the rollback "
-        "alarms' "
-        f"detection time ({detection.to_human_string()}): a fault in the canary can only roll back after "
-        "all traffic has shifted. Lengthen the interval or shorten rollback_alarm_options.",
-    )

@@ -99,7 +99,8 @@ def test_no_import_cycles_between_the_package_modules() -> None:
     modules = _modules()
     graph = {name: _imports(name, path, set(modules)) for name, path in modules.items()}
     # The graph is real: the construct imports its engines, the engine the pipeline module.
-    assert "blue_green_ecs.engines.codedeploy" in graph["blue_green_ecs.service"]
+    assert "blue_green_ecs.engines.parts" in graph["blue_green_ecs.service"]
+    assert "blue_green_ecs.engines.codedeploy" in graph["blue_green_ecs.engines.parts"]
     assert "blue_green_ecs.pipeline" in graph["blue_green_ecs.engines.codedeploy"]
     cycles = _cycles(graph)
     assert cycles == [], "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
@@ -134,3 +135,27 @@ def test_every_bundle_holds_the_handler_modules_its_modules_import() -> None:
                 f"BUNDLES[{main!r}]: {module} imports {sorted(_handler_imports(module))}, "
                 f"list them before it in {helpers}"
             )
+
+
+# Issue #11's measures of a structure someone new can read: the constructor is a table of contents,
+# and no module is a second constructor in disguise.
+MAX_CONSTRUCTOR_BODY_LINES = 150
+MAX_MODULE_LINES = 450
+
+
+def test_the_constructor_body_is_a_table_of_contents() -> None:
+    tree = ast.parse((PACKAGE / "service.py").read_text())
+    [init] = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__" and ast.get_docstring(node)
+    ]
+    body = init.body[1:]  # the docstring documents the props and does not count
+    assert body[-1].end_lineno is not None
+    lines = body[-1].end_lineno - body[0].lineno + 1
+    assert lines <= MAX_CONSTRUCTOR_BODY_LINES, f"BlueGreenFargateService.__init__ body has {lines} lines"
+
+
+def test_no_module_is_over_the_line_limit() -> None:
+    sizes = {name: len(path.read_text().splitlines()) for name, path in _modules().items()}
+    assert {name: size for name, size in sizes.items() if size > MAX_MODULE_LINES} == {}

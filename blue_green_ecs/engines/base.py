@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_sns as sns
     from constructs import Construct
 
-    from ..load_balancing import LoadBalancerParts
+    from ..parts import LoadBalancerParts
     from ..props import ServiceProps
     from . import DeploymentEngine
 

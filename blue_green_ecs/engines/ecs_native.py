@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_events as events
     from aws_cdk import aws_sns as sns
 
-    from ..load_balancing import LoadBalancerParts
+    from ..parts import LoadBalancerParts
     from ..props import ServiceProps
     from .base import ServiceParts
 
