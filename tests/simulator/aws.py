@@ -1,0 +1,355 @@
+"""The AWS state the simulator keeps: ELBv2 listeners, rules and target groups, ECS services, CodeDeploy.
+
+Only what decides where traffic goes and which tasks run is modelled. Tasks are counted, not named: a task
+set (CODE_DEPLOY) or a service revision (ECS) runs ``desiredCount x scale`` tasks registered in its target
+group. Time is the model's clock; ``advance`` moves it and lets deployments progress.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+# UpdateService API reference: "For services using the blue/green (CODE_DEPLOY) deployment controller, only the
+# desired count, deployment configuration, health check grace period, task placement constraints and strategies,
+# enable ECS managed tags option, and propagate tags can be updated using this API. If the network configuration,
+# platform version, task definition, or load balancer need to be updated, create a new CodeDeploy deployment."
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+# The error texts are ECS's as users report them (hashicorp/terraform-provider-aws #8005, #13473, boto/boto3 #1936);
+# the load balancer wording is by analogy (no report found): an assumption.
+CODE_DEPLOY_REFUSALS = {
+    "networkConfiguration": "network parameters",
+    "platformVersion": "network parameters",
+    "capacityProviderStrategy": "network parameters",
+    "taskDefinition": "task definition",
+    "loadBalancers": "load balancers",
+}
+
+
+def code_deploy_refusal(what: str) -> str:
+    """ECS's InvalidParameterException message for a refused UpdateService parameter."""
+    return (
+        f"Unable to update {what} on services with a CODE_DEPLOY deployment controller. "
+        "Use AWS CodeDeploy to trigger a new deployment."
+    )
+
+
+class AwsError(Exception):
+    """An AWS API error: the fake clients answer it as botocore's ClientError with this code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        """``code`` is the API's error code, ``message`` its text."""
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def forward(target_group_arn: str) -> dict[str, Any]:
+    """A forward action to one target group, as DescribeListeners returns it.
+
+    ELBv2 answers a single-target-group forward with both TargetGroupArn and a ForwardConfig of weight 1
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Action.html).
+    """
+    return {
+        "Type": "forward",
+        "TargetGroupArn": target_group_arn,
+        "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": target_group_arn, "Weight": 1}]},
+    }
+
+
+def weighted(weights: Mapping[str, int]) -> dict[str, Any]:
+    """A weighted forward action (ForwardConfig only), as CodeDeploy and ECS write it while shifting traffic."""
+    groups = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
+    return {"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}
+
+
+def weights_of(actions: list[dict[str, Any]]) -> dict[str, int]:
+    """Target group -> weight of the forward action among ``actions`` (empty for no forward)."""
+    for action in actions:
+        if action.get("Type") != "forward":
+            continue
+        groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
+        if groups:
+            return {group["TargetGroupArn"]: int(group.get("Weight", 1)) for group in groups}
+        return {action["TargetGroupArn"]: 1}
+    return {}
+
+
+@dataclass
+class Listener:
+    arn: str
+    load_balancer_arn: str
+    port: int
+    protocol: str
+    actions: list[dict[str, Any]]
+    certificates: list[str] = field(default_factory=list)
+    ssl_policy: str | None = None
+
+
+@dataclass
+class Rule:
+    arn: str
+    listener_arn: str
+    priority: str
+    actions: list[dict[str, Any]]
+    conditions: list[dict[str, Any]]
+
+
+@dataclass
+class TaskSet:
+    """A CODE_DEPLOY task set, or (ECS controller) a service revision: tasks registered in one target group."""
+
+    id: str
+    status: str  # PRIMARY or ACTIVE
+    task_definition: str
+    target_group: str
+    network: dict[str, Any]
+    platform_version: str
+    container: tuple[str, int]
+    scale: float = 100.0
+    capacity_provider_strategy: list[dict[str, Any]] = field(default_factory=list)
+
+    def describe(self, service: Service) -> dict[str, Any]:
+        """The task set as DescribeServices returns it (taskSets[])."""
+        return {
+            "id": self.id,
+            "taskSetArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-set/{service.cluster}/{service.name}/{self.id}",
+            "status": self.status,
+            "taskDefinition": self.task_definition,
+            "networkConfiguration": self.network,
+            "platformVersion": self.platform_version,
+            "loadBalancers": [
+                {
+                    "targetGroupArn": self.target_group,
+                    "containerName": self.container[0],
+                    "containerPort": self.container[1],
+                }
+            ],
+            "capacityProviderStrategy": self.capacity_provider_strategy,
+            "scale": {"value": self.scale, "unit": "PERCENT"},
+            "runningCount": service.tasks(self),
+        }
+
+
+@dataclass
+class Service:
+    arn: str
+    name: str
+    cluster: str
+    controller: str
+    desired_count: int
+    task_definition: str
+    network: dict[str, Any]
+    platform_version: str
+    load_balancers: list[dict[str, Any]]
+    task_sets: list[TaskSet]
+    status: str = "ACTIVE"
+    capacity_provider_strategy: list[dict[str, Any]] = field(default_factory=list)
+    deployment_configuration: dict[str, Any] = field(default_factory=dict)
+
+    def tasks(self, task_set: TaskSet) -> int:
+        """Running tasks of a task set: its scale of the desired count, rounded up as ECS does
+        (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Scale.html)."""
+        return math.ceil(self.desired_count * task_set.scale / 100)
+
+    def describe(self) -> dict[str, Any]:
+        """The service as DescribeServices returns it."""
+        described = {
+            "serviceArn": self.arn,
+            "serviceName": self.name,
+            "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{self.cluster}",
+            "status": self.status,
+            "desiredCount": self.desired_count,
+            "runningCount": sum(self.tasks(task_set) for task_set in self.task_sets),
+            "taskDefinition": self.task_definition,
+            "deploymentController": {"type": self.controller},
+            "networkConfiguration": self.network,
+            "platformVersion": self.platform_version,
+            "loadBalancers": self.load_balancers,
+            "capacityProviderStrategy": self.capacity_provider_strategy,
+        }
+        if self.controller == "CODE_DEPLOY":
+            described["taskSets"] = [task_set.describe(self) for task_set in self.task_sets]
+        return described
+
+
+@dataclass
+class Group:
+    """A CodeDeploy ECS deployment group, as its CloudFormation resource configures it."""
+
+    application: str
+    name: str
+    cluster: str
+    service: str
+    prod_listeners: list[str]
+    test_listeners: list[str]
+    target_group_names: list[str]
+    config_name: str
+    termination_wait: int
+    alarms: list[str]
+
+
+@dataclass
+class Deployment:
+    id: str
+    group: Group
+    description: str
+    appspec: dict[str, Any]
+    create_time: datetime
+    status: str = "InProgress"
+    step: str = "start"
+    step_time: datetime = T0
+    original: str = ""
+    replacement: str = ""
+    error: dict[str, str] | None = None
+    rollback: dict[str, str] | None = None
+
+    def info(self) -> dict[str, Any]:
+        """GetDeployment's deploymentInfo."""
+        info: dict[str, Any] = {
+            "applicationName": self.group.application,
+            "deploymentGroupName": self.group.name,
+            "deploymentId": self.id,
+            "status": self.status,
+            "description": self.description,
+            "createTime": self.create_time,
+            "computePlatform": "ECS",
+        }
+        if self.error:
+            info["errorInformation"] = self.error
+        if self.rollback:
+            info["rollbackInfo"] = self.rollback
+        return info
+
+
+# CodeDeploy's predefined ECS configurations (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html).
+_CANARY = re.compile(r"ECSCanary(\d+)Percent(\d+)Minutes?$")
+_LINEAR = re.compile(r"ECSLinear(\d+)PercentEvery(\d+)Minutes?$")
+# How long new tasks take to pass the target group's health checks (2 x 10 s, plus start-up): a model choice.
+READY = timedelta(seconds=60)
+
+
+class Aws:
+    """The whole AWS state of one account and region."""
+
+    def __init__(self) -> None:
+        """An empty account at ``T0``."""
+        self.now = T0
+        self.ids = itertools.count(1)
+        self.load_balancers: dict[str, str] = {}  # arn -> name
+        self.target_groups: dict[str, str] = {}  # arn -> name
+        self.listeners: dict[str, Listener] = {}
+        self.rules: dict[str, Rule] = {}
+        self.clusters: set[str] = set()
+        self.services: dict[str, Service] = {}
+        self.groups: dict[tuple[str, str], Group] = {}
+        self.deployments: dict[str, Deployment] = {}
+        self.revisions: list[Any] = []  # ECS-native deployments in progress (ecs_native.Revision)
+        self.finished_revisions: list[Any] = []
+        self.alarming: set[str] = set()  # alarm names in state ALARM
+        self.calls: list[tuple[str, str]] = []  # (service, operation) of every client call
+
+    def next_id(self) -> int:
+        """A fresh number for ids and ARNs."""
+        return next(self.ids)
+
+    # ---- traffic -------------------------------------------------------------------------------------
+
+    def running_tasks(self, target_group_arn: str) -> int:
+        """Tasks of every ACTIVE service registered in ``target_group_arn``."""
+        return sum(
+            service.tasks(task_set)
+            for service in self.services.values()
+            if service.status == "ACTIVE"
+            for task_set in service.task_sets
+            if task_set.target_group == target_group_arn
+        )
+
+    def listener_on(self, load_balancer_arn: str, port: int) -> Listener:
+        """The listener of ``load_balancer_arn`` on ``port``."""
+        [listener] = [x for x in self.listeners.values() if x.load_balancer_arn == load_balancer_arn and x.port == port]
+        return listener
+
+    def rule_of(self, listener_arn: str, priority: str) -> Rule:
+        """The rule of ``listener_arn`` with ``priority``."""
+        [rule] = [x for x in self.rules.values() if x.listener_arn == listener_arn and x.priority == priority]
+        return rule
+
+    # ---- ECS -----------------------------------------------------------------------------------------
+
+    def service(self, cluster: str, name: str) -> Service:
+        """The ACTIVE service ``name`` (or ARN) of ``cluster``; ServiceNotFoundException otherwise."""
+        for service in self.services.values():
+            if service.cluster == cluster and name in (service.name, service.arn) and service.status == "ACTIVE":
+                return service
+        raise AwsError("ServiceNotFoundException", "Service not found.")
+
+    def update_service(self, service: Service, changes: Mapping[str, Any]) -> None:
+        """UpdateService: CODE_DEPLOY refusals first, then the change; an ECS-controller revision deploys."""
+        if service.controller == "CODE_DEPLOY":
+            for key, what in CODE_DEPLOY_REFUSALS.items():
+                if key in changes:
+                    raise AwsError("InvalidParameterException", code_deploy_refusal(what))
+        if "desiredCount" in changes:
+            service.desired_count = int(changes["desiredCount"])
+        if "deploymentController" in changes:
+            service.controller = changes["deploymentController"]["type"]
+        revision = {
+            k: changes[k] for k in ("taskDefinition", "networkConfiguration", "platformVersion") if k in changes
+        }
+        if "loadBalancers" in changes:
+            service.load_balancers = list(changes["loadBalancers"])
+        if revision and service.controller == "ECS":
+            from .ecs_native import start_revision  # the ECS-native engine's deployment
+
+            start_revision(self, service, revision)
+
+    # ---- time ----------------------------------------------------------------------------------------
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock and let every active deployment progress."""
+        self.now += timedelta(seconds=seconds)
+        from . import codedeploy, ecs_native  # the engines act on this state
+
+        for deployment in list(self.deployments.values()):
+            if deployment.status == "InProgress":
+                codedeploy.progress(self, deployment)
+        for revision in list(self.revisions):
+            ecs_native.progress(self, revision)
+
+    def settle(self, limit: timedelta = timedelta(hours=2)) -> None:
+        """Advance in 15-second steps until no deployment is in progress (or ``limit`` passed)."""
+        end = self.now + limit
+        while self.now < end and (self.revisions or any(d.status == "InProgress" for d in self.deployments.values())):
+            self.advance(15)
+
+    def appspec_properties(self, deployment: Deployment) -> dict[str, Any]:
+        """The TargetService properties of a deployment's AppSpec."""
+        properties: dict[str, Any] = deployment.appspec["Resources"][0]["TargetService"]["Properties"]
+        return properties
+
+    def log(self) -> str:
+        """The state in one line per listener and service, for assertion messages."""
+        lines = [f"{x.port}: {weights_of(x.actions)}" for x in self.listeners.values()]
+        lines += [f"rule {x.priority}@{x.listener_arn[-6:]}: {weights_of(x.actions)}" for x in self.rules.values()]
+        lines += [json.dumps(s.describe(), default=str) for s in self.services.values()]
+        return "\n".join(lines)
+
+
+def step_of(config_name: str) -> tuple[int, int]:
+    """(percent, minutes) of a predefined config's first production step; (100, 0) for all at once."""
+    for pattern in (_CANARY, _LINEAR):
+        match = pattern.search(config_name)
+        if match:
+            return int(match.group(1)), int(match.group(2))
+    return 100, 0

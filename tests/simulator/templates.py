@@ -1,0 +1,91 @@
+"""Templates of the real construct, synthesized once per variant and session (each synthesis costs ~3 s)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk.assertions import Template
+
+from blue_green_ecs import BlueGreenFargateService, DeploymentEngine
+
+from ..configurations import CERTIFICATE_ARN, IMAGE, vpc_with_flow_logs
+from ..support import new_stack
+
+ENGINES = {"CODE_DEPLOY": DeploymentEngine.CODE_DEPLOY, "ECS_NATIVE": DeploymentEngine.ECS_NATIVE}
+
+
+def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
+    """The construct's keyword arguments for a variant: one day-two change each, or a combination with '+'."""
+    options: dict[str, Any] = {}
+    for change in variant.split("+"):
+        if change == "certificate":
+            options["certificate"] = acm.Certificate.from_certificate_arn(stack, "Certificate", CERTIFICATE_ARN)
+        elif change == "ssl_policy":
+            options["ssl_policy"] = elbv2.SslPolicy.RECOMMENDED_TLS
+        elif change == "listener_port":
+            options["listener_port"] = 8000
+        elif change == "test_listener_port":
+            options["test_listener_port"] = 9090
+        elif change == "subnets":
+            options["task_subnets"] = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
+            options["assign_public_ip"] = True
+        elif change == "security_groups":
+            options["security_groups"] = [ec2.SecurityGroup(stack, "AppSecurityGroup", vpc=vpc)]
+        elif change == "platform_version":
+            options["platform_version"] = ecs.FargatePlatformVersion.VERSION1_4
+        elif change == "grace_period":
+            options["health_check_grace_period"] = Duration.seconds(120)
+        elif change == "service_name":
+            options["service_name"] = "web-v2"
+        elif change != "base":
+            raise ValueError(f"unknown variant {change!r}")
+    return options
+
+
+@functools.cache
+def _synthesized(engine: str, variant: str, services: int) -> str:
+    stack = new_stack("Simulated")
+    vpc = vpc_with_flow_logs(stack)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+    for index in range(services):
+        BlueGreenFargateService(
+            stack,
+            "Web" if index == 0 else f"Web{index + 1}",
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            cluster=cluster,
+            engine=ENGINES[engine],
+            **_options(stack, vpc, variant),
+        )
+    return json.dumps(Template.from_stack(stack).to_json())
+
+
+def template(engine: str, variant: str = "base", *, image: str = IMAGE, services: int = 1) -> dict[str, Any]:
+    """The construct's template for ``engine`` and ``variant``, with ``image`` (a new image is a new revision:
+    the only difference a new tag makes in the template is the container definition's Image)."""
+    synthesized: dict[str, Any] = json.loads(_synthesized(engine, variant, services))
+    if image != IMAGE:
+        for resource in synthesized["Resources"].values():
+            if resource["Type"] == "AWS::ECS::TaskDefinition":
+                for container in resource["Properties"]["ContainerDefinitions"]:
+                    container["Image"] = image
+    return copy.deepcopy(synthesized)
+
+
+def failing_after(template_: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """``template_`` plus a resource that fails to create after ``logical_id``: a stack update that rolls back
+    after everything before it (the service, the deployment) succeeded."""
+    changed = copy.deepcopy(template_)
+    changed["Resources"]["Breaker"] = {
+        "Type": "Test::Fails",
+        "DependsOn": [logical_id],
+        "Properties": {"Reason": "Resource handler returned message: simulated failure"},
+    }
+    return changed
