@@ -304,6 +304,11 @@ class LiveStateLookup:
             _check_capacity_providers(old, new)
         pair = (now.blue, now.green)
         service = find_live_service(reader, now.cluster, pair, now.service_name)
+        # A configured name the live service does not have: CloudFormation creates a service of that name
+        # (ServiceName requires replacement), also on the Create of a stack that adopts the lookup.
+        replaced = replaced or bool(
+            service is not None and new.service_name and service.get("serviceName") != new.service_name
+        )
         prod = new.target_group(prod_role)
         test = new.target_group(GREEN if prod_role == BLUE else BLUE)
         configured = new.configured
@@ -324,7 +329,7 @@ class LiveStateLookup:
         else:
             service_role = now.role_of(str(entry.get("targetGroupArn"))) or prod_role
             data["DesiredCount"] = str(service.get("desiredCount", data["DesiredCount"]))
-            if new.engine == CODE_DEPLOY:
+            if new.engine == CODE_DEPLOY and (old is None or old.engine == CODE_DEPLOY):
                 data.update(_service_level(service, entry, data))
         if service is not None and replaced:
             # The replacement carries the production load of the service it replaces, and at least as many
@@ -406,8 +411,22 @@ def _service_level(service: Mapping[str, Any], entry: Mapping[str, Any], data: M
         if awsvpc.get("securityGroups")
         else data["SecurityGroups"],
         "AssignPublicIp": str(awsvpc.get("assignPublicIp") or data["AssignPublicIp"]),
-        "PlatformVersion": str(service.get("platformVersion") or data["PlatformVersion"]),
+        "PlatformVersion": _platform_version(service.get("platformVersion"), data["PlatformVersion"]),
     }
+
+
+def _platform_version(live: Any, configured: str) -> str:
+    """The live platform version, except that LATEST stays LATEST.
+
+    A CODE_DEPLOY service created with LATEST reports the version LATEST resolved to (1.4.0), where an
+    ECS-controller service reports LATEST (aws/containers-roadmap #2840). Answering 1.4.0 to a template
+    that says LATEST would be a change, which UpdateService refuses on a CODE_DEPLOY service.
+    """
+    if not live:
+        return configured
+    if configured.upper() == "LATEST" and str(live).upper() != "LATEST":
+        return configured
+    return str(live)
 
 
 def _int(text: str) -> int:

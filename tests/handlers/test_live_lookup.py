@@ -68,7 +68,8 @@ LIVE_VALUES = {
     "Subnets": "subnet-old1,subnet-old2",
     "SecurityGroups": "sg-old",
     "AssignPublicIp": "ENABLED",
-    "PlatformVersion": "1.4.0",
+    # The service reports 1.4.0, what LATEST resolved to; the template's LATEST stays (see below).
+    "PlatformVersion": "LATEST",
 }
 CONFIGURED_VALUES = {
     "ContainerName": "app",
@@ -253,6 +254,28 @@ def test_create_with_live_listeners_reads_them(env: Env) -> None:
     assert env.lookup.on_event(cfn_event("Create")) == (PHYSICAL_ID, expected(GREEN, BLUE, "3", LIVE_VALUES))
 
 
+@pytest.mark.parametrize(
+    ("live", "configured", "answer"),
+    [
+        ("1.4.0", "LATEST", "LATEST"),  # created with LATEST: a CODE_DEPLOY service reports the resolved one
+        ("1.3.0", "1.4.0", "1.3.0"),  # a change UpdateService refuses: the AppSpec deploys it instead
+        ("LATEST", "1.4.0", "LATEST"),
+        (None, "1.4.0", "1.4.0"),
+    ],
+)
+def test_platform_version_is_the_services_own(env: Env, live: str | None, configured: str, answer: str) -> None:
+    found = service("web", BLUE)
+    if live is None:
+        del found["platformVersion"]
+    else:
+        found["platformVersion"] = live
+    env.listeners()
+    env.services(found)
+
+    props = {**PROPS, "Configured": {**CONFIGURED, "PlatformVersion": configured}}
+    assert update(env, props)["PlatformVersion"] == answer
+
+
 def test_update_with_a_port_change_finds_the_listeners_on_the_old_ports(env: Env) -> None:
     # given production on green on port 80, and the update moves it to 443
     old = {**PROPS, "ProdPort": "80", "TestPort": "8080"}
@@ -385,6 +408,16 @@ def test_a_replacement_service_registers_where_production_is(env: Env) -> None:
     assert update(env, new, old) == expected(GREEN, GREEN, "4", CONFIGURED_VALUES)
 
 
+def test_a_configured_name_the_live_service_lacks_is_a_replacement(env: Env) -> None:
+    """The Create of a stack adopting the lookup while also renaming the service."""
+    env.listeners(listener(PROD_LISTENER, 443, forward(GREEN)))
+    env.services(service("web", BLUE, desired=4))
+
+    _, data = env.lookup.on_event(cfn_event("Create", {**PROPS, "ServiceName": "web-v2"}))
+
+    assert data == expected(GREEN, GREEN, "4", CONFIGURED_VALUES)
+
+
 def test_a_replacement_starts_with_at_least_the_configured_count(env: Env) -> None:
     old = {**PROPS, "ClusterName": CLUSTER}
     new = {**PROPS, "ClusterName": "shop-2"}
@@ -471,6 +504,15 @@ def test_engine_switch_with_production_on_green_is_refused(env: Env) -> None:
         "side-by-side procedure of docs/engines.md ('Migrating a service between engines'), or run one more "
         "deployment first so that production returns to blue."
     )
+
+
+def test_engine_switch_to_code_deploy_answers_the_configured_values(env: Env) -> None:
+    # given an ECS-controller service (it accepts network changes) on blue, switched to CODE_DEPLOY
+    env.listeners(listener(PROD_LISTENER, 443, [{"Type": "fixed-response"}]))
+    env.rules(rule("1", weighted((BLUE, 100), (GREEN, 0))))
+    env.services(service("web", BLUE))
+
+    assert update(env, PROPS, NATIVE_PROPS) == expected(BLUE, BLUE, "5", CONFIGURED_VALUES)
 
 
 def test_engine_switch_from_ecs_native_reads_the_old_rule(env: Env) -> None:
@@ -567,6 +609,28 @@ def test_provider_answers_access_denied_with_the_code(env: Env) -> None:
             "The live-state lookup's call elasticloadbalancing:DescribeListeners failed: AccessDenied: "
             f"{message}. Grant elasticloadbalancing:DescribeListeners to the deployment trigger's role (the "
             "construct grants it).",
+        )
+    ]
+
+
+def test_provider_answers_throttling_after_botocores_retries_as_failed(env: Env) -> None:
+    env.listeners()
+    env.ecs.add_client_error(
+        "list_services",
+        "ThrottlingException",
+        "Rate exceeded",
+        http_status_code=400,
+        expected_params={"cluster": CLUSTER},
+    )
+
+    provider(env).handle(cfn_event("Update"))
+
+    # the Stubber answers once; in Lambda botocore's standard mode has retried 5 times before this
+    assert [(b["Status"], b["Reason"]) for b in env.sent] == [
+        (
+            "FAILED",
+            "The live-state lookup could not read the live state: ecs:ListServices still failing after 1 "
+            "attempt(s): ThrottlingException: Rate exceeded. Nothing was changed; update the stack again.",
         )
     ]
 
