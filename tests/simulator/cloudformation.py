@@ -42,6 +42,8 @@ class Stack:
     # CloudFormation documents updating a resource only when its template changes; aws/aws-cdk #36649's reporter
     # sees listener rules reset on any stack update. True models that worse case.
     rewrite_unchanged_rules: bool = False
+    # Called after every resource operation of an update or rollback: the invariants hold at every step.
+    observer: Callable[[], None] = lambda: None
 
     # ---- operations ----------------------------------------------------------------------------------
 
@@ -53,7 +55,7 @@ class Stack:
         return self._update(copied)
 
     def _create(self, template: dict[str, Any]) -> str:
-        self.template, self.reason = template, ""
+        self.template, self.reason, self.status = template, "", "CREATE_IN_PROGRESS"
         try:
             for logical in self._active(template):
                 self._create_resource(template, logical)
@@ -68,7 +70,7 @@ class Stack:
 
     def _update(self, template: dict[str, Any]) -> str:
         previous, before = self.template, dict(self.resources)
-        self.template, self.reason = template, ""
+        self.template, self.reason, self.status = template, "", "UPDATE_IN_PROGRESS"
         replaced: list[Resource] = []
         try:
             for logical in self._active(template):
@@ -127,7 +129,7 @@ class Stack:
             resource = Resource(logical, kind, physical, props, data)
         else:
             resource = self.handlers.create(logical, kind, props)
-        self.events.append(f"CREATE {logical}")
+        self._event(f"CREATE {logical}")
         self.resources[logical] = resource
 
     def _update_resource(self, template: dict[str, Any], logical: str) -> Resource | None:
@@ -140,14 +142,14 @@ class Stack:
                 self.handlers.update(resource, props)
             return None
         if not _is_custom(resource.type) and requires_replacement(resource.type, resource.properties, props):
-            self.events.append(f"REPLACE {logical}")
+            self._event(f"REPLACE {logical}")
             del self.resources[logical]
             self._create_resource(template, logical)
             return resource
         return self._update_in_place(resource, props)
 
     def _update_in_place(self, resource: Resource, props: dict[str, Any]) -> Resource | None:
-        self.events.append(f"UPDATE {resource.logical_id}")
+        self._event(f"UPDATE {resource.logical_id}")
         if not _is_custom(resource.type):
             self.handlers.update(resource, props)
             return None
@@ -163,11 +165,16 @@ class Stack:
         return None
 
     def _delete(self, resource: Resource) -> None:
-        self.events.append(f"DELETE {resource.logical_id}")
+        self._event(f"DELETE {resource.logical_id}")
         if _is_custom(resource.type):
             self.invoke_custom("Delete", resource, resource.properties, None)
         else:
             self.handlers.delete(resource)
+
+    def _event(self, text: str) -> None:
+        self.events.append(text)
+        if self.status != "CREATE_IN_PROGRESS":
+            self.observer()
 
     def _failed(self, exc: ResourceFailedError) -> None:
         self.reason = str(exc)

@@ -27,7 +27,9 @@ def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for change in variant.split("+"):
         if change == "certificate":
-            options["certificate"] = acm.Certificate.from_certificate_arn(stack, "Certificate", CERTIFICATE_ARN)
+            options["certificate"] = stack.node.try_find_child("Certificate") or acm.Certificate.from_certificate_arn(
+                stack, "Certificate", CERTIFICATE_ARN
+            )
         elif change == "ssl_policy":
             options["ssl_policy"] = elbv2.SslPolicy.RECOMMENDED_TLS
         elif change == "listener_port":
@@ -38,7 +40,10 @@ def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
             options["task_subnets"] = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
             options["assign_public_ip"] = True
         elif change == "security_groups":
-            options["security_groups"] = [ec2.SecurityGroup(stack, "AppSecurityGroup", vpc=vpc)]
+            group = stack.node.try_find_child("AppSecurityGroup") or ec2.SecurityGroup(
+                stack, "AppSecurityGroup", vpc=vpc
+            )
+            options["security_groups"] = [group]
         elif change == "platform_version":
             options["platform_version"] = ecs.FargatePlatformVersion.VERSION1_4
         elif change == "grace_period":

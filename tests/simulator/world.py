@@ -92,6 +92,7 @@ class World:
             poll = {"Action": "poll", "Request": execution_input["Request"], "StartedAt": execution_input["StartedAt"]}
             if custom_resource.handler(poll, None).get("Done"):
                 return
+            self.stack.observer()
         raise AssertionError("the waiter polled for an hour without an answer")
 
     def put(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
@@ -135,6 +136,15 @@ class World:
                 f"production sends {weight} to {self.name(arn)}, which holds no running task\n{self.aws.log()}"
             )
 
+    def services(self) -> list[str]:
+        """The construct ids of the stack's services (those with a production listener)."""
+        return sorted(x[: -len("ProdListener") - 8] for x in self.stack.resources if x[:-8].endswith("ProdListener"))
+
+    def check_all(self) -> None:
+        """``check`` for every service of the stack."""
+        for service in self.services():
+            self.check(service)
+
     def name(self, arn: str) -> str:
         """ "blue"/"green" for a target group of the stack, for readable messages."""
         for logical, resource in self.stack.resources.items():
@@ -157,6 +167,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     stack = Stack(Handlers(aws, fakes["ecs"]), invoke_custom=lambda *a: ("SUCCESS", "", "", {}))
     simulated = World(aws, stack, started)
     stack.invoke_custom = simulated.invoke
+    stack.observer = simulated.check_all
 
     def clock() -> Any:
         return aws.now
