@@ -26,7 +26,16 @@ HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 # The library's functions: main module (its ``handler`` is the function's Handler) -> the helper
 # modules it imports by name, in load order (a helper may import the ones before it).
 BUNDLES: Mapping[str, tuple[str, ...]] = {
-    "custom_resource": ("appspec", "request", "messages", "aws", "live_state", "deployment", "cfn_response"),
+    "custom_resource": (
+        "appspec",
+        "request",
+        "messages",
+        "aws",
+        "live_state",
+        "live_lookup",
+        "deployment",
+        "cfn_response",
+    ),
     "smoke_test": ("lifecycle_hook",),
 }
 # The entry point of every bundle, and of its inline form (``index.py``).

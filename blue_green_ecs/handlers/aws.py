@@ -15,6 +15,7 @@ sleeps. The trigger's function has 5 minutes.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
@@ -45,6 +46,8 @@ CLIENT_CONFIG = Config(
 )
 # The conditions botocore's standard mode retries on; at attempt 1 of 2 only the kind of error counts.
 _RETRIED_BY_BOTOCORE = StandardRetryConditions(max_attempts=2)
+# (code, message, action) -> the Reason CloudFormation shows.
+Explain = Callable[[str, str, str], str]
 
 
 def client(service: str) -> Any:
@@ -113,20 +116,31 @@ class Aws:
         return self._call(self._ecs, operation, params)
 
     def _call(self, client: Any, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        action = action_name(client, operation)
-        try:
-            response: dict[str, Any] = getattr(client, operation)(**params)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code") or "Unknown")
-            message = str(error.get("Message") or exc)
-            if is_transient(client, operation, exc):
-                raise TransientAwsError(
-                    f"{action} still failing after {_attempts(exc)} attempt(s): {code}: {message}"
-                ) from exc
-            raise AwsCallError(code, action, messages.explain_error(code, message, action, self._request)) from exc
-        except BotoCoreError as exc:
-            if is_transient(client, operation, exc):
-                raise TransientAwsError(f"{action} still failing: {type(exc).__name__}: {exc}") from exc
-            raise
-        return response
+        def explain(code: str, message: str, action: str) -> str:
+            return messages.explain_error(code, message, action, self._request)
+
+        return call(client, operation, params, explain)
+
+
+def call(client: Any, operation: str, params: Mapping[str, Any], explain: Explain) -> dict[str, Any]:
+    """Call ``client``'s ``operation``; a non-retryable error becomes AwsCallError worded by ``explain``.
+
+    Errors botocore retried and gave up on raise TransientAwsError; other BotoCoreErrors pass through.
+    """
+    action = action_name(client, operation)
+    try:
+        response: dict[str, Any] = getattr(client, operation)(**params)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "Unknown")
+        message = str(error.get("Message") or exc)
+        if is_transient(client, operation, exc):
+            raise TransientAwsError(
+                f"{action} still failing after {_attempts(exc)} attempt(s): {code}: {message}"
+            ) from exc
+        raise AwsCallError(code, action, explain(code, message, action)) from exc
+    except BotoCoreError as exc:
+        if is_transient(client, operation, exc):
+            raise TransientAwsError(f"{action} still failing: {type(exc).__name__}: {exc}") from exc
+        raise
+    return response

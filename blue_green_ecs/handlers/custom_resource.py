@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from . import aws, cfn_response, deployment
+    from . import aws, cfn_response, deployment, live_lookup
     from .cfn_response import HttpPut
 else:
     # Top-level modules inside the Lambda asset, blue_green_ecs.handlers.* in the library.
@@ -57,6 +57,7 @@ else:
         return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
 
     aws, cfn_response, deployment = _sibling("aws"), _sibling("cfn_response"), _sibling("deployment")
+    live_lookup = _sibling("live_lookup")
     HttpPut = cfn_response.HttpPut
 
 from botocore.exceptions import ClientError  # type: ignore[import-untyped,unused-ignore]
@@ -88,6 +89,14 @@ class DeploymentHandlerLike(Protocol):
 
     def is_complete(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Poll the merged request; see ``deployment.DeploymentHandler.is_complete``."""
+        ...
+
+
+class LiveStateLike(Protocol):
+    """What this module needs of ``live_lookup.LiveStateLookup`` (tests and the simulator pass their own)."""
+
+    def on_event(self, event: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+        """(PhysicalResourceId, Data) of a Create/Update/Delete; a refusal raises a DeploymentError."""
         ...
 
 
@@ -167,9 +176,11 @@ class CustomResourceHandler:
         sleep: Callable[[float], None] = time.sleep,
         put_attempts: int = 4,
         put_base_delay: float = 1.0,
+        live_state: LiveStateLike | None = None,
     ) -> None:
         """Missing pieces default to the real ones, created on first use (a Delete creates no client)."""
         self._deployment_handler = deployment_handler
+        self.live_state: LiveStateLike = live_state or live_lookup.LiveStateLookup()
         self._stepfunctions = stepfunctions
         self.put = put or cfn_response.urllib_put
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
@@ -198,6 +209,8 @@ class CustomResourceHandler:
         if not isinstance(event, Mapping):
             raise _unexpected_event(event)
         if "RequestType" in event and "ResponseURL" in event:
+            if event.get("ResourceType") == live_lookup.RESOURCE_TYPE:
+                return self.on_live_state(event)
             return self.on_request(event)
         request = event.get("Request")
         if not isinstance(request, Mapping) or "ResponseURL" not in request:
@@ -237,6 +250,22 @@ class CustomResourceHandler:
         if status.get("IsComplete"):
             return self._succeed(request, status)
         return self._start_waiter(event, result, request, received)
+
+    def on_live_state(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """The live-state lookup (``live_lookup.py``): answered in this invocation, no waiter."""
+        log(
+            "request",
+            request_type=event.get("RequestType"),
+            request_id=event.get("RequestId"),
+            logical_resource_id=event.get("LogicalResourceId"),
+            resource_type=event.get("ResourceType"),
+        )
+        try:
+            physical_resource_id, data = self.live_state.on_event(event)
+        except Exception as exc:
+            # Nothing to stop: the lookup starts no deployment.
+            return self._fail(event, exc, stage="live_state")
+        return self._respond(event, "SUCCESS", "", physical_resource_id, data)
 
     def on_poll(self, request: Mapping[str, Any], started_at: datetime) -> dict[str, Any]:
         """One poll from the waiter: answer CloudFormation once the deployment has an outcome."""

@@ -41,7 +41,7 @@ T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 STATE = {"Decision": "deploying", "RequestedAt": T0.isoformat()}
 STOPPED = "CodeDeploy deployment d-NEW was stopped with automatic rollback to the previous task set."
 # The helper modules of the trigger's function, each after the ones it imports (the inline code's order).
-TRIGGER_HELPERS = ("appspec", "request", "messages", "aws", "live_state", "deployment", "cfn_response")
+TRIGGER_HELPERS = ("appspec", "request", "messages", "aws", "live_state", "live_lookup", "deployment", "cfn_response")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -732,3 +732,44 @@ def test_trigger_helpers_load_in_the_inline_code_order(tmp_path: pathlib.Path) -
     ).stdout
 
     assert output.split() == ["True"]
+
+
+# ------------------------------------------------------------------------------------------------
+# dispatch on ResourceType
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeLiveState:
+    """Stands in for live_lookup.LiveStateLookup: records the events, answers fixed Data."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def on_event(self, event: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+        self.calls.append(dict(event))
+        return "blue-green-ecs-live-state/app/shop/1/443/8443", {"ProdTargetGroupArn": "tg-green"}
+
+
+def test_live_state_requests_never_reach_the_deployment_handler(env: Env) -> None:
+    live = FakeLiveState()
+    handler = CustomResourceHandler(env.deployments, env.stepfunctions.client, put=env.put, live_state=live)
+
+    result = handler.handle(cfn_event("Update", ResourceType="Custom::BlueGreenEcsLiveState"))
+
+    assert result == {"Status": "SUCCESS"}
+    assert (len(live.calls), env.deployments.on_event_calls) == (1, [])
+    [body] = env.put.bodies
+    assert (body["PhysicalResourceId"], body["Data"]) == (
+        "blue-green-ecs-live-state/app/shop/1/443/8443",
+        {"ProdTargetGroupArn": "tg-green"},
+    )
+
+
+def test_deployment_requests_keep_the_deployment_path(env: Env) -> None:
+    live = FakeLiveState()
+    handler = CustomResourceHandler(env.deployments, env.stepfunctions.client, put=env.put, live_state=live)
+    env.deployments.is_complete_results = [{"IsComplete": True}]
+
+    handler.handle(cfn_event("Delete", ResourceType="Custom::BlueGreenEcsDeployment"))
+
+    assert (live.calls, len(env.deployments.on_event_calls)) == ([], 1)
