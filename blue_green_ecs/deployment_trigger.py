@@ -4,13 +4,12 @@ With the CODE_DEPLOY controller, CloudFormation registers a new task definition 
 starts nothing (aws/aws-cdk #7040, #23564). A custom resource per service carries the AppSpec
 (task definition ARN, container, network configuration, hooks); when it changes, the handler in
 ``handlers/deployment.py`` starts a deployment, waits for it and fails the stack update with
-CodeDeploy's reason when it fails or rolls back. One provider per stack serves every service:
-one function (``handlers/custom_resource.py``) and a waiter state machine.
+CodeDeploy's reason when it fails or rolls back. One provider per stack serves every service
+(``provider.py``: one function, ``handlers/custom_resource.py``, and a waiter state machine).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,32 +19,17 @@ from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from . import defaults
-from .acknowledgements import (
-    LOGS_DEFAULT_ENCRYPTION,
-    acknowledge_lambda_functions,
-    acknowledge_nag,
-    acknowledge_role_dependencies,
-    skip_checkov,
-)
-from .lambda_code import HANDLER_RUNTIME, handlers_code
-from .shared_resources import stack_singleton
+from .provider import CUSTOM_RESOURCE_TIMEOUT, WAITER_ARN_PROPERTY, Provider
 
-# CloudFormation gives a custom resource at most one hour (ServiceTimeout 3600 s). The handler's own
-# limit stays 5 minutes below it, so that it can stop the deployment and report why before
-# CloudFormation gives up with a generic timeout.
-CUSTOM_RESOURCE_TIMEOUT = Duration.hours(1)
+# The handler's own limit stays 5 minutes below CloudFormation's hour for a custom resource, so that
+# it can stop the deployment and report why before CloudFormation gives up with a generic timeout.
 MAX_DEPLOYMENT_TIMEOUT_MINUTES = 55
 # Beyond the traffic shift and the waits: pulling the image and starting tasks, health checks, test
 # traffic hooks and draining blue, with room for a slow image pull.
 DEPLOYMENT_TIMEOUT_MARGIN_MINUTES = 15
 RESOURCE_TYPE = "Custom::BlueGreenEcsDeployment"
-# Read by handlers/custom_resource.py, which imports boto3 and so stays out of synthesis.
-WAITER_ARN_PROPERTY = "WaiterStateMachineArn"
 
 
 def default_deployment_timeout(
@@ -96,164 +80,6 @@ def appspec_properties(
     return properties
 
 
-class DeploymentTriggerProvider(Construct):
-    """The stack's single provider: one handler function and a small waiter state machine.
-
-    CloudFormation invokes the function directly (``handlers/custom_resource.py``); when a deployment
-    has to be waited for, the function starts the waiter, which invokes it again every
-    ``TRIGGER_QUERY_INTERVAL_SECONDS`` until the deployment has an outcome. aws-cdk-lib's Provider
-    framework does the same with five functions, four roles and a state machine.
-
-    Use :meth:`of`; every service in the stack shares the one it returns, so a second service adds
-    a custom resource and IAM statements, but no function and no state machine.
-    """
-
-    CONSTRUCT_ID = "BlueGreenEcsDeploymentTrigger"
-
-    @classmethod
-    def of(cls, scope: Construct) -> DeploymentTriggerProvider:
-        """The provider of ``scope``'s stack, created on first use."""
-        return stack_singleton(scope, cls.CONSTRUCT_ID, cls, cls)
-
-    def __init__(self, scope: Construct, construct_id: str) -> None:
-        super().__init__(scope, construct_id)
-        log_group = logs.LogGroup(self, "Logs", retention=defaults.LOG_RETENTION)
-        self.handler_role = iam.Role(
-            self,
-            "HandlerRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="blue-green-ecs deployment trigger: starts and watches CodeDeploy deployments",
-        )
-        log_group.grant_write(self.handler_role)
-        self.function = lambda_.Function(
-            self,
-            "Handler",
-            runtime=HANDLER_RUNTIME,
-            # `blue-green-ecs export --standalone` makes this inline code after synthesis.
-            code=handlers_code(),
-            handler="custom_resource.handler",
-            # Each AWS call retries for about half a minute at most (botocore's standard mode, handlers/aws.py),
-            # then one poll, the waiter's start and the response to CloudFormation.
-            timeout=Duration.minutes(5),
-            memory_size=256,
-            log_group=log_group,
-            role=self.handler_role,
-            description="blue-green-ecs: runs the CodeDeploy deployment of an ECS service for CloudFormation",
-        )
-        waiter_role = iam.Role(
-            self,
-            "WaiterRole",
-            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
-            description="blue-green-ecs deployment trigger: polls the handler until the deployment ends",
-        )
-        # The function's own ARN only: grant_invoke would add "<arn>:*" (every version) as well.
-        waiter_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
-        )
-        self.waiter = sfn.StateMachine(
-            self,
-            "Waiter",
-            definition_body=sfn.DefinitionBody.from_string(json.dumps(waiter_definition(), separators=(",", ":"))),
-            definition_substitutions={"HandlerArn": self.function.function_arn},
-            role=waiter_role,
-            # A backstop only: the handler answers CloudFormation after TOTAL_TIMEOUT (58 minutes),
-            # and CloudFormation gives up at 60.
-            timeout=Duration.minutes(MAX_DEPLOYMENT_TIMEOUT_MINUTES + 10),
-            tracing_enabled=True,
-            # Execution data holds CloudFormation's presigned ResponseURL: state changes only.
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            comment="blue-green-ecs: polls a CodeDeploy deployment for CloudFormation until it ends",
-        )
-        # Not in the role's default policy: the function depends on that one, and the state machine on
-        # the function, so the grant would close a dependency cycle. The custom resources depend on it.
-        self.start_policy = iam.Policy(
-            self,
-            "StartWaiter",
-            roles=[self.handler_role],
-            statements=[
-                iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.waiter.state_machine_arn])
-            ],
-        )
-        acknowledge_role_dependencies(self)
-        self._acknowledge(log_group)
-
-    def _acknowledge(self, log_group: logs.LogGroup) -> None:
-        """Findings about what AWS requires as it is."""
-        wildcard = (
-            "Step Functions log delivery (logs:CreateLogDelivery and others) and X-Ray tracing "
-            "(xray:PutTraceSegments and others) support only Resource '*'."
-        )
-        acknowledge_nag(self.waiter.role, "IAM5[Resource::*]", wildcard)
-        skip_checkov(self.waiter.role.node.find_child("DefaultPolicy"), ("CKV_AWS_111", wildcard))
-        acknowledge_lambda_functions(self)
-        skip_checkov(log_group, LOGS_DEFAULT_ENCRYPTION)
-
-    @property
-    def service_token(self) -> str:
-        """The ServiceToken of the custom resources: the handler function."""
-        return self.function.function_arn
-
-    def allow(self, statement: iam.PolicyStatement) -> None:
-        """Grant the handler function ``statement``."""
-        self.handler_role.add_to_principal_policy(statement)
-
-
-def waiter_definition() -> dict[str, Any]:
-    """The waiter's Amazon States Language, with ``${HandlerArn}`` to substitute.
-
-    Wait, poll, and again until the handler says it has answered CloudFormation. A poll that keeps
-    failing ends in the handler's ``fail`` action, so CloudFormation hears why instead of waiting
-    out its hour. The event shapes are those of ``handlers/custom_resource.py``.
-    """
-    lambda_retries = {
-        "ErrorEquals": [
-            "Lambda.ServiceException",
-            "Lambda.AWSLambdaException",
-            "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException",
-        ],
-        "IntervalSeconds": 2,
-        "MaxAttempts": 6,
-        "BackoffRate": 2,
-    }
-    return {
-        "Comment": "blue-green-ecs deployment trigger: polls until the deployment has an outcome",
-        "StartAt": "Wait",
-        "States": {
-            "Wait": {"Type": "Wait", "Seconds": defaults.TRIGGER_QUERY_INTERVAL_SECONDS, "Next": "Poll"},
-            "Poll": {
-                "Type": "Task",
-                # The function's ARN as the resource: its input is Parameters, its output the result.
-                "Resource": "${HandlerArn}",
-                "Parameters": {"Action": "poll", "Request.$": "$.Request", "StartedAt.$": "$.StartedAt"},
-                "ResultSelector": {"Done.$": "$.Done"},
-                "ResultPath": "$.Poll",
-                "Retry": [
-                    lambda_retries,
-                    # The handler raised (for instance CloudFormation's ResponseURL did not answer):
-                    # polling again repeats the decision and the answer.
-                    {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 2, "BackoffRate": 2},
-                ],
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.Error", "Next": "Fail"}],
-                "Next": "Answered?",
-            },
-            "Answered?": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.Poll.Done", "BooleanEquals": True, "Next": "Done"}],
-                "Default": "Wait",
-            },
-            "Done": {"Type": "Succeed"},
-            "Fail": {
-                "Type": "Task",
-                "Resource": "${HandlerArn}",
-                "Parameters": {"Action": "fail", "Request.$": "$.Request", "Error.$": "$.Error"},
-                "Retry": [lambda_retries],
-                "End": True,
-            },
-        },
-    }
-
-
 class DeploymentTrigger(Construct):
     """One service's custom resource: deploys when the AppSpec changes, waits, reports the outcome."""
 
@@ -269,14 +95,15 @@ class DeploymentTrigger(Construct):
         task_definition: ecs.TaskDefinition,
         appspec: Mapping[str, Any],
         timeout: Duration,
+        provider: Provider,
     ) -> None:
         super().__init__(scope, construct_id)
-        provider = DeploymentTriggerProvider.of(self)
+        waiter = provider.waiter()
         self.provider = provider
         self.timeout = timeout
         # Scoped to this service's application, group, configuration and service: one shared role,
         # one statement set per service, no Resource "*" for CodeDeploy.
-        provider.allow(
+        waiter.allow(
             iam.PolicyStatement(
                 actions=[
                     "codedeploy:CreateDeployment",
@@ -288,19 +115,19 @@ class DeploymentTrigger(Construct):
                 resources=[deployment_group.deployment_group_arn],
             )
         )
-        provider.allow(
+        waiter.allow(
             iam.PolicyStatement(
                 actions=["codedeploy:GetDeploymentConfig"],
                 resources=[deployment_config.deployment_config_arn],
             )
         )
-        provider.allow(
+        waiter.allow(
             iam.PolicyStatement(
                 actions=["codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"],
                 resources=[application.application_arn],
             )
         )
-        provider.allow(iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[service.service_arn]))
+        waiter.allow(iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[service.service_arn]))
 
         properties: dict[str, Any] = {
             "ApplicationName": application.application_name,
@@ -317,11 +144,11 @@ class DeploymentTrigger(Construct):
             "Resource",
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
-            properties={**properties, WAITER_ARN_PROPERTY: provider.waiter.state_machine_arn},
+            properties={**properties, WAITER_ARN_PROPERTY: waiter.state_machine.state_machine_arn},
             service_timeout=CUSTOM_RESOURCE_TIMEOUT,
         )
         # The handler's permission to start the waiter must exist before it is needed.
-        self.resource.node.add_dependency(provider.start_policy)
+        self.resource.node.add_dependency(waiter.start_policy)
 
     @property
     def deployment_id(self) -> str:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Protocol
 
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from . import defaults
 from .acknowledgements import (
-    LOGS_DEFAULT_ENCRYPTION,
     acknowledge_lambda_functions,
     acknowledge_nag,
     acknowledge_role_dependencies,
@@ -23,6 +24,7 @@ from .acknowledgements import (
 from .handlers.appspec import HOOK_NAMES
 from .lambda_code import HANDLER_RUNTIME, handlers_code
 from .lambda_code import hook_code as hook_code  # public here before lambda_code existed
+from .log_groups import log_group
 from .parts import LoadBalancerParts
 from .validation import check_duration, check_int, check_path, invalid
 
@@ -124,32 +126,42 @@ class SmokeTest:
         return Duration.seconds(int(self.requests * per_request) + 180)
 
 
+class SmokeTestSettings(Protocol):
+    """What a service's smoke test function is made from (the service's props are one)."""
+
+    @property
+    def smoke_test(self) -> SmokeTest | None: ...
+    @property
+    def test_port(self) -> int: ...
+    @property
+    def https(self) -> bool: ...
+    @property
+    def log_retention(self) -> logs.RetentionDays: ...
+    @property
+    def log_encryption_key(self) -> kms.IKey | None: ...
+
+
 class SmokeTestFunction(Construct):
     """The smoke test's Lambda function, wired to the test listener of one service."""
 
     @classmethod
     def for_service(
-        cls,
-        scope: Construct,
-        options: SmokeTest | None,
-        *,
-        vpc: ec2.IVpc,
-        load_balancing: LoadBalancerParts,
-        test_port: int,
-        https: bool,
+        cls, scope: Construct, settings: SmokeTestSettings, *, vpc: ec2.IVpc, load_balancing: LoadBalancerParts
     ) -> lambda_.Function | None:
         """The function of a service's smoke test (construct id ``SmokeTest``), ``None`` without one."""
-        if options is None:
+        if settings.smoke_test is None:
             return None
         return cls(
             scope,
             "SmokeTest",
-            options=options,
+            options=settings.smoke_test,
             vpc=vpc,
             load_balancer=load_balancing.load_balancer,
             test_listener=load_balancing.test_listener,
-            test_port=test_port,
-            https=https,
+            test_port=settings.test_port,
+            https=settings.https,
+            log_retention=settings.log_retention,
+            log_encryption_key=settings.log_encryption_key,
         ).function
 
     def __init__(
@@ -164,13 +176,14 @@ class SmokeTestFunction(Construct):
         test_port: int,
         https: bool,
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
+        log_encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         scheme = "https" if https else "http"
         subnets = options.subnets or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets else ec2.SubnetType.PUBLIC
         )
-        log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        function_logs = log_group(self, "Logs", retention=log_retention, encryption_key=log_encryption_key)
         # Its own role with inline policies instead of the AWS managed Lambda basic and VPC access
         # policies: logs only to its log group, network interfaces for running in the VPC.
         role = iam.Role(
@@ -179,7 +192,7 @@ class SmokeTestFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="blue-green-ecs smoke test of the green task set",
         )
-        log_group.grant_write(role)
+        function_logs.grant_write(role)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
@@ -219,7 +232,7 @@ class SmokeTestFunction(Construct):
             vpc_subnets=subnets,
             allow_public_subnet=not vpc.private_subnets and options.subnets is None,
             security_groups=[self.security_group],
-            log_group=log_group,
+            log_group=function_logs,
             role=role,
             environment={
                 "TARGET_URL": f"{scheme}://{load_balancer.load_balancer_dns_name}:{test_port}",
@@ -238,7 +251,6 @@ class SmokeTestFunction(Construct):
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs (EC2, CodeDeploy)")
         acknowledge_role_dependencies(self)
         acknowledge_lambda_functions(self, in_vpc=True)
-        skip_checkov(log_group, LOGS_DEFAULT_ENCRYPTION)
 
 
 def hooks_by_event(

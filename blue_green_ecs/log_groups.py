@@ -19,7 +19,12 @@ from .acknowledgements import LOGS_DEFAULT_ENCRYPTION, skip_checkov
 
 
 def log_group(
-    scope: Construct, construct_id: str, *, retention: logs.RetentionDays, encryption_key: kms.IKey | None
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention: logs.RetentionDays,
+    encryption_key: kms.IKey | None,
+    name: str | None = None,
 ) -> logs.LogGroup:
     """A log group kept for ``retention``, encrypted with ``encryption_key`` when one is given."""
     if encryption_key is not None and not allow_cloudwatch_logs(encryption_key):
@@ -27,7 +32,7 @@ def log_group(
             f"{encryption_key.node.path} is imported: its key policy must let logs.<region>.amazonaws.com use it "
             "for this account's log groups (docs/security.md), or creating the log groups fails."
         )
-    group = logs.LogGroup(scope, construct_id, retention=retention, encryption_key=encryption_key)
+    group = logs.LogGroup(scope, construct_id, retention=retention, encryption_key=encryption_key, log_group_name=name)
     if encryption_key is None:
         skip_checkov(group, LOGS_DEFAULT_ENCRYPTION)
     return group

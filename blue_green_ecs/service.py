@@ -398,9 +398,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         )
 
         # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
-        self.smoke_test_function = SmokeTestFunction.for_service(
-            self, smoke_test, vpc=self.vpc, load_balancing=lb, test_port=props.test_port, https=props.https
-        )
+        self.smoke_test_function = SmokeTestFunction.for_service(self, props, vpc=self.vpc, load_balancing=lb)
         self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function)
         self._engine.attach(
             ServiceParts(

@@ -15,13 +15,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from blue_green_ecs import BlueGreenFargateService, DeploymentHooks, SmokeTest, TrafficShift, hook_code
-from blue_green_ecs.deployment_trigger import (
-    RESOURCE_TYPE,
-    WAITER_ARN_PROPERTY,
-    DeploymentTriggerProvider,
-    waiter_definition,
-)
+from blue_green_ecs.deployment_trigger import RESOURCE_TYPE
 from blue_green_ecs.handlers import custom_resource
+from blue_green_ecs.provider import WAITER_ARN_PROPERTY, Provider, waiter_definition
 from sample.app import build
 
 from .configurations import IMAGE
@@ -36,13 +32,13 @@ def two(two_services: TwoServices) -> tuple[Template, BlueGreenFargateService, B
 
 def test_custom_resource_carries_the_appspec(sample: Synthesized) -> None:
     web = sample.service
-    provider = DeploymentTriggerProvider.of(sample.stack)
+    provider = Provider.of(sample.stack)
     _, resource = only(sample.template, RESOURCE_TYPE)
     properties = resource["Properties"]
     assert properties == {
         "ServiceToken": {"Fn::GetAtt": [logical_id(sample.stack, provider.function), "Arn"]},
         "ServiceTimeout": "3600",
-        WAITER_ARN_PROPERTY: {"Ref": logical_id(sample.stack, provider.waiter)},
+        WAITER_ARN_PROPERTY: {"Ref": logical_id(sample.stack, provider.waiter().state_machine)},
         "ApplicationName": {"Ref": logical_id(sample.stack, web.application)},
         "DeploymentGroupName": {"Ref": logical_id(sample.stack, web.deployment_group)},
         "ClusterName": {"Ref": logical_id(sample.stack, web.cluster)},
@@ -150,13 +146,13 @@ def test_the_waiter_speaks_the_handler_protocol() -> None:
 
 
 def test_the_provider_is_one_function_and_a_waiter_that_logs_no_execution_data(sample: Synthesized) -> None:
-    provider = DeploymentTriggerProvider.of(sample.stack)
+    provider = Provider.of(sample.stack)
     functions = resources_of_type(sample.template, "AWS::Lambda::Function")
     handler = functions[logical_id(sample.stack, provider.function)]["Properties"]
     assert handler["Handler"] == "custom_resource.handler"
     assert custom_resource.WAITER_ARN_PROPERTY == WAITER_ARN_PROPERTY
     machine = resources_of_type(sample.template, "AWS::StepFunctions::StateMachine")[
-        logical_id(sample.stack, provider.waiter)
+        logical_id(sample.stack, provider.waiter().state_machine)
     ]["Properties"]
     # Execution data holds CloudFormation's presigned ResponseURL.
     assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False
@@ -168,16 +164,18 @@ def test_the_provider_is_one_function_and_a_waiter_that_logs_no_execution_data(s
     assert json.loads(machine["DefinitionString"]) == waiter_definition()
     # The waiter may invoke exactly the handler; the handler may start exactly the waiter.
     policies = resources_of_type(sample.template, "AWS::IAM::Policy")
-    start = policies[logical_id(sample.stack, provider.start_policy)]["Properties"]["PolicyDocument"]["Statement"]
+    start = policies[logical_id(sample.stack, provider.waiter().start_policy)]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
     assert start == [
         {
             "Action": "states:StartExecution",
             "Effect": "Allow",
-            "Resource": {"Ref": logical_id(sample.stack, provider.waiter)},
+            "Resource": {"Ref": logical_id(sample.stack, provider.waiter().state_machine)},
         }
     ]
     _, resource = only(sample.template, RESOURCE_TYPE)
-    assert logical_id(sample.stack, provider.start_policy) in resource["DependsOn"]
+    assert logical_id(sample.stack, provider.waiter().start_policy) in resource["DependsOn"]
 
 
 def test_one_provider_serves_every_service_in_a_stack(two: Any, sample: Synthesized) -> None:
@@ -194,7 +192,7 @@ def test_one_provider_serves_every_service_in_a_stack(two: Any, sample: Synthesi
 def test_a_second_service_adds_no_function_and_no_state_machine(two_services: TwoServices) -> None:
     resources = two_services.template.to_json()["Resources"]
     # The provider is a child of the stack: its logical ids carry its construct id.
-    provider = Counter(r["Type"] for k, r in resources.items() if k.startswith(DeploymentTriggerProvider.CONSTRUCT_ID))
+    provider = Counter(r["Type"] for k, r in resources.items() if k.startswith(Provider.CONSTRUCT_ID))
     # One handler function and its waiter (aws-cdk-lib's Provider framework: five functions, four roles),
     # the log group, and three policies (handler, its start-the-waiter grant, waiter).
     assert provider == {
@@ -243,7 +241,7 @@ def test_codedeploy_permissions_name_their_resources(two: Any) -> None:
 def test_trigger_roles_use_no_managed_policies(two: Any) -> None:
     template = two[0]
     for resource_id, role in resources_of_type(template, "AWS::IAM::Role").items():
-        if resource_id.startswith(DeploymentTriggerProvider.CONSTRUCT_ID):
+        if resource_id.startswith(Provider.CONSTRUCT_ID):
             assert "ManagedPolicyArns" not in role["Properties"], resource_id
 
 
@@ -261,7 +259,7 @@ def test_deploy_on_update_false_adds_no_trigger() -> None:
     )
     template = synth(stack)
     assert service.deployment_trigger is None
-    assert stack.node.try_find_child(DeploymentTriggerProvider.CONSTRUCT_ID) is None
+    assert stack.node.try_find_child(Provider.CONSTRUCT_ID) is None
     template.resource_count_is(RESOURCE_TYPE, 0)
     template.resource_count_is("AWS::StepFunctions::StateMachine", 0)
     handlers = {f["Properties"]["Handler"] for f in resources_of_type(template, "AWS::Lambda::Function").values()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from blue_green_ecs.deployment_trigger import DeploymentTriggerProvider
+from blue_green_ecs.provider import Provider
 
 from .conftest import Synthesized
 
@@ -46,5 +46,5 @@ def test_deployment_trigger_id_is_stable(sample: Synthesized) -> None:
 def test_deployment_trigger_service_token_is_stable(sample: Synthesized) -> None:
     # CloudFormation refuses to change a custom resource's ServiceToken ("Modifying service token is
     # not allowed"): a new handler id would make every stack update fail.
-    function = DeploymentTriggerProvider.of(sample.stack).function
+    function = Provider.of(sample.stack).function
     assert sample.stack.get_logical_id(function.node.default_child) == "BlueGreenEcsDeploymentTriggerHandler5DEA0C41"  # type: ignore[arg-type]

@@ -23,8 +23,10 @@ from ..deployment_trigger import (
     appspec_properties,
     default_deployment_timeout,
 )
+from ..live_lookup import LiveLookup
 from ..load_balancing import select_subnets
 from ..pipeline import record_pipeline_files
+from ..provider import Provider
 from ..shared_resources import codedeploy_application, codedeploy_role
 from ..traffic_shift import TrafficShift
 from ..validation import check_duration, invalid, unresolved
@@ -57,6 +59,7 @@ class CodeDeployEngine:
     deployment_config: codedeploy.IEcsDeploymentConfig
     deployment_group: codedeploy.EcsDeploymentGroup
     appspec_properties: dict[str, Any]
+    live_state: LiveLookup
     trigger: DeploymentTrigger | None
 
     def __init__(self) -> None:
@@ -117,8 +120,12 @@ class CodeDeployEngine:
         lb.prod_listener.node.add_dependency(green)
         lb.test_listener.node.add_dependency(blue)
         # Green is where the service's tasks live after every other deployment: the service must be
-        # deleted before the test listener detaches it, and created after the group is attached.
-        service.node.add_dependency(lb.test_listener)
+        # deleted before the test listener detaches it, and created after the group is attached. The
+        # service resource only: its security group is an input of the live-state lookup, which runs
+        # before the listeners.
+        resource = service.node.default_child
+        assert isinstance(resource, CfnResource)
+        resource.node.add_dependency(lb.test_listener)
 
         self.application = props.application or codedeploy_application(scope)
         self.deployment_config = props.shift.bind(scope, "DeploymentConfig")
@@ -172,6 +179,12 @@ class CodeDeployEngine:
             container_name=props.container_name,
             appspec=self.appspec_properties,
         )
+        provider = Provider.of(scope, log_retention=props.log_retention, log_encryption_key=props.log_encryption_key)
+        self.live_state = LiveLookup(scope, "LiveState", parts=parts, provider=provider, engine=self.kind.value)
+        self.live_state.follow_listener(lb.prod_listener, "ProdTargetGroupArn")
+        self.live_state.follow_listener(lb.test_listener, "TestTargetGroupArn")
+        self.live_state.follow_desired_count(service)
+        self.live_state.pin_codedeploy_service(service)
         self.trigger = None
         if self._trigger_timeout is not None:
             self.trigger = DeploymentTrigger(
@@ -184,6 +197,7 @@ class CodeDeployEngine:
                 task_definition=parts.task_definition,
                 appspec=self.appspec_properties,
                 timeout=self._trigger_timeout,
+                provider=provider,
             )
             # The role's policy (the hooks' invoke grants included) must exist before a deployment runs.
             self.trigger.resource.node.add_dependency(self.role)

@@ -21,6 +21,8 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ..acknowledgements import ignore_cfn_lint
+from ..live_lookup import LiveLookup
+from ..provider import Provider
 from ..shared_resources import infrastructure_role
 from ..traffic_shift import TrafficShift, TrafficShiftKind
 from ..validation import invalid, unresolved
@@ -70,6 +72,7 @@ class EcsNativeEngine:
     test_listener_rule: elbv2.ApplicationListenerRule
     infrastructure_role: iam.Role
     hook_role: iam.Role | None
+    live_state: LiveLookup
 
     def validate(self, props: ServiceProps) -> None:
         """No CodeDeploy-only props; ECS's own limits on steps and bake times."""
@@ -179,6 +182,16 @@ class EcsNativeEngine:
             "Blue/green, canary and linear deployments roll back on the rollback alarms and lifecycle hooks.",
         )
         self.hook_role = _lifecycle_hooks(scope, service, parts.hooks) if parts.hooks else None
+        props = parts.props
+        provider = Provider.of(scope, log_retention=props.log_retention, log_encryption_key=props.log_encryption_key)
+        rules = (self.prod_listener_rule, self.test_listener_rule)
+        self.live_state = LiveLookup(
+            scope, "LiveState", parts=parts, provider=provider, engine=self.kind.value, rules=rules
+        )
+        for rule in rules:
+            self.live_state.follow_rule(rule)
+        self.live_state.follow_desired_count(service)
+        self.live_state.pin_native_service(service)
 
     def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
         """Nothing to tell: the service reads the alarm names at synthesis."""

@@ -1,0 +1,213 @@
+"""Day two: the template never fights the deployment engine.
+
+CodeDeploy swaps the listeners' target groups, ECS shifts the listener rules' weights and swaps the
+service's primary and alternate target groups, autoscaling and operators change the task count; the
+template knows none of it. CloudFormation writes a resource's properties back whenever any of them
+changes (a certificate, a TLS policy, a port, a tag): production would go to the target group
+without tasks, and the task count back to the template's (aws/aws-cdk #36649, aws/containers-roadmap
+#2853). And ECS refuses UpdateService of the network configuration, platform version and load
+balancers of a CODE_DEPLOY service, so a change to one of them would fail the stack update halfway.
+
+So every value the engine owns is read from live state, by one custom resource per service
+(``Custom::BlueGreenEcsLiveState``, served by the stack's provider function,
+``handlers/live_lookup.py``). It runs before the listeners, rules and service (they take its
+attributes), finds everything through the load balancer, the ports, the cluster and the target
+group pair, and its properties carry a fingerprint of every property of those resources, so it is
+asked again whenever CloudFormation would write one of them. On the first create it answers with
+the template's values (blue for production, the configured network and count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import jsii
+from aws_cdk import CfnResource, CustomResource, Fn, IStableAnyProducer, Lazy, Stack
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from .load_balancing import select_subnets
+
+if TYPE_CHECKING:
+    from .engines.base import ServiceParts
+    from .provider import Provider
+
+RESOURCE_TYPE = "Custom::BlueGreenEcsLiveState"
+
+
+class LiveLookup(Construct):
+    """One service's live-state lookup; its attributes are what the engine-owned properties render from."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        parts: ServiceParts,
+        provider: Provider,
+        engine: str,
+        rules: Sequence[elbv2.ApplicationListenerRule] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        props, service, lb = parts.props, parts.service, parts.load_balancing
+        cluster = service.cluster
+        _allow_reads(provider, cluster)
+        watched: list[CfnResource] = [
+            _l1(lb.prod_listener),
+            _l1(lb.test_listener),
+            *(_l1(r) for r in rules),
+            _l1(service),
+        ]
+        configured = {
+            "DesiredCount": str(props.desired_count),
+            "ContainerName": props.container_name,
+            "ContainerPort": str(props.container_port),
+            "Subnets": select_subnets(parts.vpc, parts.subnets).subnet_ids,
+            "SecurityGroups": [group.security_group_id for group in service.connections.security_groups],
+            "AssignPublicIp": "ENABLED" if parts.assign_public_ip else "DISABLED",
+            "PlatformVersion": (props.platform_version or ecs.FargatePlatformVersion.LATEST).value,
+            "CapacityProviderStrategy": [
+                {"CapacityProvider": s.capacity_provider, "Base": s.base or 0, "Weight": s.weight or 0}
+                for s in props.capacity_provider_strategies or []
+            ],
+        }
+        properties: dict[str, Any] = {
+            "Engine": engine,
+            "LoadBalancerArn": lb.load_balancer.load_balancer_arn,
+            "ProdPort": str(props.prod_port),
+            "TestPort": str(props.test_port),
+            "BlueTargetGroupArn": lb.blue_target_group.target_group_arn,
+            "GreenTargetGroupArn": lb.green_target_group.target_group_arn,
+            "ClusterName": cluster.cluster_name,
+            "ServiceName": props.service_name or "",
+            "Configured": configured,
+            # Asked again whenever CloudFormation would write the listeners, rules or service.
+            "Fingerprint": Lazy.any(_Fingerprint(watched)),
+        }
+        if rules:
+            properties.update(ProdRulePriority="1", TestRulePriority="1")
+        self.resource = CustomResource(
+            self, "Resource", service_token=provider.service_token, resource_type=RESOURCE_TYPE, properties=properties
+        )
+
+    def attribute(self, name: str) -> str:
+        """One of the lookup's attributes (see handlers/live_lookup.py), as a token."""
+        return self.resource.get_att_string(name)
+
+    def follow_desired_count(self, service: ecs.FargateService) -> None:
+        """The running task count stays what it is; a new service starts with ``desired_count``."""
+        _l1(service).add_property_override("DesiredCount", self.attribute("DesiredCount"))
+
+    def follow_listener(self, listener: elbv2.ApplicationListener, attribute: str) -> None:
+        """The listener forwards where it forwards now (CodeDeploy moved it), not where the template started."""
+        _l1(listener).add_property_override(
+            "DefaultActions", [{"Type": "forward", "TargetGroupArn": self.attribute(attribute)}]
+        )
+
+    def follow_rule(self, rule: elbv2.ApplicationListenerRule) -> None:
+        """The rule keeps the weights ECS left it with: 100 to production's target group, 0 to the other."""
+        _l1(rule).add_property_override(
+            "Actions",
+            [
+                {
+                    "Type": "forward",
+                    "ForwardConfig": {
+                        "TargetGroups": [
+                            {"TargetGroupArn": self.attribute("ProdTargetGroupArn"), "Weight": 100},
+                            {"TargetGroupArn": self.attribute("TestTargetGroupArn"), "Weight": 0},
+                        ]
+                    },
+                }
+            ],
+        )
+
+    def pin_codedeploy_service(self, service: ecs.FargateService) -> None:
+        """What ECS refuses to update on a CODE_DEPLOY service stays as it is live; the AppSpec deploys changes.
+
+        ECS UpdateService accepts only desired count, deployment configuration, health check grace
+        period, placement and tags for a service with the CODE_DEPLOY controller (ECS API reference,
+        UpdateService); network configuration, platform version and load balancers change through a
+        CodeDeploy deployment, which the deployment trigger runs with the new values.
+        """
+        resource = _l1(service)
+        resource.add_property_override(
+            "NetworkConfiguration.AwsvpcConfiguration",
+            {
+                "Subnets": Fn.split(",", self.attribute("Subnets")),
+                "SecurityGroups": Fn.split(",", self.attribute("SecurityGroups")),
+                "AssignPublicIp": self.attribute("AssignPublicIp"),
+            },
+        )
+        resource.add_property_override("PlatformVersion", self.attribute("PlatformVersion"))
+        resource.add_property_override("LoadBalancers.0.ContainerName", self.attribute("ContainerName"))
+        resource.add_property_override("LoadBalancers.0.ContainerPort", self.attribute("ContainerPort"))
+        resource.add_property_override("LoadBalancers.0.TargetGroupArn", self.attribute("ServiceTargetGroupArn"))
+
+    def pin_native_service(self, service: ecs.FargateService) -> None:
+        """ECS swaps the service's primary and alternate target groups with every deployment: keep its choice."""
+        resource = _l1(service)
+        resource.add_property_override("LoadBalancers.0.TargetGroupArn", self.attribute("ServiceTargetGroupArn"))
+        resource.add_property_override(
+            "LoadBalancers.0.AdvancedConfiguration.AlternateTargetGroupArn",
+            self.attribute("ServiceAlternateTargetGroupArn"),
+        )
+
+
+def _allow_reads(provider: Provider, cluster: ecs.ICluster) -> None:
+    """Describe calls only, in the function's own policy: the lookup runs before the listeners and the service,
+    so this policy must not name them (the function, and so every custom resource, depends on it)."""
+    provider.allow_reads(
+        iam.PolicyStatement(
+            actions=["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(actions=["ecs:ListServices"], resources=[cluster.cluster_arn]),
+        # The services of this cluster: their ARNs cannot be named before they exist.
+        iam.PolicyStatement(
+            actions=["ecs:DescribeServices"],
+            resources=["*"],
+            conditions={"ArnEquals": {"ecs:cluster": cluster.cluster_arn}},
+        ),
+    )
+
+
+def _l1(construct: Construct) -> CfnResource:
+    resource = construct.node.default_child
+    assert isinstance(resource, CfnResource), construct.node.path
+    return resource
+
+
+@jsii.implements(IStableAnyProducer)
+class _Fingerprint:
+    """The watched resources' own properties, resolved at synthesis (the engine-owned overrides are not
+    among them, so the fingerprint does not refer to the lookup itself)."""
+
+    def __init__(self, resources: Sequence[CfnResource]) -> None:
+        self._resources = resources
+
+    def produce(self) -> Mapping[str, Any]:
+        stack = Stack.of(self._resources[0])
+        watched = {str(stack.resolve(stack.get_logical_id(resource))) for resource in self._resources}
+        return {
+            resource.node.path.rsplit("/", 2)[-2]: _without_refs_to(watched, stack.resolve(resource._cfn_properties))
+            for resource in self._resources
+        }
+
+
+def _without_refs_to(logical_ids: set[str], value: Any) -> Any:
+    """``value`` with references to the watched resources named instead: the service refers to its rules
+    (ECS-native), and a reference to a resource that waits for the lookup would be a dependency cycle. The
+    names suffice: a watched resource that is replaced is created from the lookup's answer anyway."""
+    if isinstance(value, list):
+        return [_without_refs_to(logical_ids, item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, argument),) = value.items()
+        target = argument if key == "Ref" else argument[0] if key == "Fn::GetAtt" else None
+        if isinstance(target, str) and target in logical_ids:
+            return f"<{key} {target}>"
+    return {key: _without_refs_to(logical_ids, item) for key, item in value.items()}
