@@ -31,7 +31,8 @@ def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
                 stack, "Certificate", CERTIFICATE_ARN
             )
         elif change == "ssl_policy":
-            options["ssl_policy"] = elbv2.SslPolicy.RECOMMENDED_TLS
+            # not the construct's default with a certificate (RECOMMENDED_TLS), so that the listeners change
+            options["ssl_policy"] = elbv2.SslPolicy.TLS12_EXT
         elif change == "listener_port":
             options["listener_port"] = 8000
         elif change == "test_listener_port":

@@ -130,8 +130,11 @@ class World:
         return self.stack.resources[logical].physical_id
 
     def check(self, service: str = "Web") -> None:
-        """Production traffic reaches running tasks only: every target group with weight holds tasks."""
-        for arn, weight in self.production(service).items():
+        """Production traffic reaches running tasks only: it is forwarded, and every target group with weight holds
+        tasks (a fixed 404 without the rule that forwards, as in the middle of an engine switch, fails too)."""
+        weights = self.production(service)
+        assert sum(weights.values()) > 0, f"production of {service} is forwarded nowhere\n{self.aws.log()}"
+        for arn, weight in weights.items():
             assert weight == 0 or self.aws.running_tasks(arn) > 0, (
                 f"production sends {weight} to {self.name(arn)}, which holds no running task\n{self.aws.log()}"
             )
