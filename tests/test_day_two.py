@@ -32,6 +32,8 @@ LISTENERS_BEFORE_LOOKUP = pytest.mark.xfail(
 def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with world(monkeypatch) as simulated:
         yield simulated
+        # every call the provider function made is one its role's policies allow
+        assert simulated.unpermitted_calls() == []
 
 
 def apply(sim: World, new_template: dict[str, object], status: str = "UPDATE_COMPLETE") -> None:
@@ -210,7 +212,7 @@ def test_new_service_name_after_a_deployment_starts_the_new_service_where_produc
     apply(sim, template(engine, "service_name", image=f"{IMAGE}:1"))
     # then the new service runs in green and the old one is gone
     [service] = [s for s in sim.aws.services.values() if s.status == "ACTIVE"]
-    assert (service.name, production_colour(sim)) == ("web-v2", "Green")
+    assert (service.name, service.desired_count, production_colour(sim)) == ("web-v2", 2, "Green")
 
 
 @pytest.mark.parametrize(
@@ -274,3 +276,24 @@ def test_two_services_on_one_stack_each_keep_production_on_their_tasks(sim: Worl
     for service in ("Web", "Web2"):
         assert production_colour(sim, service) == "Green"
         assert_roles(sim, engine, service)
+
+
+# A design gap, only under the worse case of aws/aws-cdk #36649 (rules reset on ANY stack update): the lookup runs
+# before the ECS service, whose update is the ECS-native deployment, so its ProdTargetGroupArn is stale from then
+# until something it fingerprints changes; a rule reset in between writes the stale weights back. Under
+# CloudFormation's documented behaviour (a resource is updated only when its properties change) this cannot happen.
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="design: lookup stale after an ECS-native deployment (worse case)"
+)
+def test_ecs_native_update_that_does_not_rerun_the_lookup_keeps_production_on_the_tasks(sim: World) -> None:
+    # given an ECS-native stack after one deployment, with listener rules reset on any stack update (the worse case
+    # of aws/aws-cdk #36649): the lookup last ran before that deployment's service update
+    sim.stack.rewrite_unchanged_rules = True
+    created(sim, "ECS_NATIVE", deployments=1)
+    # when an update changes nothing the lookup fingerprints (an alarm's threshold)
+    changed = template("ECS_NATIVE", image=f"{IMAGE}:1")
+    alarm = next(x for x in changed["Resources"] if x.startswith("WebRollbackAlarmsTarget5xx"))
+    changed["Resources"][alarm]["Properties"]["Threshold"] = 7
+    apply(sim, changed)
+    # then production stays on green
+    assert production_colour(sim) == "Green"

@@ -257,7 +257,9 @@ class Aws:
         self.revisions: list[Any] = []  # ECS-native deployments in progress (ecs_native.Revision)
         self.finished_revisions: list[Any] = []
         self.alarming: set[str] = set()  # alarm names in state ALARM
-        self.calls: list[tuple[str, str]] = []  # (service, operation) of every client call
+        # (caller, IAM action) of every client call; the caller is "handler" while the provider function runs
+        self.calls: list[tuple[str, str]] = []
+        self.caller = "cloudformation"
 
     def next_id(self) -> int:
         """A fresh number for ids and ARNs."""

@@ -43,7 +43,7 @@ class Client:
         report = ParamValidator().validate(params, model.input_shape)
         if report.has_errors():
             raise ParamValidationError(report=report.generate_report())
-        self.aws.calls.append((self.service, model.name))
+        self.aws.calls.append((self.aws.caller, f"{self.client.meta.service_model.signing_name}:{model.name}"))
         operation = self.operations.get(model.name)
         assert operation is not None, f"the simulator does not model {self.service}:{model.name}"
         try:

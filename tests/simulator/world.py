@@ -10,6 +10,7 @@ synchronously, 15 s of model time apart (the state machine's Wait).
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -77,10 +78,14 @@ class World:
             event["OldResourceProperties"] = stringify(old)
         self.requests.append(event)
         before = len(self.puts)
-        custom_resource.handler(event, None)
-        waiter = [x for x in self.started if x["name"] == custom_resource.execution_name(request_id)]
-        if waiter:
-            self._run_waiter(json.loads(waiter[0]["input"]))
+        self.aws.caller = "handler"
+        try:
+            custom_resource.handler(event, None)
+            waiter = [x for x in self.started if x["name"] == custom_resource.execution_name(request_id)]
+            if waiter:
+                self._run_waiter(json.loads(waiter[0]["input"]))
+        finally:
+            self.aws.caller = "cloudformation"
         answers = self.puts[before:]
         assert len(answers) == 1, f"{resource.logical_id} {request_type}: {len(answers)} answers to CloudFormation"
         [answer] = answers
@@ -147,6 +152,25 @@ class World:
         """``check`` for every service of the stack."""
         for service in self.services():
             self.check(service)
+
+    def unpermitted_calls(self) -> list[str]:
+        """IAM actions the provider function called that no policy of its role in the template allows.
+
+        Action level only (wildcards as IAM matches them,
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html); resources are
+        not compared.
+        """
+        resources = self.stack.template["Resources"]
+        [function] = [x for x in resources if x.startswith("BlueGreenEcsDeploymentTriggerHandler") and len(x) == 44]
+        role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        allowed: list[str] = []
+        for resource in resources.values():
+            if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"].get("Roles", []):
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"]
+                    allowed += [actions] if isinstance(actions, str) else actions
+        called = sorted({action for caller, action in self.aws.calls if caller == "handler"})
+        return [action for action in called if not any(fnmatch.fnmatchcase(action, pattern) for pattern in allowed)]
 
     def name(self, arn: str) -> str:
         """ "blue"/"green" for a target group of the stack, for readable messages."""
