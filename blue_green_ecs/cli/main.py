@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..timeline import PlanInputs, format_time, plan, to_svg
-from .export import ExportError, export, fill
+from .export import ExportError, export
+from .pipeline_files import fill, read_stack_outputs
 
 
 def _progress(message: str) -> None:
@@ -105,10 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in written:
                 print(path)
         elif args.command == "fill":
-            described = json.loads(args.outputs.read_text())
-            stack = described["Stacks"][0] if "Stacks" in described else described
-            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-            for path in fill(args.dir, outputs):
+            for path in fill(args.dir, read_stack_outputs(args.outputs)):
                 print(path)
         else:
             return _plan(args)
