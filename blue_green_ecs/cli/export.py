@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import ExportError
+from .parameters import parameterize
 from .pipeline_files import fill, placeholders
 
 __all__ = ["Asset", "ExportError", "export", "fill", "placeholders"]
@@ -302,6 +303,8 @@ def export(
             files = recorded_pipeline_files(artifact.metadata)
             if standalone:
                 make_standalone(template)
+                # What teams vary per release and environment, as parameters: docs/cli.md lists them.
+                parameterize(template, artifact.metadata, files)
                 inline_library_functions(template, artifact.assets_manifest)
                 blocking = referenced_assets(template, artifact.assets_manifest, artifact.template_file)
                 if blocking:
