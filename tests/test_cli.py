@@ -54,8 +54,9 @@ def test_linear_timeline_and_its_alarm_warning() -> None:
         2045,
     )
     assert timeline.notes == (
-        "alarms need 180 s to fire, not less than the 180 s step: a fault in one step rolls back only after the "
-        "next step has shifted more traffic",
+        "The linear step interval (3 minutes) is not longer than the rollback alarms' detection time (3 minutes, "
+        "CloudWatch's ingestion delay included): a fault in one step can only roll back after the next step has "
+        "shifted more traffic. Lengthen the interval or shorten rollback_alarm_options.",
     )
 
 
@@ -73,13 +74,17 @@ def test_uneven_linear_steps_end_at_100() -> None:
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
-        (PlanInputs(shift="canary", percent=0), "Invalid percent=0: use a percentage above 0 and below 100."),
-        (PlanInputs(interval_minutes=0), "Invalid interval_minutes=0: use at least 1 minute."),
+        (
+            PlanInputs(shift="canary", percent=0),
+            "Invalid percent=0: use a percentage from 0.1 to 99.9 in steps of 0.1 (CodeDeploy takes whole numbers "
+            "only).",
+        ),
+        (PlanInputs(interval_minutes=0), "Invalid interval_minutes=0: use a whole number of minutes from 1 to 2880."),
         (PlanInputs(task_start_seconds=-1), "Invalid task_start_seconds=-1: use zero or more."),
     ],
 )
 def test_plan_rejects_impossible_inputs(inputs: PlanInputs, message: str) -> None:
-    with pytest.raises(ValueError, match=f"^{message}$"):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         plan(inputs)
 
 

@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--task-start", type=int, default=defaults.task_start_seconds, help="assumption, seconds")
     pl.add_argument("--hook-time", type=int, default=defaults.hook_seconds, help="assumption, seconds")
     pl.add_argument("--engine", default="codedeploy", choices=["codedeploy", "ecs"])
+    pl.add_argument(
+        "--deploy-on-update",
+        default="true",
+        choices=["true", "false"],
+        help="codedeploy: false when a pipeline starts deployments (no one-hour limit of `cdk deploy`)",
+    )
     pl.add_argument("--svg", type=Path, help="also draw the timeline as an SVG chart")
     return parser
 
@@ -116,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    trigger = args.engine == "codedeploy" and args.deploy_on_update == "true"
     inputs = PlanInputs(
         shift=args.shift,
         percent=args.percent,
@@ -128,7 +135,9 @@ def _plan(args: argparse.Namespace) -> int:
         alarm_evaluation_periods=args.alarm_evaluation_periods,
         task_start_seconds=args.task_start,
         hook_seconds=args.hook_time,
-        trigger_poll_seconds=PlanInputs().trigger_poll_seconds if args.engine == "codedeploy" else 0,
+        trigger_poll_seconds=PlanInputs().trigger_poll_seconds if trigger else 0,
+        engine=args.engine,
+        deploy_on_update=args.deploy_on_update == "true",
     )
     timeline = plan(inputs)
     shift = "all at once" if args.shift == "all-at-once" else f"{args.shift} {args.percent:g}% / {args.interval} min"
