@@ -317,11 +317,12 @@ def test_timeout_is_derived_from_the_shift_and_the_waits(kwargs: dict[str, Any],
 
 
 def test_rejects_a_deployment_longer_than_cloudformation_waits() -> None:
+    # The termination wait (30 minutes) is longer than the shift (15): it is named.
     with raises_message(
-        "Invalid termination_wait=30 minutes: with traffic_shift=canary 10% for 15 minutes a deployment needs "
-        "about 60 minutes, and `cdk deploy` can wait for at most 55 (CloudFormation gives a custom resource one "
-        "hour). Shorten the shift or the waits, or set deploy_on_update=False and start deployments from your "
-        "pipeline."
+        "Invalid termination_wait=30 minutes: with the traffic shift canary 10% for 15 minutes a deployment needs "
+        "about 1 hour (with 15 minutes for starting tasks and draining), and `cdk deploy` can wait for at most 55 "
+        "minutes (CloudFormation gives a custom resource one hour). Shorten the shift or the waits, or set "
+        "deploy_on_update=False and start deployments from your pipeline."
     ):
         BlueGreenFargateService(
             new_stack(),
@@ -329,6 +330,22 @@ def test_rejects_a_deployment_longer_than_cloudformation_waits() -> None:
             image=ecs.ContainerImage.from_registry(IMAGE),
             traffic_shift=TrafficShift.canary(percent=10, interval=Duration.minutes(15)),
             termination_wait=Duration.minutes(30),
+        )
+
+
+def test_a_shift_longer_than_the_termination_wait_is_what_the_message_names() -> None:
+    # given: linear 10% every 5 minutes (45 minutes of shifting) and the default 5-minute termination wait
+    with raises_message(
+        "Invalid traffic_shift='linear 10% every 5 minutes': with the termination wait 5 minutes a deployment "
+        "needs about 1 hour 5 minutes (with 15 minutes for starting tasks and draining), and `cdk deploy` can wait "
+        "for at most 55 minutes (CloudFormation gives a custom resource one hour). Shorten the shift or the "
+        "waits, or set deploy_on_update=False and start deployments from your pipeline."
+    ):
+        BlueGreenFargateService(
+            new_stack(),
+            "Web",
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            traffic_shift=TrafficShift.linear(percent=10, interval=Duration.minutes(5)),
         )
 
 

@@ -280,9 +280,9 @@ def test_pipeline_files_are_for_codedeploy_only(native: Any) -> None:
                 "traffic_shift": TrafficShift.linear(percent=5, interval=Duration.minutes(120)),
                 "termination_wait": Duration.minutes(60),
             },
-            "Invalid traffic_shift='linear 5% every 2 hours': with termination_wait=60 minutes a deployment takes "
-            "2340 minutes, beyond CloudFormation's 33-hour ceiling for one stack update; shorten the steps or the "
-            "bake time.",
+            "Invalid traffic_shift='linear 5% every 2 hours': a deployment takes 1 day 15 hours with "
+            "termination_wait=60 minutes, beyond CloudFormation's 33-hour ceiling for one stack update; shorten the "
+            "steps or the bake time.",
         ),
         (
             {"deploy_on_update": False},
