@@ -494,13 +494,15 @@ def test_standalone_template_takes_the_image_and_task_count_as_parameters(
         "Default": 2,
         "MinValue": 0,
         "MaxValue": 5000,
-        "Description": "Number of tasks of BlueGreenSample/Web, 0 to 5000.",
+        "Description": "Number of tasks BlueGreenSample/Web starts with, 0 to 5000; a running service keeps its "
+        "own count.",
     }
     assert sorted(parameters) == ["WebDesiredCount", "WebImageUri"]  # no certificate: the sample is HTTP
     [task_definition] = [r for r in template["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition"]
-    [service] = [r for r in template["Resources"].values() if r["Type"] == "AWS::ECS::Service"]
+    [lookup] = [r for r in template["Resources"].values() if r["Type"] == "Custom::BlueGreenEcsLiveState"]
     assert task_definition["Properties"]["ContainerDefinitions"][0]["Image"] == {"Ref": "WebImageUri"}
-    assert service["Properties"]["DesiredCount"] == {"Ref": "WebDesiredCount"}
+    # The count a new service starts with; a running one keeps its own (docs/day-two.md).
+    assert lookup["Properties"]["Configured"]["DesiredCount"] == {"Ref": "WebDesiredCount"}
     assert cfn_lint_findings(template) == []
 
 
@@ -542,12 +544,15 @@ def _service_template(image: Any, certificate_arn: Any) -> tuple[dict[str, Any],
                 "Type": "AWS::ECS::TaskDefinition",
                 "Properties": {"ContainerDefinitions": [{"Name": "app", "Image": image}, {"Name": "side"}]},
             },
-            "Svc": {"Type": "AWS::ECS::Service", "Properties": {"DesiredCount": 3}},
+            "Live": {
+                "Type": "Custom::BlueGreenEcsLiveState",
+                "Properties": {"Configured": {"DesiredCount": "3"}},
+            },
             "Prod": _listener(certificate_arn),
             "Test": _listener(certificate_arn),
         }
     }
-    paths = {"TaskDefinition/Resource": "Task", "Service/Service": "Svc"}
+    paths = {"TaskDefinition/Resource": "Task", "LiveState/Resource/Default": "Live"}
     paths |= {"ProdListener/Resource": "Prod", "TestListener/Resource": "Test"}
     metadata = {f"/S/Group/Api/{path}": [{"type": "aws:cdk:logicalId", "data": lid}] for path, lid in paths.items()}
     return template, metadata

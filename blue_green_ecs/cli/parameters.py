@@ -9,9 +9,9 @@ parameters, each defaulting to what the app synthesized, so the template deploys
   reference: every property but Tags "Update requires: Replacement"), so the new revision has a new
   ARN, the deployment trigger's ``TaskDefinitionArn`` changes and the trigger runs the blue/green
   deployment (ECS-native: the service update is the deployment).
-- ``<Service>DesiredCount``: the number of tasks. ECS updates it in place under either controller
-  (ECS API reference, UpdateService: with ``CODE_DEPLOY`` "only the desired count, deployment
-  configuration, ... can be updated").
+- ``<Service>DesiredCount``: the number of tasks a new service starts with. Once it runs, the
+  service keeps the count it has (autoscaling's or an operator's): the live-state lookup answers the
+  service's ``DesiredCount`` (docs/day-two.md), and this parameter is its ``Configured`` count.
 - ``<Service>CertificateArn``: only for a service whose listeners name a certificate by a literal ARN
   (``acm.Certificate.from_certificate_arn``); a certificate created in the stack stays as it is.
 
@@ -67,9 +67,9 @@ def parameterize(
         task_definition = resources.get(ids.get(f"{path}/TaskDefinition/Resource", ""))
         if app is not None and task_definition is not None:
             added += _image(template, task_definition, app, prefix, path)
-        service = resources.get(ids.get(f"{path}/Service/Service", ""))
-        if service is not None:
-            added += _desired_count(template, service, prefix, path)
+        lookup = resources.get(ids.get(f"{path}/LiveState/Resource/Default", ""))
+        if lookup is not None:
+            added += _desired_count(template, lookup, prefix, path)
         listeners = [resources.get(ids.get(f"{path}/{name}/Resource", "")) for name in ("ProdListener", "TestListener")]
         added += _certificate(template, [lst for lst in listeners if lst is not None], prefix, path)
     return added
@@ -111,10 +111,10 @@ def _image(template: dict[str, Any], task_definition: dict[str, Any], app: str, 
     return added
 
 
-def _desired_count(template: dict[str, Any], service: dict[str, Any], prefix: str, path: str) -> list[str]:
-    properties = service.get("Properties", {})
+def _desired_count(template: dict[str, Any], lookup: dict[str, Any], prefix: str, path: str) -> list[str]:
+    properties = lookup.get("Properties", {}).get("Configured", {})
     count = properties.get("DesiredCount")
-    if not isinstance(count, int) or isinstance(count, bool):
+    if not isinstance(count, str) or not count.isdigit():
         return []
     name = f"{prefix}DesiredCount"
     added = _add(
@@ -122,10 +122,11 @@ def _desired_count(template: dict[str, Any], service: dict[str, Any], prefix: st
         name,
         {
             "Type": "Number",
-            "Default": count,
+            "Default": int(count),
             "MinValue": 0,
             "MaxValue": _MAX_DESIRED_COUNT,
-            "Description": f"Number of tasks of {path}, 0 to {_MAX_DESIRED_COUNT}.",
+            "Description": f"Number of tasks {path} starts with, 0 to {_MAX_DESIRED_COUNT}; a running service "
+            "keeps its own count.",
         },
         path,
     )
