@@ -8,12 +8,15 @@ one place, and the cross-prop checks run before anything is created (as AWS Solu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import difflib
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec
 
-from aws_cdk import Duration
+from aws_cdk import CfnResource, Duration
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from . import defaults
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
 
     from .engines import DeploymentEngine
     from .hooks import DeploymentHooks, SmokeTest
+
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,7 @@ def merged_health_check(health_check: elbv2.HealthCheck | None, path: str | None
 
 def check_props(props: ServiceProps) -> None:
     """The checks every engine needs, before anything is created, so a bad value fails with its own message."""
+    _check_types(props)
     if props.vpc is not None and props.cluster is not None:
         raise invalid(
             "vpc", props.vpc.node.path, "give either vpc or cluster, not both (the service uses the cluster's VPC)."
@@ -222,6 +229,7 @@ def check_props(props: ServiceProps) -> None:
         access_logs_prefix=props.access_logs_prefix,
     )
     _check_pairs(props)
+    _check_public_subnets(props)
     _check_numbers(props)
     props.alarm_options.validate()
     _check_smoke_test(props)
@@ -292,3 +300,102 @@ def _check_smoke_test(props: ServiceProps) -> None:
             "hooks.after_allow_test_traffic is also set and a deployment runs one function per "
             "lifecycle event; call your tests from one function or drop one of the two.",
         )
+
+
+# Props whose value is a Duration: a bare number has no unit (and would fail deep inside aws-cdk-lib).
+_DURATION_PROPS = (
+    "health_check_grace_period",
+    "idle_timeout",
+    "access_logs_retention",
+    "deregistration_delay",
+    "termination_wait",
+    "deployment_approval_wait_time",
+    "deployment_timeout",
+)
+
+
+def _check_types(props: ServiceProps) -> None:
+    """Values of the wrong kind, each named with the kind to pass, before anything reads them."""
+    for name in _DURATION_PROPS:
+        value = getattr(props, name)
+        if value is not None and not isinstance(value, Duration):
+            example = f"Duration.minutes({value})" if isinstance(value, int | float) else "Duration.minutes(5)"
+            raise TypeError(f"Invalid {name}={value!r}: use a Duration, e.g. {example} (a number has no unit).")
+    if props.traffic_shift is not None and not isinstance(props.traffic_shift, TrafficShift):
+        raise TypeError(
+            f"Invalid traffic_shift={props.traffic_shift!r}: use TrafficShift.canary(...), TrafficShift.linear(...) "
+            "or TrafficShift.all_at_once()."
+        )
+    for name, interface in (("vpc", "ec2.IVpc"), ("cluster", "ecs.ICluster")):
+        value = getattr(props, name)
+        if isinstance(value, CfnResource):
+            # An L1 has no .vpc, .select_subnets, ...: it is a CloudFormation resource, not the interface.
+            kind = type(value).__name__
+            imported = (
+                "ec2.Vpc.from_vpc_attributes(...)" if name == "vpc" else "ecs.Cluster.from_cluster_attributes(...)"
+            )
+            raise TypeError(
+                f"Invalid {name}={value.node.path!r}: an L1 {kind} is not an {interface}; pass the L2 construct, "
+                f"or {imported} with its ids (e.g. cluster_name=cfn.ref) and its VPC."
+            )
+
+
+def _check_public_subnets(props: ServiceProps) -> None:
+    """An internet-facing load balancer needs public subnets; say so before aws-cdk-lib's subnet lookup does."""
+    vpc = props.vpc or (props.cluster.vpc if props.cluster is not None else None)
+    if vpc is None or not props.public_load_balancer or vpc.public_subnets:
+        return
+    raise invalid(
+        "public_load_balancer",
+        True,
+        f"the VPC {vpc.node.path!r} has no public subnets, and an internet-facing load balancer needs them "
+        "(the default). Pass public_load_balancer=False for an internal load balancer in the private subnets, "
+        "or a VPC with public subnets.",
+    )
+
+
+# Keyword arguments of aws-ecs-patterns' ApplicationLoadBalancedFargateService that have another name (or
+# no equivalent yet) here: what to pass instead.
+_PATTERN_EQUIVALENTS: Mapping[str, str] = {
+    "task_image_options": "the image options are props of their own here: image=, container_name=, container_port=, "
+    "environment=, secrets=, command=, entry_point=, docker_labels=, log_driver=, task_role=, execution_role=, "
+    "family=",
+    "load_balancer": "a load balancer shared by several services (shared_load_balancer) is not supported yet; see "
+    "docs/props.md. Each service creates its own; public_load_balancer=, load_balancer_name=, idle_timeout= and "
+    "deletion_protection= configure it",
+    "task_definition": "the construct builds the task definition from the image props; add containers with "
+    "service.task_definition.add_container(...)",
+    "protocol": "certificate= makes the listeners HTTPS",
+    "circuit_breaker": "the engine rolls back on the rollback alarms (alarms=, rollback_alarm_options=)",
+    "deployment_controller": "engine=DeploymentEngine.CODE_DEPLOY or DeploymentEngine.ECS_NATIVE",
+    "min_healthy_percent": "the engine sizes blue and green (green runs at full size next to blue)",
+    "max_healthy_percent": "the engine sizes blue and green (green runs at full size next to blue)",
+}
+
+
+def reject_unknown_props(init: Callable[P, None]) -> Callable[P, None]:
+    """Wrap the constructor so that an unknown keyword argument names its equivalent (a TypeError, as Python's).
+
+    The signature stays the typed one (``functools.wraps``, ``ParamSpec``): type checkers still flag the
+    argument, and the props documentation still reads the keyword-only parameters.
+    """
+    known = [name for name, p in inspect.signature(init).parameters.items() if p.kind is p.KEYWORD_ONLY]
+
+    @functools.wraps(init)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> None:
+        unknown = [name for name in kwargs if name not in known]
+        if unknown:
+            raise TypeError(unknown_prop_message(unknown[0], known))
+        init(*args, **kwargs)
+
+    return checked
+
+
+def unknown_prop_message(name: str, known: Sequence[str]) -> str:
+    """``BlueGreenFargateService`` has no ``name``: what to pass instead, or the closest prop names."""
+    hint = _PATTERN_EQUIVALENTS.get(name)
+    if hint is None:
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "docs/props.md lists every prop"
+    end = "" if hint.endswith("?") else "."
+    return f"BlueGreenFargateService got an unexpected keyword argument {name!r}: {hint}{end}"

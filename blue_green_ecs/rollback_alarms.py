@@ -15,7 +15,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
-from . import defaults
+from . import defaults, limits
+from .limits import ShiftKind
 from .traffic_shift import TrafficShift, TrafficShiftKind
 from .validation import check_duration, check_int, invalid, unresolved
 
@@ -192,16 +193,17 @@ class RollbackAlarms(Construct):
 
 
 def warn_if_alarms_too_slow(scope: Construct, shift: TrafficShift, options: RollbackAlarmOptions) -> None:
-    """A canary shorter than the alarms' detection time shifts everything before they can fire."""
+    """A canary interval or linear step shorter than the alarms' detection time (``limits.slow_alarms``,
+    which ``blue-green-ecs plan`` shares) shifts more traffic before they can fire."""
     detection = options.detection_time
-    if shift.kind is not TrafficShiftKind.CANARY or detection is None or shift.interval is None:
+    if shift.kind is TrafficShiftKind.ALL_AT_ONCE or detection is None or shift.interval is None:
         return
-    if unresolved(shift.interval) or shift.interval.to_seconds() > detection.to_seconds():
+    if unresolved(shift.interval):
         return
-    Annotations.of(scope).add_warning_v2(
-        "blue-green-ecs:alarmsSlowerThanCanary",
-        f"The canary interval ({shift.interval.to_human_string()}) is not longer than the rollback "
-        "alarms' "
-        f"detection time ({detection.to_human_string()}): a fault in the canary can only roll back after "
-        "all traffic has shifted. Lengthen the interval or shorten rollback_alarm_options.",
-    )
+    kind: ShiftKind = "canary" if shift.kind is TrafficShiftKind.CANARY else "linear"
+    seconds = limits.alarm_detection_seconds(detection.to_seconds(), 1, limits.METRIC_DELAY_SECONDS)
+    message = limits.slow_alarms(kind, shift.interval.to_seconds(), seconds)
+    if message is not None:
+        # The canary's id is the one earlier versions used, so existing acknowledgements keep working.
+        warning = "alarmsSlowerThanCanary" if kind == "canary" else "alarmsSlowerThanLinearStep"
+        Annotations.of(scope).add_warning_v2(f"blue-green-ecs:{warning}", message)

@@ -34,7 +34,7 @@ from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction, hooks_by_event
 from .load_balancing import build_load_balancing
 from .network import task_placement, vpc_and_cluster
 from .operations import dashboard_for
-from .props import ServiceProps, check_props
+from .props import ServiceProps, check_props, reject_unknown_props
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, warn_if_alarms_too_slow
 from .task import build_service, build_task
 from .traffic_shift import TrafficShift
@@ -96,6 +96,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
     Reading an attribute of the other engine raises ``AttributeError`` naming the engine in use.
     """
 
+    @reject_unknown_props
     def __init__(
         self,
         scope: Construct,

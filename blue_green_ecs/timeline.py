@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
-from . import defaults
-
-ShiftKind = Literal["canary", "linear", "all-at-once"]
+from . import defaults, limits
+from .limits import EngineName, ShiftKind
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,9 @@ class PlanInputs:
     :param metric_delay_seconds: assumption: CloudWatch ingestion delay of load balancer metrics. Default: 60.
     :param trigger_poll_seconds: the deployment trigger's polling interval, the most `cdk deploy`
         waits after the deployment ends (CodeDeploy engine); 0 for ECS-native. Default: 15.
+    :param engine: ``codedeploy`` or ``ecs``: whose limits apply (the construct's checks). Default: codedeploy.
+    :param deploy_on_update: CodeDeploy engine: ``cdk deploy`` waits for the deployment, which must then
+        fit CloudFormation's hour. Default: true.
     """
 
     shift: ShiftKind = "canary"
@@ -47,17 +48,18 @@ class PlanInputs:
     alarm_evaluation_periods: int = defaults.ALARM_EVALUATION_PERIODS
     task_start_seconds: int = 60
     hook_seconds: int = 0
-    metric_delay_seconds: int = 60
+    metric_delay_seconds: int = limits.METRIC_DELAY_SECONDS
     trigger_poll_seconds: int = defaults.TRIGGER_QUERY_INTERVAL_SECONDS
+    engine: EngineName = "codedeploy"
+    deploy_on_update: bool = True
 
     def validate(self) -> None:
-        """Reject inputs that describe no deployment."""
+        """Reject what synthesis rejects (the construct's own checks, from ``limits``), and negative times."""
         if self.shift not in ("canary", "linear", "all-at-once"):
             raise ValueError(f"Invalid shift={self.shift!r}: use canary, linear or all-at-once.")
-        if self.shift != "all-at-once" and not 0 < self.percent < 100:
-            raise ValueError(f"Invalid percent={self.percent!r}: use a percentage above 0 and below 100.")
-        if self.shift != "all-at-once" and self.interval_minutes < 1:
-            raise ValueError(f"Invalid interval_minutes={self.interval_minutes!r}: use at least 1 minute.")
+        if self.engine not in ("codedeploy", "ecs"):
+            raise ValueError(f"Invalid engine={self.engine!r}: use codedeploy or ecs.")
+        self._check_shift()
         for name in (
             "termination_wait_minutes",
             "health_check_interval_seconds",
@@ -72,6 +74,48 @@ class PlanInputs:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"Invalid {name}={getattr(self, name)!r}: use zero or more.")
+        self._check_deployment()
+
+    def _check_shift(self) -> None:
+        if self.shift == "all-at-once":
+            return
+        limits.check_percent("percent", self.percent)
+        if not 1 <= self.interval_minutes <= limits.MAX_INTERVAL_MINUTES:
+            raise limits.problem(
+                "interval_minutes",
+                repr(self.interval_minutes),
+                f"use a whole number of minutes from 1 to {limits.MAX_INTERVAL_MINUTES}.",
+            )
+        if self.engine == "codedeploy":
+            limits.check_codedeploy_percent("percent", self.percent)
+        elif self.shift == "linear":
+            limits.check_ecs_linear_percent("percent", self.percent)
+
+    def _check_deployment(self) -> None:
+        wait = self.termination_wait_minutes
+        if wait > limits.MAX_TERMINATION_WAIT_MINUTES:
+            raise limits.problem(
+                "termination_wait_minutes",
+                repr(wait),
+                f"use a whole number of minutes from 0 to {limits.MAX_TERMINATION_WAIT_MINUTES}.",
+            )
+        percent, interval = (None, None) if self.shift == "all-at-once" else (self.percent, self.interval_minutes)
+        shift = limits.shift_minutes(self.shift, percent, interval)
+        described = limits.describe_shift(self.shift, percent, interval)
+        if self.engine == "ecs":
+            if interval is not None:
+                limits.check_ecs_bake("interval_minutes", interval, repr(interval))
+            limits.check_ecs_bake("termination_wait_minutes", wait, repr(wait))
+            limits.check_ecs_total("shift", described, f"a bake time of {limits.human_minutes(wait)}", shift + wait)
+        elif self.deploy_on_update:
+            limits.check_trigger_budget(
+                shift_name="shift",
+                shift_description=described,
+                shift=shift,
+                wait_name="termination_wait_minutes",
+                wait=wait,
+                approval=0,
+            )
 
 
 @dataclass(frozen=True)
@@ -129,7 +173,11 @@ class Timeline:
 def plan(inputs: PlanInputs) -> Timeline:
     """Compute the timeline of one deployment."""
     inputs.validate()
-    detection = inputs.alarm_period_seconds * inputs.alarm_evaluation_periods + inputs.metric_delay_seconds
+    detection = int(
+        limits.alarm_detection_seconds(
+            inputs.alarm_period_seconds, inputs.alarm_evaluation_periods, inputs.metric_delay_seconds
+        )
+    )
     green_healthy = inputs.task_start_seconds + inputs.health_check_interval_seconds * inputs.healthy_threshold
     test_traffic = green_healthy
     first = test_traffic + inputs.hook_seconds
@@ -149,11 +197,9 @@ def plan(inputs: PlanInputs) -> Timeline:
     blue_terminated = all_on_green + inputs.termination_wait_minutes * 60
     drained = blue_terminated + inputs.deregistration_delay_seconds
     notes = []
-    if inputs.shift != "all-at-once" and detection >= interval:
-        notes.append(
-            f"alarms need {detection} s to fire, not less than the {interval} s step: a fault in one step "
-            "rolls back only after the next step has shifted more traffic"
-        )
+    slow = limits.slow_alarms(inputs.shift, interval, detection)
+    if slow is not None:
+        notes.append(slow)
     return Timeline(
         inputs=inputs,
         green_healthy=green_healthy,

@@ -10,13 +10,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_codedeploy as codedeploy
 from constructs import Construct
 
-from .validation import check_duration, invalid, unresolved
-
-# Bounds common to both engines: ECS shifts in 0.1% steps, CodeDeploy in whole percents (checked by
-# its engine); a share of 0 or 100 is not a shift (use all_at_once), and intervals are capped at two
-# days like CodeDeploy's other deployment waits (ECS caps its bake times lower, at one day).
-_MIN_PERCENT, _MAX_PERCENT = 0.1, 99.9
-_MAX_INTERVAL_MINUTES = 2880
+from . import limits
+from .validation import check_duration, unresolved
 
 
 class TrafficShiftKind(Enum):
@@ -69,22 +64,13 @@ class TrafficShift:
 
     @staticmethod
     def _check(percent: float, interval: Duration) -> None:
-        if not unresolved(percent) and (
-            isinstance(percent, bool)
-            or not _MIN_PERCENT <= percent <= _MAX_PERCENT
-            or round(percent * 10) != percent * 10
-        ):
-            raise invalid(
-                "traffic_shift.percent",
-                percent,
-                f"use a percentage from {_MIN_PERCENT:g} to {_MAX_PERCENT:g} in steps of 0.1 (CodeDeploy takes whole "
-                "numbers only).",
-            )
+        if not unresolved(percent):
+            limits.check_percent("traffic_shift.percent", percent)
         check_duration(
             "traffic_shift.interval",
             interval,
             minimum_seconds=60,
-            maximum_seconds=_MAX_INTERVAL_MINUTES * 60,
+            maximum_seconds=limits.MAX_INTERVAL_MINUTES * 60,
             whole_minutes=True,
         )
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from aws_cdk import Duration, Token
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
+from .limits import plural
+
 # Fargate task sizes (Linux), from the ECS developer guide's "Task CPU and memory" table.
 _FARGATE_MEMORY_BY_CPU: Mapping[int, range] = {
     256: range(512, 2048 + 1, 512),
@@ -28,6 +30,9 @@ _ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _LOAD_BALANCER_NAME = re.compile(r"^(?!internal-)(?!-)[A-Za-z0-9-]{1,32}(?<!-)$")
 _DEPLOYMENT_GROUP_NAME = re.compile(r"^.{1,100}$", re.DOTALL)
 _ACCESS_LOGS_PREFIX = re.compile(r"^(?!/)(?!.*AWSLogs)[^\s]{1,900}(?<!/)$")
+# Duration.to_string() names the unit and amount the duration was made with.
+_WRITTEN = re.compile(r"^Duration\.(millis|seconds|minutes|hours|days)\(([0-9.]+)\)$")
+_UNITS = {"millis": "millisecond", "seconds": "second", "minutes": "minute", "hours": "hour", "days": "day"}
 _HTTP_CODES = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
 
 
@@ -40,17 +45,20 @@ def unresolved(value: object) -> bool:
 
 def invalid(name: str, value: object, allowed: str) -> ValueError:
     """The one message format every check uses: parameter, value, what is allowed."""
-    shown = _show_duration(value) if isinstance(value, Duration) else repr(value)
+    shown = show_duration(value) if isinstance(value, Duration) else repr(value)
     return ValueError(f"Invalid {name}={shown}: {allowed}")
 
 
-def _show_duration(value: Duration) -> str:
-    """Exact, unlike Duration.to_human_string(), which drops the seconds of 1 hour 6 minutes 41 seconds."""
+def show_duration(value: Duration) -> str:
+    """As it was written: ``Duration.days(30)`` is "30 days", not 43200 minutes (and exact, unlike
+    Duration.to_human_string(), which drops the seconds of 1 hour 6 minutes 41 seconds)."""
+    written = _WRITTEN.match(value.to_string())
+    if written:
+        return plural(float(written.group(2)), _UNITS[written.group(1)])
     seconds = value.to_milliseconds(integral=False) / 1000
     if seconds and seconds % 60 == 0:
-        minutes = int(seconds // 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+        return plural(seconds // 60, "minute")
+    return plural(seconds, "second")
 
 
 def check_int(name: str, value: float, *, minimum: int, maximum: int, unit: str = "") -> None:

@@ -117,3 +117,38 @@ def hook_function(
     acknowledge_role_dependencies(function)  # aws-cdk-lib's redundant DependsOn, as in the library
     acknowledge_nag(function, BASIC_EXECUTION, "Test hook function with aws-cdk-lib's default role.")
     return function
+
+
+def as_first_created(template: Template, value: Any) -> Any:
+    """``value`` (a resolved property) as the first create renders it: the live-state lookup answers a new
+    service with the template's own values (blue for production, the configured network and count)."""
+    lookups = {k: r["Properties"] for k, r in resources_of_type(template, "Custom::BlueGreenEcsLiveState").items()}
+
+    def answer(logical: str, attribute: str) -> Any:
+        props = lookups[logical]
+        configured = props["Configured"]
+        return {
+            "ProdTargetGroupArn": props["BlueTargetGroupArn"],
+            "TestTargetGroupArn": props["GreenTargetGroupArn"],
+            "ServiceTargetGroupArn": props["BlueTargetGroupArn"],
+            "ServiceAlternateTargetGroupArn": props["GreenTargetGroupArn"],
+            "DesiredCount": int(configured["DesiredCount"]),
+            "ContainerPort": int(configured["ContainerPort"]),
+        }.get(attribute, configured.get(attribute))
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, list):
+            return [walk(x) for x in item]
+        if not isinstance(item, dict):
+            return item
+        if len(item) == 1:
+            ((key, argument),) = item.items()
+            if key == "Fn::GetAtt" and argument[0] in lookups:
+                return answer(argument[0], argument[1])
+            if key == "Fn::Split" and isinstance(argument[1], dict) and "Fn::GetAtt" in argument[1]:
+                target = argument[1]["Fn::GetAtt"]
+                if target[0] in lookups:
+                    return answer(target[0], target[1])
+        return {key: walk(x) for key, x in item.items()}
+
+    return walk(value)

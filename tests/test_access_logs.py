@@ -138,7 +138,7 @@ def test_retention_is_configurable_and_validated() -> None:
     _, bucket = only(synth(stack), "AWS::S3::Bucket")
     assert bucket["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 30
     with raises_message(
-        "Invalid access_logs_retention=720 minutes: use a whole number of seconds from 86400 to 315360000 seconds."
+        "Invalid access_logs_retention=12 hours: use a whole number of seconds from 86400 to 315360000 seconds."
     ):
         BlueGreenFargateService(
             new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), access_logs_retention=Duration.hours(12)
@@ -183,7 +183,7 @@ def test_a_second_retention_in_the_same_stack_is_refused() -> None:
     stack = new_stack()
     first = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE))
     with raises_message(
-        "Invalid access_logs_retention=43200 minutes: the stack's shared access-log bucket keeps logs for 90 days, "
+        "Invalid access_logs_retention=30 days: the stack's shared access-log bucket keeps logs for 90 days, "
         "as Test/Web asked; give every service of the stack the same retention, or pass access_logs_bucket to log "
         "elsewhere."
     ):

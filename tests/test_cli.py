@@ -26,6 +26,7 @@ from blue_green_ecs.cli.export import (
     stack_metadata,
 )
 from blue_green_ecs.cli.main import main
+from blue_green_ecs.cli.parameters import parameterize
 from blue_green_ecs.lambda_code import BUNDLES, HANDLERS_DIR, inline_code_for
 from blue_green_ecs.timeline import PlanInputs, plan
 
@@ -53,8 +54,9 @@ def test_linear_timeline_and_its_alarm_warning() -> None:
         2045,
     )
     assert timeline.notes == (
-        "alarms need 180 s to fire, not less than the 180 s step: a fault in one step rolls back only after the "
-        "next step has shifted more traffic",
+        "The linear step interval (3 minutes) is not longer than the rollback alarms' detection time (3 minutes, "
+        "CloudWatch's ingestion delay included): a fault in one step can only roll back after the next step has "
+        "shifted more traffic. Lengthen the interval or shorten rollback_alarm_options.",
     )
 
 
@@ -72,13 +74,17 @@ def test_uneven_linear_steps_end_at_100() -> None:
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
-        (PlanInputs(shift="canary", percent=0), "Invalid percent=0: use a percentage above 0 and below 100."),
-        (PlanInputs(interval_minutes=0), "Invalid interval_minutes=0: use at least 1 minute."),
+        (
+            PlanInputs(shift="canary", percent=0),
+            "Invalid percent=0: use a percentage from 0.1 to 99.9 in steps of 0.1 (CodeDeploy takes whole numbers "
+            "only).",
+        ),
+        (PlanInputs(interval_minutes=0), "Invalid interval_minutes=0: use a whole number of minutes from 1 to 2880."),
         (PlanInputs(task_start_seconds=-1), "Invalid task_start_seconds=-1: use zero or more."),
     ],
 )
 def test_plan_rejects_impossible_inputs(inputs: PlanInputs, message: str) -> None:
-    with pytest.raises(ValueError, match=f"^{message}$"):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         plan(inputs)
 
 
@@ -455,3 +461,147 @@ def test_standalone_export_keeps_a_users_function_of_the_same_handler_name(tmp_p
         r"  - Mixed: asset asset\.[0-9a-f]{64} \(used by Mine[0-9A-F]{8}\)",
         str(error.value),
     ), str(error.value)
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
+    """A tiny resolver: Refs to the template's parameters become their values (everything else stays)."""
+    if isinstance(value, list):
+        return [_resolve(item, parameters) for item in value]
+    if isinstance(value, dict):
+        if list(value) == ["Ref"] and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        return {key: _resolve(item, parameters) for key, item in value.items()}
+    return value
+
+
+def test_standalone_template_takes_the_image_and_task_count_as_parameters(
+    standalone: tuple[Path, list[Path]],
+) -> None:
+    # given: the sample, exported standalone
+    template = _template(standalone)
+
+    # then: WebImageUri and WebDesiredCount default to what the app synthesized, and the template uses them
+    parameters = template["Parameters"]
+    assert parameters["WebImageUri"] == {
+        "Type": "String",
+        "Default": "public.ecr.aws/nginx/nginx:1.27",
+        "MinLength": 1,
+        "Description": "Image of container web of BlueGreenSample/Web. Another value registers a new task "
+        "definition revision and deploys it blue/green.",
+    }
+    assert parameters["WebDesiredCount"] == {
+        "Type": "Number",
+        "Default": 2,
+        "MinValue": 0,
+        "MaxValue": 5000,
+        "Description": "Number of tasks BlueGreenSample/Web starts with, 0 to 5000; a running service keeps its "
+        "own count.",
+    }
+    assert sorted(parameters) == ["WebDesiredCount", "WebImageUri"]  # no certificate: the sample is HTTP
+    [task_definition] = [r for r in template["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition"]
+    [lookup] = [r for r in template["Resources"].values() if r["Type"] == "Custom::BlueGreenEcsLiveState"]
+    assert task_definition["Properties"]["ContainerDefinitions"][0]["Image"] == {"Ref": "WebImageUri"}
+    # The count a new service starts with; a running one keeps its own (docs/day-two.md).
+    assert lookup["Properties"]["Configured"]["DesiredCount"] == {"Ref": "WebDesiredCount"}
+    assert cfn_lint_findings(template) == []
+
+
+def test_another_image_uri_changes_the_task_definition_the_trigger_deploys(
+    standalone: tuple[Path, list[Path]],
+) -> None:
+    # given: the standalone template deployed with its defaults, then with another WebImageUri
+    template = _template(standalone)
+    defaults = {name: p["Default"] for name, p in template["Parameters"].items()}
+    [(task_id, task_definition)] = [
+        (k, r) for k, r in template["Resources"].items() if r["Type"] == "AWS::ECS::TaskDefinition"
+    ]
+
+    # when: `aws cloudformation deploy --parameter-overrides WebImageUri=...nginx:1.28`
+    before = _resolve(task_definition["Properties"], defaults)
+    after = _resolve(task_definition["Properties"], {**defaults, "WebImageUri": "public.ecr.aws/nginx/nginx:1.28"})
+
+    # then: only the app container's image differs, so CloudFormation registers a new revision (a new
+    # ARN), which the deployment trigger names and deploys
+    assert before["ContainerDefinitions"][0]["Image"] == "public.ecr.aws/nginx/nginx:1.27"
+    assert after["ContainerDefinitions"][0]["Image"] == "public.ecr.aws/nginx/nginx:1.28"
+    assert {**after, "ContainerDefinitions": before["ContainerDefinitions"]} == before
+    [trigger] = [r for r in template["Resources"].values() if r["Type"] == "Custom::BlueGreenEcsDeployment"]
+    assert trigger["Properties"]["TaskDefinitionArn"] == {"Ref": task_id}
+
+
+def _listener(certificate_arn: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::ElasticLoadBalancingV2::Listener",
+        "Properties": {"Certificates": [{"CertificateArn": certificate_arn}], "Port": 443},
+    }
+
+
+def _service_template(image: Any, certificate_arn: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A template and stack metadata as aws-cdk-lib writes them for a service at S/Group/Api."""
+    template = {
+        "Resources": {
+            "Task": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {"ContainerDefinitions": [{"Name": "app", "Image": image}, {"Name": "side"}]},
+            },
+            "Live": {
+                "Type": "Custom::BlueGreenEcsLiveState",
+                "Properties": {"Configured": {"DesiredCount": "3"}},
+            },
+            "Prod": _listener(certificate_arn),
+            "Test": _listener(certificate_arn),
+        }
+    }
+    paths = {"TaskDefinition/Resource": "Task", "LiveState/Resource/Default": "Live"}
+    paths |= {"ProdListener/Resource": "Prod", "TestListener/Resource": "Test"}
+    metadata = {f"/S/Group/Api/{path}": [{"type": "aws:cdk:logicalId", "data": lid}] for path, lid in paths.items()}
+    return template, metadata
+
+
+PIPELINE_FILES = {
+    "taskdef.json": {"containerDefinitions": [{"name": "side"}, {"name": "app", "image": "<IMAGE1_NAME>"}]}
+}
+
+
+def test_parameterize_names_parameters_after_the_service_path_and_a_literal_certificate() -> None:
+    # given: a nested service with an HTTPS certificate given by ARN
+    arn = "arn:aws:acm:eu-west-1:111122223333:certificate/abc"
+    template, metadata = _service_template("repo/app:1", arn)
+
+    # when
+    added = parameterize(template, metadata, {"S/Group/Api": PIPELINE_FILES})
+
+    # then
+    assert added == ["GroupApiImageUri", "GroupApiDesiredCount", "GroupApiCertificateArn"]
+    assert template["Parameters"]["GroupApiCertificateArn"]["Default"] == arn
+    listeners = [template["Resources"][k]["Properties"]["Certificates"] for k in ("Prod", "Test")]
+    assert listeners == [[{"CertificateArn": {"Ref": "GroupApiCertificateArn"}}]] * 2
+
+
+def test_parameterize_keeps_a_computed_image_as_the_default_through_a_condition() -> None:
+    # given: an image CloudFormation computes (an ECR repository of the stack), a certificate of the stack
+    image = {"Fn::Join": ["", [{"Fn::GetAtt": ["Repo", "Arn"]}, ":1"]]}
+    template, metadata = _service_template(image, {"Ref": "Cert"})
+
+    # when
+    added = parameterize(template, metadata, {"S/Group/Api": PIPELINE_FILES})
+
+    # then: empty keeps the computed image; no certificate parameter
+    assert added == ["GroupApiImageUri", "GroupApiDesiredCount"]
+    assert template["Parameters"]["GroupApiImageUri"]["Default"] == ""
+    assert template["Conditions"] == {
+        "GroupApiImageUriGiven": {"Fn::Not": [{"Fn::Equals": [{"Ref": "GroupApiImageUri"}, ""]}]}
+    }
+    container = template["Resources"]["Task"]["Properties"]["ContainerDefinitions"][0]
+    assert container["Image"] == {"Fn::If": ["GroupApiImageUriGiven", {"Ref": "GroupApiImageUri"}, image]}
+
+
+def test_parameterize_refuses_to_overwrite_a_parameter_of_the_app() -> None:
+    template, metadata = _service_template("repo/app:1", {"Ref": "Cert"})
+    template["Parameters"] = {"GroupApiImageUri": {"Type": "String"}}
+    with pytest.raises(ExportError) as error:
+        parameterize(template, metadata, {"S/Group/Api": PIPELINE_FILES})
+    assert str(error.value) == (
+        "The template already has a parameter GroupApiImageUri, the name the standalone export gives "
+        "S/Group/Api's parameter: rename yours (CfnParameter's id)."
+    )

@@ -17,12 +17,23 @@ from aws_cdk.assertions import Match, Template
 from blue_green_ecs import BlueGreenFargateService, DeploymentHooks, SmokeTest, TrafficShift, hook_code
 from blue_green_ecs.deployment_trigger import RESOURCE_TYPE
 from blue_green_ecs.handlers import custom_resource
+from blue_green_ecs.live_lookup import RESOURCE_TYPE as LIVE_STATE
 from blue_green_ecs.provider import WAITER_ARN_PROPERTY, Provider, waiter_definition
 from sample.app import build
 
 from .configurations import IMAGE
 from .conftest import Synthesized, TwoServices
-from .support import hook_function, logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
+from .support import (
+    as_first_created,
+    hook_function,
+    logical_id,
+    new_app,
+    new_stack,
+    only,
+    raises_message,
+    resources_of_type,
+    synth,
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +68,9 @@ def test_custom_resource_carries_the_appspec(sample: Synthesized) -> None:
 
 
 def test_the_appspec_matches_the_service_network_configuration(https: Synthesized) -> None:
+    # The service as first created; later the AppSpec carries changes, the service keeps what runs.
     _, service = only(https.template, "AWS::ECS::Service")
-    network = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    network = as_first_created(https.template, service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"])
     _, resource = only(https.template, RESOURCE_TYPE)
     properties = resource["Properties"]
     assert properties["Subnets"] == network["Subnets"]
@@ -167,13 +179,24 @@ def test_the_provider_is_one_function_and_a_waiter_that_logs_no_execution_data(s
     start = policies[logical_id(sample.stack, provider.waiter().start_policy)]["Properties"]["PolicyDocument"][
         "Statement"
     ]
-    assert start == [
-        {
-            "Action": "states:StartExecution",
-            "Effect": "Allow",
-            "Resource": {"Ref": logical_id(sample.stack, provider.waiter().state_machine)},
-        }
-    ]
+    # The start grant first; the deployment triggers' grants (they name the deployment group and the
+    # service, so they cannot be in the function's own policy, see test_the_function_policy_names_nothing_...)
+    assert start[0] == {
+        "Action": "states:StartExecution",
+        "Effect": "Allow",
+        "Resource": {"Ref": logical_id(sample.stack, provider.waiter().state_machine)},
+    }
+    assert {action for statement in start[1:] for action in _actions(statement)} == {
+        "codedeploy:BatchGetDeployments",
+        "codedeploy:CreateDeployment",
+        "codedeploy:GetDeployment",
+        "codedeploy:ListDeployments",
+        "codedeploy:StopDeployment",
+        "codedeploy:GetDeploymentConfig",
+        "codedeploy:RegisterApplicationRevision",
+        "codedeploy:GetApplicationRevision",
+        "ecs:DescribeServices",
+    }
     _, resource = only(sample.template, RESOURCE_TYPE)
     assert logical_id(sample.stack, provider.waiter().start_policy) in resource["DependsOn"]
 
@@ -194,17 +217,19 @@ def test_a_second_service_adds_no_function_and_no_state_machine(two_services: Tw
     # The provider is a child of the stack: its logical ids carry its construct id.
     provider = Counter(r["Type"] for k, r in resources.items() if k.startswith(Provider.CONSTRUCT_ID))
     # One handler function and its waiter (aws-cdk-lib's Provider framework: five functions, four roles),
-    # the log group, and three policies (handler, its start-the-waiter grant, waiter).
+    # two log groups (the function's; the waiter's under /aws/vendedlogs/), and three policies (handler,
+    # the triggers' grants with the start-the-waiter grant, waiter).
     assert provider == {
         "AWS::Lambda::Function": 1,
         "AWS::StepFunctions::StateMachine": 1,
         "AWS::IAM::Role": 2,
         "AWS::IAM::Policy": 3,
-        "AWS::Logs::LogGroup": 1,
+        "AWS::Logs::LogGroup": 2,
     }
     # Per service: its custom resource, and no function or state machine of its own.
     per_service = Counter(r["Type"] for k, r in resources.items() if k.startswith(("Web", "Api")))
     assert per_service[RESOURCE_TYPE] == 2
+    assert per_service[LIVE_STATE] == 2
     assert per_service["AWS::Lambda::Function"] == 0
     assert per_service["AWS::StepFunctions::StateMachine"] == 0
 
@@ -248,8 +273,12 @@ def test_trigger_roles_use_no_managed_policies(two: Any) -> None:
 def test_ecs_permission_is_scoped_to_the_services(two: Any) -> None:
     template, first, second, stack = two
     describe = [s for s in _statements(template) if "ecs:DescribeServices" in _actions(s)]
-    resources = {json.dumps(resource) for s in describe for resource in _resources(s)}
-    assert resources == {json.dumps({"Ref": logical_id(stack, service.service)}) for service in (first, second)}
+    named = {json.dumps(resource) for s in describe if "Condition" not in s for resource in _resources(s)}
+    assert named == {json.dumps({"Ref": logical_id(stack, service.service)}) for service in (first, second)}
+    # The live-state lookups run before the services exist to be named: the cluster bounds them instead.
+    [by_cluster] = [s for s in describe if "Condition" in s]
+    assert by_cluster["Resource"] == "*"
+    assert by_cluster["Condition"] == {"ArnEquals": {"ecs:cluster": stack.resolve(first.cluster.cluster_arn)}}
 
 
 def test_deploy_on_update_false_adds_no_trigger() -> None:
@@ -259,11 +288,14 @@ def test_deploy_on_update_false_adds_no_trigger() -> None:
     )
     template = synth(stack)
     assert service.deployment_trigger is None
-    assert stack.node.try_find_child(Provider.CONSTRUCT_ID) is None
     template.resource_count_is(RESOURCE_TYPE, 0)
     template.resource_count_is("AWS::StepFunctions::StateMachine", 0)
+    # The provider function stays, for the live-state lookup; no waiter, nothing that deploys.
     handlers = {f["Properties"]["Handler"] for f in resources_of_type(template, "AWS::Lambda::Function").values()}
-    assert handlers == {"__entrypoint__.handler"}  # aws-cdk-lib's default-security-group restriction only
+    assert handlers == {"__entrypoint__.handler", "custom_resource.handler"}
+    template.resource_count_is(LIVE_STATE, 1)
+    codedeploy_actions = {a for s in _statements(template) for a in _actions(s) if a.startswith("codedeploy:")}
+    assert codedeploy_actions == set()
 
 
 @pytest.mark.parametrize(
@@ -285,11 +317,12 @@ def test_timeout_is_derived_from_the_shift_and_the_waits(kwargs: dict[str, Any],
 
 
 def test_rejects_a_deployment_longer_than_cloudformation_waits() -> None:
+    # The termination wait (30 minutes) is longer than the shift (15): it is named.
     with raises_message(
-        "Invalid termination_wait=30 minutes: with traffic_shift=canary 10% for 15 minutes a deployment needs "
-        "about 60 minutes, and `cdk deploy` can wait for at most 55 (CloudFormation gives a custom resource one "
-        "hour). Shorten the shift or the waits, or set deploy_on_update=False and start deployments from your "
-        "pipeline."
+        "Invalid termination_wait=30 minutes: with the traffic shift canary 10% for 15 minutes a deployment needs "
+        "about 1 hour (with 15 minutes for starting tasks and draining), and `cdk deploy` can wait for at most 55 "
+        "minutes (CloudFormation gives a custom resource one hour). Shorten the shift or the waits, or set "
+        "deploy_on_update=False and start deployments from your pipeline."
     ):
         BlueGreenFargateService(
             new_stack(),
@@ -297,6 +330,22 @@ def test_rejects_a_deployment_longer_than_cloudformation_waits() -> None:
             image=ecs.ContainerImage.from_registry(IMAGE),
             traffic_shift=TrafficShift.canary(percent=10, interval=Duration.minutes(15)),
             termination_wait=Duration.minutes(30),
+        )
+
+
+def test_a_shift_longer_than_the_termination_wait_is_what_the_message_names() -> None:
+    # given: linear 10% every 5 minutes (45 minutes of shifting) and the default 5-minute termination wait
+    with raises_message(
+        "Invalid traffic_shift='linear 10% every 5 minutes': with the termination wait 5 minutes a deployment "
+        "needs about 1 hour 5 minutes (with 15 minutes for starting tasks and draining), and `cdk deploy` can wait "
+        "for at most 55 minutes (CloudFormation gives a custom resource one hour). Shorten the shift or the "
+        "waits, or set deploy_on_update=False and start deployments from your pipeline."
+    ):
+        BlueGreenFargateService(
+            new_stack(),
+            "Web",
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            traffic_shift=TrafficShift.linear(percent=10, interval=Duration.minutes(5)),
         )
 
 

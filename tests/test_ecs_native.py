@@ -17,7 +17,17 @@ from sample.app import build
 
 from .configurations import IMAGE
 from .conftest import Synthesized
-from .support import hook_function, logical_id, new_app, new_stack, only, raises_message, resources_of_type, synth
+from .support import (
+    as_first_created,
+    hook_function,
+    logical_id,
+    new_app,
+    new_stack,
+    only,
+    raises_message,
+    resources_of_type,
+    synth,
+)
 
 NATIVE = DeploymentEngine.ECS_NATIVE
 
@@ -58,9 +68,14 @@ def test_green_is_the_alternate_target_with_both_listener_rules(native: Any) -> 
     assert load_balancer == {
         "ContainerName": "web",
         "ContainerPort": 80,
-        "TargetGroupArn": {"Ref": logical_id(stack, web.blue_target_group)},
+        # As ECS left them after its last deployment (ECS swaps primary and alternate); blue and green at first.
+        "TargetGroupArn": {
+            "Fn::GetAtt": [logical_id(stack, web.ecs_native.live_state.resource), "ServiceTargetGroupArn"]
+        },
         "AdvancedConfiguration": {
-            "AlternateTargetGroupArn": {"Ref": logical_id(stack, web.green_target_group)},
+            "AlternateTargetGroupArn": {
+                "Fn::GetAtt": [logical_id(stack, web.ecs_native.live_state.resource), "ServiceAlternateTargetGroupArn"]
+            },
             "ProductionListenerRule": {"Ref": logical_id(stack, web.prod_listener_rule)},
             "TestListenerRule": {"Ref": logical_id(stack, web.test_listener_rule)},
             "RoleArn": {"Fn::GetAtt": [logical_id(stack, web.infrastructure_role), "Arn"]},
@@ -72,7 +87,7 @@ def test_listener_rules_start_with_all_traffic_on_blue(native: Any) -> None:
     stack, web, template = native
     rules = resources_of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
     for rule, listener in ((web.prod_listener_rule, web.prod_listener), (web.test_listener_rule, web.test_listener)):
-        properties = rules[logical_id(stack, rule)]["Properties"]
+        properties = as_first_created(template, rules[logical_id(stack, rule)]["Properties"])
         assert properties["ListenerArn"] == {"Ref": logical_id(stack, listener)}
         assert properties["Actions"] == [
             {
@@ -114,9 +129,9 @@ def test_no_codedeploy_and_no_trigger(native: Any) -> None:
             match=re.escape("BlueGreenSample/Web uses engine=DeploymentEngine.ECS_NATIVE: it has no CodeDeploy parts."),
         ):
             getattr(web, name)
-    # The only function is aws-cdk-lib's default-security-group restriction.
+    # Besides aws-cdk-lib's default-security-group restriction, only the provider of the live-state lookup.
     handlers = {f["Properties"]["Handler"] for f in resources_of_type(template, "AWS::Lambda::Function").values()}
-    assert handlers == {"__entrypoint__.handler"}
+    assert handlers == {"__entrypoint__.handler", "custom_resource.handler"}
 
 
 def test_ecs_native_attributes_are_attribute_errors_under_codedeploy(sample: Any) -> None:
@@ -265,9 +280,9 @@ def test_pipeline_files_are_for_codedeploy_only(native: Any) -> None:
                 "traffic_shift": TrafficShift.linear(percent=5, interval=Duration.minutes(120)),
                 "termination_wait": Duration.minutes(60),
             },
-            "Invalid traffic_shift='linear 5% every 2 hours': with termination_wait=60 minutes a deployment takes "
-            "2340 minutes, beyond CloudFormation's 33-hour ceiling for one stack update; shorten the steps or the "
-            "bake time.",
+            "Invalid traffic_shift='linear 5% every 2 hours': a deployment takes 1 day 15 hours with "
+            "termination_wait=60 minutes, beyond CloudFormation's 33-hour ceiling for one stack update; shorten the "
+            "steps or the bake time.",
         ),
         (
             {"deploy_on_update": False},

@@ -128,7 +128,7 @@ def test_describe() -> None:
             TrafficShift.canary,
             10,
             Duration.minutes(0),
-            "Invalid traffic_shift.interval=0 seconds: use a whole number of minutes from 1 to 2880 "
+            "Invalid traffic_shift.interval=0 minutes: use a whole number of minutes from 1 to 2880 "
             "(Duration.minutes(n)).",
         ),
         (

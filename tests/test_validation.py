@@ -173,18 +173,19 @@ CASES: list[tuple[str, dict[str, Any] | Callable[[Stack], dict[str, Any]], str]]
     (
         "termination-wait-long",
         {"termination_wait": Duration.days(3)},
-        "Invalid termination_wait=4320 minutes: use a whole number of minutes from 0 to 2880 (Duration.minutes(n)).",
+        "Invalid termination_wait=3 days: use a whole number of minutes from 0 to 2880 (Duration.minutes(n)).",
     ),
     (
         "approval-wait-zero",
         {"deployment_approval_wait_time": Duration.minutes(0)},
-        "Invalid deployment_approval_wait_time=0 seconds: use a whole number of minutes from 1 to 2880 "
+        "Invalid deployment_approval_wait_time=0 minutes: use a whole number of minutes from 1 to 2880 "
         "(Duration.minutes(n)).",
     ),
     (
         "grace-period-fraction",
         {"health_check_grace_period": Duration.millis(1500)},
-        "Invalid health_check_grace_period=1.5 seconds: use a whole number of seconds from 0 to 2147483647 seconds.",
+        "Invalid health_check_grace_period=1500 milliseconds: use a whole number of seconds from 0 to 2147483647 "
+        "seconds.",
     ),
     (
         "idle-timeout",

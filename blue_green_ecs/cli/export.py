@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,16 +20,17 @@ from typing import Any
 
 import yaml
 
+from .errors import ExportError
+from .parameters import parameterize
+from .pipeline_files import fill, placeholders
+
+__all__ = ["Asset", "ExportError", "export", "fill", "placeholders"]
 # The construct metadata `pipeline.record_pipeline_files` adds to a CodeDeploy service (kept here as
 # well: importing the construct's modules would start aws-cdk-lib's jsii runtime for every export).
 PIPELINE_FILES_METADATA = "blue-green-ecs:pipeline-files"
 # Without this, every new VPC carries aws-cdk-lib's custom resource (a Lambda asset) that empties the
 # default security group; a standalone template cannot use assets.
 RESTRICT_DEFAULT_SG = "@aws-cdk/aws-ec2:restrictDefaultSecurityGroup"
-
-
-class ExportError(Exception):
-    """A failure the command reports as one clear message (exit code 1)."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,19 @@ def load_app(directory: Path, app: str | None) -> tuple[str, dict[str, Any]]:
 
 
 def synthesize(
-    command: str, directory: Path, context: Mapping[str, Any], outdir: Path, progress: Callable[[str], None]
+    command: str,
+    directory: Path,
+    context: Mapping[str, Any],
+    outdir: Path,
+    progress: Callable[[str], None],
+    *,
+    reports_to: Path | None = None,
 ) -> None:
-    """Run the app as the CDK CLI would: context and output folder through CDK_CONTEXT_JSON / CDK_OUTDIR."""
+    """Run the app as the CDK CLI would: context and output folder through CDK_CONTEXT_JSON / CDK_OUTDIR.
+
+    ``outdir`` is temporary: when synthesis fails, the validation reports aws-cdk-lib wrote there
+    are copied to ``reports_to`` (the export's folder), and the message names the copies.
+    """
     env = dict(os.environ)
     env["CDK_OUTDIR"] = str(outdir)
     env["CDK_CONTEXT_JSON"] = json.dumps(dict(context))
@@ -79,9 +90,31 @@ def synthesize(
         raise ExportError(f"Could not run the app {command!r}: {error}") from error
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        for report in keep_validation_reports(outdir, reports_to):
+            # aws-cdk-lib's message ends "A copy of this report can be found in: <outdir>/...", a
+            # folder deleted when the command ends: point at the copy instead.
+            tail = tail.replace(str(outdir / report.name), str(report))
+            if str(report) not in tail:
+                tail += f"\nThe validation report is kept in {report}."
         raise ExportError(f"Synthesis failed: {command!r} exited with {result.returncode}.\n{tail}")
     if not (outdir / "manifest.json").is_file():
         raise ExportError(f"{command!r} ran but wrote no cloud assembly: is it a CDK app that calls app.synth()?")
+
+
+# What aws-cdk-lib's validation writes to the cloud assembly (cx-api VALIDATION_REPORT_FILE, and the
+# legacy file of context @aws-cdk/core:validationReportJson).
+VALIDATION_REPORTS = ("validation-report.json", "policy-validation-report.json")
+
+
+def keep_validation_reports(outdir: Path, folder: Path | None) -> list[Path]:
+    """Copy the validation reports of a failed synthesis from ``outdir`` to ``folder``; returns the copies."""
+    kept = []
+    for name in VALIDATION_REPORTS:
+        report = outdir / name
+        if folder is not None and report.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            kept.append(Path(shutil.copy2(report, folder / name)))
+    return kept
 
 
 @dataclass(frozen=True)
@@ -230,28 +263,6 @@ def make_standalone(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
-_PLACEHOLDER = re.compile(r"[^A-Za-z0-9]")
-
-
-def placeholders(document: Any, outputs: dict[str, Any]) -> Any:
-    """Replace deploy-time values with ``${Name}`` and record a stack output ``Name`` for each."""
-    if isinstance(document, list):
-        return [placeholders(item, outputs) for item in document]
-    if isinstance(document, dict):
-        if len(document) == 1:
-            ((key, value),) = document.items()
-            if key == "Ref":
-                name = _PLACEHOLDER.sub("", str(value))
-                outputs[name] = {"Value": document, "Description": f"Ref {value} (for the pipeline files)"}
-                return f"${{{name}}}"
-            if key == "Fn::GetAtt":
-                name = _PLACEHOLDER.sub("", "".join(str(part) for part in value))
-                outputs[name] = {"Value": document, "Description": f"{'.'.join(value)} (for the pipeline files)"}
-                return f"${{{name}}}"
-        return {key: placeholders(value, outputs) for key, value in document.items()}
-    return document
-
-
 def write(path: Path, document: Any, output_format: str) -> None:
     """JSON or YAML (CloudFormation reads both; YAML keeps the long form of intrinsic functions)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -281,7 +292,7 @@ def export(
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="blue-green-ecs-") as tmp:
         outdir = Path(tmp)
-        synthesize(command, directory, context, outdir, progress)
+        synthesize(command, directory, context, outdir, progress, reports_to=out)
         found = stacks(outdir)
         if not found:
             raise ExportError(f"{command!r} defines no stack.")
@@ -292,6 +303,8 @@ def export(
             files = recorded_pipeline_files(artifact.metadata)
             if standalone:
                 make_standalone(template)
+                # What teams vary per release and environment, as parameters: docs/cli.md lists them.
+                parameterize(template, artifact.metadata, files)
                 inline_library_functions(template, artifact.assets_manifest)
                 blocking = referenced_assets(template, artifact.assets_manifest, artifact.template_file)
                 if blocking:
@@ -303,10 +316,11 @@ def export(
             outputs: dict[str, Any] = {}
             for service_path, service_files in files.items():
                 folder = out / name / service_path.split("/", 1)[-1].replace("/", "-")
-                appspec = placeholders(service_files["appspec.yaml"], outputs)
+                appspec = placeholders(service_files["appspec.yaml"], outputs, "appspec.yaml")
                 appspec["version"] = 0.0  # CodeDeploy wants 0.0; JSON synthesis turned it into 0
                 write(folder / "appspec.yaml", appspec, "yaml")
-                write(folder / "taskdef.json", placeholders(service_files["taskdef.json"], outputs), "json")
+                taskdef = placeholders(service_files["taskdef.json"], outputs, "taskdef.json")
+                write(folder / "taskdef.json", taskdef, "json")
                 written += [folder / "appspec.yaml", folder / "taskdef.json"]
             if outputs:
                 # The values the pipeline files name: `blue-green-ecs fill` puts them in after deploying.
@@ -323,19 +337,3 @@ def export(
                 "can serve.\n" + "\n".join(f"  - {p}" for p in problems)
             )
     return written
-
-
-def fill(folder: Path, stack_outputs: Mapping[str, str]) -> list[Path]:
-    """Put deployed stack outputs (``BlueGreenEcs<Name>``) in place of ``${Name}`` in the pipeline files."""
-    values = {key.removeprefix("BlueGreenEcs"): value for key, value in stack_outputs.items()}
-    changed = []
-    for path in sorted(folder.rglob("*")):
-        if path.name not in ("appspec.yaml", "taskdef.json"):
-            continue
-        text = path.read_text()
-        missing = sorted(set(re.findall(r"\$\{([A-Za-z0-9]+)\}", text)) - set(values))
-        if missing:
-            raise ExportError(f"{path}: no stack output for {', '.join('BlueGreenEcs' + m for m in missing)}")
-        path.write_text(re.sub(r"\$\{([A-Za-z0-9]+)\}", lambda m: values[m.group(1)], text))
-        changed.append(path)
-    return changed

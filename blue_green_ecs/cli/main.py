@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..timeline import PlanInputs, format_time, plan, to_svg
-from .export import ExportError, export, fill
+from .export import ExportError, export
+from .pipeline_files import fill, read_stack_outputs
 
 
 def _progress(message: str) -> None:
@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--task-start", type=int, default=defaults.task_start_seconds, help="assumption, seconds")
     pl.add_argument("--hook-time", type=int, default=defaults.hook_seconds, help="assumption, seconds")
     pl.add_argument("--engine", default="codedeploy", choices=["codedeploy", "ecs"])
+    pl.add_argument(
+        "--deploy-on-update",
+        default="true",
+        choices=["true", "false"],
+        help="codedeploy: false when a pipeline starts deployments (no one-hour limit of `cdk deploy`)",
+    )
     pl.add_argument("--svg", type=Path, help="also draw the timeline as an SVG chart")
     return parser
 
@@ -105,10 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in written:
                 print(path)
         elif args.command == "fill":
-            described = json.loads(args.outputs.read_text())
-            stack = described["Stacks"][0] if "Stacks" in described else described
-            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-            for path in fill(args.dir, outputs):
+            for path in fill(args.dir, read_stack_outputs(args.outputs)):
                 print(path)
         else:
             return _plan(args)
@@ -119,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    trigger = args.engine == "codedeploy" and args.deploy_on_update == "true"
     inputs = PlanInputs(
         shift=args.shift,
         percent=args.percent,
@@ -131,7 +135,9 @@ def _plan(args: argparse.Namespace) -> int:
         alarm_evaluation_periods=args.alarm_evaluation_periods,
         task_start_seconds=args.task_start,
         hook_seconds=args.hook_time,
-        trigger_poll_seconds=PlanInputs().trigger_poll_seconds if args.engine == "codedeploy" else 0,
+        trigger_poll_seconds=PlanInputs().trigger_poll_seconds if trigger else 0,
+        engine=args.engine,
+        deploy_on_update=args.deploy_on_update == "true",
     )
     timeline = plan(inputs)
     shift = "all at once" if args.shift == "all-at-once" else f"{args.shift} {args.percent:g}% / {args.interval} min"

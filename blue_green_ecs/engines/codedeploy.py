@@ -14,7 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from .. import defaults
+from .. import defaults, limits
 from ..acknowledgements import ignore_cfn_lint
 from ..deployment_trigger import (
     DEPLOYMENT_TIMEOUT_MARGIN_MINUTES,
@@ -68,13 +68,8 @@ class CodeDeployEngine:
     def validate(self, props: ServiceProps) -> None:
         """Whole percentages, at most 10 alarms, and a deployment that fits CloudFormation's hour."""
         percent = props.shift.percent
-        if percent is not None and not unresolved(percent) and (percent != int(percent) or not 1 <= percent <= 99):
-            raise invalid(
-                "traffic_shift.percent",
-                percent,
-                "CodeDeploy shifts whole percentages from 1 to 99; use a whole number, or "
-                "engine=DeploymentEngine.ECS_NATIVE for finer steps.",
-            )
+        if percent is not None and not unresolved(percent):
+            limits.check_codedeploy_percent("traffic_shift.percent", percent)
         self._trigger_timeout = deployment_timeout(
             props.deploy_on_update,
             props.deployment_timeout,
@@ -232,14 +227,15 @@ def deployment_timeout(
     limit = MAX_DEPLOYMENT_TIMEOUT_MINUTES
     planned = default_deployment_timeout(shift=shift.shift_duration, termination_wait=wait, approval_wait=approval)
     if given is None:
-        if planned is not None and planned.to_minutes() > limit:
-            raise invalid(
-                "termination_wait",
-                wait,
-                f"with traffic_shift={shift.describe()} a deployment needs about {planned.to_minutes()} minutes, "
-                f"and `cdk deploy` can wait for at most {limit} (CloudFormation gives a custom resource one "
-                "hour). Shorten the shift or the waits, or set deploy_on_update=False and start deployments "
-                "from your pipeline.",
+        shift_time = shift.shift_duration
+        if planned is not None and planned.to_minutes() > limit and shift_time is not None:
+            limits.check_trigger_budget(  # names what takes longest: the shift or the termination wait
+                shift_name="traffic_shift",
+                shift_description=shift.describe(),
+                shift=shift_time.to_minutes(),
+                wait_name="termination_wait",
+                wait=wait.to_minutes(),
+                approval=approval.to_minutes() if approval is not None else 0,
             )
         return planned or Duration.minutes(limit)
     check_duration("deployment_timeout", given, minimum_seconds=60, maximum_seconds=limit * 60, whole_minutes=True)

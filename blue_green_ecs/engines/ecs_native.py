@@ -20,12 +20,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from .. import limits
 from ..acknowledgements import ignore_cfn_lint
 from ..live_lookup import LiveLookup
 from ..provider import Provider
 from ..shared_resources import infrastructure_role
 from ..traffic_shift import TrafficShift, TrafficShiftKind
-from ..validation import invalid, unresolved
+from ..validation import invalid, show_duration, unresolved
 from . import DeploymentEngine
 
 if TYPE_CHECKING:
@@ -36,12 +37,6 @@ if TYPE_CHECKING:
     from ..parts import LoadBalancerParts
     from ..props import ServiceProps
     from .base import ServiceParts
-
-# ECS's limits for the deployment configuration (CloudFormation AWS::ECS::Service reference).
-MAX_BAKE_MINUTES = 1440
-MIN_LINEAR_PERCENT = 3.0
-# A deployment longer than this cannot complete inside one CloudFormation stack update.
-MAX_DEPLOYMENT_HOURS = 33
 
 # CodeDeploy's lifecycle events at the ECS lifecycle stage with the same meaning (AWS::ECS::Service
 # DeploymentLifecycleHook, LifecycleStages): BeforeAllowTraffic runs after test traffic and before
@@ -204,29 +199,21 @@ class EcsNativeEngine:
 
 
 def check_limits(shift: TrafficShift, termination_wait: Duration) -> None:
-    """ECS's own limits: canary 0.1-100%, linear 3-100%, bakes of 0-1440 minutes, 33 hours in all."""
+    """ECS's own limits (``limits``): linear 3-100%, bakes of 0-1440 minutes, 33 hours in all."""
     percent, interval = shift.percent, shift.interval
-    linear = shift.kind is TrafficShiftKind.LINEAR
-    if linear and percent is not None and not unresolved(percent) and percent < MIN_LINEAR_PERCENT:
-        raise invalid(
-            "traffic_shift.percent",
-            percent,
-            f"ECS linear deployments shift {MIN_LINEAR_PERCENT:g} to 100 percent per step, in steps of 0.1.",
-        )
+    if shift.kind is TrafficShiftKind.LINEAR and percent is not None and not unresolved(percent):
+        limits.check_ecs_linear_percent("traffic_shift.percent", percent)
     for name, value in (("traffic_shift.interval", interval), ("termination_wait", termination_wait)):
-        if value is not None and not unresolved(value) and value.to_minutes() > MAX_BAKE_MINUTES:
-            raise invalid(name, value, f"ECS bake times are whole minutes from 0 to {MAX_BAKE_MINUTES}.")
+        if value is not None and not unresolved(value):
+            limits.check_ecs_bake(name, value.to_minutes(), show_duration(value))
     shift_time = shift.shift_duration
     if shift_time is not None and not unresolved(termination_wait):
-        total = shift_time.to_minutes() + termination_wait.to_minutes()
-        if total > MAX_DEPLOYMENT_HOURS * 60:
-            raise invalid(
-                "traffic_shift",
-                shift.describe(),
-                f"with termination_wait={termination_wait.to_minutes()} minutes a deployment takes {total} minutes, "
-                f"beyond CloudFormation's {MAX_DEPLOYMENT_HOURS}-hour ceiling for one stack update; "
-                "shorten the steps or the bake time.",
-            )
+        limits.check_ecs_total(
+            "traffic_shift",
+            shift.describe(),
+            f"termination_wait={show_duration(termination_wait)}",
+            shift_time.to_minutes() + termination_wait.to_minutes(),
+        )
 
 
 @jsii.implements(IStableListProducer)

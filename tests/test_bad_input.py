@@ -1,0 +1,134 @@
+"""Bad input that used to fail deep inside aws-cdk-lib (AttributeError, a bare "unexpected keyword argument",
+a subnet lookup error) fails first, naming the prop and the fix."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+
+from blue_green_ecs import BlueGreenFargateService
+
+from .configurations import IMAGE
+from .support import new_stack
+
+
+def _isolated_vpc(stack: Stack) -> ec2.Vpc:
+    return ec2.Vpc(
+        stack,
+        "Isolated",
+        subnet_configuration=[ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+    )
+
+
+def _build(stack: Stack, **props: Any) -> BlueGreenFargateService:
+    return BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), **props)
+
+
+@pytest.mark.parametrize(
+    ("props", "error", "message"),
+    [
+        (
+            lambda s: {"termination_wait": 5},
+            TypeError,
+            "Invalid termination_wait=5: use a Duration, e.g. Duration.minutes(5) (a number has no unit).",
+        ),
+        (
+            lambda s: {"health_check_grace_period": "60s"},
+            TypeError,
+            "Invalid health_check_grace_period='60s': use a Duration, e.g. Duration.minutes(5) (a number has no unit).",
+        ),
+        (
+            lambda s: {"cluster": ecs.CfnCluster(s, "L1Cluster")},
+            TypeError,
+            "Invalid cluster='Test/L1Cluster': an L1 CfnCluster is not an ecs.ICluster; pass the L2 construct, or "
+            "ecs.Cluster.from_cluster_attributes(...) with its ids (e.g. cluster_name=cfn.ref) and its VPC.",
+        ),
+        (
+            lambda s: {"traffic_shift": "canary"},
+            TypeError,
+            "Invalid traffic_shift='canary': use TrafficShift.canary(...), TrafficShift.linear(...) or "
+            "TrafficShift.all_at_once().",
+        ),
+        (
+            lambda s: {"task_image_options": {"image": IMAGE}},
+            TypeError,
+            "BlueGreenFargateService got an unexpected keyword argument 'task_image_options': the image options are "
+            "props of their own here: image=, container_name=, container_port=, environment=, secrets=, command=, "
+            "entry_point=, docker_labels=, log_driver=, task_role=, execution_role=, family=.",
+        ),
+        (
+            lambda s: {"load_balancer": None},
+            TypeError,
+            "BlueGreenFargateService got an unexpected keyword argument 'load_balancer': a load balancer shared by "
+            "several services (shared_load_balancer) is not supported yet; see docs/props.md. Each service creates "
+            "its own; public_load_balancer=, load_balancer_name=, idle_timeout= and deletion_protection= configure "
+            "it.",
+        ),
+        (
+            lambda s: {"desired_cont": 3},
+            TypeError,
+            "BlueGreenFargateService got an unexpected keyword argument 'desired_cont': did you mean desired_count?",
+        ),
+        (
+            lambda s: {"vpc": _isolated_vpc(s)},
+            ValueError,
+            "Invalid public_load_balancer=True: the VPC 'Test/Isolated' has no public subnets, and an "
+            "internet-facing load balancer needs them (the default). Pass public_load_balancer=False for an "
+            "internal load balancer in the private subnets, or a VPC with public subnets.",
+        ),
+        (
+            lambda s: {"cluster": ecs.Cluster(s, "Cluster", vpc=_isolated_vpc(s))},
+            ValueError,
+            "Invalid public_load_balancer=True: the VPC 'Test/Isolated' has no public subnets, and an "
+            "internet-facing load balancer needs them (the default). Pass public_load_balancer=False for an "
+            "internal load balancer in the private subnets, or a VPC with public subnets.",
+        ),
+    ],
+    ids=[
+        "int-termination-wait",
+        "str-grace-period",
+        "l1-cluster",
+        "str-traffic-shift",
+        "task-image-options",
+        "load-balancer",
+        "typo",
+        "vpc-without-public-subnets",
+        "cluster-vpc-without-public-subnets",
+    ],
+)
+def test_bad_input_names_the_prop_and_the_fix(
+    props: Callable[[Stack], dict[str, Any]], error: type[Exception], message: str
+) -> None:
+    # given
+    stack = new_stack()
+    given = props(stack)
+
+    # when / then
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        _build(stack, **given)
+
+
+def test_an_internal_load_balancer_needs_no_public_subnets() -> None:
+    stack = new_stack()
+    service = _build(stack, vpc=_isolated_vpc(stack), public_load_balancer=False)
+    assert service.load_balancer.node.path == "Test/Web/LoadBalancer"
+
+
+def test_the_constructor_keeps_its_typed_keyword_only_signature() -> None:
+    # The unknown-prop check wraps __init__: docs/generate_props.py and type checkers read this signature.
+    parameters = inspect.signature(BlueGreenFargateService.__init__).parameters
+    assert [p.name for p in parameters.values()][:4] == ["self", "scope", "construct_id", "image"]
+    assert parameters["termination_wait"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert "Create the service." in (BlueGreenFargateService.__init__.__doc__ or "")
+
+
+def test_durations_are_shown_as_written() -> None:
+    with pytest.raises(ValueError, match=r"^Invalid termination_wait=30 days: "):
+        _build(new_stack(), termination_wait=Duration.days(30))
