@@ -103,6 +103,30 @@ def test_alarm_rolls_the_deployment_back_and_the_stack_with_it(sim: World) -> No
     assert production_colour(sim) == "Green"
 
 
+def test_the_sequence_of_issue_12_ends_where_it_started(sim: World) -> None:
+    # given create -> deploy -> add a certificate -> deploy (CODE_DEPLOY)
+    created(sim, "CODE_DEPLOY", deployments=1)
+    apply(sim, template("CODE_DEPLOY", "certificate", image=f"{IMAGE}:1"))
+    apply(sim, template("CODE_DEPLOY", "certificate", image=f"{IMAGE}:2"))
+    assert production_colour(sim) == "Blue"
+    [service] = sim.aws.services.values()
+    [before] = service.task_sets
+    deployments = len(sim.aws.deployments)
+    # when the subnets change and a later resource of that update fails
+    trigger = sim.logical("WebDeploymentTrigger")
+    assert trigger is not None
+    status = sim.stack.deploy(
+        failing_after(template("CODE_DEPLOY", "certificate+subnets", image=f"{IMAGE}:2"), trigger)
+    )
+    # then the new subnets were deployed, and the stack rollback deployed the old ones back: two more deployments,
+    # production on running tasks at every step, the tasks where they were
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    [after] = service.task_sets
+    assert (after.network, after.task_definition) == (before.network, before.task_definition)
+    assert [d.status for d in list(sim.aws.deployments.values())[deployments:]] == ["Succeeded", "Succeeded"]
+    assert production_colour(sim) == "Blue"
+
+
 # ---- issue #12: what must hold for both engines -------------------------------------------------------------
 
 

@@ -101,7 +101,9 @@ class World:
         raise AssertionError("the waiter polled for an hour without an answer")
 
     def put(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
-        """The presigned ResponseURL: records the body CloudFormation would read."""
+        """The presigned ResponseURL: records the body CloudFormation would read (at most 4096 bytes, or it fails
+        the resource: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html)."""
+        assert len(body) <= 4096, f"response body of {len(body)} bytes"
         self.puts.append(json.loads(body))
         return 200
 
