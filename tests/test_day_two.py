@@ -33,7 +33,7 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with world(monkeypatch) as simulated:
         yield simulated
         # every call the provider function made is one its role's policies allow
-        assert simulated.unpermitted_calls() == []
+        assert simulated.unpermitted == []
 
 
 def apply(sim: World, new_template: dict[str, object], status: str = "UPDATE_COMPLETE") -> None:
@@ -237,6 +237,11 @@ def test_new_service_name_after_a_deployment_starts_the_new_service_where_produc
     # then the new service runs in green and the old one is gone
     [service] = [s for s in sim.aws.services.values() if s.status == "ACTIVE"]
     assert (service.name, service.desired_count, production_colour(sim)) == ("web-v2", 2, "Green")
+    # and the next deployment deploys the new service
+    running = service.task_definition
+    apply(sim, template(engine, "service_name", image=f"{IMAGE}:2"))
+    assert production_colour(sim) == "Blue"
+    assert service.task_definition != running
 
 
 @pytest.mark.parametrize(
@@ -256,6 +261,33 @@ def test_engine_switch_after_an_odd_number_of_deployments_is_refused_before_anyt
     assert "docs/engines.md" in sim.stack.reason
     assert production_colour(sim) == "Green"
     assert {arn: x.actions for arn, x in sim.aws.listeners.items() if arn in listeners} == listeners
+
+
+# Found by the simulator on day-two-construct 29f54dd: switching CODE_DEPLOY -> ECS_NATIVE, CloudFormation turns the
+# production listener's default action into ECS_NATIVE's fixed 404 before it creates the production rule that
+# forwards (the rule refers to the listener): production answers 404 in between. A forward to the lookup's
+# ProdTargetGroupArn as the ECS_NATIVE listeners' default action would close the window (not tried).
+@pytest.mark.parametrize(
+    ("engine", "other"),
+    [
+        pytest.param(
+            "CODE_DEPLOY",
+            "ECS_NATIVE",
+            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason="construct: 404 until the rule exists"),
+        ),
+        ("ECS_NATIVE", "CODE_DEPLOY"),
+    ],
+)
+def test_engine_switch_after_an_even_number_of_deployments_keeps_production_on_the_tasks(
+    sim: World, engine: str, other: str
+) -> None:
+    # given a stack after two deployments (production on blue)
+    created(sim, engine, deployments=2)
+    # when the engine is switched, then the update completes, production on blue's tasks at every step
+    apply(sim, template(other, image=f"{IMAGE}:2"))
+    assert production_colour(sim) == "Blue"
+    [service] = [s for s in sim.aws.services.values() if s.status == "ACTIVE"]
+    assert service.controller == ("CODE_DEPLOY" if other == "CODE_DEPLOY" else "ECS")
 
 
 def test_ecs_native_alarm_rolls_the_deployment_back_and_the_stack_with_it(sim: World) -> None:

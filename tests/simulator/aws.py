@@ -298,7 +298,11 @@ class Aws:
 
     def update_service(self, service: Service, changes: Mapping[str, Any]) -> None:
         """UpdateService: CODE_DEPLOY refusals first, then the change; an ECS-controller revision deploys."""
-        if service.controller == "CODE_DEPLOY":
+        # CloudFormation's AWS::ECS::Service schema documents migrating CODE_DEPLOY -> ECS in place (docs/engines.md):
+        # the call that changes the controller is not held to CODE_DEPLOY's restrictions. Assumption: ECS -> CODE_DEPLOY
+        # is let through too (AWS documents neither the refusal nor its text).
+        migrating = (changes.get("deploymentController") or {}).get("type") == "ECS"
+        if service.controller == "CODE_DEPLOY" and not migrating:
             for key, what in CODE_DEPLOY_REFUSALS.items():
                 if key in changes:
                     raise AwsError("InvalidParameterException", code_deploy_refusal(what))
@@ -334,11 +338,6 @@ class Aws:
         end = self.now + limit
         while self.now < end and (self.revisions or any(d.status == "InProgress" for d in self.deployments.values())):
             self.advance(15)
-
-    def appspec_properties(self, deployment: Deployment) -> dict[str, Any]:
-        """The TargetService properties of a deployment's AppSpec."""
-        properties: dict[str, Any] = deployment.appspec["Resources"][0]["TargetService"]["Properties"]
-        return properties
 
     def log(self) -> str:
         """The state in one line per listener and service, for assertion messages."""

@@ -51,6 +51,8 @@ class World:
     started: list[dict[str, Any]]
     puts: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # IAM actions the provider function called that its role's policies did not allow
+    unpermitted: list[str] = field(default_factory=list)
     request_ids: Iterator[int] = field(default_factory=lambda: iter(range(1, 1_000_000)))
 
     # ---- the custom resource protocol ------------------------------------------------------------------
@@ -78,7 +80,7 @@ class World:
             event["OldResourceProperties"] = stringify(old)
         self.requests.append(event)
         before = len(self.puts)
-        self.aws.caller = "handler"
+        self.aws.caller, start = "handler", len(self.aws.calls)
         try:
             custom_resource.handler(event, None)
             waiter = [x for x in self.started if x["name"] == custom_resource.execution_name(request_id)]
@@ -86,6 +88,7 @@ class World:
                 self._run_waiter(json.loads(waiter[0]["input"]))
         finally:
             self.aws.caller = "cloudformation"
+            self.unpermitted += self._unpermitted([action for _, action in self.aws.calls[start:]])
         answers = self.puts[before:]
         assert len(answers) == 1, f"{resource.logical_id} {request_type}: {len(answers)} answers to CloudFormation"
         [answer] = answers
@@ -155,13 +158,11 @@ class World:
         for service in self.services():
             self.check(service)
 
-    def unpermitted_calls(self) -> list[str]:
-        """IAM actions the provider function called that no policy of its role in the template allows.
-
-        Action level only (wildcards as IAM matches them,
-        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html); resources are
-        not compared.
-        """
+    def _unpermitted(self, called: list[str]) -> list[str]:
+        """IAM actions among ``called`` that no policy of the provider function's role allows, in the template
+        CloudFormation is applying (action level only, wildcards as IAM matches them,
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html; resources are
+        not compared)."""
         resources = self.stack.template["Resources"]
         [function] = [x for x in resources if x.startswith("BlueGreenEcsDeploymentTriggerHandler") and len(x) == 44]
         role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -171,8 +172,7 @@ class World:
                 for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
                     actions = statement["Action"]
                     allowed += [actions] if isinstance(actions, str) else actions
-        called = sorted({action for caller, action in self.aws.calls if caller == "handler"})
-        return [action for action in called if not any(fnmatch.fnmatchcase(action, pattern) for pattern in allowed)]
+        return sorted({x for x in called if not any(fnmatch.fnmatchcase(x, pattern) for pattern in allowed)})
 
     def name(self, arn: str) -> str:
         """ "blue"/"green" for a target group of the stack, for readable messages."""
