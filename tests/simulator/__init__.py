@@ -1,8 +1,19 @@
 """A deployment-lifecycle simulator (issue #12): CloudFormation, ELBv2, ECS and CodeDeploy as models.
 
-``aws.py`` holds the AWS state and its rules, ``clients.py`` the boto3 clients the real handler code talks
-to (every request validated against botocore's service model), ``cloudformation.py`` the template engine
-(create, update, replacement, cleanup, rollback) that invokes the real custom resource handler.
-Each modelled rule cites the AWS documentation it follows; where AWS does not document a behaviour, the
-comment says that it is an assumption.
+``aws.py`` holds the AWS state, ``codedeploy.py`` and ``ecs_native.py`` the two deployment engines on the model's
+clock, ``clients.py`` the boto3 clients the real handler code talks to (every request validated against botocore's
+service model), ``intrinsics.py`` and ``cloudformation.py`` the template engine (create, update, replacement,
+cleanup, rollback), ``resources.py`` what CloudFormation's resource handlers do per type, ``world.py`` the account
+with the real provider function (``blue_green_ecs.handlers.custom_resource.handler``) and the invariants, and
+``templates.py`` the real construct's templates. Each modelled rule cites the AWS documentation it follows.
+
+Assumptions AWS does not document (each is marked where it is modelled):
+* CloudFormation's AWS::ECS::Service handler sends UpdateService the changed properties plus DesiredCount;
+* ECS's error text for a load balancer change on a CODE_DEPLOY service (by analogy with the documented ones);
+* after a CodeDeploy rollback both listeners forward to the original target group;
+* new tasks pass health checks 60 s after they start; CodeDeploy's linear configurations shift in one step;
+* a custom resource whose Update failed gets no Update during the stack rollback;
+* ECS lets an UpdateService that changes the controller from ECS to CODE_DEPLOY through;
+* ``Stack.rewrite_unchanged_rules`` models the worse case aws/aws-cdk #36649 reports (listener rules reset on any
+  stack update); off, a resource is updated only when its resolved properties change, as CloudFormation documents.
 """

@@ -234,6 +234,8 @@ class Deployment:
 
 # CodeDeploy's predefined ECS configurations (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html).
 _CANARY = re.compile(r"ECSCanary(\d+)Percent(\d+)Minutes?$")
+# Simplification: a linear configuration shifts its first step, then the rest at once (the invariants only care
+# that both target groups with weight hold tasks, which every intermediate step shares).
 _LINEAR = re.compile(r"ECSLinear(\d+)PercentEvery(\d+)Minutes?$")
 # How long new tasks take to pass the target group's health checks (2 x 10 s, plus start-up): a model choice.
 READY = timedelta(seconds=60)

@@ -100,6 +100,8 @@ class Stack:
             for logical in self._active(previous):
                 resource = self.resources[logical]
                 props = self._resolve(previous, logical)
+                # Properties are recorded only when an operation succeeded, so the resource whose update failed (a
+                # custom resource included: an assumption) is not sent its old properties again.
                 if resource.properties != props:
                     self._update_in_place(resource, props)
         except ResourceFailedError as exc:
