@@ -1,13 +1,14 @@
 """ECS's own blue/green deployment (ECS controller with advancedConfiguration), step by step.
 
 Per "Amazon ECS blue/green deployments"
-(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-blue-green.html) and the canary
-strategy (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/canary-deployment.html): the new service
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-blue-green.html) and "Application
+Load Balancer resources for blue/green, linear, and canary deployments"
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html): the new service
 revision starts in the alternate target group, the test listener rule is shifted to it, production shifts
 (canary percent for the canary bake time, then all), both revisions run for ``BakeTimeInMinutes``, then the
 old revision is stopped and the service's target group and alternate target group swap roles. An alarm in
-ALARM during the deployment rolls the rules back to the old revision
-(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
+ALARM during the deployment rolls the rules back to the old revision (the service's alarms with rollback,
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentAlarms.html).
 """
 
 from __future__ import annotations
