@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .simulator.templates import failing_after, template
+from .simulator.templates import failing_after, listeners_after_lookup, template
 from .simulator.world import World, world
 
 ENGINES = ["CODE_DEPLOY", "ECS_NATIVE"]
@@ -352,4 +352,27 @@ def test_ecs_native_update_that_does_not_rerun_the_lookup_keeps_production_on_th
     changed["Resources"][alarm]["Properties"]["Threshold"] = 7
     apply(sim, changed)
     # then production stays on green
+    assert production_colour(sim) == "Green"
+
+
+@pytest.mark.parametrize("change", ["certificate", "listener_port"])
+def test_listeners_ordered_after_the_lookup_keep_ecs_native_production_on_the_tasks(sim: World, change: str) -> None:
+    # given an ECS-native stack after one deployment, its listeners made to wait for the lookup (the proposed fix
+    # of LISTENERS_BEFORE_LOOKUP; rules reset on any update, the worse case)
+    sim.stack.rewrite_unchanged_rules = True
+    apply(sim, listeners_after_lookup(template("ECS_NATIVE")), "CREATE_COMPLETE")
+    apply(sim, listeners_after_lookup(template("ECS_NATIVE", image=f"{IMAGE}:1")))
+    # when the production listener changes, then production stays on green
+    apply(sim, listeners_after_lookup(template("ECS_NATIVE", change, image=f"{IMAGE}:1")))
+    assert production_colour(sim) == "Green"
+
+
+def test_listeners_ordered_after_the_lookup_refuse_the_engine_switch_before_anything_changes(sim: World) -> None:
+    # given a CODE_DEPLOY stack after one deployment, listeners made to wait for the lookup (the proposed fix)
+    apply(sim, listeners_after_lookup(template("CODE_DEPLOY")), "CREATE_COMPLETE")
+    apply(sim, listeners_after_lookup(template("CODE_DEPLOY", image=f"{IMAGE}:1")))
+    # when the engine is switched to ECS_NATIVE, then the lookup refuses first and production never leaves green
+    status = sim.stack.deploy(listeners_after_lookup(template("ECS_NATIVE", image=f"{IMAGE}:1")))
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert "docs/engines.md" in sim.stack.reason
     assert production_colour(sim) == "Green"

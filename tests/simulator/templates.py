@@ -95,3 +95,31 @@ def failing_after(template_: dict[str, Any], logical_id: str) -> dict[str, Any]:
         "Properties": {"Reason": "Resource handler returned message: simulated failure"},
     }
     return changed
+
+
+def listeners_after_lookup(template_: dict[str, Any]) -> dict[str, Any]:
+    """``template_`` with the ordering fix the simulator proposes for the construct: each service's production and
+    test listeners DependsOn its live-state lookup, and the alarm Refs in the lookup's Fingerprint are plain strings
+    (the alarms refer to the production listener, so those Refs would make the DependsOn a cycle)."""
+    changed = copy.deepcopy(template_)
+    resources = changed["Resources"]
+
+    def without_alarm_refs(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and resources.get(value["Ref"], {}).get("Type") == "AWS::CloudWatch::Alarm":
+                return f"<Ref {value['Ref']}>"
+            return {key: without_alarm_refs(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [without_alarm_refs(item) for item in value]
+        return value
+
+    for logical, resource in resources.items():
+        if resource["Type"] != "Custom::BlueGreenEcsLiveState":
+            continue
+        resource["Properties"]["Fingerprint"] = without_alarm_refs(resource["Properties"]["Fingerprint"])
+        service = logical[: -len("LiveState") - 8]
+        for listener in (f"{service}ProdListener", f"{service}TestListener"):
+            [listener_id] = [x for x in resources if x.startswith(listener) and len(x) == len(listener) + 8]
+            depends = resources[listener_id].get("DependsOn", [])
+            resources[listener_id]["DependsOn"] = [*([depends] if isinstance(depends, str) else depends), logical]
+    return changed
