@@ -85,7 +85,7 @@ class LiveLookup(Construct):
             "ServiceName": props.service_name or "",
             "Configured": configured,
             # Asked again whenever CloudFormation would write the listeners, rules or service.
-            "Fingerprint": Lazy.any(_Fingerprint(watched)),
+            "Fingerprint": Lazy.any(_Fingerprint(watched, named_only=parts.alarms)),
         }
         if rules:
             properties.update(ProdRulePriority="1", TestRulePriority="1")
@@ -185,12 +185,17 @@ class _Fingerprint:
     """The watched resources' own properties, resolved at synthesis (the engine-owned overrides are not
     among them, so the fingerprint does not refer to the lookup itself)."""
 
-    def __init__(self, resources: Sequence[CfnResource]) -> None:
+    def __init__(self, resources: Sequence[CfnResource], *, named_only: Sequence[Any]) -> None:
         self._resources = resources
+        # Read at synthesis: alarms added with add_rollback_alarm are in the same list by then.
+        self._named_only = named_only
 
     def produce(self) -> Mapping[str, Any]:
         stack = Stack.of(self._resources[0])
-        watched = {str(stack.resolve(stack.get_logical_id(resource))) for resource in self._resources}
+        # The rollback alarms wait for the listener that attaches their target groups (their metrics'
+        # LoadBalancer dimension), and the listeners wait for the lookup: named, not referred to.
+        alarms = [a.node.default_child for a in self._named_only if isinstance(a.node.default_child, CfnResource)]
+        watched = {str(stack.resolve(stack.get_logical_id(resource))) for resource in [*self._resources, *alarms]}
         return {
             resource.node.path.rsplit("/", 2)[-2]: _without_refs_to(watched, stack.resolve(resource._cfn_properties))
             for resource in self._resources

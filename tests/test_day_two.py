@@ -18,14 +18,10 @@ from .simulator.world import World, world
 
 ENGINES = ["CODE_DEPLOY", "ECS_NATIVE"]
 IMAGE = "public.ecr.aws/nginx/nginx"
-# Found by the simulator on day-two-construct 48d7071: under ECS_NATIVE the listeners do not depend on the lookup, so
-# CloudFormation may change a listener (port, certificate, a CODE_DEPLOY -> ECS_NATIVE switch's fixed 404) before the
-# lookup runs; the lookup then finds no listener on the old port and answers blue. Verified fix (all scenarios pass):
-# the listeners DependsOn the lookup, which first needs the alarm Refs in the lookup's Fingerprint rendered as
-# strings (alarms refer to the production listener: a cycle otherwise).
-LISTENERS_BEFORE_LOOKUP = pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="construct: ECS_NATIVE listeners are not ordered after the lookup"
-)
+# Found by the simulator on day-two-construct 48d7071 and fixed since: under ECS_NATIVE the listeners did not wait
+# for the lookup, so CloudFormation could move a listener (port, certificate) before the lookup read the rules
+# through it. The listeners DependsOn the lookup now; the rollback alarms (which wait for the production listener)
+# are named, not referred to, in the lookup's fingerprint.
 
 
 @pytest.fixture
@@ -135,7 +131,7 @@ def test_the_sequence_of_issue_12_ends_where_it_started(sim: World) -> None:
     [
         # Today production is on the template's target group after 0 and 2 CodeDeploy deployments; ECS-native with
         # rules reset on every update already loses production in the update of the second deployment.
-        pytest.param(engine, count, marks=[LISTENERS_BEFORE_LOOKUP] if engine == "ECS_NATIVE" and count % 2 else [])
+        pytest.param(engine, count)
         for engine in ENGINES
         for count in range(4)
     ],
@@ -162,7 +158,7 @@ def test_certificate_added_after_deployments_keeps_production_on_the_tasks(
             engine,
             before,
             after,
-            marks=[LISTENERS_BEFORE_LOOKUP] if (engine, after) == ("ECS_NATIVE", "listener_port") else [],
+            marks=[],
         )
         for engine in ENGINES
         for before, after in (
@@ -246,7 +242,7 @@ def test_new_service_name_after_a_deployment_starts_the_new_service_where_produc
 
 @pytest.mark.parametrize(
     ("engine", "other"),
-    [pytest.param("CODE_DEPLOY", "ECS_NATIVE", marks=LISTENERS_BEFORE_LOOKUP), ("ECS_NATIVE", "CODE_DEPLOY")],
+    [("CODE_DEPLOY", "ECS_NATIVE"), ("ECS_NATIVE", "CODE_DEPLOY")],
 )
 def test_engine_switch_after_an_odd_number_of_deployments_is_refused_before_anything_changes(
     sim: World, engine: str, other: str
@@ -263,31 +259,20 @@ def test_engine_switch_after_an_odd_number_of_deployments_is_refused_before_anyt
     assert {arn: x.actions for arn, x in sim.aws.listeners.items() if arn in listeners} == listeners
 
 
-# Found by the simulator on day-two-construct 29f54dd: switching CODE_DEPLOY -> ECS_NATIVE, CloudFormation turns the
-# production listener's default action into ECS_NATIVE's fixed 404 before it creates the production rule that
-# forwards (the rule refers to the listener): production answers 404 in between. A forward to the lookup's
-# ProdTargetGroupArn as the ECS_NATIVE listeners' default action would close the window (not tried).
-@pytest.mark.parametrize(
-    ("engine", "other"),
-    [
-        pytest.param(
-            "CODE_DEPLOY",
-            "ECS_NATIVE",
-            marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason="construct: 404 until the rule exists"),
-        ),
-        ("ECS_NATIVE", "CODE_DEPLOY"),
-    ],
-)
-def test_engine_switch_after_an_even_number_of_deployments_keeps_production_on_the_tasks(
-    sim: World, engine: str, other: str
-) -> None:
+# Found by the simulator on day-two-construct 29f54dd: switching CODE_DEPLOY -> ECS_NATIVE even with production on
+# blue, CloudFormation turns the production listener's default action into ECS_NATIVE's fixed 404 before it creates
+# the production rule that forwards: production answers 404 in between. So the lookup refuses every in-place switch.
+@pytest.mark.parametrize(("engine", "other"), [("CODE_DEPLOY", "ECS_NATIVE"), ("ECS_NATIVE", "CODE_DEPLOY")])
+def test_engine_switch_after_an_even_number_of_deployments_is_refused_too(sim: World, engine: str, other: str) -> None:
     # given a stack after two deployments (production on blue)
     created(sim, engine, deployments=2)
-    # when the engine is switched, then the update completes, production on blue's tasks at every step
-    apply(sim, template(other, image=f"{IMAGE}:2"))
+    listeners = {arn: copy.deepcopy(x.actions) for arn, x in sim.aws.listeners.items()}
+    # when the engine is switched, then the update is refused and rolled back, production never left blue
+    status = sim.stack.deploy(template(other, image=f"{IMAGE}:2"))
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert "docs/engines.md" in sim.stack.reason
     assert production_colour(sim) == "Blue"
-    [service] = [s for s in sim.aws.services.values() if s.status == "ACTIVE"]
-    assert service.controller == ("CODE_DEPLOY" if other == "CODE_DEPLOY" else "ECS")
+    assert {arn: x.actions for arn, x in sim.aws.listeners.items() if arn in listeners} == listeners
 
 
 def test_ecs_native_alarm_rolls_the_deployment_back_and_the_stack_with_it(sim: World) -> None:
@@ -321,7 +306,7 @@ def test_stack_rollback_after_a_successful_deployment_redeploys_the_previous_ima
     sim.check()
 
 
-@pytest.mark.parametrize("engine", ["CODE_DEPLOY", pytest.param("ECS_NATIVE", marks=LISTENERS_BEFORE_LOOKUP)])
+@pytest.mark.parametrize("engine", ["CODE_DEPLOY", "ECS_NATIVE"])
 def test_two_services_on_one_stack_each_keep_production_on_their_tasks(sim: World, engine: str) -> None:
     # given two services after one deployment each
     sim.stack.rewrite_unchanged_rules = engine == "ECS_NATIVE"

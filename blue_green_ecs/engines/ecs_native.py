@@ -185,6 +185,11 @@ class EcsNativeEngine:
         )
         for rule in rules:
             self.live_state.follow_rule(rule)
+        # The listeners take nothing from the lookup here (their default is a fixed 404), yet a change to
+        # one (a port, a certificate) must wait for it: the lookup finds the rules through the listener on
+        # its old port, before the listener moves (the simulator's ECS-native certificate sequences).
+        for listener in (parts.load_balancing.prod_listener, parts.load_balancing.test_listener):
+            listener.node.add_dependency(self.live_state.resource)
         self.live_state.follow_desired_count(service)
         self.live_state.pin_native_service(service)
 

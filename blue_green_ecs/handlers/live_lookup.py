@@ -376,11 +376,15 @@ def _role_of_weights(weights: Mapping[str, int], now: LookupProperties, where: s
 
 
 def _check_engine_switch(old: LookupProperties, new: LookupProperties, prod_role: str) -> None:
-    if old.engine != new.engine and prod_role == GREEN:
+    # Not even with production on blue: CODE_DEPLOY -> ECS_NATIVE turns the production listener's default
+    # into the 404 before the forwarding rule exists (a window of errors; the deployment-lifecycle
+    # simulator shows it), and ECS documents no ECS -> CODE_DEPLOY controller change in place.
+    if old.engine != new.engine:
+        where = "the green" if prod_role == GREEN else "the blue"
         raise LiveStateError(
-            f"Engine changes from {old.engine} to {new.engine} while production traffic goes to the green "
-            f"target group ({old.green}): switching engines in place is only safe while production is on blue. "
-            f"Migrate with {_ENGINES_DOC}, or run one more deployment first so that production returns to blue."
+            f"Engine changes from {old.engine} to {new.engine} (production traffic goes to {where} target group): "
+            "switching engines in place would interrupt production traffic. "
+            f"Migrate with {_ENGINES_DOC}."
         )
 
 
