@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--hook-time", type=int, default=defaults.hook_seconds, help="assumption, seconds")
     pl.add_argument("--engine", default="codedeploy", choices=["codedeploy", "ecs"])
     pl.add_argument(
+        "--compare-min-requests",
+        type=int,
+        default=defaults.compare_min_requests,
+        help="requests a period each target group needs for the green-vs-blue comparison; 0 when it is off",
+    )
+    pl.add_argument(
         "--deploy-on-update",
         default="true",
         choices=["true", "false"],
@@ -138,6 +144,7 @@ def _plan(args: argparse.Namespace) -> int:
         trigger_poll_seconds=PlanInputs().trigger_poll_seconds if trigger else 0,
         engine=args.engine,
         deploy_on_update=args.deploy_on_update == "true",
+        compare_min_requests=args.compare_min_requests,
     )
     timeline = plan(inputs)
     shift = "all at once" if args.shift == "all-at-once" else f"{args.shift} {args.percent:g}% / {args.interval} min"
