@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..timeline import PlanInputs, format_time, plan, to_svg
+from . import deployments
 from .export import ExportError, export
 from .pipeline_files import fill, read_stack_outputs
 
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         help="codedeploy: false when a pipeline starts deployments (no one-hour limit of `cdk deploy`)",
     )
     pl.add_argument("--svg", type=Path, help="also draw the timeline as an SVG chart")
+    deployments.add_commands(commands)
     return parser
 
 
@@ -103,6 +105,8 @@ def _context(pairs: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command in deployments.COMMANDS:
+        return deployments.run(args)
     try:
         if args.command == "export":
             written = export(
