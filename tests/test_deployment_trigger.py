@@ -197,6 +197,9 @@ def test_the_provider_is_one_function_and_a_waiter_that_logs_no_execution_data(s
         "codedeploy:RegisterApplicationRevision",
         "codedeploy:GetApplicationRevision",
         "ecs:DescribeServices",
+        # why a deployment rolled back (handlers/rollback_reason.py)
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetMetricData",
     }
     _, resource = only(sample.template, RESOURCE_TYPE)
     assert logical_id(sample.stack, provider.waiter().start_policy) in resource["DependsOn"]
