@@ -89,6 +89,18 @@ MAX_5XX_PERCENT = 5.0
 MIN_REQUESTS_FOR_5XX_RATE = 10
 # Any target failing health checks for two consecutive minutes rolls back.
 MAX_UNHEALTHY_HOSTS = 0
+# Green against blue: the comparison alarm fires when one target group's 5xx share exceeds the
+# other's by more than MAX_ERROR_RATE_INCREASE percentage points, judged only in periods where each
+# target group answers at least COMPARE_MIN_REQUESTS requests. At 100 requests one failed request is
+# one point, so 2 points means at least 3 more failures than the other target group, in each of two
+# consecutive periods. Noise: at a 0.5% baseline the difference of two target groups' shares has a
+# standard deviation of sqrt(2 x 0.005 x 0.995 / 100) = 1.0 point, so random noise crosses 2 points
+# in about 4.6% of periods (either direction) and in two consecutive periods in about 0.2% of them.
+# It catches a release that takes 0.5% to 2.5% (five times worse) which the absolute 5% alarm lets
+# through. At a 10% canary both groups reach 100 requests once the service serves 1,000 a minute
+# (about 17 a second); below that the comparison abstains and the absolute alarms still guard.
+MAX_ERROR_RATE_INCREASE = 2.0
+COMPARE_MIN_REQUESTS = 100
 
 # How often the deployment trigger's waiter asks CodeDeploy; also the most `cdk deploy` waits
 # after a deployment ends. 15 s instead of 30 s: up to 15 s less per deploy for cents a month more

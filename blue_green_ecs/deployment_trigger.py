@@ -15,12 +15,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import CustomResource, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from .acknowledgements import acknowledge_nag, skip_checkov
 from .provider import CUSTOM_RESOURCE_TIMEOUT, WAITER_ARN_PROPERTY, Provider
 
 # The handler's own limit stays 5 minutes below CloudFormation's hour for a custom resource, so that
@@ -96,6 +98,7 @@ class DeploymentTrigger(Construct):
         appspec: Mapping[str, Any],
         timeout: Duration,
         provider: Provider,
+        alarms: Sequence[cloudwatch.IAlarm] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         waiter = provider.waiter()
@@ -128,6 +131,21 @@ class DeploymentTrigger(Construct):
             )
         )
         waiter.allow(iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[service.service_arn]))
+        # Why a deployment rolled back (handlers/rollback_reason.py): the rollback alarms' state and
+        # datapoints, on their ARNs; GetMetricData has no resource-level permissions (Service
+        # Authorization Reference, Amazon CloudWatch), so "*". Both beside the waiter's start grant:
+        # naming the alarms in the function's default policy would close a cycle with the live lookup.
+        self._read_alarms = iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[])
+        for alarm in alarms:
+            self.allow_alarm(alarm)
+        waiter.allow(self._read_alarms)
+        waiter.allow(iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"]))
+        reason = (
+            "cloudwatch:GetMetricData supports no resource-level permissions; the deployment trigger reads the "
+            "target groups' 5xx counts to say why a deployment rolled back."
+        )
+        acknowledge_nag(waiter.start_policy, "IAM5[Resource::*]", reason)
+        skip_checkov(waiter.start_policy, ("CKV_AWS_356", reason))
 
         properties: dict[str, Any] = {
             "ApplicationName": application.application_name,
@@ -149,6 +167,10 @@ class DeploymentTrigger(Construct):
         )
         # The handler's permission to start the waiter must exist before it is needed.
         self.resource.node.add_dependency(waiter.start_policy)
+
+    def allow_alarm(self, alarm: cloudwatch.IAlarm) -> None:
+        """Let the trigger read ``alarm``'s state when it explains a rollback."""
+        self._read_alarms.add_resources(alarm.alarm_arn)
 
     @property
     def deployment_id(self) -> str:

@@ -33,6 +33,7 @@ BUNDLES: Mapping[str, tuple[str, ...]] = {
         "aws",
         "live_state",
         "live_lookup",
+        "rollback_reason",
         "deployment",
         "cfn_response",
     ),

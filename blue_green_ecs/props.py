@@ -182,7 +182,7 @@ class ServiceProps:
 
     @property
     def built_in_alarm_count(self) -> int:
-        return 3 if self.alarm_options.max_p99_latency is not None else 2
+        return self.alarm_options.alarm_count
 
 
 def merged_health_check(health_check: elbv2.HealthCheck | None, path: str | None) -> elbv2.HealthCheck:

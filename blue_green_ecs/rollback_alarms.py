@@ -2,7 +2,14 @@
 
 Each alarm watches *both* target groups in one metric-math expression. Which target group is
 "green" swaps with every deployment, so an alarm on one of them would only guard every other
-deployment; one alarm per signal also leaves eight of CodeDeploy's ten alarm slots to the user.
+deployment; one alarm per signal also leaves CodeDeploy's other alarm slots to the user.
+
+The comparison alarms (green against blue) need no knowledge of which target group is green either:
+they fire on the *difference* between the two target groups, in either direction, and only in
+periods where both serve enough requests to judge, that is while production traffic is split
+(a canary or linear step) or test traffic reaches green beside production on blue. CloudWatch allows
+10 metrics in a metric-math alarm (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
+alarm-limits.html); every built-in alarm uses 4 (:data:`MAX_METRICS_PER_ALARM` is checked by tests).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from . import defaults, limits
 from .limits import ShiftKind
 from .traffic_shift import TrafficShift, TrafficShiftKind
 from .validation import check_duration, check_int, invalid, unresolved
+
+# CloudWatch's hard limit of metrics in one metric-math alarm (alarm-limits page, see above).
+MAX_METRICS_PER_ALARM = 10
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,19 @@ class RollbackAlarmOptions:
         publishes one-minute data). Default: 1 minute.
     :param evaluation_periods: consecutive breaching periods that fire an alarm. Default: 2, so an
         alarm fires about two minutes after a fault starts, inside the default 5-minute canary.
+    :param compare_blue_green: judge green against blue: an alarm fires when one target group's
+        5xx share exceeds the other's by more than ``max_error_rate_increase`` (and, with
+        ``max_latency_increase``, a second alarm on the p99 difference), only in periods where
+        both target groups serve ``compare_min_requests``. It takes one of CodeDeploy's ten alarm
+        slots (two with the latency comparison). ``False`` turns the comparison off. Default: True.
+    :param max_error_rate_increase: percentage points by which one target group's 5xx share may
+        exceed the other's. Default: 2 (points: 0.5% on blue and 2.5% or more on green fires).
+    :param compare_min_requests: fewest requests in a period, in *each* target group, for the
+        comparison to judge; below it the comparison abstains and the absolute alarms still
+        guard. Default: 100 (at a 10% canary, 1,000 requests a minute to the service).
+    :param max_latency_increase: how much one target group's p99 target response time may exceed
+        the other's. Default: no latency comparison (it needs a margin from your own service's
+        latency; for example half its normal p99).
     """
 
     max_5xx_percent: float = defaults.MAX_5XX_PERCENT
@@ -45,6 +68,18 @@ class RollbackAlarmOptions:
     max_p99_latency: Duration | None = None
     period: Duration = field(default_factory=lambda: defaults.ALARM_PERIOD)
     evaluation_periods: int = defaults.ALARM_EVALUATION_PERIODS
+    compare_blue_green: bool = True
+    max_error_rate_increase: float = defaults.MAX_ERROR_RATE_INCREASE
+    compare_min_requests: int = defaults.COMPARE_MIN_REQUESTS
+    max_latency_increase: Duration | None = None
+
+    @property
+    def alarm_count(self) -> int:
+        """How many built-in alarms these options create (each takes a CodeDeploy alarm slot)."""
+        count = 2 + (self.max_p99_latency is not None)
+        if self.compare_blue_green:
+            count += 1 + (self.max_latency_increase is not None)
+        return count
 
     def validate(self) -> None:
         """Reject thresholds CloudWatch would refuse or that could never fire."""
@@ -74,6 +109,32 @@ class RollbackAlarmOptions:
             )
             if not unresolved(self.max_p99_latency) and self.max_p99_latency.to_milliseconds() <= 0:
                 raise invalid(f"{name}.max_p99_latency", self.max_p99_latency, "use a latency above zero.")
+        self._validate_comparison(name)
+
+    def _validate_comparison(self, name: str) -> None:
+        if not isinstance(self.compare_blue_green, bool):
+            raise invalid(f"{name}.compare_blue_green", self.compare_blue_green, "use True or False.")
+        increase = self.max_error_rate_increase
+        if not unresolved(increase) and (isinstance(increase, bool) or not 0 < increase < 100):
+            raise invalid(
+                f"{name}.max_error_rate_increase",
+                increase,
+                "use percentage points above 0 and below 100 (2 means 0.5% on blue against 2.5% on green).",
+            )
+        check_int(f"{name}.compare_min_requests", self.compare_min_requests, minimum=1, maximum=1_000_000_000)
+        latency = self.max_latency_increase
+        if latency is not None:
+            check_duration(
+                f"{name}.max_latency_increase", latency, minimum_seconds=0, maximum_seconds=4000, whole_seconds=False
+            )
+            if not unresolved(latency) and latency.to_milliseconds() <= 0:
+                raise invalid(f"{name}.max_latency_increase", latency, "use a latency above zero.")
+            if not self.compare_blue_green:
+                raise invalid(
+                    f"{name}.max_latency_increase",
+                    latency,
+                    "the latency comparison needs compare_blue_green=True; remove one of them.",
+                )
 
     @property
     def detection_time(self) -> Duration | None:
@@ -87,7 +148,9 @@ class RollbackAlarms(Construct):
     """The built-in rollback alarms of one blue/green service.
 
     Attributes: ``target_5xx`` and ``unhealthy_hosts`` (always), ``latency`` (when
-    ``max_p99_latency`` is set), and ``alarms``, all of them in a fixed order.
+    ``max_p99_latency`` is set), ``compare_errors`` (unless ``compare_blue_green=False``),
+    ``compare_latency`` (when ``max_latency_increase`` is set), and ``alarms``, all of them in a
+    fixed order.
     """
 
     def __init__(
@@ -157,6 +220,59 @@ class RollbackAlarms(Construct):
                     f"exceeds {seconds} s."
                 ),
             )
+        self.compare_errors: cloudwatch.Alarm | None = None
+        self.compare_latency: cloudwatch.Alarm | None = None
+        if options.compare_blue_green:
+            self._compare(groups)
+
+    def _compare(self, groups: Mapping[str, elbv2.IApplicationTargetGroupMetrics]) -> None:
+        """Green against blue: the difference of the two target groups, judged only with enough requests."""
+        options, period = self._options, self._options.period
+        requests = {f"{color}Requests": m.request_count(period=period, statistic="Sum") for color, m in groups.items()}
+        # FILL(..., 0): a target group without a datapoint served no requests, so the guard abstains.
+        both_judged = f"MIN([FILL(blueRequests, 0), FILL(greenRequests, 0)]) >= {options.compare_min_requests}"
+        share = {color: f"100 * FILL({color}Errors, 0) / {color}Requests" for color in groups}
+        self.compare_errors = self._alarm(
+            "CompareErrors",
+            expression=f"IF({both_judged}, ABS({share['blue']} - {share['green']}), 0)",
+            metrics={
+                **{
+                    f"{color}Errors": m.http_code_target(
+                        elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=period, statistic="Sum"
+                    )
+                    for color, m in groups.items()
+                },
+                **requests,
+            },
+            label="Target 5xx %, difference of blue and green (points)",
+            threshold=options.max_error_rate_increase,
+            description=(
+                "Rolls back a blue/green deployment when one target group's HTTP 5xx share exceeds the "
+                f"other's by more than {options.max_error_rate_increase:g} percentage points "
+                f"(judged while each serves at least {options.compare_min_requests} requests a period)."
+            ),
+        )
+        if options.max_latency_increase is None:
+            return
+        seconds = options.max_latency_increase.to_milliseconds() / 1000
+        self.compare_latency = self._alarm(
+            "CompareLatency",
+            expression=f"IF({both_judged}, ABS(FILL(blueLatency, 0) - FILL(greenLatency, 0)), 0)",
+            metrics={
+                **{
+                    f"{color}Latency": m.target_response_time(period=period, statistic="p99")
+                    for color, m in groups.items()
+                },
+                **requests,
+            },
+            label="p99 target response time, difference of blue and green (seconds)",
+            threshold=seconds,
+            description=(
+                "Rolls back a blue/green deployment when one target group's p99 response time exceeds the "
+                f"other's by more than {seconds} s "
+                f"(judged while each serves at least {options.compare_min_requests} requests a period)."
+            ),
+        )
 
     def _alarm(
         self,
@@ -187,8 +303,7 @@ class RollbackAlarms(Construct):
     def alarms(self) -> list[cloudwatch.IAlarm]:
         """Every built-in alarm, in a stable order."""
         built_in: list[cloudwatch.IAlarm] = [self.target_5xx, self.unhealthy_hosts]
-        if self.latency is not None:
-            built_in.append(self.latency)
+        built_in += [a for a in (self.latency, self.compare_errors, self.compare_latency) if a is not None]
         return built_in
 
 

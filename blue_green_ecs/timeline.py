@@ -35,6 +35,8 @@ class PlanInputs:
     :param engine: ``codedeploy`` or ``ecs``: whose limits apply (the construct's checks). Default: codedeploy.
     :param deploy_on_update: CodeDeploy engine: ``cdk deploy`` waits for the deployment, which must then
         fit CloudFormation's hour. Default: true.
+    :param compare_min_requests: requests per alarm period each target group needs before the
+        green-against-blue comparison judges; 0 when it is off (``compare_blue_green=False``). Default: 100.
     """
 
     shift: ShiftKind = "canary"
@@ -52,6 +54,7 @@ class PlanInputs:
     trigger_poll_seconds: int = defaults.TRIGGER_QUERY_INTERVAL_SECONDS
     engine: EngineName = "codedeploy"
     deploy_on_update: bool = True
+    compare_min_requests: int = defaults.COMPARE_MIN_REQUESTS
 
     def validate(self) -> None:
         """Reject what synthesis rejects (the construct's own checks, from ``limits``), and negative times."""
@@ -71,6 +74,7 @@ class PlanInputs:
             "hook_seconds",
             "metric_delay_seconds",
             "trigger_poll_seconds",
+            "compare_min_requests",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"Invalid {name}={getattr(self, name)!r}: use zero or more.")
@@ -120,11 +124,17 @@ class PlanInputs:
 
 @dataclass(frozen=True)
 class Step:
-    """Production traffic on green from ``at`` on, and when an alarm could fire for a fault then."""
+    """Production traffic on green from ``at`` on, and when an alarm could fire for a fault then.
+
+    ``compare_from`` is the production traffic per alarm period from which both target groups carry
+    enough requests for the green-against-blue comparison to judge; ``None`` when it cannot (one target
+    group serves all production traffic, or the comparison is off).
+    """
 
     at: int
     green_percent: float
     alarm_fires_by: int
+    compare_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +168,8 @@ class Timeline:
                 (
                     step.at,
                     f"production traffic {step.green_percent:g}% on green "
-                    f"(an alarm for a fault from here fires by {format_time(step.alarm_fires_by)})",
+                    f"(an alarm for a fault from here fires by {format_time(step.alarm_fires_by)})"
+                    f"{self._comparison(step)}",
                 )
             )
         rows += [
@@ -168,6 +179,23 @@ class Timeline:
         if self.deploy_returns > self.drained:
             rows.append((self.deploy_returns, "`cdk deploy` returns (trigger's next poll)"))
         return rows
+
+    def _comparison(self, step: Step) -> str:
+        """When green can be judged against blue at this step."""
+        if self.inputs.compare_min_requests == 0:
+            return ""
+        if step.compare_from is None:
+            return "; green vs blue: not judged (one target group serves all production traffic)"
+        per = "a minute" if self.inputs.alarm_period_seconds == 60 else f"per {self.inputs.alarm_period_seconds} s"
+        return f"; green vs blue judged from {step.compare_from} requests {per} to the service"
+
+
+def _compare_from(green_percent: float, min_requests: int) -> int | None:
+    """Service traffic per period at which the smaller side of a split gets ``min_requests``."""
+    smaller = min(green_percent, 100 - green_percent)
+    if min_requests == 0 or smaller <= 0:
+        return None
+    return math.ceil(min_requests * 100 / smaller - 1e-9)
 
 
 def plan(inputs: PlanInputs) -> Timeline:
@@ -190,7 +218,12 @@ def plan(inputs: PlanInputs) -> Timeline:
         count = math.ceil(100 / inputs.percent)
         shares = [min(100.0, round(inputs.percent * (k + 1), 1)) for k in range(count)]
     steps = tuple(
-        Step(at=first + k * interval, green_percent=share, alarm_fires_by=first + k * interval + detection)
+        Step(
+            at=first + k * interval,
+            green_percent=share,
+            alarm_fires_by=first + k * interval + detection,
+            compare_from=_compare_from(share, inputs.compare_min_requests),
+        )
         for k, share in enumerate(shares)
     )
     all_on_green = steps[-1].at

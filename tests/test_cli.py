@@ -66,6 +66,27 @@ def test_all_at_once_without_termination_wait_on_ecs() -> None:
     assert (timeline.blue_terminated, timeline.drained, timeline.total) == (80, 110, 110)
 
 
+def test_plan_shows_from_which_traffic_green_is_judged_against_blue() -> None:
+    # given the default canary and a linear 30% shift, 100 requests a period needed in each target group
+    canary = plan(PlanInputs())
+    linear = plan(PlanInputs(shift="linear", percent=30, interval_minutes=5))
+    # then a 10% canary needs 1,000 requests a minute, the smaller side of a split decides, 100% is never judged
+    assert [s.compare_from for s in canary.steps] == [1000, None]
+    assert [s.compare_from for s in linear.steps] == [334, 250, 1000, None]
+    assert canary.rows()[3] == (
+        80,
+        "production traffic 10% on green (an alarm for a fault from here fires by 4:20); "
+        "green vs blue judged from 1000 requests a minute to the service",
+    )
+    assert canary.rows()[4][1].endswith("; green vs blue: not judged (one target group serves all production traffic)")
+
+
+def test_plan_without_the_comparison_says_nothing_of_it() -> None:
+    timeline = plan(PlanInputs(compare_min_requests=0, alarm_period_seconds=120))
+    assert [s.compare_from for s in timeline.steps] == [None, None]
+    assert timeline.rows()[3] == (80, "production traffic 10% on green (an alarm for a fault from here fires by 6:20)")
+
+
 def test_uneven_linear_steps_end_at_100() -> None:
     timeline = plan(PlanInputs(shift="linear", percent=30, interval_minutes=2))
     assert [s.green_percent for s in timeline.steps] == [30, 60, 90, 100]
@@ -81,6 +102,7 @@ def test_uneven_linear_steps_end_at_100() -> None:
         ),
         (PlanInputs(interval_minutes=0), "Invalid interval_minutes=0: use a whole number of minutes from 1 to 2880."),
         (PlanInputs(task_start_seconds=-1), "Invalid task_start_seconds=-1: use zero or more."),
+        (PlanInputs(compare_min_requests=-1), "Invalid compare_min_requests=-1: use zero or more."),
     ],
 )
 def test_plan_rejects_impossible_inputs(inputs: PlanInputs, message: str) -> None:

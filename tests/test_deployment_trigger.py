@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
@@ -196,6 +197,9 @@ def test_the_provider_is_one_function_and_a_waiter_that_logs_no_execution_data(s
         "codedeploy:RegisterApplicationRevision",
         "codedeploy:GetApplicationRevision",
         "ecs:DescribeServices",
+        # why a deployment rolled back (handlers/rollback_reason.py)
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetMetricData",
     }
     _, resource = only(sample.template, RESOURCE_TYPE)
     assert logical_id(sample.stack, provider.waiter().start_policy) in resource["DependsOn"]
@@ -279,6 +283,32 @@ def test_ecs_permission_is_scoped_to_the_services(two: Any) -> None:
     [by_cluster] = [s for s in describe if "Condition" in s]
     assert by_cluster["Resource"] == "*"
     assert by_cluster["Condition"] == {"ArnEquals": {"ecs:cluster": stack.resolve(first.cluster.cluster_arn)}}
+
+
+def test_trigger_may_read_the_rollback_alarms_to_explain_a_rollback() -> None:
+    # given a service and an alarm added after construction
+    stack = new_stack()
+    web = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE))
+    late = cloudwatch.Alarm(
+        stack, "Late", metric=cloudwatch.Metric(namespace="App", metric_name="M"), threshold=1, evaluation_periods=1
+    )
+    web.add_rollback_alarm(late)
+    # when synthesized
+    template = synth(stack)
+    policies = resources_of_type(template, "AWS::IAM::Policy")
+    [policy] = [p for key, p in policies.items() if "StartWaiter" in key]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # then DescribeAlarms names every rollback alarm (the late one too) in the waiter's start policy,
+    # and GetMetricData, which has no resource-level permissions, is the one "*"
+    [describe] = [s for s in statements if s["Action"] == "cloudwatch:DescribeAlarms"]
+    assert sorted(map(json.dumps, describe["Resource"])) == sorted(
+        json.dumps(stack.resolve(a.alarm_arn)) for a in web.rollback_alarms
+    )
+    assert len(describe["Resource"]) == 4
+    [metrics] = [s for s in statements if s["Action"] == "cloudwatch:GetMetricData"]
+    assert metrics["Resource"] == "*"
+    others = [p for key, p in policies.items() if "StartWaiter" not in key]
+    assert "cloudwatch:" not in json.dumps(others)
 
 
 def test_deploy_on_update_false_adds_no_trigger() -> None:

@@ -246,8 +246,9 @@ def test_add_rollback_alarm_joins_the_deployment_alarms() -> None:
     )
     web.add_rollback_alarm(alarm)
     names = _service(synth(stack))["DeploymentConfiguration"]["Alarms"]["AlarmNames"]
-    assert names[-1] == {"Ref": logical_id(stack, alarm)}
-    assert len(names) == 3
+    # the three built-in alarms (the green-against-blue comparison among them), then the user's
+    assert names == [{"Ref": logical_id(stack, a)} for a in [*web.built_in_alarms.alarms, alarm]]
+    assert len(names) == 4
 
 
 def test_pipeline_files_are_for_codedeploy_only(native: Any) -> None:

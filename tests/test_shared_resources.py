@@ -33,15 +33,17 @@ def test_one_application_and_one_role_for_every_deployment_group(two_services: T
         assert group["Properties"]["ApplicationName"] == {"Ref": logical_id(stack, first.application)}
 
 
-def test_a_further_service_adds_no_more_resources_than_the_hand_written_l2_service(two_services: TwoServices) -> None:
+def test_a_further_service_adds_one_resource_more_than_the_hand_written_l2_service(two_services: TwoServices) -> None:
     resources = two_services.template.to_json()["Resources"]
     # Everything of the second service lives under its construct (id "Api"); what it shares is a
     # child of the stack, created by the first.
     added = Counter(r["Type"] for logical, r in resources.items() if logical.startswith("Api"))
     # benchmarks/l2_stack.py adds 20 per service (its own application and CodeDeploy role, no access
-    # logs, no trigger, nothing for day two); this adds 20 with access logs, the deployment trigger and
-    # the live-state lookup that keeps stack updates from undoing deployments.
-    assert sum(added.values()) == 20
+    # logs, no trigger, nothing for day two); this adds 21 with access logs, the deployment trigger,
+    # the live-state lookup that keeps stack updates from undoing deployments, and the green-against-blue
+    # comparison alarm (the one more: compare_blue_green=False takes it out).
+    assert sum(added.values()) == 21
+    assert added["AWS::CloudWatch::Alarm"] == 3
     assert added["Custom::BlueGreenEcsDeployment"] == 1
     assert added["Custom::BlueGreenEcsLiveState"] == 1
     for shared in ("AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::CodeDeploy::Application", "AWS::Lambda::Function"):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..timeline import PlanInputs, format_time, plan, to_svg
+from . import deployments
 from .export import ExportError, export
 from .pipeline_files import fill, read_stack_outputs
 
@@ -75,12 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--hook-time", type=int, default=defaults.hook_seconds, help="assumption, seconds")
     pl.add_argument("--engine", default="codedeploy", choices=["codedeploy", "ecs"])
     pl.add_argument(
+        "--compare-min-requests",
+        type=int,
+        default=defaults.compare_min_requests,
+        help="requests a period each target group needs for the green-vs-blue comparison; 0 when it is off",
+    )
+    pl.add_argument(
         "--deploy-on-update",
         default="true",
         choices=["true", "false"],
         help="codedeploy: false when a pipeline starts deployments (no one-hour limit of `cdk deploy`)",
     )
     pl.add_argument("--svg", type=Path, help="also draw the timeline as an SVG chart")
+    deployments.add_commands(commands)
     return parser
 
 
@@ -97,6 +105,8 @@ def _context(pairs: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command in deployments.COMMANDS:
+        return deployments.run(args)
     try:
         if args.command == "export":
             written = export(
@@ -138,6 +148,7 @@ def _plan(args: argparse.Namespace) -> int:
         trigger_poll_seconds=PlanInputs().trigger_poll_seconds if trigger else 0,
         engine=args.engine,
         deploy_on_update=args.deploy_on_update == "true",
+        compare_min_requests=args.compare_min_requests,
     )
     timeline = plan(inputs)
     shift = "all at once" if args.shift == "all-at-once" else f"{args.shift} {args.percent:g}% / {args.interval} min"

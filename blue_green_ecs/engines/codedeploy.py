@@ -193,13 +193,16 @@ class CodeDeployEngine:
                 appspec=self.appspec_properties,
                 timeout=self._trigger_timeout,
                 provider=provider,
+                alarms=parts.alarms,
             )
             # The role's policy (the hooks' invoke grants included) must exist before a deployment runs.
             self.trigger.resource.node.add_dependency(self.role)
 
     def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
-        """The deployment group holds its alarm list: tell it."""
+        """The deployment group holds its alarm list: tell it (and the trigger, which explains rollbacks)."""
         self.deployment_group.add_alarm(alarm)
+        if self.trigger is not None:
+            self.trigger.allow_alarm(alarm)
 
     def notifications(self, scope: Construct, topic: sns.ITopic, service: ecs.FargateService) -> events.Rule:
         """The deployment group's CodeDeploy state changes."""

@@ -67,7 +67,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import aws, live_state, messages
+    from . import aws, live_state, messages, rollback_reason
     from .aws import Aws
     from .request import DeploymentRequest, marker
 else:
@@ -75,7 +75,9 @@ else:
     def _sibling(name: str) -> Any:
         return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
 
-    aws, live_state, messages, _request = (_sibling(name) for name in ("aws", "live_state", "messages", "request"))
+    aws, live_state, messages, _request, rollback_reason = (
+        _sibling(name) for name in ("aws", "live_state", "messages", "request", "rollback_reason")
+    )
     Aws, DeploymentRequest, marker = aws.Aws, _request.DeploymentRequest, _request.marker
 
 STATE_KEY = "BlueGreenEcsState"
@@ -95,10 +97,18 @@ class _Outcome:
 class DeploymentHandler:
     """onEvent/isComplete logic with injectable clients and clock (tests pass stubbed clients)."""
 
-    def __init__(self, codedeploy: Any = None, ecs: Any = None, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        codedeploy: Any = None,
+        ecs: Any = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        cloudwatch: Any = None,
+    ) -> None:
         """Clients default to real boto3 clients created on first use (Delete never creates them)."""
         self._codedeploy = codedeploy
         self._ecs = ecs
+        self._cloudwatch = cloudwatch
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
 
     @property
@@ -309,6 +319,7 @@ class DeploymentHandler:
             return {"IsComplete": True, "Data": {"DeploymentId": deployment_id}}
         if status in ("Failed", "Stopped"):
             message = messages.failure_message(info, self._rollback(calls, info))
+            message = f"{message} {self._why(info)}".rstrip()
             log("outcome", decision="failed", deployment_id=deployment_id, status=status, reason=message)
             raise DeploymentEndedError(message)
         created = live_state.as_utc(info.get("createTime"))
@@ -327,6 +338,16 @@ class DeploymentHandler:
             **({"reason": messages.approval_hint(deployment_id)} if waiting else {}),
         )
         return {"IsComplete": False}
+
+    def _why(self, info: Mapping[str, Any]) -> str:
+        """The alarms' datapoints and both target groups' 5xx share (``rollback_reason``), best effort."""
+        try:
+            if self._cloudwatch is None:
+                self._cloudwatch = aws.client("cloudwatch")
+            return str(rollback_reason.explain(self._cloudwatch, info))
+        except Exception as exc:  # the failure itself is what CloudFormation must show
+            log("rollback-reason-unavailable", deployment_id=info.get("deploymentId"), error=str(exc))
+            return ""
 
     def _rollback(self, calls: Aws, info: Mapping[str, Any]) -> Mapping[str, Any] | None:
         rollback_id = (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")

@@ -41,7 +41,17 @@ T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 STATE = {"Decision": "deploying", "RequestedAt": T0.isoformat()}
 STOPPED = "CodeDeploy deployment d-NEW was stopped with automatic rollback to the previous task set."
 # The helper modules of the trigger's function, each after the ones it imports (the inline code's order).
-TRIGGER_HELPERS = ("appspec", "request", "messages", "aws", "live_state", "live_lookup", "deployment", "cfn_response")
+TRIGGER_HELPERS = (
+    "appspec",
+    "request",
+    "messages",
+    "aws",
+    "live_state",
+    "live_lookup",
+    "rollback_reason",
+    "deployment",
+    "cfn_response",
+)
 
 
 # ------------------------------------------------------------------------------------------------

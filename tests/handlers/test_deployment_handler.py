@@ -103,6 +103,7 @@ class Aws:
     ecs: Stubber
     handler: DeploymentHandler
     clock: Clock
+    cloudwatch: Stubber
 
 
 def _client(service: str) -> Any:
@@ -111,14 +112,15 @@ def _client(service: str) -> Any:
 
 @pytest.fixture
 def aws() -> Iterator[Aws]:
-    codedeploy, ecs = _client("codedeploy"), _client("ecs")
+    codedeploy, ecs, cloudwatch = _client("codedeploy"), _client("ecs"), _client("cloudwatch")
     clock = Clock(T0)
-    handler = DeploymentHandler(codedeploy, ecs, clock=clock)
-    with Stubber(codedeploy) as cd_stub, Stubber(ecs) as ecs_stub:
-        env = Aws(cd_stub, ecs_stub, handler, clock)
+    handler = DeploymentHandler(codedeploy, ecs, clock=clock, cloudwatch=cloudwatch)
+    with Stubber(codedeploy) as cd_stub, Stubber(ecs) as ecs_stub, Stubber(cloudwatch) as cw_stub:
+        env = Aws(cd_stub, ecs_stub, handler, clock, cw_stub)
         yield env
         cd_stub.assert_no_pending_responses()
         ecs_stub.assert_no_pending_responses()
+        cw_stub.assert_no_pending_responses()
 
 
 def event(request_type: str = "Update", props: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -616,6 +618,12 @@ def test_deployment_stopped_by_alarm(aws: Aws) -> None:
         rollback={"rollbackDeploymentId": "d-ROLLBACK"},
     )
     expect_get(aws, "d-ROLLBACK", "InProgress", description="Rollback")
+    # the alarm was deleted since: nothing to add to CodeDeploy's words
+    aws.cloudwatch.add_response(
+        "describe_alarms",
+        {"MetricAlarms": [], "CompositeAlarms": []},
+        {"AlarmNames": ["shop-web-5xx"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
+    )
 
     with pytest.raises(DeploymentError) as excinfo:
         aws.handler.is_complete(poll_event(STARTED))
@@ -1184,3 +1192,53 @@ def test_waiter_throttled_then_repeated_delivery_follows_the_first_deployment(aw
 
     assert provider.handle(request) == {"Status": "SUCCESS"}
     assert [(answer["Status"], answer["Data"]) for answer in answers] == [("SUCCESS", {"DeploymentId": "d-NEW"})]
+
+
+def test_alarm_stop_reason_names_the_alarm_and_survives_a_cloudwatch_failure(aws: Aws) -> None:
+    # given a deployment stopped by an alarm whose state the role may not read
+    expect_get(
+        aws,
+        "d-NEW",
+        "Stopped",
+        error=("ALARM_ACTIVE", "Stopped. Activated alarms: <shop-web-compare>"),
+        rollback={"rollbackDeploymentId": "d-ROLLBACK"},
+    )
+    expect_get(aws, "d-ROLLBACK", "Succeeded", description="Rollback")
+    aws.cloudwatch.add_client_error("describe_alarms", "AccessDenied", "not authorized")
+    # when polled / then CodeDeploy's reason is reported unchanged
+    with pytest.raises(DeploymentError) as excinfo:
+        aws.handler.is_complete(poll_event(STARTED))
+    assert str(excinfo.value) == (
+        "CodeDeploy deployment d-NEW was stopped by an alarm (ALARM_ACTIVE): Stopped. Activated alarms: "
+        "<shop-web-compare>. Rollback: deployment d-ROLLBACK restored the previous task set."
+    )
+
+
+def test_alarm_stop_reason_adds_the_alarm_s_datapoints(aws: Aws) -> None:
+    expect_get(
+        aws,
+        "d-NEW",
+        "Stopped",
+        error=("ALARM_ACTIVE", "Stopped. Activated alarms: <shop-web-compare>"),
+        rollback={"rollbackDeploymentId": "d-ROLLBACK"},
+    )
+    expect_get(aws, "d-ROLLBACK", "Succeeded", description="Rollback")
+    aws.cloudwatch.add_response(
+        "describe_alarms",
+        {
+            "MetricAlarms": [
+                {
+                    "AlarmName": "shop-web-compare",
+                    "StateValue": "ALARM",
+                    "StateReasonData": json.dumps({"recentDatapoints": [3.0, 4.5], "threshold": 2.0}),
+                }
+            ]
+        },
+        {"AlarmNames": ["shop-web-compare"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
+    )
+    with pytest.raises(DeploymentError) as excinfo:
+        aws.handler.is_complete(poll_event(STARTED))
+    assert str(excinfo.value).endswith(
+        "Rollback: deployment d-ROLLBACK restored the previous task set. "
+        "Alarm shop-web-compare (ALARM): datapoints [3, 4.5] against threshold 2."
+    )
