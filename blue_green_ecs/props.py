@@ -8,13 +8,14 @@ one place, and the cross-prop checks run before anything is created (as AWS Solu
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from aws_cdk import CfnResource, Duration
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -122,6 +123,12 @@ class ServiceProps:
     notifications_topic: sns.ITopic | None
     domain_name: str | None
     domain_zone: route53.IHostedZone | None
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> ServiceProps:
+        """The props from the constructor's ``locals()``, read before it assigns anything: one line in the
+        constructor instead of one per prop, and a prop missing here fails every test (``KeyError``)."""
+        return cls(**{field.name: arguments[field.name] for field in dataclasses.fields(cls)})
 
     # The effective values: the given one, or the documented default.
 
