@@ -58,7 +58,8 @@ P = ParamSpec("P")
 class ServiceProps:
     """Every keyword argument of ``BlueGreenFargateService``, as given (``None``: not given)."""
 
-    image: ecs.ContainerImage
+    image: ecs.ContainerImage | None
+    task_definition: ecs.FargateTaskDefinition | None
     engine: DeploymentEngine
     vpc: ec2.IVpc | None
     cluster: ecs.ICluster | None
@@ -370,8 +371,6 @@ _PATTERN_EQUIVALENTS: Mapping[str, str] = {
     "load_balancer": "a load balancer shared by several services (shared_load_balancer) is not supported yet; see "
     "docs/props.md. Each service creates its own; public_load_balancer=, load_balancer_name=, idle_timeout= and "
     "deletion_protection= configure it",
-    "task_definition": "the construct builds the task definition from the image props; add containers with "
-    "service.task_definition.add_container(...)",
     "protocol": "certificate= makes the listeners HTTPS",
     "circuit_breaker": "the engine rolls back on the rollback alarms (alarms=, rollback_alarm_options=)",
     "deployment_controller": "engine=DeploymentEngine.CODE_DEPLOY or DeploymentEngine.ECS_NATIVE",

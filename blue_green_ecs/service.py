@@ -36,7 +36,7 @@ from .network import task_placement, vpc_and_cluster
 from .operations import dashboard_for
 from .props import ServiceProps, check_props, reject_unknown_props
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, warn_if_alarms_too_slow
-from .task import build_service, build_task
+from .task import build_service, build_task, check_task_source
 from .traffic_shift import TrafficShift
 from .validation import invalid
 
@@ -58,7 +58,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         service: the ``ecs.FargateService``.
         task_definition: the ``ecs.FargateTaskDefinition``.
         container: the application's ``ecs.ContainerDefinition``.
-        log_group: the container's log group, or ``None`` with a given ``log_driver``.
+        log_group: the container's log group, or ``None`` with a given ``log_driver`` or ``task_definition``.
         cluster: the cluster the service runs in (given or created).
         vpc: the VPC (given, the cluster's, or created).
         load_balancer: the ``elbv2.ApplicationLoadBalancer``.
@@ -102,7 +102,8 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         scope: Construct,
         construct_id: str,
         *,
-        image: ecs.ContainerImage,
+        image: ecs.ContainerImage | None = None,
+        task_definition: ecs.FargateTaskDefinition | None = None,
         engine: DeploymentEngine = DeploymentEngine.CODE_DEPLOY,
         vpc: ec2.IVpc | None = None,
         cluster: ecs.ICluster | None = None,
@@ -170,7 +171,13 @@ class BlueGreenFargateService(EngineAttributes, Construct):
     ) -> None:
         """Create the service.
 
-        :param image: the container image to run. Required.
+        :param image: the container image to run; required unless ``task_definition`` is given.
+            Default: none.
+        :param task_definition: your own Fargate task definition (sidecars, volumes, roles): the
+            service runs it, with ``container_name`` receiving the load balancer's traffic on
+            ``container_port``; the props that build a task definition (``cpu``, ``environment``,
+            ``log_driver``, ...) are then refused. Give it or ``image``, not both. Default: one built
+            from ``image`` and the container props.
         :param engine: who performs deployments: ``DeploymentEngine.CODE_DEPLOY`` (CodeDeploy plus
             this library's deployment trigger) or ``DeploymentEngine.ECS_NATIVE`` (ECS's own
             blue/green, canary and linear deployments). Default: CODE_DEPLOY.
@@ -192,7 +199,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         :param task_role: role the application assumes. Default: a new role with no permissions.
         :param execution_role: role ECS uses to pull the image and write logs. Default: a new role.
         :param container_name: name of the application container, as CodeDeploy's AppSpec refers to
-            it. Default: ``"web"``.
+            it (with ``task_definition``: the container of it that receives traffic). Default: ``"web"``.
         :param container_port: port the container listens on. Default: 80.
         :param environment: environment variables of the container. Default: none.
         :param secrets: secrets exposed as environment variables. Default: none.
@@ -282,6 +289,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         props = ServiceProps.from_arguments(locals())
         # Validate everything before creating anything, so a bad value fails with its own message.
         check_props(props)
+        check_task_source(props)
         self._engine = engine_for(engine)
         self._engine.validate(props)
         self.engine: DeploymentEngine = engine
