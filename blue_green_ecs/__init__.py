@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .auto_scaling import AutoScaling
     from .engines import DeploymentEngine
     from .hooks import DeploymentHooks, SmokeTest
     from .lambda_code import hook_code
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from .traffic_shift import TrafficShift, TrafficShiftKind
 
 _EXPORTS = {
+    "AutoScaling": ".auto_scaling",
     "BlueGreenFargateService": ".service",
     "DeploymentEngine": ".engines",
     "DeploymentHooks": ".hooks",
@@ -33,6 +35,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AutoScaling",
     "BlueGreenFargateService",
     "DeploymentEngine",
     "DeploymentHooks",

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
     from aws_cdk import aws_sns as sns
 
+    from .auto_scaling import AutoScaling
     from .engines import DeploymentEngine
     from .hooks import DeploymentHooks, SmokeTest
 
@@ -85,6 +86,7 @@ class ServiceProps:
     log_retention: logs.RetentionDays
     log_encryption_key: kms.IKey | None
     desired_count: int
+    auto_scaling: AutoScaling | None
     platform_version: ecs.FargatePlatformVersion | None
     capacity_provider_strategies: Sequence[ecs.CapacityProviderStrategy] | None
     health_check_grace_period: Duration | None
@@ -240,6 +242,8 @@ def check_props(props: ServiceProps) -> None:
     _check_public_subnets(props)
     _check_numbers(props)
     props.alarm_options.validate()
+    if props.auto_scaling is not None:
+        props.auto_scaling.validate(props.desired_count)
     _check_smoke_test(props)
 
 

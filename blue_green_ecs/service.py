@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 
 from . import defaults
+from .auto_scaling import AutoScaling
 from .engines import DeploymentEngine
 from .engines.base import ServiceParts
 from .engines.parts import EngineAttributes, engine_for
@@ -69,6 +70,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         blue_target_group: the target group production traffic starts on.
         green_target_group: the target group a deployment starts the new tasks in (the two swap roles
             with every CodeDeploy deployment).
+        scalable_task_count: the ``ecs.ScalableTaskCount`` of ``auto_scaling``, or ``None``.
         built_in_alarms: the ``RollbackAlarms`` construct.
         rollback_alarms: every alarm that rolls a deployment back, built-in first.
         listener_port: the effective production listener port.
@@ -129,6 +131,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
         log_encryption_key: kms.IKey | None = None,
         desired_count: int = defaults.DESIRED_COUNT,
+        auto_scaling: AutoScaling | None = None,
         platform_version: ecs.FargatePlatformVersion | None = None,
         capacity_provider_strategies: Sequence[ecs.CapacityProviderStrategy] | None = None,
         health_check_grace_period: Duration | None = None,
@@ -213,7 +216,12 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         :param log_retention: retention of the created log group. Default: one month.
         :param log_encryption_key: KMS key encrypting the created log group. Default: CloudWatch
             Logs' own encryption.
-        :param desired_count: number of tasks, 0-5000. Default: 2.
+        :param desired_count: number of tasks, 0-5000; with ``auto_scaling``, the count a new
+            service starts with, within its capacities. Stack updates keep the running count.
+            Default: 2.
+        :param auto_scaling: target tracking of the task count on CPU, memory or requests per task
+            (over both target groups, so it follows production across deployments). Default: a
+            fixed count.
         :param platform_version: Fargate platform version. Default: LATEST.
         :param capacity_provider_strategies: e.g. FARGATE_SPOT. Default: the FARGATE launch type.
         :param health_check_grace_period: time before ELB health checks count against a new task.
@@ -338,6 +346,10 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             subnets=subnets,
             assign_public_ip=public_ip,
             engine_options=self._engine.service_options(props, lambda: [a.alarm_name for a in self._rollback_alarms]),
+        )
+
+        self.scalable_task_count: ecs.ScalableTaskCount | None = (
+            auto_scaling.apply(self.service, lb.blue_target_group, lb.green_target_group) if auto_scaling else None
         )
 
         # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
