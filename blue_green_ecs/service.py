@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -28,15 +28,17 @@ if TYPE_CHECKING:
 
 from . import defaults
 from .auto_scaling import AutoScaling
+from .edge import IBlueGreenLoadBalancer, Routing
 from .engines import DeploymentEngine
 from .engines.base import ServiceParts
 from .engines.parts import EngineAttributes, engine_for
 from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction, hooks_by_event
 from .load_balancing import build_load_balancing
 from .network import task_placement, vpc_and_cluster
-from .operations import dashboard_for
+from .operations import dashboard_for, service_outputs
 from .props import ServiceProps, check_props, reject_unknown_props
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, warn_if_alarms_too_slow
+from .shared_load_balancer import check_sharing
 from .task import build_service, build_task, check_task_source
 from .traffic_shift import TrafficShift
 from .validation import invalid
@@ -62,9 +64,10 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         log_group: the container's log group, or ``None`` with a given ``log_driver`` or ``task_definition``.
         cluster: the cluster the service runs in (given or created).
         vpc: the VPC (given, the cluster's, or created).
-        load_balancer: the ``elbv2.ApplicationLoadBalancer``.
+        load_balancer: the ``elbv2.ApplicationLoadBalancer`` (the shared one's with ``shared_load_balancer``).
         access_logs_bucket: the bucket receiving access logs, or ``None`` with ``access_logs=False``.
         prod_listener: the production listener (443 with a certificate, else 80).
+        listener: ``prod_listener``, as aws-ecs-patterns names it.
         test_listener: the test listener (8443 with a certificate, else 8080).
         redirect_listener: the port-80 listener that redirects to HTTPS, or ``None``.
         blue_target_group: the target group production traffic starts on.
@@ -171,6 +174,10 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         notifications_topic: sns.ITopic | None = None,
         domain_name: str | None = None,
         domain_zone: route53.IHostedZone | None = None,
+        shared_load_balancer: IBlueGreenLoadBalancer | None = None,
+        routing: Routing | None = None,
+        service_connect: ecs.ServiceConnectProps | None = None,
+        outputs: bool = False,
     ) -> None:
         """Create the service.
 
@@ -292,6 +299,17 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         :param domain_name: a name in ``domain_zone`` that points at the load balancer (alias A
             record); both or neither. Default: none, use the load balancer's DNS name.
         :param domain_zone: the Route 53 hosted zone of ``domain_name``. Default: none.
+        :param shared_load_balancer: ECS_NATIVE only. A ``BlueGreenLoadBalancer`` (or one
+            ``from_existing``) to add this service's production and test listener rules to, instead
+            of creating a load balancer; its props (``certificate``, ports, access logs, ...) are then
+            refused here. CodeDeploy shifts a listener's default action, so CODE_DEPLOY refuses it.
+            Default: the service creates its own load balancer.
+        :param routing: with ``shared_load_balancer``, the service's rules: ``Routing(priority=...,
+            host_headers=[...], path_patterns=[...])``. Default: none (required with a shared one).
+        :param service_connect: ECS_NATIVE only. ECS Service Connect, passed to the Fargate service
+            (CodeDeploy deployments do not support it, aws/containers-roadmap #1993). Default: none.
+        :param outputs: add stack outputs of the load balancer's DNS name and the production URL, as
+            aws-ecs-patterns does. Default: false (the template stays as it was).
         """
         super().__init__(scope, construct_id)
         props = ServiceProps.from_arguments(locals())
@@ -300,6 +318,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         check_task_source(props)
         self._engine = engine_for(engine)
         self._engine.validate(props)
+        check_sharing(props, self.node.path)
         self.engine: DeploymentEngine = engine
         self.traffic_shift: TrafficShift = props.shift
         self.termination_wait: Duration = props.wait
@@ -317,11 +336,12 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         # Load balancing: the engine says what the listeners forward to, and adds its routes.
         lb = build_load_balancing(self, props, self.vpc, self._engine.listener_defaults)
         self._engine.route(self, lb)
-        self.load_balancer: elbv2.ApplicationLoadBalancer = lb.load_balancer
+        # Typed as the service's own (as before shared_load_balancer); from_existing's are the interfaces.
+        self.load_balancer = cast(elbv2.ApplicationLoadBalancer, lb.load_balancer)
         self.blue_target_group: elbv2.ApplicationTargetGroup = lb.blue_target_group
         self.green_target_group: elbv2.ApplicationTargetGroup = lb.green_target_group
-        self.prod_listener: elbv2.ApplicationListener = lb.prod_listener
-        self.test_listener: elbv2.ApplicationListener = lb.test_listener
+        self.prod_listener = cast(elbv2.ApplicationListener, lb.prod_listener)
+        self.test_listener = cast(elbv2.ApplicationListener, lb.test_listener)
         self.redirect_listener: elbv2.ApplicationListener | None = lb.redirect_listener
         self.access_logs_bucket: s3.IBucket | None = lb.access_logs_bucket
         self.domain_record: route53.ARecord | None = lb.domain_record
@@ -376,9 +396,16 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             if dashboard
             else None
         )
+        if outputs:
+            service_outputs(self, lb, https=props.https, port=props.prod_port)
         self.notifications: events.Rule | None = (
             self._engine.notifications(self, notifications_topic, self.service) if notifications_topic else None
         )
+
+    @property
+    def listener(self) -> elbv2.ApplicationListener:
+        """The production listener (aws-ecs-patterns' name for it)."""
+        return self.prod_listener
 
     @property
     def rollback_alarms(self) -> list[cloudwatch.IAlarm]:

@@ -163,6 +163,7 @@ def build_service(
         enable_execute_command=props.enable_execute_command,
         propagate_tags=props.propagate_tags,
         service_name=props.service_name,
+        service_connect_configuration=props.service_connect,
         **engine_options,
     )
     if strategies:

@@ -107,14 +107,17 @@ class EcsNativeEngine:
         They also attach the target groups to the load balancer, which the alarms' metrics need.
         """
         lb = load_balancing
+        # On a shared load balancer the service's rules match its routing, at its priority.
+        priority = lb.routing.priority if lb.routing else 1
+        conditions = lb.routing.conditions() if lb.routing else [elbv2.ListenerCondition.path_patterns(["/*"])]
 
-        def rule(construct_id: str, listener: elbv2.ApplicationListener) -> elbv2.ApplicationListenerRule:
+        def rule(construct_id: str, listener: elbv2.IApplicationListener) -> elbv2.ApplicationListenerRule:
             return elbv2.ApplicationListenerRule(
                 scope,
                 construct_id,
                 listener=listener,
-                priority=1,
-                conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
+                priority=priority,
+                conditions=conditions,
                 action=elbv2.ListenerAction.weighted_forward(
                     [
                         elbv2.WeightedTargetGroup(target_group=lb.blue_target_group, weight=100),
