@@ -10,16 +10,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .auto_scaling import AutoScaling
+    from .edge import Routing
     from .engines import DeploymentEngine
     from .hooks import DeploymentHooks, SmokeTest
     from .lambda_code import hook_code
     from .pipeline import appspec_document, pipeline_files, taskdef_document
     from .rollback_alarms import RollbackAlarmOptions
     from .service import BlueGreenFargateService
+    from .shared_load_balancer import BlueGreenLoadBalancer
     from .traffic_shift import TrafficShift, TrafficShiftKind
 
 _EXPORTS = {
+    "AutoScaling": ".auto_scaling",
     "BlueGreenFargateService": ".service",
+    "BlueGreenLoadBalancer": ".shared_load_balancer",
+    "Routing": ".edge",
     "DeploymentEngine": ".engines",
     "DeploymentHooks": ".hooks",
     "RollbackAlarmOptions": ".rollback_alarms",
@@ -33,10 +39,13 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AutoScaling",
     "BlueGreenFargateService",
+    "BlueGreenLoadBalancer",
     "DeploymentEngine",
     "DeploymentHooks",
     "RollbackAlarmOptions",
+    "Routing",
     "SmokeTest",
     "TrafficShift",
     "TrafficShiftKind",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Protocol
+from typing import Protocol, cast
 
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
@@ -156,8 +156,9 @@ class SmokeTestFunction(Construct):
             "SmokeTest",
             options=settings.smoke_test,
             vpc=vpc,
-            load_balancer=load_balancing.load_balancer,
-            test_listener=load_balancing.test_listener,
+            # A service's own (smoke_test is refused with a shared load balancer).
+            load_balancer=cast(elbv2.ApplicationLoadBalancer, load_balancing.load_balancer),
+            test_listener=cast(elbv2.ApplicationListener, load_balancing.test_listener),
             test_port=settings.test_port,
             https=settings.https,
             log_retention=settings.log_retention,

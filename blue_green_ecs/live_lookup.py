@@ -20,10 +20,10 @@ the template's values (blue for production, the configured network and count).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import jsii
-from aws_cdk import CfnResource, CustomResource, Fn, IStableAnyProducer, Lazy, Stack
+from aws_cdk import CfnElement, CfnResource, CustomResource, Fn, IStableAnyProducer, Lazy, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -55,12 +55,11 @@ class LiveLookup(Construct):
         props, service, lb = parts.props, parts.service, parts.load_balancing
         cluster = service.cluster
         _allow_reads(provider, cluster)
-        watched: list[CfnResource] = [
-            _l1(lb.prod_listener),
-            _l1(lb.test_listener),
-            *(_l1(r) for r in rules),
-            _l1(service),
-        ]
+        # A shared load balancer's listeners are not the service's (their default action is nobody's to shift).
+        listeners = (
+            [] if lb.shared else [_l1(cast(Construct, lb.prod_listener)), _l1(cast(Construct, lb.test_listener))]
+        )
+        watched: list[CfnResource] = [*listeners, *(_l1(r) for r in rules), _l1(service)]
         configured = {
             "DesiredCount": str(props.desired_count),
             "ContainerName": props.container_name,
@@ -88,7 +87,10 @@ class LiveLookup(Construct):
             "Fingerprint": Lazy.any(_Fingerprint(watched, named_only=parts.alarms)),
         }
         if rules:
-            properties.update(ProdRulePriority="1", TestRulePriority="1")
+            priority = str(lb.routing.priority) if lb.routing else "1"
+            properties.update(ProdRulePriority=priority, TestRulePriority=priority)
+        if lb.shared:
+            properties["ProdListenerArn"] = lb.prod_listener.listener_arn
         self.resource = CustomResource(
             self, "Resource", service_token=provider.service_token, resource_type=RESOURCE_TYPE, properties=properties
         )
@@ -101,9 +103,9 @@ class LiveLookup(Construct):
         """The running task count stays what it is; a new service starts with ``desired_count``."""
         _l1(service).add_property_override("DesiredCount", self.attribute("DesiredCount"))
 
-    def follow_listener(self, listener: elbv2.ApplicationListener, attribute: str) -> None:
+    def follow_listener(self, listener: elbv2.IApplicationListener, attribute: str) -> None:
         """The listener forwards where it forwards now (CodeDeploy moved it), not where the template started."""
-        _l1(listener).add_property_override(
+        _l1(cast(Construct, listener)).add_property_override(
             "DefaultActions", [{"Type": "forward", "TargetGroupArn": self.attribute(attribute)}]
         )
 
@@ -196,10 +198,33 @@ class _Fingerprint:
         # LoadBalancer dimension), and the listeners wait for the lookup: named, not referred to.
         alarms = [a.node.default_child for a in self._named_only if isinstance(a.node.default_child, CfnResource)]
         watched = {str(stack.resolve(stack.get_logical_id(resource))) for resource in [*self._resources, *alarms]}
+        # Produced after aws-cdk-lib turned cross-stack references into imports: a reference to another
+        # stack's resource (a shared load balancer's listener, a VPC's subnets) resolves to a Ref that this
+        # template cannot hold, so it is named too.
+        local = {
+            str(stack.resolve(stack.get_logical_id(c))) for c in stack.node.find_all() if isinstance(c, CfnElement)
+        }
+        foreign = _referenced(stack.resolve([r._cfn_properties for r in self._resources])) - local
         return {
-            resource.node.path.rsplit("/", 2)[-2]: _without_refs_to(watched, stack.resolve(resource._cfn_properties))
+            resource.node.path.rsplit("/", 2)[-2]: _without_refs_to(
+                watched | foreign, stack.resolve(resource._cfn_properties)
+            )
             for resource in self._resources
         }
+
+
+def _referenced(value: Any) -> set[str]:
+    """The logical ids ``value`` refers to with Ref or Fn::GetAtt."""
+    if isinstance(value, list):
+        return set().union(*(_referenced(item) for item in value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    if len(value) == 1:
+        ((key, argument),) = value.items()
+        target = argument if key == "Ref" else argument[0] if key == "Fn::GetAtt" and argument else None
+        if isinstance(target, str):
+            return {target}
+    return set().union(*(_referenced(item) for item in value.values())) if value else set()
 
 
 def _without_refs_to(logical_ids: set[str], value: Any) -> Any:

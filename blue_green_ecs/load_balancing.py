@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Annotations, Duration, Stack
@@ -13,6 +14,7 @@ from constructs import Construct
 from . import defaults
 from .access_logs import enable_access_logs
 from .acknowledgements import acknowledge_nag, skip_checkov
+from .edge import EdgeProps
 from .parts import LoadBalancerParts
 from .shared_resources import SharedAccessLogs
 
@@ -26,21 +28,22 @@ if TYPE_CHECKING:
 ListenerDefaults = Callable[[elbv2.IApplicationTargetGroup], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class EdgeParts:
+    """The load balancer and its listeners, as :func:`build_edge` creates them."""
+
+    load_balancer: elbv2.ApplicationLoadBalancer
+    prod_listener: elbv2.ApplicationListener
+    test_listener: elbv2.ApplicationListener
+    redirect_listener: elbv2.ApplicationListener | None
+    access_logs_bucket: s3.IBucket | None
+
+
 def build_load_balancing(
     scope: Construct, props: ServiceProps, vpc: ec2.IVpc, listener_defaults: ListenerDefaults
 ) -> LoadBalancerParts:
-    """The load balancer, the target group pair, the production, test and redirect listeners, access logs
-    and the optional alias record."""
-    load_balancer = elbv2.ApplicationLoadBalancer(
-        scope,
-        "LoadBalancer",
-        vpc=vpc,
-        internet_facing=props.public_load_balancer,
-        load_balancer_name=props.load_balancer_name,
-        idle_timeout=props.idle_timeout,
-        deletion_protection=props.deletion_protection,
-        drop_invalid_header_fields=True,
-    )
+    """The target group pair, and the service's own load balancer, listeners, access logs and alias record;
+    or, with ``shared_load_balancer``, the shared one's (the engine adds the service's rules to it)."""
     blue, green = (
         target_group(
             scope,
@@ -52,12 +55,55 @@ def build_load_balancing(
         )
         for construct_id in ("BlueTargetGroup", "GreenTargetGroup")
     )
+    shared = props.shared_load_balancer
+    if shared is not None:
+        return LoadBalancerParts(
+            load_balancer=shared.load_balancer,
+            blue_target_group=blue,
+            green_target_group=green,
+            prod_listener=shared.prod_listener,
+            test_listener=shared.test_listener,
+            redirect_listener=None,
+            domain_record=None,
+            access_logs_bucket=shared.access_logs_bucket,
+            routing=props.routing,
+        )
+    edge = build_edge(
+        scope, props.edge, vpc, prod_default=listener_defaults(blue), test_default=listener_defaults(green)
+    )
+    return LoadBalancerParts(
+        load_balancer=edge.load_balancer,
+        blue_target_group=blue,
+        green_target_group=green,
+        prod_listener=edge.prod_listener,
+        test_listener=edge.test_listener,
+        redirect_listener=edge.redirect_listener,
+        domain_record=_domain_record(scope, props, edge.load_balancer),
+        access_logs_bucket=edge.access_logs_bucket,
+    )
+
+
+def build_edge(
+    scope: Construct, props: EdgeProps, vpc: ec2.IVpc, *, prod_default: dict[str, Any], test_default: dict[str, Any]
+) -> EdgeParts:
+    """The load balancer with its production, test and redirect listeners and access logs; the listeners'
+    default actions are the caller's (the engine's, or a shared load balancer's fixed 404)."""
+    load_balancer = elbv2.ApplicationLoadBalancer(
+        scope,
+        "LoadBalancer",
+        vpc=vpc,
+        internet_facing=props.public_load_balancer,
+        load_balancer_name=props.load_balancer_name,
+        idle_timeout=props.idle_timeout,
+        deletion_protection=props.deletion_protection,
+        drop_invalid_header_fields=True,
+    )
     tls_policy = (props.ssl_policy or elbv2.SslPolicy.RECOMMENDED_TLS) if props.https else None
     certificates = (
         [elbv2.ListenerCertificate.from_certificate_manager(props.certificate)] if props.certificate else None
     )
 
-    def listener(construct_id: str, port: int, *, is_open: bool, target: elbv2.ApplicationTargetGroup) -> Any:
+    def listener(construct_id: str, port: int, *, is_open: bool, default: dict[str, Any]) -> Any:
         return elbv2.ApplicationListener(
             scope,
             construct_id,
@@ -67,11 +113,11 @@ def build_load_balancing(
             certificates=certificates,
             ssl_policy=tls_policy,
             open=is_open,
-            **listener_defaults(target),
+            **default,
         )
 
-    prod_listener = listener("ProdListener", props.prod_port, is_open=props.open_listener, target=blue)
-    test_listener = listener("TestListener", props.test_port, is_open=False, target=green)
+    prod_listener = listener("ProdListener", props.prod_port, is_open=props.open_listener, default=prod_default)
+    test_listener = listener("TestListener", props.test_port, is_open=False, default=test_default)
     peers = props.test_listener_allowed_peers
     open_test_listener(scope, test_listener, list(peers) if peers is not None else [ec2.Peer.ipv4(vpc.vpc_cidr_block)])
     redirect_listener = None
@@ -88,14 +134,11 @@ def build_load_balancing(
         # Adding a certificate later moves port 80 from the production listener to this new one: the
         # production listener must leave port 80 before this one is created on it ("DuplicateListener").
         redirect_listener.node.add_dependency(prod_listener)
-    parts = LoadBalancerParts(
+    parts = EdgeParts(
         load_balancer=load_balancer,
-        blue_target_group=blue,
-        green_target_group=green,
         prod_listener=prod_listener,
         test_listener=test_listener,
         redirect_listener=redirect_listener,
-        domain_record=_domain_record(scope, props, load_balancer),
         access_logs_bucket=_access_logs(scope, props, load_balancer),
     )
     _acknowledge_listeners(parts, props)
@@ -119,9 +162,7 @@ def _domain_record(
     )
 
 
-def _access_logs(
-    scope: Construct, props: ServiceProps, load_balancer: elbv2.ApplicationLoadBalancer
-) -> s3.IBucket | None:
+def _access_logs(scope: Construct, props: EdgeProps, load_balancer: elbv2.ApplicationLoadBalancer) -> s3.IBucket | None:
     """The stack's shared bucket (or the given one), under this service's own prefix."""
     if not props.access_logs:
         return None
@@ -136,7 +177,7 @@ def path_in_stack(scope: Construct) -> str:
     return scope.node.path[len(stack_path) + 1 :] if stack_path else scope.node.path
 
 
-def _acknowledge_listeners(parts: LoadBalancerParts, props: ServiceProps) -> None:
+def _acknowledge_listeners(parts: EdgeParts, props: EdgeProps) -> None:
     """What a web service's entry point is by design, said once, next to the resources."""
     if props.open_listener:
         public = props.public_load_balancer

@@ -21,6 +21,25 @@ if TYPE_CHECKING:
 _PERIOD = Duration.minutes(1)
 
 
+def service_outputs(scope: Construct, load_balancing: LoadBalancerParts, *, https: bool, port: int) -> None:
+    """``LoadBalancerDns`` and ``ServiceUrl`` stack outputs, as aws-ecs-patterns' services have them."""
+    from aws_cdk import CfnOutput  # optional feature, imported on use
+
+    dns = load_balancing.load_balancer.load_balancer_dns_name
+    scheme = "https" if https else "http"
+    routing = load_balancing.routing
+    if routing is not None:
+        # The shared production listener's address: its port is the load balancer's business.
+        host = routing.host_headers[0] if routing.host_headers else dns
+        path = routing.path_patterns[0].rstrip("*") if routing.path_patterns else "/"
+        url = f"{scheme}://{host}{path}"
+    else:
+        default_port = 443 if https else 80
+        url = f"{scheme}://{dns}{'' if port == default_port else f':{port}'}/"
+    CfnOutput(scope, "LoadBalancerDns", value=dns, description="The load balancer's DNS name")
+    CfnOutput(scope, "ServiceUrl", value=url, description="Production traffic")
+
+
 def dashboard_for(
     scope: Construct, *, title: str, load_balancing: LoadBalancerParts, alarms: Sequence[cloudwatch.IAlarm]
 ) -> cloudwatch.Dashboard:

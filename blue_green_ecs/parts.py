@@ -10,16 +10,24 @@ if TYPE_CHECKING:
     from aws_cdk import aws_route53 as route53
     from aws_cdk import aws_s3 as s3
 
+    from .edge import Routing
+
 
 @dataclass(frozen=True)
 class LoadBalancerParts:
     """What :func:`load_balancing.build_load_balancing` creates; the service exposes each as an attribute."""
 
-    load_balancer: elbv2.ApplicationLoadBalancer
+    load_balancer: elbv2.IApplicationLoadBalancer
     blue_target_group: elbv2.ApplicationTargetGroup
     green_target_group: elbv2.ApplicationTargetGroup
-    prod_listener: elbv2.ApplicationListener
-    test_listener: elbv2.ApplicationListener
+    prod_listener: elbv2.IApplicationListener
+    test_listener: elbv2.IApplicationListener
     redirect_listener: elbv2.ApplicationListener | None
     access_logs_bucket: s3.IBucket | None
     domain_record: route53.ARecord | None
+    # With a shared load balancer: the service's rules' conditions and priority (ECS_NATIVE).
+    routing: Routing | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.routing is not None

@@ -8,18 +8,20 @@ one place, and the cross-prop checks run before anything is created (as AWS Solu
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from aws_cdk import CfnResource, Duration
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from . import defaults
+from .edge import EdgeProps
 from .rollback_alarms import RollbackAlarmOptions
 from .traffic_shift import TrafficShift
 from .validation import (
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
     from aws_cdk import aws_sns as sns
 
+    from .auto_scaling import AutoScaling
+    from .edge import IBlueGreenLoadBalancer, Routing
     from .engines import DeploymentEngine
     from .hooks import DeploymentHooks, SmokeTest
 
@@ -57,7 +61,8 @@ P = ParamSpec("P")
 class ServiceProps:
     """Every keyword argument of ``BlueGreenFargateService``, as given (``None``: not given)."""
 
-    image: ecs.ContainerImage
+    image: ecs.ContainerImage | None
+    task_definition: ecs.FargateTaskDefinition | None
     engine: DeploymentEngine
     vpc: ec2.IVpc | None
     cluster: ecs.ICluster | None
@@ -83,6 +88,7 @@ class ServiceProps:
     log_retention: logs.RetentionDays
     log_encryption_key: kms.IKey | None
     desired_count: int
+    auto_scaling: AutoScaling | None
     platform_version: ecs.FargatePlatformVersion | None
     capacity_provider_strategies: Sequence[ecs.CapacityProviderStrategy] | None
     health_check_grace_period: Duration | None
@@ -118,10 +124,20 @@ class ServiceProps:
     deployment_timeout: Duration | None
     hooks: DeploymentHooks | None
     smoke_test: SmokeTest | None
+    shared_load_balancer: IBlueGreenLoadBalancer | None
+    routing: Routing | None
+    service_connect: ecs.ServiceConnectProps | None
+    outputs: bool
     dashboard: bool
     notifications_topic: sns.ITopic | None
     domain_name: str | None
     domain_zone: route53.IHostedZone | None
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> ServiceProps:
+        """The props from the constructor's ``locals()``, read before it assigns anything: one line in the
+        constructor instead of one per prop, and a prop missing here fails every test (``KeyError``)."""
+        return cls(**{field.name: arguments[field.name] for field in dataclasses.fields(cls)})
 
     # The effective values: the given one, or the documented default.
 
@@ -140,28 +156,29 @@ class ServiceProps:
         return self.rollback_alarm_options or RollbackAlarmOptions()
 
     @cached_property
+    def edge(self) -> EdgeProps:
+        """The props of the service's own load balancer and listeners."""
+        return EdgeProps(**{field.name: getattr(self, field.name) for field in dataclasses.fields(EdgeProps)})
+
+    @property
     def protocol(self) -> elbv2.ApplicationProtocol:
-        return elbv2.ApplicationProtocol.HTTPS if self.certificate else elbv2.ApplicationProtocol.HTTP
+        return self.edge.protocol
 
     @property
     def https(self) -> bool:
-        return self.protocol is elbv2.ApplicationProtocol.HTTPS
+        return self.edge.https
 
     @property
     def prod_port(self) -> int:
-        if self.listener_port is not None:
-            return self.listener_port
-        return defaults.HTTPS_PORT if self.https else defaults.HTTP_PORT
+        return self.edge.prod_port
 
     @property
     def test_port(self) -> int:
-        if self.test_listener_port is not None:
-            return self.test_listener_port
-        return defaults.TEST_LISTENER_PORT_HTTPS if self.https else defaults.TEST_LISTENER_PORT_HTTP
+        return self.edge.test_port
 
     @property
     def redirect(self) -> bool:
-        return self.https and self.redirect_http
+        return self.edge.redirect
 
     @cached_property
     def drain(self) -> Duration:
@@ -232,6 +249,8 @@ def check_props(props: ServiceProps) -> None:
     _check_public_subnets(props)
     _check_numbers(props)
     props.alarm_options.validate()
+    if props.auto_scaling is not None:
+        props.auto_scaling.validate(props.desired_count)
     _check_smoke_test(props)
 
 
@@ -360,11 +379,8 @@ _PATTERN_EQUIVALENTS: Mapping[str, str] = {
     "task_image_options": "the image options are props of their own here: image=, container_name=, container_port=, "
     "environment=, secrets=, command=, entry_point=, docker_labels=, log_driver=, task_role=, execution_role=, "
     "family=",
-    "load_balancer": "a load balancer shared by several services (shared_load_balancer) is not supported yet; see "
-    "docs/props.md. Each service creates its own; public_load_balancer=, load_balancer_name=, idle_timeout= and "
-    "deletion_protection= configure it",
-    "task_definition": "the construct builds the task definition from the image props; add containers with "
-    "service.task_definition.add_container(...)",
+    "load_balancer": "share one with shared_load_balancer=BlueGreenLoadBalancer(...) (or "
+    "BlueGreenLoadBalancer.from_existing(...)) and routing=Routing(...)",
     "protocol": "certificate= makes the listeners HTTPS",
     "circuit_breaker": "the engine rolls back on the rollback alarms (alarms=, rollback_alarm_options=)",
     "deployment_controller": "engine=DeploymentEngine.CODE_DEPLOY or DeploymentEngine.ECS_NATIVE",

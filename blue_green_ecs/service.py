@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -27,16 +27,19 @@ if TYPE_CHECKING:
 
 
 from . import defaults
+from .auto_scaling import AutoScaling
+from .edge import IBlueGreenLoadBalancer, Routing
 from .engines import DeploymentEngine
 from .engines.base import ServiceParts
 from .engines.parts import EngineAttributes, engine_for
 from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction, hooks_by_event
 from .load_balancing import build_load_balancing
 from .network import task_placement, vpc_and_cluster
-from .operations import dashboard_for
+from .operations import dashboard_for, service_outputs
 from .props import ServiceProps, check_props, reject_unknown_props
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, warn_if_alarms_too_slow
-from .task import build_service, build_task
+from .shared_load_balancer import check_sharing
+from .task import build_service, build_task, check_task_source
 from .traffic_shift import TrafficShift
 from .validation import invalid
 
@@ -58,17 +61,19 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         service: the ``ecs.FargateService``.
         task_definition: the ``ecs.FargateTaskDefinition``.
         container: the application's ``ecs.ContainerDefinition``.
-        log_group: the container's log group, or ``None`` with a given ``log_driver``.
+        log_group: the container's log group, or ``None`` with a given ``log_driver`` or ``task_definition``.
         cluster: the cluster the service runs in (given or created).
         vpc: the VPC (given, the cluster's, or created).
-        load_balancer: the ``elbv2.ApplicationLoadBalancer``.
+        load_balancer: the ``elbv2.ApplicationLoadBalancer`` (the shared one's with ``shared_load_balancer``).
         access_logs_bucket: the bucket receiving access logs, or ``None`` with ``access_logs=False``.
         prod_listener: the production listener (443 with a certificate, else 80).
+        listener: ``prod_listener``, as aws-ecs-patterns names it.
         test_listener: the test listener (8443 with a certificate, else 8080).
         redirect_listener: the port-80 listener that redirects to HTTPS, or ``None``.
         blue_target_group: the target group production traffic starts on.
         green_target_group: the target group a deployment starts the new tasks in (the two swap roles
             with every CodeDeploy deployment).
+        scalable_task_count: the ``ecs.ScalableTaskCount`` of ``auto_scaling``, or ``None``.
         built_in_alarms: the ``RollbackAlarms`` construct.
         rollback_alarms: every alarm that rolls a deployment back, built-in first.
         listener_port: the effective production listener port.
@@ -102,7 +107,8 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         scope: Construct,
         construct_id: str,
         *,
-        image: ecs.ContainerImage,
+        image: ecs.ContainerImage | None = None,
+        task_definition: ecs.FargateTaskDefinition | None = None,
         engine: DeploymentEngine = DeploymentEngine.CODE_DEPLOY,
         vpc: ec2.IVpc | None = None,
         cluster: ecs.ICluster | None = None,
@@ -128,6 +134,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
         log_encryption_key: kms.IKey | None = None,
         desired_count: int = defaults.DESIRED_COUNT,
+        auto_scaling: AutoScaling | None = None,
         platform_version: ecs.FargatePlatformVersion | None = None,
         capacity_provider_strategies: Sequence[ecs.CapacityProviderStrategy] | None = None,
         health_check_grace_period: Duration | None = None,
@@ -167,10 +174,20 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         notifications_topic: sns.ITopic | None = None,
         domain_name: str | None = None,
         domain_zone: route53.IHostedZone | None = None,
+        shared_load_balancer: IBlueGreenLoadBalancer | None = None,
+        routing: Routing | None = None,
+        service_connect: ecs.ServiceConnectProps | None = None,
+        outputs: bool = False,
     ) -> None:
         """Create the service.
 
-        :param image: the container image to run. Required.
+        :param image: the container image to run; required unless ``task_definition`` is given.
+            Default: none.
+        :param task_definition: your own Fargate task definition (sidecars, volumes, roles): the
+            service runs it, with ``container_name`` receiving the load balancer's traffic on
+            ``container_port``; the props that build a task definition (``cpu``, ``environment``,
+            ``log_driver``, ...) are then refused. Give it or ``image``, not both. Default: one built
+            from ``image`` and the container props.
         :param engine: who performs deployments: ``DeploymentEngine.CODE_DEPLOY`` (CodeDeploy plus
             this library's deployment trigger) or ``DeploymentEngine.ECS_NATIVE`` (ECS's own
             blue/green, canary and linear deployments). Default: CODE_DEPLOY.
@@ -192,7 +209,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         :param task_role: role the application assumes. Default: a new role with no permissions.
         :param execution_role: role ECS uses to pull the image and write logs. Default: a new role.
         :param container_name: name of the application container, as CodeDeploy's AppSpec refers to
-            it. Default: ``"web"``.
+            it (with ``task_definition``: the container of it that receives traffic). Default: ``"web"``.
         :param container_port: port the container listens on. Default: 80.
         :param environment: environment variables of the container. Default: none.
         :param secrets: secrets exposed as environment variables. Default: none.
@@ -206,7 +223,12 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         :param log_retention: retention of the created log group. Default: one month.
         :param log_encryption_key: KMS key encrypting the created log group. Default: CloudWatch
             Logs' own encryption.
-        :param desired_count: number of tasks, 0-5000. Default: 2.
+        :param desired_count: number of tasks, 0-5000; with ``auto_scaling``, the count a new
+            service starts with, within its capacities. Stack updates keep the running count.
+            Default: 2.
+        :param auto_scaling: target tracking of the task count on CPU, memory or requests per task
+            (over both target groups, so it follows production across deployments). Default: a
+            fixed count.
         :param platform_version: Fargate platform version. Default: LATEST.
         :param capacity_provider_strategies: e.g. FARGATE_SPOT. Default: the FARGATE launch type.
         :param health_check_grace_period: time before ELB health checks count against a new task.
@@ -277,79 +299,26 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         :param domain_name: a name in ``domain_zone`` that points at the load balancer (alias A
             record); both or neither. Default: none, use the load balancer's DNS name.
         :param domain_zone: the Route 53 hosted zone of ``domain_name``. Default: none.
+        :param shared_load_balancer: ECS_NATIVE only. A ``BlueGreenLoadBalancer`` (or one
+            ``from_existing``) to add this service's production and test listener rules to, instead
+            of creating a load balancer; its props (``certificate``, ports, access logs, ...) are then
+            refused here. CodeDeploy shifts a listener's default action, so CODE_DEPLOY refuses it.
+            Default: the service creates its own load balancer.
+        :param routing: with ``shared_load_balancer``, the service's rules: ``Routing(priority=...,
+            host_headers=[...], path_patterns=[...])``. Default: none (required with a shared one).
+        :param service_connect: ECS_NATIVE only. ECS Service Connect, passed to the Fargate service
+            (CodeDeploy deployments do not support it, aws/containers-roadmap #1993). Default: none.
+        :param outputs: add stack outputs of the load balancer's DNS name and the production URL, as
+            aws-ecs-patterns does. Default: false (the template stays as it was).
         """
         super().__init__(scope, construct_id)
-        props = ServiceProps(
-            image=image,
-            engine=engine,
-            vpc=vpc,
-            cluster=cluster,
-            task_subnets=task_subnets,
-            assign_public_ip=assign_public_ip,
-            security_groups=security_groups,
-            cpu=cpu,
-            memory_limit_mib=memory_limit_mib,
-            runtime_platform=runtime_platform,
-            ephemeral_storage_gib=ephemeral_storage_gib,
-            family=family,
-            task_role=task_role,
-            execution_role=execution_role,
-            container_name=container_name,
-            container_port=container_port,
-            environment=environment,
-            secrets=secrets,
-            command=command,
-            entry_point=entry_point,
-            docker_labels=docker_labels,
-            readonly_root_filesystem=readonly_root_filesystem,
-            log_driver=log_driver,
-            log_retention=log_retention,
-            log_encryption_key=log_encryption_key,
-            desired_count=desired_count,
-            platform_version=platform_version,
-            capacity_provider_strategies=capacity_provider_strategies,
-            health_check_grace_period=health_check_grace_period,
-            enable_execute_command=enable_execute_command,
-            propagate_tags=propagate_tags,
-            service_name=service_name,
-            public_load_balancer=public_load_balancer,
-            open_listener=open_listener,
-            load_balancer_name=load_balancer_name,
-            idle_timeout=idle_timeout,
-            deletion_protection=deletion_protection,
-            access_logs=access_logs,
-            access_logs_bucket=access_logs_bucket,
-            access_logs_prefix=access_logs_prefix,
-            access_logs_retention=access_logs_retention,
-            certificate=certificate,
-            ssl_policy=ssl_policy,
-            redirect_http=redirect_http,
-            listener_port=listener_port,
-            test_listener_port=test_listener_port,
-            test_listener_allowed_peers=test_listener_allowed_peers,
-            health_check_path=health_check_path,
-            health_check=health_check,
-            deregistration_delay=deregistration_delay,
-            traffic_shift=traffic_shift,
-            termination_wait=termination_wait,
-            deployment_approval_wait_time=deployment_approval_wait_time,
-            alarms=alarms,
-            rollback_alarm_options=rollback_alarm_options,
-            application=application,
-            deployment_group_name=deployment_group_name,
-            deploy_on_update=deploy_on_update,
-            deployment_timeout=deployment_timeout,
-            hooks=hooks,
-            smoke_test=smoke_test,
-            dashboard=dashboard,
-            notifications_topic=notifications_topic,
-            domain_name=domain_name,
-            domain_zone=domain_zone,
-        )
+        props = ServiceProps.from_arguments(locals())
         # Validate everything before creating anything, so a bad value fails with its own message.
         check_props(props)
+        check_task_source(props)
         self._engine = engine_for(engine)
         self._engine.validate(props)
+        check_sharing(props, self.node.path)
         self.engine: DeploymentEngine = engine
         self.traffic_shift: TrafficShift = props.shift
         self.termination_wait: Duration = props.wait
@@ -367,11 +336,12 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         # Load balancing: the engine says what the listeners forward to, and adds its routes.
         lb = build_load_balancing(self, props, self.vpc, self._engine.listener_defaults)
         self._engine.route(self, lb)
-        self.load_balancer: elbv2.ApplicationLoadBalancer = lb.load_balancer
+        # Typed as the service's own (as before shared_load_balancer); from_existing's are the interfaces.
+        self.load_balancer = cast(elbv2.ApplicationLoadBalancer, lb.load_balancer)
         self.blue_target_group: elbv2.ApplicationTargetGroup = lb.blue_target_group
         self.green_target_group: elbv2.ApplicationTargetGroup = lb.green_target_group
-        self.prod_listener: elbv2.ApplicationListener = lb.prod_listener
-        self.test_listener: elbv2.ApplicationListener = lb.test_listener
+        self.prod_listener = cast(elbv2.ApplicationListener, lb.prod_listener)
+        self.test_listener = cast(elbv2.ApplicationListener, lb.test_listener)
         self.redirect_listener: elbv2.ApplicationListener | None = lb.redirect_listener
         self.access_logs_bucket: s3.IBucket | None = lb.access_logs_bucket
         self.domain_record: route53.ARecord | None = lb.domain_record
@@ -398,6 +368,10 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             engine_options=self._engine.service_options(props, lambda: [a.alarm_name for a in self._rollback_alarms]),
         )
 
+        self.scalable_task_count: ecs.ScalableTaskCount | None = (
+            auto_scaling.apply(self.service, lb.blue_target_group, lb.green_target_group) if auto_scaling else None
+        )
+
         # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
         self.smoke_test_function = SmokeTestFunction.for_service(self, props, vpc=self.vpc, load_balancing=lb)
         self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function)
@@ -422,9 +396,16 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             if dashboard
             else None
         )
+        if outputs:
+            service_outputs(self, lb, https=props.https, port=props.prod_port)
         self.notifications: events.Rule | None = (
             self._engine.notifications(self, notifications_topic, self.service) if notifications_topic else None
         )
+
+    @property
+    def listener(self) -> elbv2.ApplicationListener:
+        """The production listener (aws-ecs-patterns' name for it)."""
+        return self.prod_listener
 
     @property
     def rollback_alarms(self) -> list[cloudwatch.IAlarm]:

@@ -11,8 +11,10 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from . import defaults
 from .acknowledgements import ignore_cfn_lint
 from .log_groups import log_group as new_log_group
+from .validation import invalid
 
 if TYPE_CHECKING:
     from .props import ServiceProps
@@ -28,8 +30,80 @@ class TaskParts:
     log_group: logs.ILogGroup | None
 
 
+# Props that build the task definition and its container: a given task_definition already says all of them.
+# (name, the value that means "not given").
+_TASK_PROPS: tuple[tuple[str, object], ...] = (
+    ("cpu", defaults.CPU),
+    ("memory_limit_mib", defaults.MEMORY_LIMIT_MIB),
+    ("runtime_platform", None),
+    ("ephemeral_storage_gib", None),
+    ("family", None),
+    ("task_role", None),
+    ("execution_role", None),
+    ("environment", None),
+    ("secrets", None),
+    ("command", None),
+    ("entry_point", None),
+    ("docker_labels", None),
+    ("readonly_root_filesystem", False),
+    ("log_driver", None),
+    ("log_encryption_key", None),
+)
+
+
+def check_task_source(props: ServiceProps) -> None:
+    """``image`` (the construct builds the task definition) or ``task_definition`` (the user's): exactly one."""
+    given = props.task_definition
+    if given is None:
+        if props.image is None:
+            raise invalid(
+                "image",
+                None,
+                "pass image= (the construct builds the task definition), or task_definition= with container_name=.",
+            )
+        return
+    if props.image is not None:
+        raise invalid(
+            "task_definition",
+            given.node.path,
+            "image is given too; the task definition's containers have their images: drop image=, "
+            "or drop task_definition= to let the construct build one.",
+        )
+    for name, not_given in _TASK_PROPS:
+        value = getattr(props, name)
+        if value is not not_given and value != not_given:
+            raise invalid(
+                name,
+                value if isinstance(value, str | int | bool) else f"<{type(value).__name__}>",
+                f"task_definition {given.node.path!r} is given, and it says this itself; set it there, or drop "
+                "task_definition=.",
+            )
+    names = ", ".join(c.container_name for c in given.node.children if isinstance(c, ecs.ContainerDefinition))
+    container = given.find_container(props.container_name)
+    if container is None:
+        raise invalid(
+            "container_name",
+            props.container_name,
+            f"task_definition {given.node.path!r} has no container of that name (it has: {names or 'none'}); "
+            "name the container that receives the load balancer's traffic.",
+        )
+    if container.find_port_mapping(props.container_port, ecs.Protocol.TCP) is None:
+        raise invalid(
+            "container_port",
+            props.container_port,
+            f"container {props.container_name!r} of task_definition {given.node.path!r} maps no such TCP port; "
+            "add port_mappings=[ecs.PortMapping(container_port=...)] to it, or pass the port it maps.",
+        )
+
+
 def build_task(scope: Construct, props: ServiceProps) -> TaskParts:
-    """One container, logging to a new log group unless ``log_driver`` says otherwise."""
+    """One container, logging to a new log group unless ``log_driver`` says otherwise; or the given task
+    definition, with ``container_name`` as the container that receives traffic."""
+    if props.task_definition is not None:
+        container = props.task_definition.find_container(props.container_name)
+        assert container is not None  # check_task_source said so
+        return TaskParts(props.task_definition, container, None)
+    assert props.image is not None  # check_task_source said so
     task_definition = ecs.FargateTaskDefinition(
         scope,
         "TaskDefinition",
@@ -89,6 +163,7 @@ def build_service(
         enable_execute_command=props.enable_execute_command,
         propagate_tags=props.propagate_tags,
         service_name=props.service_name,
+        service_connect_configuration=props.service_connect,
         **engine_options,
     )
     if strategies:

@@ -159,3 +159,17 @@ def test_the_constructor_body_is_a_table_of_contents() -> None:
 def test_no_module_is_over_the_line_limit() -> None:
     sizes = {name: len(path.read_text().splitlines()) for name, path in _modules().items()}
     assert {name: size for name, size in sizes.items() if size > MAX_MODULE_LINES} == {}
+
+
+def test_the_props_object_holds_exactly_the_constructors_keyword_arguments() -> None:
+    # ServiceProps.from_arguments reads the constructor's locals(): a prop added to one and not the other
+    # would be ignored (or fail with a KeyError); mypy cannot see through locals(), so this test does.
+    import dataclasses
+    import inspect
+
+    from blue_green_ecs import BlueGreenFargateService
+    from blue_green_ecs.props import ServiceProps
+
+    parameters = inspect.signature(BlueGreenFargateService.__init__).parameters.values()
+    keyword_only = [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert sorted(keyword_only) == sorted(field.name for field in dataclasses.fields(ServiceProps))

@@ -66,10 +66,9 @@ def _build(stack: Stack, **props: Any) -> BlueGreenFargateService:
         (
             lambda s: {"load_balancer": None},
             TypeError,
-            "BlueGreenFargateService got an unexpected keyword argument 'load_balancer': a load balancer shared by "
-            "several services (shared_load_balancer) is not supported yet; see docs/props.md. Each service creates "
-            "its own; public_load_balancer=, load_balancer_name=, idle_timeout= and deletion_protection= configure "
-            "it.",
+            "BlueGreenFargateService got an unexpected keyword argument 'load_balancer': share one with "
+            "shared_load_balancer=BlueGreenLoadBalancer(...) (or BlueGreenLoadBalancer.from_existing(...)) and "
+            "routing=Routing(...).",
         ),
         (
             lambda s: {"desired_cont": 3},

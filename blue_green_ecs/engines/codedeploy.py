@@ -66,7 +66,27 @@ class CodeDeployEngine:
         self._trigger_timeout: Duration | None = None
 
     def validate(self, props: ServiceProps) -> None:
-        """Whole percentages, at most 10 alarms, and a deployment that fits CloudFormation's hour."""
+        """Whole percentages, at most 10 alarms, a deployment that fits CloudFormation's hour; no shared
+        load balancer, no Service Connect."""
+        if props.shared_load_balancer is not None:
+            # CodeDeploy's ECS deployments take listeners, each "configured with a single (default) rule that
+            # routes all traffic to a single target group", and reroute that default action (ECS Developer
+            # Guide, "Migrate CodeDeploy blue/green deployments to Amazon ECS blue/green deployments"): on a
+            # shared listener it would move every service's traffic. ECS's own blue/green shifts listener rules.
+            raise invalid(
+                "shared_load_balancer",
+                props.shared_load_balancer.node.path,
+                "CodeDeploy shifts traffic by rewriting the production and test listeners' default action, which "
+                "on a shared listener routes every service; use engine=DeploymentEngine.ECS_NATIVE, which shifts "
+                "this service's own listener rules, or drop shared_load_balancer=.",
+            )
+        if props.service_connect is not None:
+            raise invalid(
+                "service_connect",
+                "<ServiceConnectProps>",
+                "CodeDeploy blue/green deployments do not support ECS Service Connect (aws/containers-roadmap "
+                "#1993); use engine=DeploymentEngine.ECS_NATIVE.",
+            )
         percent = props.shift.percent
         if percent is not None and not unresolved(percent):
             limits.check_codedeploy_percent("traffic_shift.percent", percent)

@@ -107,14 +107,17 @@ class EcsNativeEngine:
         They also attach the target groups to the load balancer, which the alarms' metrics need.
         """
         lb = load_balancing
+        # On a shared load balancer the service's rules match its routing, at its priority.
+        priority = lb.routing.priority if lb.routing else 1
+        conditions = lb.routing.conditions() if lb.routing else [elbv2.ListenerCondition.path_patterns(["/*"])]
 
-        def rule(construct_id: str, listener: elbv2.ApplicationListener) -> elbv2.ApplicationListenerRule:
+        def rule(construct_id: str, listener: elbv2.IApplicationListener) -> elbv2.ApplicationListenerRule:
             return elbv2.ApplicationListenerRule(
                 scope,
                 construct_id,
                 listener=listener,
-                priority=1,
-                conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
+                priority=priority,
+                conditions=conditions,
                 action=elbv2.ListenerAction.weighted_forward(
                     [
                         elbv2.WeightedTargetGroup(target_group=lb.blue_target_group, weight=100),
@@ -188,8 +191,11 @@ class EcsNativeEngine:
         # The listeners take nothing from the lookup here (their default is a fixed 404), yet a change to
         # one (a port, a certificate) must wait for it: the lookup finds the rules through the listener on
         # its old port, before the listener moves (the simulator's ECS-native certificate sequences).
-        for listener in (parts.load_balancing.prod_listener, parts.load_balancing.test_listener):
-            listener.node.add_dependency(self.live_state.resource)
+        # A shared load balancer's listeners are found by ARN, which a port change keeps; they serve other
+        # services too and cannot wait for this one's lookup (which names them: a cycle).
+        if not parts.load_balancing.shared:
+            for listener in (parts.load_balancing.prod_listener, parts.load_balancing.test_listener):
+                listener.node.add_dependency(self.live_state.resource)
         self.live_state.follow_desired_count(service)
         self.live_state.pin_native_service(service)
 

@@ -105,6 +105,8 @@ class LookupProperties:
     green: str
     prod_rule_priority: str
     cluster: str
+    # A shared load balancer's production listener, named by ARN (its port is not this service's to know).
+    prod_listener_arn: str
     service_name: str
     configured: Mapping[str, Any]
 
@@ -124,8 +126,9 @@ class LookupProperties:
         return cls(
             engine=engine,
             load_balancer_arn=_text(properties, "LoadBalancerArn"),
-            prod_port=_port(properties, "ProdPort"),
-            test_port=_port(properties, "TestPort"),
+            prod_port=_port(properties, "ProdPort") if not properties.get("ProdListenerArn") else 0,
+            test_port=_port(properties, "TestPort") if not properties.get("ProdListenerArn") else 0,
+            prod_listener_arn=_text(properties, "ProdListenerArn", required=False),
             blue=_text(properties, "BlueTargetGroupArn"),
             green=_text(properties, "GreenTargetGroupArn"),
             prod_rule_priority=_text(properties, "ProdRulePriority", required=engine == ECS_NATIVE),
@@ -341,10 +344,14 @@ class LiveStateLookup:
 
     def _production_role(self, reader: Reader, now: LookupProperties) -> str:
         """Blue or green: where production traffic goes now (blue while the listener or rule does not exist)."""
-        listener = find_listener(reader, now.load_balancer_arn, now.prod_port)
+        if now.prod_listener_arn:
+            listener: Mapping[str, Any] | None = {"ListenerArn": now.prod_listener_arn}
+            where = f"the shared production listener {now.prod_listener_arn}"
+        else:
+            listener = find_listener(reader, now.load_balancer_arn, now.prod_port)
+            where = f"the production listener (port {now.prod_port}) of load balancer {now.load_balancer_arn}"
         if listener is None:
             return BLUE
-        where = f"the production listener (port {now.prod_port}) of load balancer {now.load_balancer_arn}"
         actions = listener.get("DefaultActions") or []
         if now.engine == ECS_NATIVE:
             rule = find_rule(reader, str(listener["ListenerArn"]), now.prod_rule_priority)
