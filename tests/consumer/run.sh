@@ -85,6 +85,18 @@ if (len(services), len(groups)) != (2, 1):
     sys.exit("consumer: FAILED: expected two services and one deployment group")
 PY
 
-echo "consumer: mypy --strict over the app"
-"$WORK/venv/bin/mypy" --strict --no-incremental app.py
+echo "consumer: the README's example app, as written"
+"$WORK/venv/bin/python" - "$ROOT/README.md" > readme_app.py <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+after = text.split("A complete `app.py`", 1)[1]
+print(re.search(r"```python\n(.*?)```", after, re.S).group(1), end="")
+PY
+CDK_OUTDIR=cdk.out.readme "$WORK/venv/bin/python" readme_app.py
+test -f cdk.out.readme/Shop.template.json
+wheel=$(basename "$WORK"/dist/*.whl)
+grep -q "dist/$wheel" "$ROOT/README.md" || { echo "consumer: FAILED: README does not install $wheel"; exit 1; }
+
+echo "consumer: mypy --strict over both apps"
+"$WORK/venv/bin/mypy" --strict --no-incremental app.py readme_app.py
 echo "consumer: passed"
