@@ -98,5 +98,11 @@ wheel=$(basename "$WORK"/dist/*.whl)
 grep -q "dist/$wheel" "$ROOT/README.md" || { echo "consumer: FAILED: README does not install $wheel"; exit 1; }
 
 echo "consumer: mypy --strict over both apps"
-"$WORK/venv/bin/mypy" --strict --no-incremental app.py readme_app.py
+"$WORK/venv/bin/mypy" --strict app.py readme_app.py
+# A misspelt import is an error, not an Any (the package's lazy __getattr__ is hidden from type checkers).
+echo "from blue_green_ecs import BlueGreenFargateServce" > typo.py
+if "$WORK/venv/bin/mypy" --strict typo.py > typo.out; then
+    echo "consumer: FAILED: mypy accepted a misspelt import"; exit 1
+fi
+grep -q 'Module "blue_green_ecs" has no attribute "BlueGreenFargateServce"' typo.out || { cat typo.out; exit 1; }
 echo "consumer: passed"
