@@ -8,11 +8,13 @@ SCAN_VENV := .scan-venv
 TEMPLATES := build/templates
 # @cdklabs/cdk-ecs-codedeploy, for the footprint comparison only, in a venv of its own.
 BENCH_VENV := build/bench-venv
+# The lowest aws-cdk-lib and constructs pyproject.toml allows, with cdk-nag 2 (tests/requirements-min.txt).
+MIN_VENV := build/min-venv
 STACK := BlueGreenSample
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help bootstrap synth test lint typecheck docs scan bench deploy diff destroy clean
+.PHONY: help bootstrap synth test test-min consumer lint typecheck docs scan bench deploy diff destroy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,8 +31,11 @@ node_modules/.installed: package.json package-lock.json
 
 bootstrap: $(VENV)/.installed node_modules/.installed ## Create .venv and install the pinned CDK CLI
 
-synth: bootstrap ## Synthesize the sample app into cdk.out/
-	cdk synth --quiet $(STACK)
+# IMAGE_TAG=1.28, ENGINE=ecs: the sample's context values (cdk.json has the defaults).
+CONTEXT := $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG)) $(if $(ENGINE),-c engine=$(ENGINE))
+
+synth: bootstrap ## Synthesize the sample app into cdk.out/ (ENGINE=ecs for the ECS-native engine)
+	cdk synth --quiet $(STACK) $(CONTEXT)
 	@echo "CloudFormation templates:"; ls -1 $(CURDIR)/cdk.out/*.template.json
 
 lint: bootstrap ## ruff (lint and format check)
@@ -42,6 +47,19 @@ typecheck: bootstrap ## mypy --strict over the package and the sample app
 
 test: lint typecheck ## Lint, type-check and run the whole test suite
 	pytest
+
+$(MIN_VENV)/.installed: pyproject.toml tests/requirements-min.txt
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/pip install --quiet -c tests/requirements-min.txt -r tests/requirements-min.txt -e .
+	touch $@
+
+test-min: $(MIN_VENV)/.installed ## The test suite on the lowest supported aws-cdk-lib and constructs, with cdk-nag 2
+	$(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+consumer: ## Build the sdist and wheel, install the wheel in a fresh venv, synthesize and mypy --strict a two-service app
+	PYTHON=$(PYTHON) bash tests/consumer/run.sh
 
 docs: bootstrap ## Regenerate docs/props.md from the docstrings
 	python -m docs.generate_props
@@ -66,11 +84,11 @@ $(BENCH_VENV)/.installed: benchmarks/requirements-ecs-codedeploy.txt
 bench: bootstrap $(BENCH_VENV)/.installed ## Benchmarks (synth time, footprint, suite time, deployment model) -> docs/performance.md
 	python -m benchmarks.run_all
 
-deploy: bootstrap ## Deploy the sample (needs AWS credentials); IMAGE_TAG=1.28 deploys another tag
-	cdk deploy $(STACK) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
+deploy: bootstrap ## Deploy the sample (needs AWS credentials); IMAGE_TAG=1.28 deploys another tag, ENGINE=ecs
+	cdk deploy $(STACK) $(CONTEXT)
 
 diff: bootstrap ## Show what a deploy would change
-	cdk diff $(STACK) $(if $(IMAGE_TAG),-c image_tag=$(IMAGE_TAG))
+	cdk diff $(STACK) $(CONTEXT)
 
 destroy: bootstrap ## Delete the sample stack
 	cdk destroy $(STACK)

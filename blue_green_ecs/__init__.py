@@ -56,8 +56,11 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'blue_green_ecs' has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
+if not TYPE_CHECKING:
+    # Hidden from type checkers: a module-level __getattr__ would make every unknown name (a typo in a
+    # consumer's import) an Any; they see the names imported above instead.
+    def __getattr__(name: str) -> Any:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'blue_green_ecs' has no attribute {name!r}")
+        return getattr(importlib.import_module(module, __name__), name)

@@ -1,13 +1,18 @@
 """Findings of cfn-lint, cdk-nag and checkov that are acknowledged rather than fixed, each with its reason.
 
 Every acknowledgment sits next to the resource it concerns: cfn-lint and checkov read the
-resource's CloudFormation metadata, cdk-nag 3 reads aws-cdk-lib's ``Validations`` acknowledgments
-on the construct (and reports them as suppressed, with the reason). docs/security.md lists them.
+resource's CloudFormation metadata; cdk-nag 3 reads aws-cdk-lib's ``Validations`` acknowledgments
+on the construct (and reports them as suppressed, with the reason), cdk-nag 2 the ``cdk_nag``
+metadata of each CloudFormation resource. docs/security.md lists them.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+import re
+from typing import Any
+
+import jsii
+from aws_cdk import Acknowledgment, AspectPriority, Aspects, CfnResource, IAspect, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
@@ -40,9 +45,50 @@ LOGS_DEFAULT_ENCRYPTION = (
 )
 
 
+# "IAM5[Resource::*]": the rule, and the granular finding cdk-nag 2 matches with `applies_to`.
+_NAG_RULE = re.compile(r"^(?P<rule>[A-Za-z0-9]+)(?:\[(?P<finding>.+)\])?$")
+# cdk-nag 2 rejects a suppression whose reason is shorter (NagSuppressionHelper.getSuppressionFormatError).
+_NAG2_MIN_REASON = 10
+
+
 def acknowledge_nag(scope: IConstruct, rule: str, reason: str) -> None:
-    """Acknowledge the AwsSolutions finding ``rule`` (e.g. ``"IAM5[Resource::*]"``) on ``scope`` and below."""
+    """Acknowledge the AwsSolutions finding ``rule`` (e.g. ``"IAM5[Resource::*]"``) on ``scope`` and below.
+
+    Both cdk-nag majors see it, without a dependency on either: cdk-nag 3 (an aws-cdk-lib policy
+    validation plugin) reads ``Validations`` acknowledgments, cdk-nag 2 (an Aspect) reads each
+    resource's ``cdk_nag`` metadata, written here as its ``NagSuppressions.addResourceSuppressions``
+    writes it (rule id ``AwsSolutions-IAM5``, the finding in ``applies_to``).
+    """
+    match = _NAG_RULE.match(rule)
+    if match is None or len(reason) < _NAG2_MIN_REASON:
+        raise ValueError(
+            f"acknowledge_nag: rule {rule!r} with reason {reason!r}: the rule must read like 'IAM5' or "
+            f"'IAM5[Resource::*]' and the reason must have at least {_NAG2_MIN_REASON} characters."
+        )
     Validations.of(scope).acknowledge(Acknowledgment(id=f"{_NAG_NAMESPACE}{rule}", reason=reason))
+    suppression: dict[str, Any] = {"reason": reason, "id": f"AwsSolutions-{match['rule']}"}
+    if match["finding"]:
+        suppression["applies_to"] = [match["finding"]]
+    # An Aspect, not a walk of scope's children now: like the Validations acknowledgment, it covers
+    # resources added under scope later (a role's default policy). MUTATING runs it before cdk-nag 2's
+    # own Aspect (default priority), wherever in the app that one is added.
+    Aspects.of(scope).add(_Nag2Suppression(suppression), priority=AspectPriority.MUTATING)
+
+
+@jsii.implements(IAspect)
+class _Nag2Suppression:
+    """Adds one cdk-nag 2 suppression to the ``cdk_nag`` metadata of every CloudFormation resource it visits."""
+
+    def __init__(self, suppression: dict[str, Any]) -> None:
+        self._suppression = suppression
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, CfnResource):
+            return
+        metadata = node.get_metadata("cdk_nag") or {"rules_to_suppress": []}
+        if self._suppression not in metadata["rules_to_suppress"]:
+            metadata["rules_to_suppress"].append(self._suppression)
+            node.add_metadata("cdk_nag", metadata)
 
 
 def skip_checkov(construct: IConstruct, *checks: tuple[str, str]) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Stack, Validations
+from aws_cdk import App, Aspects, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
@@ -22,6 +23,8 @@ from blue_green_ecs.acknowledgements import acknowledge_nag, acknowledge_role_de
 
 ROOT = Path(__file__).resolve().parents[1]
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+# `make test` runs cdk-nag 3, `make test-min` cdk-nag 2 (tests/requirements-min.txt).
+CDK_NAG_MAJOR = int(importlib.metadata.version("cdk-nag").split(".")[0])
 BASIC_EXECUTION = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
 
 
@@ -35,10 +38,15 @@ def new_app(*, outdir: str | None = None, **context: Any) -> App:
     """An App as `cdk synth` builds it (cdk.json's context, plus overrides), checked by cdk-nag.
 
     cdk-nag 3 is a policy-validation plugin: every synthesis of this app, ``Template.from_stack``
-    included, fails on an AwsSolutions finding that is neither fixed nor acknowledged.
+    included, fails on an AwsSolutions finding that is neither fixed nor acknowledged. cdk-nag 2 is
+    an Aspect that adds an error annotation per finding, and cdk.json's
+    ``@aws-cdk/core:annotationsInValidationReport`` makes those fail the synthesis just the same.
     """
     app = App(outdir=outdir, context={**cdk_context(), **context})
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    if CDK_NAG_MAJOR >= 3:
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    else:
+        Aspects.of(app).add(AwsSolutionsChecks())  # type: ignore[arg-type]  # typed by cdk-nag 3: a plugin there
     return app
 
 

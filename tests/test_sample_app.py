@@ -12,12 +12,13 @@ from aws_cdk.assertions import Template
 from sample.app import STACK_NAME, build
 
 from .conftest import Synthesized
-from .support import ROOT, cdk_context, logical_id, new_app, only, resources_of_type
+from .support import CDK_NAG_MAJOR, ROOT, cdk_context, logical_id, new_app, only, resources_of_type
 
 
 def test_cdk_json_runs_app_py_and_sets_the_image_tag() -> None:
     config = json.loads((ROOT / "cdk.json").read_text())
-    assert config["app"] == "python3 app.py"
+    # The virtual environment `make bootstrap` creates: `npx cdk synth` works without activating it.
+    assert config["app"] == ".venv/bin/python app.py"
     assert cdk_context()["image_tag"] == "1.27"
 
 
@@ -100,6 +101,7 @@ def test_account_and_region_come_from_context_only() -> None:
     assert (stack.account, stack.region) == ("111122223333", "eu-west-1")
 
 
+@pytest.mark.skipif(CDK_NAG_MAJOR < 3, reason="cdk-nag 2 writes no validation report (tests/test_acknowledgements.py)")
 def test_cdk_nag_finds_nothing_unacknowledged_and_every_acknowledgment_has_a_reason(tmp_path: Path) -> None:
     for context in ({}, {"smoke_test": "true"}):
         outdir = tmp_path / str(len(context))

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import ExportError
 from .parameters import parameterize
 from .pipeline_files import fill, placeholders
@@ -263,11 +261,22 @@ def make_standalone(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
+def _yaml() -> Any:
+    """PyYAML, which only the export needs: it comes with the ``cli`` extra, not with the library."""
+    try:
+        import yaml
+    except ImportError:
+        raise ExportError(
+            "Writing YAML (appspec.yaml, --format yaml) needs PyYAML: pip install 'blue-green-ecs[cli]'."
+        ) from None
+    return yaml
+
+
 def write(path: Path, document: Any, output_format: str) -> None:
     """JSON or YAML (CloudFormation reads both; YAML keeps the long form of intrinsic functions)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if output_format == "yaml":
-        path.write_text(yaml.safe_dump(document, sort_keys=False, width=120))
+        path.write_text(_yaml().safe_dump(document, sort_keys=False, width=120))
     else:
         path.write_text(json.dumps(document, indent=1) + "\n")
 
@@ -285,6 +294,7 @@ def export(
     """Synthesize, then write every stack's template and every CodeDeploy service's pipeline files."""
     if output_format not in ("json", "yaml"):
         raise ExportError(f"Unknown format {output_format!r}: use json or yaml.")
+    _yaml()  # before synthesizing: appspec.yaml is YAML whatever the format
     command, app_context = load_app(directory, app)
     context: dict[str, Any] = {**app_context, **(extra_context or {})}
     if standalone:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._version import __version__
 from ..timeline import PlanInputs, format_time, plan, to_svg
 from . import deployments
 from .export import ExportError, export
@@ -23,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Export CloudFormation templates and pipeline files of blue/green ECS services, "
         "and plan a deployment's timeline.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ex = commands.add_parser(

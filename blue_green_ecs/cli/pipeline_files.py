@@ -17,8 +17,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import ExportError
 
 OUTPUT_PREFIX = "BlueGreenEcs"
@@ -134,7 +132,7 @@ def fill(folder: Path, stack_outputs: Mapping[str, str]) -> list[Path]:
         # A value goes into a JSON string as JSON escapes it (a quote or backslash would end it).
         shown = {name: json.dumps(value)[1:-1] if as_json else value for name, value in values.items()}
         text = _PLACEHOLDER.sub(partial(_put, shown), text)
-        document = json.loads(text) if as_json else yaml.safe_load(text)
+        document = json.loads(text) if as_json else _yaml_module().safe_load(text)
         left = _first_intrinsic(document, "")
         if left is not None:
             key, function = left
@@ -163,3 +161,10 @@ def _first_intrinsic(document: Any, where: str) -> tuple[str, str] | None:
     elif isinstance(document, dict):
         items = [(f"{where}.{key}" if where else str(key), item) for key, item in document.items()]
     return next((found for key, item in items if (found := _first_intrinsic(item, key)) is not None), None)
+
+
+def _yaml_module() -> Any:
+    """PyYAML, on use: it comes with the ``cli`` extra (an appspec.yaml needs it; the library does not)."""
+    import yaml
+
+    return yaml
