@@ -2,13 +2,13 @@
 
 A hook function only decides pass or fail; the decorator tells the engine that invoked it::
 
-    from lifecycle_hook import deployment_hook  # inside the Lambda asset
+    from lifecycle_hook import codedeploy_hook  # inside the Lambda asset
 
-    @deployment_hook
+    @codedeploy_hook
     def handler(event, context):
         return check_something()  # True or None: pass; False or an exception: fail
 
-``codedeploy_hook`` is the same decorator under its original name. The same hook function runs unchanged
+The name is the original one; the same hook function runs unchanged
 under both engines; the decorator tells them apart by the event:
 
 CodeDeploy
@@ -173,6 +173,3 @@ def codedeploy_hook(
     if func is not None:
         return _wrap(func, client)
     return functools.partial(_wrap, client=client)
-
-
-deployment_hook = codedeploy_hook

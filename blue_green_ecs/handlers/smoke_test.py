@@ -427,7 +427,7 @@ def make_handler(
             raise lifecycle_hook.HookFailedError(result.summary())
         return True
 
-    return lifecycle_hook.deployment_hook(client=client)(smoke_test)
+    return lifecycle_hook.codedeploy_hook(client=client)(smoke_test)
 
 
 handler = make_handler()

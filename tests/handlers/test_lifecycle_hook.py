@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from blue_green_ecs.handlers import lifecycle_hook
-from blue_green_ecs.handlers.lifecycle_hook import HookFailedError, codedeploy_hook, deployment_hook
+from blue_green_ecs.handlers.lifecycle_hook import HookFailedError, codedeploy_hook
 
 from .fakes import no_codedeploy_calls
 
@@ -215,7 +215,7 @@ def test_ecs_return_value_decides_the_hook_status(
 def test_ecs_exception_returns_failed_and_is_logged_not_raised(
     no_codedeploy: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    @deployment_hook(client=no_codedeploy)
+    @codedeploy_hook(client=no_codedeploy)
     def check(event: Mapping[str, Any], context: Any) -> bool:
         raise RuntimeError("database unreachable")
 
@@ -230,7 +230,7 @@ def test_ecs_exception_returns_failed_and_is_logged_not_raised(
 def test_ecs_hook_failed_error_logs_the_reason_without_traceback(
     no_codedeploy: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    @deployment_hook(client=no_codedeploy)
+    @codedeploy_hook(client=no_codedeploy)
     def check(event: Mapping[str, Any], context: Any) -> bool:
         raise HookFailedError("2 of 5 requests failed")
 
@@ -257,7 +257,7 @@ def test_ecs_hook_function_sees_the_event_as_given(no_codedeploy: Any, stage: st
     event = {**ECS_EVENT, "lifecycleStage": stage, "hookDetails": {"attempt": 2}}
     seen: list[Mapping[str, Any]] = []
 
-    @deployment_hook(client=no_codedeploy)
+    @codedeploy_hook(client=no_codedeploy)
     def check(event: Mapping[str, Any], context: Any) -> bool:
         seen.append(event)
         return True
@@ -278,7 +278,7 @@ def test_ecs_hook_function_sees_the_event_as_given(no_codedeploy: Any, stage: st
 def test_ecs_event_needs_only_execution_details(
     no_codedeploy: Any, capsys: pytest.CaptureFixture[str], event: dict[str, Any]
 ) -> None:
-    @deployment_hook
+    @codedeploy_hook
     def check(event: Mapping[str, Any], context: Any) -> bool:
         return False
 
@@ -286,19 +286,6 @@ def test_ecs_event_needs_only_execution_details(
     [line] = reported(capsys)
     assert line["engine"] == "ecs"
     assert line["status"] == "FAILED"
-
-
-def test_deployment_hook_is_codedeploy_hook(client: Any, stubber: Stubber) -> None:
-    stubber.add_response(
-        "put_lifecycle_event_hook_execution_status", {"lifecycleEventHookExecutionId": "x"}, expected("Succeeded")
-    )
-
-    @deployment_hook(client=client)
-    def check(event: Mapping[str, Any], context: Any) -> bool:
-        return True
-
-    assert deployment_hook is codedeploy_hook
-    assert check(EVENT, None) == {"DeploymentId": "d-NEW", "Status": "Succeeded", "Reason": "hook passed"}
 
 
 @pytest.mark.parametrize(
@@ -319,7 +306,7 @@ def test_unknown_event_shape_is_rejected_without_calls(
 ) -> None:
     calls = []
 
-    @deployment_hook(client=no_codedeploy)
+    @codedeploy_hook(client=no_codedeploy)
     def check(event: Mapping[str, Any], context: Any) -> bool:
         calls.append(event)
         return True
