@@ -7,14 +7,10 @@ drift, and rewrites the template's action as soon as any property of the listene
 take its attributes (``Data``) through Fn::GetAtt, so the template always says what is live.
 
 Everything is found through the load balancer, the listener ports, the rule priorities, the cluster and
-the target group pair: never through the listeners', rules' or service's own ARNs, which would make the
-lookup depend on what depends on it. On an Update, "where it lives now" comes from the OLD properties
-(the lookup runs before the listeners move to new ports, or a new load balancer or cluster gets them),
-and the role found there (blue or green) is answered with the NEW pair's target group of that role.
-
-Reads only: ``elasticloadbalancing:DescribeListeners`` and ``DescribeRules`` (no resource-level
-permissions: Resource "*"), ``ecs:ListServices`` and ``ecs:DescribeServices``. Every value of ``Data``
-is a string (lists comma-joined; the template uses Fn::Split). A Delete makes no AWS call.
+the target group pair, never through the ARNs of what depends on the lookup. On an Update, "where it
+lives now" comes from the OLD properties (the lookup runs before the listeners move to new ports, or a
+new load balancer or cluster gets them). Reads only (DescribeListeners/Rules, ListServices,
+DescribeServices). Every value of ``Data`` is a string (lists comma-joined; the template uses Fn::Split).
 """
 
 from __future__ import annotations
@@ -302,6 +298,11 @@ class LiveStateLookup:
         prod_role = self._production_role(reader, now)
         if old is not None:
             _check_engine_switch(old, new, prod_role)
+            if (old.blue, old.green) != (new.blue, new.green):  # e.g. container_port: the port is create-only
+                raise LiveStateError(
+                    "The target groups are being replaced, and the running tasks stay registered in the old ones "
+                    f"(production: {now.target_group(prod_role)}): not possible in place. Migrate with {_ENGINES_DOC}."
+                )
         replaced = old is not None and (old.service_name, old.cluster) != (new.service_name, new.cluster)
         if old is not None and not replaced and old.engine == new.engine == CODE_DEPLOY:
             _check_capacity_providers(old, new)

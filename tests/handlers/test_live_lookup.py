@@ -635,3 +635,16 @@ def test_provider_answers_an_invalid_property_as_failed(env: Env) -> None:
     assert [(b["Status"], b["Reason"]) for b in env.sent] == [
         ("FAILED", "The live-state lookup's property 'ProdPort' must be a port number, got 'https'.")
     ]
+
+
+def test_a_replaced_target_group_pair_is_refused(env: Env) -> None:
+    # given production on green, and an update whose target groups are new ones (container_port changed:
+    # a target group's port is create-only); the running tasks stay registered in the old pair
+    env.listeners(listener(PROD_LISTENER, 443, forward(GREEN)))
+    new = {**PROPS, "BlueTargetGroupArn": BLUE + "-new", "GreenTargetGroupArn": GREEN + "-new"}
+
+    assert refusal(env, new, PROPS) == (
+        f"The target groups are being replaced, and the running tasks stay registered in the old ones (production: "
+        f"{GREEN}): not possible in place. Migrate with the side-by-side procedure of docs/engines.md ('Migrating a "
+        "service between engines')."
+    )
