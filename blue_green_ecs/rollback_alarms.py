@@ -209,10 +209,7 @@ class RollbackAlarms(Construct):
             self.latency = self._alarm(
                 "Latency",
                 expression="MAX([blueLatency, greenLatency])",
-                metrics={
-                    f"{color}Latency": metrics.target_response_time(period=period, statistic="p99")
-                    for color, metrics in groups.items()
-                },
+                metrics=_p99(groups, period),
                 label="p99 target response time, seconds (worse of blue and green)",
                 threshold=seconds,
                 description=(
@@ -258,13 +255,7 @@ class RollbackAlarms(Construct):
         self.compare_latency = self._alarm(
             "CompareLatency",
             expression=f"IF({both_judged}, ABS(FILL(blueLatency, 0) - FILL(greenLatency, 0)), 0)",
-            metrics={
-                **{
-                    f"{color}Latency": m.target_response_time(period=period, statistic="p99")
-                    for color, m in groups.items()
-                },
-                **requests,
-            },
+            metrics={**_p99(groups, period), **requests},
             label="p99 target response time, difference of blue and green (seconds)",
             threshold=seconds,
             description=(
@@ -322,3 +313,8 @@ def warn_if_alarms_too_slow(scope: Construct, shift: TrafficShift, options: Roll
         # The canary's id is the one earlier versions used, so existing acknowledgements keep working.
         warning = "alarmsSlowerThanCanary" if kind == "canary" else "alarmsSlowerThanLinearStep"
         Annotations.of(scope).add_warning_v2(f"blue-green-ecs:{warning}", message)
+
+
+def _p99(groups: Mapping[str, elbv2.IApplicationTargetGroupMetrics], period: Duration) -> dict[str, cloudwatch.IMetric]:
+    """``blueLatency`` and ``greenLatency``: each target group's p99 target response time."""
+    return {f"{color}Latency": m.target_response_time(period=period, statistic="p99") for color, m in groups.items()}
