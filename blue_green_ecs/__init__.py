@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .rollback_alarms import RollbackAlarmOptions
     from .service import BlueGreenFargateService
     from .shared_load_balancer import BlueGreenLoadBalancer
+    from .test_traffic import TestTrafficHeader
     from .traffic_shift import TrafficShift, TrafficShiftKind
 
 _EXPORTS = {
@@ -30,6 +31,7 @@ _EXPORTS = {
     "DeploymentHooks": ".hooks",
     "RollbackAlarmOptions": ".rollback_alarms",
     "SmokeTest": ".hooks",
+    "TestTrafficHeader": ".test_traffic",
     "TrafficShift": ".traffic_shift",
     "TrafficShiftKind": ".traffic_shift",
     "appspec_document": ".pipeline",
@@ -47,6 +49,7 @@ __all__ = [
     "RollbackAlarmOptions",
     "Routing",
     "SmokeTest",
+    "TestTrafficHeader",
     "TrafficShift",
     "TrafficShiftKind",
     "appspec_document",

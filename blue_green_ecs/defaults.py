@@ -44,6 +44,15 @@ HTTPS_PORT = 443
 TEST_LISTENER_PORT_HTTP = 8080
 TEST_LISTENER_PORT_HTTPS = 8443
 
+# ECS_NATIVE on the service's own load balancer: the rules ECS shifts. The production rule leaves
+# priorities 1-9 free, so a rule that must be evaluated first (test_traffic_header's, or the team's
+# own) can be added or removed without moving it; it was at 1 before 0.x (see CHANGELOG.md).
+OWN_PROD_RULE_PRIORITY = 10
+OWN_TEST_RULE_PRIORITY = 1
+# test_traffic_header: a header that sends a request to green through the production listener.
+TEST_TRAFFIC_HEADER_NAME = "x-blue-green"
+TEST_TRAFFIC_RULE_PRIORITY = 1
+
 HEALTH_CHECK_PATH = "/"
 # A new task is healthy after HEALTHY_THRESHOLD consecutive passes, INTERVAL apart: 2 x 10 s = 20 s,
 # against 5 x 30 s = 150 s with the ALB defaults. That is the floor of every deployment's

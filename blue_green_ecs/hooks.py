@@ -255,10 +255,15 @@ class SmokeTestFunction(Construct):
 
 
 def hooks_by_event(
-    hooks: DeploymentHooks | None, smoke_test_function: lambda_.IFunction | None
+    hooks: DeploymentHooks | None,
+    smoke_test_function: lambda_.IFunction | None,
+    test_traffic_router: lambda_.IFunction | None = None,
 ) -> dict[str, lambda_.IFunction]:
-    """AppSpec event -> function, in lifecycle order, the smoke test as AfterAllowTestTraffic."""
+    """AppSpec event -> function, in lifecycle order: the smoke test as AfterAllowTestTraffic, the test traffic
+    router as AfterInstall."""
     given = (hooks or DeploymentHooks()).by_event()
+    if test_traffic_router is not None:
+        given["AfterInstall"] = test_traffic_router
     if smoke_test_function is not None:
         given["AfterAllowTestTraffic"] = smoke_test_function
     return {event: given[event] for event in HOOK_NAMES if event in given}

@@ -38,6 +38,7 @@ BUNDLES: Mapping[str, tuple[str, ...]] = {
         "cfn_response",
     ),
     "smoke_test": ("lifecycle_hook",),
+    "test_traffic_router": ("lifecycle_hook",),
 }
 # The entry point of every bundle, and of its inline form (``index.py``).
 HANDLER_FUNCTION = "handler"

@@ -19,6 +19,7 @@ the template's values (blue for production, the configured network and count).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -29,6 +30,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from . import defaults
 from .load_balancing import select_subnets
 
 if TYPE_CHECKING:
@@ -59,7 +61,8 @@ class LiveLookup(Construct):
         listeners = (
             [] if lb.shared else [_l1(cast(Construct, lb.prod_listener)), _l1(cast(Construct, lb.test_listener))]
         )
-        watched: list[CfnResource] = [*listeners, *(_l1(r) for r in rules), _l1(service)]
+        self._secrets: list[str] = []
+        self._watched: list[CfnResource] = [*listeners, *(_l1(r) for r in rules), _l1(service)]
         configured = {
             "DesiredCount": str(props.desired_count),
             "ContainerName": props.container_name,
@@ -84,11 +87,13 @@ class LiveLookup(Construct):
             "ServiceName": props.service_name or "",
             "Configured": configured,
             # Asked again whenever CloudFormation would write the listeners, rules or service.
-            "Fingerprint": Lazy.any(_Fingerprint(watched, named_only=parts.alarms)),
+            "Fingerprint": Lazy.any(_Fingerprint(self._watched, named_only=parts.alarms, secrets=self._secrets)),
         }
         if rules:
-            priority = str(lb.routing.priority) if lb.routing else "1"
-            properties.update(ProdRulePriority=priority, TestRulePriority=priority)
+            properties.update(
+                ProdRulePriority=str(lb.routing.priority if lb.routing else defaults.OWN_PROD_RULE_PRIORITY),
+                TestRulePriority=str(lb.routing.priority if lb.routing else defaults.OWN_TEST_RULE_PRIORITY),
+            )
         if lb.shared:
             properties["ProdListenerArn"] = lb.prod_listener.listener_arn
         self.resource = CustomResource(
@@ -98,6 +103,27 @@ class LiveLookup(Construct):
     def attribute(self, name: str) -> str:
         """One of the lookup's attributes (see handlers/live_lookup.py), as a token."""
         return self.resource.get_att_string(name)
+
+    def watch(self, rule: elbv2.ApplicationListenerRule, *, secret: str | None = None) -> None:
+        """Ask the lookup again whenever CloudFormation would write ``rule`` (it takes a lookup attribute).
+
+        ``secret`` (a value of the rule) is left out of the fingerprint: the lookup's properties reach its
+        function's event and CloudFormation's console, and CloudFormation resolves no secure dynamic
+        reference in a custom resource's properties.
+        """
+        self._watched.append(_l1(rule))
+        if secret is not None:
+            self._secrets.append(secret)
+
+    def follow_revisions(self, task_definition: ecs.ITaskDefinition) -> None:
+        """Ask the lookup again with every new task definition, not only when a watched resource changes.
+
+        For what moves with each deployment and is written in the same update that starts the next one (the
+        test traffic rule): a new image changes no watched property under CODE_DEPLOY (the trigger deploys it).
+        """
+        self.resource.node.default_child.add_property_override(  # type: ignore[union-attr]
+            "TaskDefinition", task_definition.task_definition_arn
+        )
 
     def follow_desired_count(self, service: ecs.FargateService) -> None:
         """The running task count stays what it is; a new service starts with ``desired_count``."""
@@ -187,8 +213,11 @@ class _Fingerprint:
     """The watched resources' own properties, resolved at synthesis (the engine-owned overrides are not
     among them, so the fingerprint does not refer to the lookup itself)."""
 
-    def __init__(self, resources: Sequence[CfnResource], *, named_only: Sequence[Any]) -> None:
+    def __init__(
+        self, resources: Sequence[CfnResource], *, named_only: Sequence[Any], secrets: Sequence[str] = ()
+    ) -> None:
         self._resources = resources
+        self._secrets = secrets
         # Read at synthesis: alarms added with add_rollback_alarm are in the same list by then.
         self._named_only = named_only
 
@@ -205,12 +234,24 @@ class _Fingerprint:
             str(stack.resolve(stack.get_logical_id(c))) for c in stack.node.find_all() if isinstance(c, CfnElement)
         }
         foreign = _referenced(stack.resolve([r._cfn_properties for r in self._resources])) - local
+        secrets = [json.dumps(stack.resolve(secret), sort_keys=True) for secret in self._secrets]
         return {
-            resource.node.path.rsplit("/", 2)[-2]: _without_refs_to(
-                watched | foreign, stack.resolve(resource._cfn_properties)
+            resource.node.path.rsplit("/", 2)[-2]: _without_secrets(
+                secrets, _without_refs_to(watched | foreign, stack.resolve(resource._cfn_properties))
             )
             for resource in self._resources
         }
+
+
+def _without_secrets(secrets: Sequence[str], value: Any) -> Any:
+    """``value`` with every part equal to one of ``secrets`` (resolved, as JSON) replaced by a marker."""
+    if secrets and json.dumps(value, sort_keys=True) in secrets:
+        return "<secret>"
+    if isinstance(value, list):
+        return [_without_secrets(secrets, item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_secrets(secrets, item) for key, item in value.items()}
+    return value
 
 
 def _referenced(value: Any) -> set[str]:

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .edge import IBlueGreenLoadBalancer, Routing
     from .engines import DeploymentEngine
     from .hooks import DeploymentHooks, SmokeTest
+    from .test_traffic import TestTrafficHeader
 
 
 P = ParamSpec("P")
@@ -126,6 +127,7 @@ class ServiceProps:
     smoke_test: SmokeTest | None
     shared_load_balancer: IBlueGreenLoadBalancer | None
     routing: Routing | None
+    test_traffic_header: TestTrafficHeader | None
     service_connect: ecs.ServiceConnectProps | None
     outputs: bool
     dashboard: bool

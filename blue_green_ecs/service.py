@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 if TYPE_CHECKING:
     # Types of optional props: importing these modules costs every synthesis time.
@@ -40,6 +40,7 @@ from .props import ServiceProps, check_props, reject_unknown_props
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, warn_if_alarms_too_slow
 from .shared_load_balancer import check_sharing
 from .task import build_service, build_task, check_task_source
+from .test_traffic import TestTrafficHeader, TestTrafficRouter, check_test_traffic_header, router_for
 from .traffic_shift import TrafficShift
 from .validation import invalid
 
@@ -176,6 +177,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         domain_zone: route53.IHostedZone | None = None,
         shared_load_balancer: IBlueGreenLoadBalancer | None = None,
         routing: Routing | None = None,
+        test_traffic_header: TestTrafficHeader | None = None,
         service_connect: ecs.ServiceConnectProps | None = None,
         outputs: bool = False,
     ) -> None:
@@ -306,6 +308,10 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             Default: the service creates its own load balancer.
         :param routing: with ``shared_load_balancer``, the service's rules: ``Routing(priority=...,
             host_headers=[...], path_patterns=[...])``. Default: none (required with a shared one).
+        :param test_traffic_header: a rule on the production listener that sends requests carrying
+            this header (name and secret value) to green, so testers and CI outside the VPC reach it
+            before users do: ``TestTrafficHeader(value=...)``. It follows every deployment a stack
+            update starts. Default: none; green is reachable through the test listener only.
         :param service_connect: ECS_NATIVE only. ECS Service Connect, passed to the Fargate service
             (CodeDeploy deployments do not support it, aws/containers-roadmap #1993). Default: none.
         :param outputs: add stack outputs of the load balancer's DNS name and the production URL, as
@@ -319,6 +325,9 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         self._engine = engine_for(engine)
         self._engine.validate(props)
         check_sharing(props, self.node.path)
+        check_test_traffic_header(
+            test_traffic_header, routing=routing, shared=shared_load_balancer, hooks=hooks, service_path=self.node.path
+        )
         self.engine: DeploymentEngine = engine
         self.traffic_shift: TrafficShift = props.shift
         self.termination_wait: Duration = props.wait
@@ -374,7 +383,17 @@ class BlueGreenFargateService(EngineAttributes, Construct):
 
         # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
         self.smoke_test_function = SmokeTestFunction.for_service(self, props, vpc=self.vpc, load_balancing=lb)
-        self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function)
+        self.test_traffic_router: TestTrafficRouter | None = router_for(
+            self,
+            test_traffic_header,
+            load_balancing=lb,
+            ecs_native=engine is DeploymentEngine.ECS_NATIVE,
+            prod_port=props.prod_port,
+            log_retention=props.log_retention,
+            log_encryption_key=props.log_encryption_key,
+        )
+        router = self.test_traffic_router.function if self.test_traffic_router else None
+        self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function, router)
         self._engine.attach(
             ServiceParts(
                 scope=self,
@@ -390,6 +409,9 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             )
         )
 
+        if self.test_traffic_router is not None and self.test_traffic_rule is not None:
+            self.test_traffic_router.allow_modify(self.test_traffic_rule, before=self._deployment_starters())
+
         # Operations: optional, their modules imported on use.
         self.dashboard: cloudwatch.Dashboard | None = (
             dashboard_for(self, title=construct_id, load_balancing=lb, alarms=self._rollback_alarms)
@@ -401,6 +423,13 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         self.notifications: events.Rule | None = (
             self._engine.notifications(self, notifications_topic, self.service) if notifications_topic else None
         )
+
+    def _deployment_starters(self) -> list[IConstruct]:
+        """What starts a deployment in a stack update: the deployment trigger, or the ECS-native service."""
+        if self.engine is DeploymentEngine.ECS_NATIVE:
+            return [cast(IConstruct, self.service.node.default_child)]
+        trigger = self.deployment_trigger
+        return [trigger.resource] if trigger is not None else []
 
     @property
     def listener(self) -> elbv2.ApplicationListener:

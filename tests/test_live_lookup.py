@@ -129,7 +129,7 @@ def test_ecs_native_rules_and_service_render_from_the_lookup(sample_ecs: Synthes
         ]
     _, lookup = only(template, RESOURCE_TYPE)
     assert lookup["Properties"]["Engine"] == "ECS_NATIVE"
-    assert (lookup["Properties"]["ProdRulePriority"], lookup["Properties"]["TestRulePriority"]) == ("1", "1")
+    assert (lookup["Properties"]["ProdRulePriority"], lookup["Properties"]["TestRulePriority"]) == ("10", "1")
     assert set(lookup["Properties"]["Fingerprint"]) == {
         "ProdListener",
         "TestListener",

@@ -28,6 +28,7 @@ from ..load_balancing import select_subnets
 from ..pipeline import record_pipeline_files
 from ..provider import Provider
 from ..shared_resources import codedeploy_application, codedeploy_role
+from ..test_traffic import add_test_traffic_rule
 from ..traffic_shift import TrafficShift
 from ..validation import check_duration, invalid, unresolved
 from . import DeploymentEngine
@@ -61,6 +62,7 @@ class CodeDeployEngine:
     appspec_properties: dict[str, Any]
     live_state: LiveLookup
     trigger: DeploymentTrigger | None
+    test_traffic_rule: elbv2.ApplicationListenerRule | None
 
     def __init__(self) -> None:
         self._trigger_timeout: Duration | None = None
@@ -217,6 +219,14 @@ class CodeDeployEngine:
             )
             # The role's policy (the hooks' invoke grants included) must exist before a deployment runs.
             self.trigger.resource.node.add_dependency(self.role)
+        self.test_traffic_rule = None
+        if props.test_traffic_header is not None:
+            self.test_traffic_rule = add_test_traffic_rule(
+                scope, props.test_traffic_header, lb, self.live_state, parts.task_definition
+            )
+            if self.trigger is not None:
+                # Green starts in the target group the rule forwards to: the rule is there first.
+                self.trigger.resource.node.add_dependency(self.test_traffic_rule)
 
     def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
         """The deployment group holds its alarm list: tell it (and the trigger, which explains rollbacks)."""

@@ -20,11 +20,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from .. import limits
+from .. import defaults, limits
 from ..acknowledgements import ignore_cfn_lint
 from ..live_lookup import LiveLookup
 from ..provider import Provider
 from ..shared_resources import infrastructure_role
+from ..test_traffic import add_test_traffic_rule
 from ..traffic_shift import TrafficShift, TrafficShiftKind
 from ..validation import invalid, show_duration, unresolved
 from . import DeploymentEngine
@@ -68,6 +69,7 @@ class EcsNativeEngine:
     infrastructure_role: iam.Role
     hook_role: iam.Role | None
     live_state: LiveLookup
+    test_traffic_rule: elbv2.ApplicationListenerRule | None
 
     def validate(self, props: ServiceProps) -> None:
         """No CodeDeploy-only props; ECS's own limits on steps and bake times."""
@@ -108,15 +110,14 @@ class EcsNativeEngine:
         """
         lb = load_balancing
         # On a shared load balancer the service's rules match its routing, at its priority.
-        priority = lb.routing.priority if lb.routing else 1
         conditions = lb.routing.conditions() if lb.routing else [elbv2.ListenerCondition.path_patterns(["/*"])]
 
-        def rule(construct_id: str, listener: elbv2.IApplicationListener) -> elbv2.ApplicationListenerRule:
+        def rule(construct_id: str, listener: elbv2.IApplicationListener, own: int) -> elbv2.ApplicationListenerRule:
             return elbv2.ApplicationListenerRule(
                 scope,
                 construct_id,
                 listener=listener,
-                priority=priority,
+                priority=lb.routing.priority if lb.routing else own,
                 conditions=conditions,
                 action=elbv2.ListenerAction.weighted_forward(
                     [
@@ -126,8 +127,8 @@ class EcsNativeEngine:
                 ),
             )
 
-        self.prod_listener_rule = rule("ProdRule", lb.prod_listener)
-        self.test_listener_rule = rule("TestRule", lb.test_listener)
+        self.prod_listener_rule = rule("ProdRule", lb.prod_listener, defaults.OWN_PROD_RULE_PRIORITY)
+        self.test_listener_rule = rule("TestRule", lb.test_listener, defaults.OWN_TEST_RULE_PRIORITY)
 
     def service_options(self, props: ServiceProps, alarm_names: Callable[[], list[str]]) -> dict[str, Any]:
         """Strategy, step configuration, bake time and the rollback alarms (read at synthesis)."""
@@ -198,6 +199,15 @@ class EcsNativeEngine:
                 listener.node.add_dependency(self.live_state.resource)
         self.live_state.follow_desired_count(service)
         self.live_state.pin_native_service(service)
+        self.test_traffic_rule = None
+        if props.test_traffic_header is not None:
+            self.test_traffic_rule = add_test_traffic_rule(
+                scope, props.test_traffic_header, lb, self.live_state, parts.task_definition
+            )
+            # The service update starts the deployment, into the target group the rule forwards to.
+            resource.node.add_dependency(self.test_traffic_rule)
+            # Its priority may be the one the production rule leaves (1, before OWN_PROD_RULE_PRIORITY).
+            self.test_traffic_rule.node.add_dependency(self.prod_listener_rule)
 
     def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
         """Nothing to tell: the service reads the alarm names at synthesis."""
@@ -274,8 +284,9 @@ def _lifecycle_hooks(scope: Construct, service: ecs.FargateService, hooks: Mappi
                 f"DeploymentConfiguration.LifecycleHooks.{index}.LifecycleStages", stages[key]
             )
     # The first deployment may run a hook as soon as the service exists: the role's policy, not only
-    # the role, must exist by then.
-    service.node.add_dependency(hook_role)
+    # the role, must exist by then. The service resource only: its security group is an input of the
+    # live-state lookup, which the rules wait for, and a hook may name a rule (the test traffic router).
+    resource.node.add_dependency(hook_role)
     return hook_role
 
 

@@ -75,6 +75,11 @@ class EngineAttributes:
         return self.code_deploy.appspec_properties
 
     @property
+    def test_traffic_rule(self) -> elbv2.ApplicationListenerRule | None:
+        """The production listener's rule for ``test_traffic_header`` (either engine); ``None`` without one."""
+        return self._engine.test_traffic_rule
+
+    @property
     def prod_listener_rule(self) -> elbv2.ApplicationListenerRule:
         """The production listener rule whose weights ECS shifts (ECS_NATIVE only)."""
         return self.ecs_native.prod_listener_rule

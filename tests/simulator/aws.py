@@ -11,7 +11,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -262,6 +262,8 @@ class Aws:
         # (caller, IAM action) of every client call; the caller is "handler" while the provider function runs
         self.calls: list[tuple[str, str]] = []
         self.caller = "cloudformation"
+        # called after every step of the clock (a test's check of what deployments do between CloudFormation's steps)
+        self.observer: Callable[[], None] = lambda: None
 
     def next_id(self) -> int:
         """A fresh number for ids and ARNs."""
@@ -334,6 +336,7 @@ class Aws:
                 codedeploy.progress(self, deployment)
         for revision in list(self.revisions):
             ecs_native.progress(self, revision)
+        self.observer()
 
     def settle(self, limit: timedelta = timedelta(hours=2)) -> None:
         """Advance in 15-second steps until no deployment is in progress (or ``limit`` passed)."""

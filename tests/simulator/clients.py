@@ -104,7 +104,20 @@ def elbv2(aws: Aws) -> Any:
             described.append({**default_rule, "Conditions": [], "Actions": listener.actions})
         return {"Rules": described}
 
-    return Client(aws, "elbv2", {"DescribeListeners": describe_listeners, "DescribeRules": describe_rules}).client
+    def modify_rule(params: Mapping[str, Any]) -> dict[str, Any]:
+        rule = aws.rules.get(params["RuleArn"])
+        if rule is None:
+            raise AwsError("RuleNotFound", "One or more rules not found")
+        if "Actions" in params:
+            from .resources import _actions  # as ELBv2 stores them
+
+            rule.actions = _actions(json.loads(json.dumps(params["Actions"])))
+        if "Conditions" in params:
+            rule.conditions = json.loads(json.dumps(params["Conditions"]))
+        return {"Rules": [{"RuleArn": rule.arn, "Priority": rule.priority, "Actions": rule.actions}]}
+
+    operations = {"DescribeListeners": describe_listeners, "DescribeRules": describe_rules, "ModifyRule": modify_rule}
+    return Client(aws, "elbv2", operations).client
 
 
 def ecs(aws: Aws) -> Any:

@@ -168,14 +168,25 @@ class Handlers:
 
     def _create_listener_rule(self, logical: str, kind: str, props: Any, n: int) -> Resource:
         arn = _arn("elasticloadbalancing", "listener-rule/app", f"sim/{n:016x}")
-        self.aws.rules[arn] = Rule(arn, props["ListenerArn"], str(props["Priority"]), [], [])
+        self.aws.rules[arn] = Rule(arn, props["ListenerArn"], "", [], [])
         resource = Resource(logical, kind, arn, props, {"RuleArn": arn})
-        self._update_listener_rule(resource, props)
+        try:
+            self._update_listener_rule(resource, props)
+        except ResourceFailedError:
+            del self.aws.rules[arn]
+            raise
         return resource
 
     def _update_listener_rule(self, resource: Resource, props: Any) -> None:
         # ModifyRule + SetRulePriorities with the template's values (the weights ECS moved are overwritten).
         rule = self.aws.rules[resource.physical_id]
+        priority = str(props["Priority"])
+        if any(
+            x is not rule and x.listener_arn == rule.listener_arn and x.priority == priority
+            for x in self.aws.rules.values()
+        ):
+            # ELBv2 CreateRule / SetRulePriorities: one rule per priority and listener.
+            raise ResourceFailedError(f"Priority '{priority}' is currently in use (Error Code: PriorityInUse)")
         rule.priority, rule.actions, rule.conditions = (
             str(props["Priority"]),
             _actions(props["Actions"]),

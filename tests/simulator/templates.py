@@ -14,11 +14,12 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Template
 
-from blue_green_ecs import BlueGreenFargateService, DeploymentEngine
+from blue_green_ecs import BlueGreenFargateService, DeploymentEngine, TestTrafficHeader
 
 from ..configurations import CERTIFICATE_ARN, IMAGE, vpc_with_flow_logs
 from ..support import new_stack
 
+TEST_TRAFFIC_SECRET = "simulated-shared-secret-0123456789"
 ENGINES = {"CODE_DEPLOY": DeploymentEngine.CODE_DEPLOY, "ECS_NATIVE": DeploymentEngine.ECS_NATIVE}
 
 
@@ -49,6 +50,8 @@ def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
             options["platform_version"] = ecs.FargatePlatformVersion.VERSION1_4
         elif change == "grace_period":
             options["health_check_grace_period"] = Duration.seconds(120)
+        elif change == "test_traffic_header":
+            options["test_traffic_header"] = TestTrafficHeader(value=TEST_TRAFFIC_SECRET)
         elif change == "service_name":
             options["service_name"] = "web-v2"
         elif change != "base":
