@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 if TYPE_CHECKING:
     # Types of optional props: importing these modules costs every synthesis time.
@@ -83,6 +83,8 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         termination_wait: the effective wait before the old tasks stop (ECS-native: the bake time).
         hooks: lifecycle event -> function, the smoke test included.
         smoke_test_function: the smoke test's function, or ``None``.
+        test_traffic_rule: the production listener's rule of ``test_traffic_header``, or ``None``.
+        test_traffic_router: the ``TestTrafficRouter`` hook that moves that rule to green, or ``None``.
         dashboard: the CloudWatch dashboard, or ``None``.
         domain_record: the alias record of ``domain_name``, or ``None``.
         notifications: the EventBridge rule sending deployment events to SNS, or ``None``.
@@ -383,15 +385,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
 
         # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
         self.smoke_test_function = SmokeTestFunction.for_service(self, props, vpc=self.vpc, load_balancing=lb)
-        self.test_traffic_router: TestTrafficRouter | None = router_for(
-            self,
-            test_traffic_header,
-            load_balancing=lb,
-            ecs_native=engine is DeploymentEngine.ECS_NATIVE,
-            prod_port=props.prod_port,
-            log_retention=props.log_retention,
-            log_encryption_key=props.log_encryption_key,
-        )
+        self.test_traffic_router: TestTrafficRouter | None = router_for(self, props, load_balancing=lb)
         router = self.test_traffic_router.function if self.test_traffic_router else None
         self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function, router)
         self._engine.attach(
@@ -406,11 +400,9 @@ class BlueGreenFargateService(EngineAttributes, Construct):
                 load_balancing=lb,
                 alarms=self._rollback_alarms,
                 hooks=self.hooks,
+                test_traffic_router=self.test_traffic_router,
             )
         )
-
-        if self.test_traffic_router is not None and self.test_traffic_rule is not None:
-            self.test_traffic_router.allow_modify(self.test_traffic_rule, before=self._deployment_starters())
 
         # Operations: optional, their modules imported on use.
         self.dashboard: cloudwatch.Dashboard | None = (
@@ -423,13 +415,6 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         self.notifications: events.Rule | None = (
             self._engine.notifications(self, notifications_topic, self.service) if notifications_topic else None
         )
-
-    def _deployment_starters(self) -> list[IConstruct]:
-        """What starts a deployment in a stack update: the deployment trigger, or the ECS-native service."""
-        if self.engine is DeploymentEngine.ECS_NATIVE:
-            return [cast(IConstruct, self.service.node.default_child)]
-        trigger = self.deployment_trigger
-        return [trigger.resource] if trigger is not None else []
 
     @property
     def listener(self) -> elbv2.ApplicationListener:

@@ -40,6 +40,7 @@ from .validation import invalid
 
 if TYPE_CHECKING:
     from .edge import IBlueGreenLoadBalancer, Routing
+    from .engines import DeploymentEngine
     from .hooks import DeploymentHooks
     from .parts import LoadBalancerParts
 
@@ -178,8 +179,13 @@ def add_test_traffic_rule(
     load_balancing: LoadBalancerParts,
     live_state: LiveState,
     task_definition: ecs.ITaskDefinition,
+    *,
+    router: TestTrafficRouter | None,
+    before: Sequence[IConstruct],
 ) -> elbv2.ApplicationListenerRule:
-    """The header rule on the production listener, forwarding where the lookup says green runs."""
+    """The header rule on the production listener, forwarding where the lookup says green runs; ``before`` start
+    deployments in a stack update (the deployment trigger, the ECS-native service) and wait for the rule, and
+    for the router's permission to modify it."""
     lb = load_balancing
     conditions = [elbv2.ListenerCondition.http_header(header.name, [header.value])]
     if lb.routing is not None:
@@ -202,6 +208,10 @@ def add_test_traffic_rule(
     rule.node.add_dependency(lb.blue_target_group, lb.green_target_group)
     live_state.watch(rule, secret=header.value)
     live_state.follow_revisions(task_definition)
+    for construct in before:
+        construct.node.add_dependency(rule)
+    if router is not None:
+        router.allow_modify(rule, before=before)
     if not Token.is_unresolved(header.value) and len(header.value) < MIN_SECRET_LENGTH:
         Annotations.of(scope).add_warning_v2(
             "blue-green-ecs:testTrafficHeaderGuessable",
@@ -311,28 +321,37 @@ class _RuleArn:
         return self.arn
 
 
+class TestTrafficSettings(Protocol):
+    """What a service's router is made from (the service's props are one)."""
+
+    @property
+    def test_traffic_header(self) -> TestTrafficHeader | None: ...
+    @property
+    def engine(self) -> DeploymentEngine: ...
+    @property
+    def prod_port(self) -> int: ...
+    @property
+    def log_retention(self) -> logs.RetentionDays: ...
+    @property
+    def log_encryption_key(self) -> kms.IKey | None: ...
+
+
 def router_for(
-    scope: Construct,
-    header: TestTrafficHeader | None,
-    *,
-    load_balancing: LoadBalancerParts,
-    ecs_native: bool,
-    prod_port: int,
-    log_retention: logs.RetentionDays,
-    log_encryption_key: kms.IKey | None,
+    scope: Construct, settings: TestTrafficSettings, *, load_balancing: LoadBalancerParts
 ) -> TestTrafficRouter | None:
     """The service's router (construct id ``TestTrafficRouter``), ``None`` without ``test_traffic_header``."""
-    if header is None:
+    if settings.test_traffic_header is None:
         return None
     routing = load_balancing.routing
+    ecs_native = settings.engine.value == "ECS_NATIVE"
     prod_priority = (routing.priority if routing else defaults.OWN_PROD_RULE_PRIORITY) if ecs_native else None
     return TestTrafficRouter(
         scope,
         "TestTrafficRouter",
-        header=header,
+        header=settings.test_traffic_header,
         load_balancing=load_balancing,
         prod_rule_priority=prod_priority,
-        prod_port=prod_port,
-        log_retention=log_retention,
-        log_encryption_key=log_encryption_key,
+        prod_port=settings.prod_port,
+        log_retention=settings.log_retention,
+        log_encryption_key=settings.log_encryption_key,
     )

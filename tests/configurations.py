@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, SecretValue, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
-from blue_green_ecs import BlueGreenFargateService, RollbackAlarmOptions, TrafficShift
+from blue_green_ecs import (
+    BlueGreenFargateService,
+    DeploymentEngine,
+    RollbackAlarmOptions,
+    TestTrafficHeader,
+    TrafficShift,
+)
 from blue_green_ecs.acknowledgements import LOGS_DEFAULT_ENCRYPTION, acknowledge_nag, skip_checkov
 from sample.app import build
 
 from .support import new_app, new_stack
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+TEST_TRAFFIC_SECRET = SecretValue.secrets_manager("test-traffic", json_field="value")
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111122223333:certificate/0b7e0a3c-1234-4d5e-9f00-123456789abc"
 
 
@@ -88,7 +95,8 @@ def https() -> tuple[Stack, BlueGreenFargateService]:
 
 
 def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
-    """A given cluster, an internal load balancer, all at once, Fargate Spot."""
+    """A given cluster, an internal load balancer, all at once, Fargate Spot, a test traffic header whose value is
+    a Secrets Manager reference."""
     stack = new_stack("Cluster")
     cluster = cluster_with_insights(stack, enable_fargate_capacity_providers=True)
     service = BlueGreenFargateService(
@@ -102,6 +110,21 @@ def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
         capacity_provider_strategies=[
             ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
         ],
+        test_traffic_header=TestTrafficHeader(value=TEST_TRAFFIC_SECRET.unsafe_unwrap()),
+    )
+    return stack, service
+
+
+def ecs_test_traffic() -> tuple[Stack, BlueGreenFargateService]:
+    """ECS-native on its own load balancer with a test traffic header (a literal value) and a user hook."""
+    stack = new_stack("EcsTestTraffic")
+    service = BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        cluster=cluster_with_insights(stack),
+        engine=DeploymentEngine.ECS_NATIVE,
+        test_traffic_header=TestTrafficHeader(name="x-canary", value="a-long-random-shared-secret-0123"),
     )
     return stack, service
 

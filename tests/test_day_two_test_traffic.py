@@ -15,12 +15,10 @@ from typing import Any
 import pytest
 
 from blue_green_ecs import defaults
-from blue_green_ecs.handlers import test_traffic_router
-
-from .simulator import clients, codedeploy
+from blue_green_ecs.handlers import lifecycle_hook, test_traffic_router
 
 from . import test_day_two
-from .simulator import templates
+from .simulator import clients, codedeploy, templates
 from .simulator.templates import template
 from .simulator.world import World
 from .test_day_two import ENGINES, IMAGE, apply, created, production_colour
@@ -213,6 +211,6 @@ def test_router_fails_the_hook_when_production_is_on_neither_target_group(sim: W
     sim.aws.listeners[listener].actions = [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "503"}}]
     # when the router runs, then it fails the hook with the reason and leaves the rule alone
     target = header_target(sim)
-    with pytest.raises(test_traffic_router.lifecycle_hook.HookFailedError, match="cannot tell which one green runs in"):
+    with pytest.raises(lifecycle_hook.HookFailedError, match="cannot tell which one green runs in"):
         run_router(sim)
     assert header_target(sim) == target

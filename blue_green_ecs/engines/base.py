@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from ..parts import LoadBalancerParts
     from ..props import ServiceProps
+    from ..test_traffic import TestTrafficRouter
     from . import DeploymentEngine
 
 
@@ -41,6 +42,8 @@ class ServiceParts:
     load_balancing: LoadBalancerParts
     alarms: Sequence[cloudwatch.IAlarm]
     hooks: Mapping[str, lambda_.IFunction]
+    # With test_traffic_header: the hook the engine's header rule is handed to (it may modify the rule).
+    test_traffic_router: TestTrafficRouter | None = None
 
 
 class Engine(Protocol):

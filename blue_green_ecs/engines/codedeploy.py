@@ -222,11 +222,15 @@ class CodeDeployEngine:
         self.test_traffic_rule = None
         if props.test_traffic_header is not None:
             self.test_traffic_rule = add_test_traffic_rule(
-                scope, props.test_traffic_header, lb, self.live_state, parts.task_definition
-            )
-            if self.trigger is not None:
+                scope,
+                props.test_traffic_header,
+                lb,
+                self.live_state,
+                parts.task_definition,
+                router=parts.test_traffic_router,
                 # Green starts in the target group the rule forwards to: the rule is there first.
-                self.trigger.resource.node.add_dependency(self.test_traffic_rule)
+                before=[self.trigger.resource] if self.trigger is not None else [],
+            )
 
     def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
         """The deployment group holds its alarm list: tell it (and the trigger, which explains rollbacks)."""

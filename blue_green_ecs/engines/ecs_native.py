@@ -202,10 +202,15 @@ class EcsNativeEngine:
         self.test_traffic_rule = None
         if props.test_traffic_header is not None:
             self.test_traffic_rule = add_test_traffic_rule(
-                scope, props.test_traffic_header, lb, self.live_state, parts.task_definition
+                scope,
+                props.test_traffic_header,
+                lb,
+                self.live_state,
+                parts.task_definition,
+                router=parts.test_traffic_router,
+                # The service update starts the deployment, into the target group the rule forwards to.
+                before=[resource],
             )
-            # The service update starts the deployment, into the target group the rule forwards to.
-            resource.node.add_dependency(self.test_traffic_rule)
             # Its priority may be the one the production rule leaves (1, before OWN_PROD_RULE_PRIORITY).
             self.test_traffic_rule.node.add_dependency(self.prod_listener_rule)
 
