@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
 from .simulator import clients, codedeploy
-from .simulator.aws import Aws, Group, weights_of
+from .simulator.aws import Aws, Group, Listener, Rule, forward, weights_of
 from .simulator.cloudformation import Stack
 from .simulator.intrinsics import Resolver, order
 from .simulator.resources import Handlers, Resource
@@ -186,3 +186,25 @@ def test_codedeploy_rolls_back_on_alarm(stack: Stack) -> None:
     assert (deployment.status, deployment.error and deployment.error["code"]) == ("Stopped", "ALARM_ACTIVE")
     assert weights_of(aws.listeners[prod].actions) == {blue: 100, green: 0}
     assert (aws.running_tasks(blue), aws.running_tasks(green)) == (2, 0)
+
+
+def _rule(priority: str, *conditions: dict[str, Any], target: str) -> Rule:
+    return Rule(f"rule-{priority}", "listener", priority, [forward(target)], list(conditions))
+
+
+def test_a_request_meets_the_first_matching_rule_by_priority_else_the_default_action() -> None:
+    # given a shared listener: api.example.com (host names without case) at 10, /web/* (paths with case) at 20
+    aws = Aws()
+    aws.listeners["listener"] = Listener("listener", "lb", 80, "HTTP", [{"Type": "fixed-response"}])
+    host = {"Field": "host-header", "HostHeaderConfig": {"Values": ["api.example.com"]}}
+    path = {"Field": "path-pattern", "Values": ["/web/*"]}  # the legacy form
+    aws.rules = {x.arn: x for x in (_rule("20", path, target="web"), _rule("10", host, target="api"))}
+
+    def where(host: str, path: str) -> dict[str, int]:
+        return weights_of(aws.route("listener", host, path))
+
+    # then
+    assert where("API.example.com", "/web/x") == {"api": 1}
+    assert where("www.example.com", "/web/x") == {"web": 1}
+    assert where("www.example.com", "/WEB/x") == {}
+    assert where("www.example.com", "/") == {}

@@ -483,6 +483,76 @@ def test_ecs_native_split_weights_are_refused(env: Env) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# ECS_NATIVE on a shared load balancer (ProdListenerArn)
+# ------------------------------------------------------------------------------------------------
+
+# The construct's properties on a BlueGreenLoadBalancer: the shared production listener by ARN, the service's rules
+# at its routing priority (ProdPort/TestPort are sent, and not used).
+SHARED_PROPS: dict[str, Any] = {
+    **NATIVE_PROPS,
+    "ProdListenerArn": PROD_LISTENER,
+    "ProdRulePriority": "10",
+    "TestRulePriority": "10",
+}
+SHARED_LISTENER = f"the shared production listener {PROD_LISTENER}"
+
+
+def other_services_rule(priority: str) -> dict[str, Any]:
+    """Another service's rule on the shared listener, forwarding to its own target group."""
+    return rule(priority, weighted((OTHER, 100)))
+
+
+def test_shared_listener_production_is_read_from_the_rule_at_the_services_priority(env: Env) -> None:
+    # given the shared listener's rules: another service's first, this service's at 10 on green, the 404 default;
+    # no DescribeListeners (the Stubber refuses a call it was not given): the listener is named, not found by port
+    env.rules(other_services_rule("5"), rule("10", weighted((BLUE, 0), (GREEN, 100))), rule("default", [{"Type": "x"}]))
+    env.services(service("api", GREEN, desired=3))
+
+    # then production is where this service's rule forwards, not where the first rule does
+    assert update(env, SHARED_PROPS) == expected(GREEN, GREEN, "3", CONFIGURED_VALUES)
+
+
+def test_shared_listener_priority_change_reads_the_rule_at_the_old_priority(env: Env) -> None:
+    # given production on green by the rule at 10; the update moves the service's rules to 7 (still free)
+    env.rules(other_services_rule("5"), rule("10", weighted((BLUE, 0), (GREEN, 100))))
+    env.services(service("api", GREEN))
+    moved = {**SHARED_PROPS, "ProdRulePriority": "7", "TestRulePriority": "7"}
+
+    # then the rule is found at its old priority: production stays on green (at 7 there is no rule yet: blue)
+    assert update(env, moved, SHARED_PROPS) == expected(GREEN, GREEN, "5", CONFIGURED_VALUES)
+
+
+def test_shared_listener_change_reads_the_rules_on_the_old_listener(env: Env) -> None:
+    # given the service moving to another shared listener: its rules are still on the old one
+    env.rules(rule("10", weighted((BLUE, 0), (GREEN, 100))))
+    env.services(service("api", GREEN))
+    moved = {**SHARED_PROPS, "ProdListenerArn": TEST_LISTENER}
+
+    assert update(env, moved, SHARED_PROPS) == expected(GREEN, GREEN, "5", CONFIGURED_VALUES)
+
+
+def test_shared_listener_split_weights_are_refused(env: Env) -> None:
+    env.rules(other_services_rule("5"), rule("10", weighted((BLUE, 90), (GREEN, 10))))
+
+    assert refusal(env, SHARED_PROPS) == (
+        f"Production traffic of the production rule (priority 10) of {SHARED_LISTENER} is split between the blue "
+        f"and green target groups ({BLUE} weight 90, {GREEN} weight 10): a deployment is shifting traffic. Wait "
+        "for the deployment to finish, then update the stack."
+    )
+
+
+def test_shared_listener_rule_forwarding_to_a_foreign_target_group_is_refused(env: Env) -> None:
+    # given the service's rule (10) pointed by hand at another service's target group
+    env.rules(other_services_rule("5"), rule("10", weighted((OTHER, 100), (BLUE, 0))))
+
+    assert refusal(env, SHARED_PROPS) == (
+        f"Production traffic of the production rule (priority 10) of {SHARED_LISTENER} goes to {OTHER}, not to "
+        f"the blue ({BLUE}) or the green ({GREEN}) target group of this service. Point it back at the target group "
+        "that holds the running tasks (aws elbv2 modify-listener or modify-rule), then update the stack."
+    )
+
+
+# ------------------------------------------------------------------------------------------------
 # engine switches
 # ------------------------------------------------------------------------------------------------
 

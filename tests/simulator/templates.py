@@ -14,7 +14,13 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Template
 
-from blue_green_ecs import BlueGreenFargateService, DeploymentEngine, TestTrafficHeader
+from blue_green_ecs import (
+    BlueGreenFargateService,
+    BlueGreenLoadBalancer,
+    DeploymentEngine,
+    Routing,
+    TestTrafficHeader,
+)
 
 from ..configurations import CERTIFICATE_ARN, IMAGE, vpc_with_flow_logs
 from ..support import new_stack
@@ -85,6 +91,60 @@ def template(engine: str, variant: str = "base", *, image: str = IMAGE, services
             if resource["Type"] == "AWS::ECS::TaskDefinition":
                 for container in resource["Properties"]["ContainerDefinitions"]:
                     container["Image"] = image
+    return copy.deepcopy(synthesized)
+
+
+# Two ECS-native services on one BlueGreenLoadBalancer ("Edge"): Api by host header, Web by path (issue #14).
+SHARED_SERVICES = ("Api", "Web")
+SHARED_ROUTING = {
+    "Api": {"host_headers": ["api.example.com"]},
+    "Web": {"path_patterns": ["/web/*"]},
+}
+SHARED_PRIORITIES = {"Api": 10, "Web": 20}
+
+
+@functools.cache
+def _synthesized_shared(certificate: str | None, priorities: tuple[tuple[str, int], ...]) -> str:
+    stack = new_stack("Simulated")
+    vpc = vpc_with_flow_logs(stack)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+    edge = BlueGreenLoadBalancer(
+        stack,
+        "Edge",
+        vpc=vpc,
+        certificate=acm.Certificate.from_certificate_arn(stack, "Certificate", certificate) if certificate else None,
+    )
+    for service, priority in priorities:
+        BlueGreenFargateService(
+            stack,
+            service,
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            cluster=cluster,
+            engine=DeploymentEngine.ECS_NATIVE,
+            shared_load_balancer=edge,
+            routing=Routing(priority=priority, **SHARED_ROUTING[service]),
+        )
+    return json.dumps(Template.from_stack(stack).to_json())
+
+
+def shared_template(
+    *,
+    certificate: str | None = None,
+    images: dict[str, str] | None = None,
+    priorities: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Api and Web (ECS_NATIVE) on the shared load balancer Edge, with the ``certificate`` ARN on Edge, each service's image
+    from ``images`` (default: the configurations' image) and rule priorities from ``priorities`` (default:
+    ``SHARED_PRIORITIES``)."""
+    wanted = {**SHARED_PRIORITIES, **(priorities or {})}
+    synthesized: dict[str, Any] = json.loads(
+        _synthesized_shared(certificate, tuple((service, wanted[service]) for service in SHARED_SERVICES))
+    )
+    for logical, resource in synthesized["Resources"].items():
+        service = next((x for x in SHARED_SERVICES if logical.startswith(f"{x}TaskDefinition")), None)
+        if resource["Type"] == "AWS::ECS::TaskDefinition" and service is not None:
+            for container in resource["Properties"]["ContainerDefinitions"]:
+                container["Image"] = (images or {}).get(service, IMAGE)
     return copy.deepcopy(synthesized)
 
 

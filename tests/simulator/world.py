@@ -113,7 +113,9 @@ class World:
     # ---- what the tests assert -------------------------------------------------------------------------
 
     def production(self, service: str = "Web") -> dict[str, int]:
-        """Target group -> weight of production traffic for the construct ``service`` (listener or rule)."""
+        """Target group -> weight of production traffic for the construct ``service``: where the service's request
+        goes on the listener of its production rule (ECS_NATIVE; other services' rules may share the listener), or
+        its production listener's default action (CODE_DEPLOY)."""
         return weights_of(self._route(service, "Prod"))
 
     def test_traffic(self, service: str = "Web") -> dict[str, int]:
@@ -123,10 +125,23 @@ class World:
     def _route(self, service: str, which: str) -> list[dict[str, Any]]:
         rule = self.logical(f"{service}{which}Rule")
         if rule is not None:
-            return self.aws.rules[self.stack.resources[rule].physical_id].actions
+            live = self.aws.rules[self.stack.resources[rule].physical_id]
+            return self.aws.route(live.listener_arn, *self.request(service))
         listener = self.logical(f"{service}{which}Listener")
         assert listener is not None
         return self.aws.listeners[self.stack.resources[listener].physical_id].actions
+
+    def request(self, service: str) -> tuple[str, str]:
+        """(host, path) of a request meant for ``service``: what its production rule's conditions ask for (each
+        wildcard one letter), any host or path where they ask nothing."""
+        rule = self.logical(f"{service}ProdRule")
+        conditions = self.stack.resources[rule].properties["Conditions"] if rule else []
+        wanted = {"host-header": "www.example.com", "path-pattern": "/"}
+        for condition in conditions:
+            config = "HostHeaderConfig" if condition["Field"] == "host-header" else "PathPatternConfig"
+            values = (condition.get(config) or {}).get("Values") or condition.get("Values")
+            wanted[condition["Field"]] = values[0].replace("*", "x").replace("?", "x")
+        return wanted["host-header"], wanted["path-pattern"]
 
     def logical(self, prefix: str) -> str | None:
         """The logical id of the stack's resource whose id starts with ``prefix`` + 8 hex digits (CDK's hash)."""
@@ -140,18 +155,26 @@ class World:
         return self.stack.resources[logical].physical_id
 
     def check(self, service: str = "Web") -> None:
-        """Production traffic reaches running tasks only: it is forwarded, and every target group with weight holds
-        tasks (a fixed 404 without the rule that forwards, as in the middle of an engine switch, fails too)."""
+        """Production traffic of ``service`` reaches its own running tasks only: it is forwarded, to the service's
+        own target groups, and every target group with weight holds tasks (a fixed 404 without the rule that
+        forwards, as in the middle of an engine switch, fails too; so does another service's rule taking the
+        service's requests on a shared listener)."""
         weights = self.production(service)
         assert sum(weights.values()) > 0, f"production of {service} is forwarded nowhere\n{self.aws.log()}"
+        own = {self.target_group(service, "Blue"), self.target_group(service, "Green")}
         for arn, weight in weights.items():
+            assert weight == 0 or arn in own, (
+                f"production of {service} sends {weight} to {self.name(arn)}, not its own\n{self.aws.log()}"
+            )
             assert weight == 0 or self.aws.running_tasks(arn) > 0, (
                 f"production sends {weight} to {self.name(arn)}, which holds no running task\n{self.aws.log()}"
             )
 
     def services(self) -> list[str]:
-        """The construct ids of the stack's services (those with a production listener)."""
-        return sorted(x[: -len("ProdListener") - 8] for x in self.stack.resources if x[:-8].endswith("ProdListener"))
+        """The construct ids of the stack's services (those with a blue target group and an ECS service)."""
+        suffix = "BlueTargetGroup"
+        named = [x[: -len(suffix) - 8] for x in self.stack.resources if x[:-8].endswith(suffix)]
+        return sorted(x for x in named if self.logical(f"{x}Service") is not None)
 
     def check_all(self) -> None:
         """``check`` for every service of the stack."""
