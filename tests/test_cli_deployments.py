@@ -485,3 +485,19 @@ def test_watch_does_not_reprint_a_countdown_alone(clients: Clients) -> None:
 )
 def test_durations_read_as_a_countdown(seconds: float, shown: str) -> None:
     assert next_step.duration(seconds) == shown
+
+
+@pytest.mark.parametrize(
+    ("kind", "weight", "expected"),
+    [
+        ("canary", 0.0, (10.0, 0)),
+        ("canary", 10.0, (100.0, 1)),
+        ("linear", 0.0, (10.0, 0)),
+        ("linear", 10.0, (20.0, 1)),
+        ("linear", 90.0, (100.0, 9)),
+        ("linear", 100.0, None),
+        ("all at once", 0.0, None),
+    ],
+)
+def test_the_next_weight_follows_the_steps_taken(kind: str, weight: float, expected: tuple[float, int] | None) -> None:
+    assert next_step.next_weight(kind, 10.0, weight) == expected

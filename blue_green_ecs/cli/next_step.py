@@ -46,11 +46,15 @@ def _left(deadline: datetime, now: datetime) -> str:
 def next_weight(kind: str, percent: float, weight: float) -> tuple[float, int] | None:
     """The new version's share after the next step and the steps taken so far; ``None`` when all has moved.
 
+    Nothing moved yet (``weight`` 0): the first step, due when the shift starts.
+
     ``kind`` is ``canary`` (``percent`` first, the rest after one interval) or ``linear`` (``percent``
     more every interval); ``weight`` is the new version's share now.
     """
     if weight >= 100 or kind not in ("canary", "linear") or percent <= 0:
         return None
+    if weight <= 0:
+        return min(100.0, percent), 0
     if kind == "canary":
         return 100.0, 1
     taken = max(1, math.ceil(weight / percent - 1e-9))
@@ -152,11 +156,11 @@ def ecs_lines(deployment: dict[str, Any], now: datetime) -> list[str]:
     strategy = config.get("strategy")
     if stage == "PRODUCTION_TRAFFIC_SHIFT" and weight is not None and strategy in ("CANARY", "LINEAR"):
         if strategy == "CANARY":
-            step = config.get("canaryConfiguration") or {}
-            percent, bake = step.get("canaryPercent", 0), step.get("canaryBakeTimeInMinutes", 0)
+            shift = config.get("canaryConfiguration") or {}
+            percent, bake = shift.get("canaryPercent", 0), shift.get("canaryBakeTimeInMinutes", 0)
         else:
-            step = config.get("linearConfiguration") or {}
-            percent, bake = step.get("stepPercent", 0), step.get("stepBakeTimeInMinutes", 0)
+            shift = config.get("linearConfiguration") or {}
+            percent, bake = shift.get("stepPercent", 0), shift.get("stepBakeTimeInMinutes", 0)
         step = next_weight(strategy.lower(), float(percent), float(weight))
         if step is not None:
             # ECS gives no step's start; it began no later than the last update: at most this is left.
