@@ -133,9 +133,18 @@ def _poll_interval(template: Template) -> int | None:
     return None
 
 
+def _target_group_id(template: Template, arn: Any) -> str | None:
+    """The target group the service's ``TargetGroupArn`` names; blue_green_ecs's comes from its live-state lookup
+    (``Fn::GetAtt`` of the custom resource, which is given the blue target group: both have the same settings)."""
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        lookup = template["Resources"][arn["Fn::GetAtt"][0]]["Properties"]
+        return _ref(lookup["BlueTargetGroupArn"])
+    return _ref(arn)
+
+
 def settings(template: Template) -> Settings:
     service = _only(template, "AWS::ECS::Service")
-    group_id = _ref(service["LoadBalancers"][0]["TargetGroupArn"])
+    group_id = _target_group_id(template, service["LoadBalancers"][0]["TargetGroupArn"])
     target_group = template["Resources"][group_id]["Properties"]
     attributes = {a["Key"]: a["Value"] for a in target_group.get("TargetGroupAttributes", [])}
     common = {

@@ -8,6 +8,7 @@ the one-service stack. Run: ``.venv/bin/python -m benchmarks.footprint``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ COUNTS: dict[str, Callable[[str], bool]] = {
     "state machines": lambda t: t == "AWS::StepFunctions::StateMachine",
     "custom resources": _is_custom_resource,
     "log groups": lambda t: t == "AWS::Logs::LogGroup",
+    "load balancers": lambda t: t == "AWS::ElasticLoadBalancingV2::LoadBalancer",
 }
 Counts = dict[str, int]
 
@@ -63,18 +65,32 @@ ECS_CODEDEPLOY_SNAPSHOT: Counts = {
     "state machines": 1,
     "custom resources": 1,
     "log groups": 1,
+    "load balancers": 1,
 }
 # As the issue quotes it for one service; not reproduced by either source above.
 QUOTED = {"resources": 53, "Lambda functions": 5, "IAM roles": 9, "state machines": 1}
 
 OURS = (
     (stacks.CONSTRUCT, "blue_green_ecs, CodeDeploy, defaults (deploy trigger + access logs)"),
+    (stacks.CONSTRUCT_NO_COMPARE, "blue_green_ecs, CodeDeploy, `RollbackAlarmOptions(compare_blue_green=False)`"),
     (stacks.CONSTRUCT_LEAN, "blue_green_ecs, CodeDeploy, `deploy_on_update=False, access_logs=False`"),
     (stacks.CONSTRUCT_ECS, "blue_green_ecs, `engine=ECS_NATIVE` (access logs on)"),
+    (stacks.CONSTRUCT_ECS_NO_COMPARE, "blue_green_ecs, `engine=ECS_NATIVE`, `compare_blue_green=False`"),
+    (stacks.CONSTRUCT_SHARED, "blue_green_ecs, `engine=ECS_NATIVE` on a shared `BlueGreenLoadBalancer`"),
+    (
+        stacks.CONSTRUCT_SHARED_NO_COMPARE,
+        "blue_green_ecs, ECS_NATIVE on a shared load balancer, `compare_blue_green=False`",
+    ),
     (stacks.L2, "hand-written L2 (benchmarks/l2_stack.py: no trigger, no access logs)"),
     (stacks.L2_FULL, "hand-written L2 with the same features (access logs, aws-cdk-lib Provider trigger)"),
+    (
+        stacks.L2_SHARED,
+        "hand-written L2 on a shared ALB (benchmarks/l2_shared_stack.py: ECS-native, access logs, no live-state "
+        "lookup, no comparison alarm)",
+    ),
     (stacks.ECS_PATTERNS, "aws-cdk-lib ecs-patterns `ApplicationLoadBalancedFargateService` (rolling, not blue/green)"),
 )
+LABELS = dict(OURS)
 ECS_CODEDEPLOY_LABEL = "@cdklabs/cdk-ecs-codedeploy `ApplicationLoadBalancedCodeDeployedFargateService`, defaults"
 
 
@@ -127,14 +143,140 @@ def _compare(ours_row: Row, other: Row) -> str:
 def verdict(rows: list[Row]) -> list[str]:
     """The goal: each further service adds fewer than with any blue/green alternative (ecs-patterns is not one)."""
     by_label = {row.label: row for row in rows}
-    defaults, lean = by_label[OURS[0][1]], by_label[OURS[1][1]]
-    l2, l2_full, alternative = by_label[OURS[3][1]], by_label[OURS[4][1]], by_label[ECS_CODEDEPLOY_LABEL]
+    defaults, lean = by_label[LABELS[stacks.CONSTRUCT]], by_label[LABELS[stacks.CONSTRUCT_LEAN]]
+    l2, l2_full = by_label[LABELS[stacks.L2]], by_label[LABELS[stacks.L2_FULL]]
+    alternative = by_label[ECS_CODEDEPLOY_LABEL]
     return [
         _compare(defaults, alternative),
         _compare(defaults, l2_full),
         _compare(defaults, l2),
         _compare(lean, l2),
     ]
+
+
+# CloudFormation's quota of resources per stack.
+STACK_LIMIT = 500
+# Application Load Balancer, US East (N. Virginia), per load balancer-hour, as listed on
+# https://aws.amazon.com/elasticloadbalancing/pricing/ (LCU charges, which follow the traffic, not counted).
+ALB_HOURLY_USD = 0.0225
+HOURS_PER_MONTH = 730
+ALB_MONTHLY_USD = ALB_HOURLY_USD * HOURS_PER_MONTH
+# The per-further-service goal of issue #14 for services on a shared load balancer.
+SHARED_GOAL_RESOURCES = 16
+SHARED_GOAL_SERVICES = 28
+
+# The layouts compared by services per stack and fixed cost: kind (None: cdk-ecs-codedeploy) and a short name.
+LAYOUTS: tuple[tuple[str | None, str], ...] = (
+    (stacks.CONSTRUCT, "construct, CodeDeploy, own load balancer, defaults"),
+    (stacks.CONSTRUCT_NO_COMPARE, "construct, CodeDeploy, own load balancer, `compare_blue_green=False`"),
+    (stacks.CONSTRUCT_ECS, "construct, ECS_NATIVE, own load balancer, defaults"),
+    (stacks.CONSTRUCT_ECS_NO_COMPARE, "construct, ECS_NATIVE, own load balancer, `compare_blue_green=False`"),
+    (stacks.CONSTRUCT_SHARED, "construct, ECS_NATIVE, shared load balancer, defaults"),
+    (stacks.CONSTRUCT_SHARED_NO_COMPARE, "construct, ECS_NATIVE, shared load balancer, `compare_blue_green=False`"),
+    (stacks.L2, "hand-written L2, CodeDeploy, own load balancer (no trigger, no access logs)"),
+    (stacks.L2_FULL, "hand-written L2, CodeDeploy, own load balancer, same features"),
+    (stacks.L2_SHARED, "hand-written L2, ECS-native, shared load balancer"),
+    (None, "@cdklabs/cdk-ecs-codedeploy, own load balancer"),
+)
+
+
+def services_per_stack(total_with_one: int, further: int) -> int:
+    """How many services fit under STACK_LIMIT: the first (with the network), then ``further`` each."""
+    if total_with_one > STACK_LIMIT:
+        return 0
+    return 1 + (STACK_LIMIT - total_with_one) // further
+
+
+def added_types(kind: str) -> Counter[str]:
+    """The resource types a further service of ``kind`` adds (the two-service stack minus the one-service stack)."""
+    one, two = ours(kind, 1)["Resources"], ours(kind, 2)["Resources"]
+    return Counter(resource["Type"] for logical, resource in two.items() if logical not in one)
+
+
+def _short(resource_type: str) -> str:
+    return resource_type.removeprefix("AWS::").replace("ElasticLoadBalancingV2::", "ELBv2::")
+
+
+def _layout_row(network: Counts, row: Row, name: str) -> tuple[list[str], int, int]:
+    assert row.further is not None
+    total = (
+        row.stack_total["resources"] if row.stack_total is not None else network["resources"] + row.first["resources"]
+    )
+    further, balancers = row.further["resources"], row.further["load balancers"]
+    fits = services_per_stack(total, further)
+    cost = f"${balancers * ALB_MONTHLY_USD:.2f}" if balancers else "$0 (shares the first's)"
+    cells = [
+        name,
+        str(row.first["resources"]),
+        str(row.first["load balancers"]),
+        str(further),
+        str(balancers),
+        str(fits),
+        cost,
+    ]
+    return cells, further, fits
+
+
+def density(network: Counts, rows: list[Row]) -> str:
+    """Services per stack and fixed load-balancer cost per further service, layout by layout, and issue #14's goal."""
+    by_label = {row.label: row for row in rows}
+    table_rows, measured = [], {}
+    for kind, name in LAYOUTS:
+        row = by_label[LABELS[kind] if kind is not None else ECS_CODEDEPLOY_LABEL]
+        cells, further, fits = _layout_row(network, row, name)
+        table_rows.append(cells)
+        if kind is not None:
+            measured[kind] = (further, fits)
+    headers = [
+        "layout",
+        "first service: resources",
+        "first service: load balancers",
+        "further service: resources",
+        "further service: load balancers",
+        f"services in one stack (under {STACK_LIMIT})",
+        "fixed load balancer cost per further service, per month",
+    ]
+    shared, shared_off = measured[stacks.CONSTRUCT_SHARED], measured[stacks.CONSTRUCT_SHARED_NO_COMPARE]
+    own = measured[stacks.CONSTRUCT_ECS]
+    compare_on, compare_off = added_types(stacks.CONSTRUCT_SHARED), added_types(stacks.CONSTRUCT_SHARED_NO_COMPARE)
+    l2_types = added_types(stacks.L2_SHARED)
+    beyond_l2 = compare_on - l2_types
+    listing = ", ".join(f"{_short(t)} {n}" for t, n in sorted(compare_on.items()))
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    goal_on = shared[0] <= SHARED_GOAL_RESOURCES and shared[1] >= SHARED_GOAL_SERVICES
+    goal_off = shared_off[0] <= SHARED_GOAL_RESOURCES and shared_off[1] >= SHARED_GOAL_SERVICES
+    lines = [
+        f"Services in one stack: the first service with the network ({network['resources']} resources) and then as "
+        f"many further services as fit under CloudFormation's {STACK_LIMIT}-resource quota per stack. Fixed cost: "
+        f"an Application Load Balancer at ${ALB_HOURLY_USD} per hour x {HOURS_PER_MONTH} hours = "
+        f"${ALB_MONTHLY_USD:.2f} a month (US East (N. Virginia), https://aws.amazon.com/elasticloadbalancing/pricing/; "
+        "LCU charges follow the traffic wherever it is served and are not counted). On a shared load balancer the "
+        "first service's figures include the load balancer, its listeners and its access logs.",
+        "",
+        table(headers, table_rows),
+        "",
+        f"Issue #14's goal for a shared load balancer: each further service adds no load balancer and at most "
+        f"{SHARED_GOAL_RESOURCES} resources, so one stack holds at least {SHARED_GOAL_SERVICES} services.",
+        "",
+        f"- Defaults (`compare_blue_green=True`): {shared[0]} resources per further service, {shared[1]} services "
+        f"per stack: {met(goal_on)}. It adds: {listing}.",
+        f"- Against the hand-written shared-ALB service ({sum(l2_types.values())} resources), the construct adds "
+        + ", ".join(f"{_short(t)} {n}" for t, n in sorted(beyond_l2.items()))
+        + ": the live-state lookup that keeps a stack update from writing back the rules' weights after a "
+        "deployment, and the green-against-blue comparison alarm.",
+        f"- With `rollback_alarm_options=RollbackAlarmOptions(compare_blue_green=False)` (the absolute 5xx and "
+        f"unhealthy-host alarms stay): {shared_off[0]} resources, {shared_off[1]} services per stack: "
+        f"{met(goal_off)}. It leaves out: "
+        + ", ".join(f"{_short(t)} {n}" for t, n in sorted((compare_on - compare_off).items()))
+        + ".",
+        f"- Against the same construct with its own load balancer ({own[0]} per further service, {own[1]} services "
+        f"per stack), sharing saves {own[0] - shared[0]} resources and ${ALB_MONTHLY_USD:.2f} a month per further "
+        "service.",
+    ]
+    return "\n".join(lines)
 
 
 def markdown(network: Counts, rows: list[Row]) -> str:
@@ -155,6 +297,10 @@ def markdown(network: Counts, rows: list[Row]) -> str:
         "Goal, fewer per service than any alternative. Per further service:",
         "",
         *verdict(rows),
+        "",
+        "**Services per stack and fixed cost per further service:**",
+        "",
+        density(network, rows),
     ]
     return "\n".join(parts)
 

@@ -108,7 +108,7 @@ class HandWrittenBlueGreenService(Construct):
         self.test_listener.node.add_dependency(self.blue)
         self.service.node.add_dependency(self.test_listener)
 
-        self.alarms = [self._error_rate_alarm(), self._unhealthy_alarm()]
+        self.alarms = rollback_alarms(self, self.blue, self.green)
         self.deployment_group = codedeploy.EcsDeploymentGroup(
             self,
             "DeploymentGroup",
@@ -128,37 +128,8 @@ class HandWrittenBlueGreenService(Construct):
             ),
         )
         if with_features:
-            self._access_logs(construct_id)
+            access_logs(self, self.load_balancer, construct_id)
             self._deployment_trigger(cluster, container_port)
-
-    def _access_logs(self, prefix: str) -> None:
-        from aws_cdk import aws_iam as iam
-        from aws_cdk import aws_s3 as s3
-
-        bucket = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
-        )
-        # aws-cdk-lib's log_access_logs needs a concrete region; this stack is environment-agnostic,
-        # so the grant is written out (the service principal of the regions opened since 2022).
-        bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects(f"{prefix}/AWSLogs/{Aws.ACCOUNT_ID}/*")],
-                principals=[iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")],
-            )
-        )
-        self.load_balancer.set_attribute("access_logs.s3.enabled", "true")
-        self.load_balancer.set_attribute("access_logs.s3.bucket", bucket.bucket_name)
-        self.load_balancer.set_attribute("access_logs.s3.prefix", prefix)
-        if bucket.policy is not None:
-            self.load_balancer.node.add_dependency(bucket.policy)
 
     def _deployment_trigger(self, cluster: ecs.ICluster, container_port: int) -> None:
         from aws_cdk import aws_iam as iam
@@ -207,44 +178,78 @@ class HandWrittenBlueGreenService(Construct):
             },
         ).node.add_dependency(group)
 
-    def _error_rate_alarm(self) -> cloudwatch.Alarm:
-        # Blue and green swap roles every deployment, so one alarm watches the worse of the two.
-        metrics: dict[str, cloudwatch.IMetric] = {}
-        terms = []
-        for color, group in (("blue", self.blue), ("green", self.green)):
-            metrics[f"{color}Errors"] = group.metrics.http_code_target(
-                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=MINUTE, statistic="Sum"
-            )
-            metrics[f"{color}Requests"] = group.metrics.request_count(period=MINUTE, statistic="Sum")
-            terms.append(f"IF({color}Requests >= 10, 100 * FILL({color}Errors, 0) / {color}Requests, 0)")
-        return cloudwatch.MathExpression(
-            expression=f"MAX([{', '.join(terms)}])", using_metrics=metrics, period=MINUTE
-        ).create_alarm(
-            self,
-            "Target5xx",
-            threshold=5,
-            evaluation_periods=2,
-            datapoints_to_alarm=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
 
-    def _unhealthy_alarm(self) -> cloudwatch.Alarm:
-        metrics: dict[str, cloudwatch.IMetric] = {
-            f"{color}Unhealthy": group.metrics.unhealthy_host_count(period=MINUTE, statistic="Maximum")
-            for color, group in (("blue", self.blue), ("green", self.green))
-        }
-        return cloudwatch.MathExpression(
-            expression="MAX([blueUnhealthy, greenUnhealthy])", using_metrics=metrics, period=MINUTE
-        ).create_alarm(
-            self,
-            "UnhealthyHosts",
-            threshold=0,
-            evaluation_periods=2,
-            datapoints_to_alarm=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+def access_logs(scope: Construct, load_balancer: elbv2.ApplicationLoadBalancer, prefix: str) -> None:
+    """An access-log bucket for ``load_balancer`` with the construct's settings, and ELB's log-delivery grant."""
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_s3 as s3
+
+    bucket = s3.Bucket(
+        scope,
+        "AccessLogs",
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
+    )
+    # aws-cdk-lib's log_access_logs needs a concrete region; this stack is environment-agnostic,
+    # so the grant is written out (the service principal of the regions opened since 2022).
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{prefix}/AWSLogs/{Aws.ACCOUNT_ID}/*")],
+            principals=[iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com")],
         )
+    )
+    load_balancer.set_attribute("access_logs.s3.enabled", "true")
+    load_balancer.set_attribute("access_logs.s3.bucket", bucket.bucket_name)
+    load_balancer.set_attribute("access_logs.s3.prefix", prefix)
+    if bucket.policy is not None:
+        load_balancer.node.add_dependency(bucket.policy)
+
+
+def rollback_alarms(
+    scope: Construct, blue: elbv2.ApplicationTargetGroup, green: elbv2.ApplicationTargetGroup
+) -> list[cloudwatch.Alarm]:
+    """The construct's two absolute rollback alarms, each over the worse of the two target groups."""
+    # Blue and green swap roles every deployment, so one alarm watches the worse of the two.
+    metrics: dict[str, cloudwatch.IMetric] = {}
+    terms = []
+    for color, group in (("blue", blue), ("green", green)):
+        metrics[f"{color}Errors"] = group.metrics.http_code_target(
+            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=MINUTE, statistic="Sum"
+        )
+        metrics[f"{color}Requests"] = group.metrics.request_count(period=MINUTE, statistic="Sum")
+        terms.append(f"IF({color}Requests >= 10, 100 * FILL({color}Errors, 0) / {color}Requests, 0)")
+    errors = cloudwatch.MathExpression(
+        expression=f"MAX([{', '.join(terms)}])", using_metrics=metrics, period=MINUTE
+    ).create_alarm(
+        scope,
+        "Target5xx",
+        threshold=5,
+        evaluation_periods=2,
+        datapoints_to_alarm=2,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    unhealthy_metrics: dict[str, cloudwatch.IMetric] = {
+        f"{color}Unhealthy": group.metrics.unhealthy_host_count(period=MINUTE, statistic="Maximum")
+        for color, group in (("blue", blue), ("green", green))
+    }
+    unhealthy = cloudwatch.MathExpression(
+        expression="MAX([blueUnhealthy, greenUnhealthy])", using_metrics=unhealthy_metrics, period=MINUTE
+    ).create_alarm(
+        scope,
+        "UnhealthyHosts",
+        threshold=0,
+        evaluation_periods=2,
+        datapoints_to_alarm=2,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    return [errors, unhealthy]
 
 
 def _provider(stack: Stack) -> _Provider:

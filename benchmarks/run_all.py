@@ -67,7 +67,15 @@ def render(
             f"{counts['resources']} / {counts['Lambda functions']} / {counts['IAM roles']} / {counts['state machines']}"
         )
 
-    ours_label, l2_label, l2_full_label = footprint.OURS[0][1], footprint.OURS[3][1], footprint.OURS[4][1]
+    def shared(kind: str) -> str:
+        row = rows[footprint.LABELS[kind]]
+        assert row.further is not None
+        assert row.stack_total is not None
+        fits = footprint.services_per_stack(row.stack_total["resources"], row.further["resources"])
+        return f"{row.further['resources']} ({fits} per stack)"
+
+    ours_label, l2_label = footprint.LABELS[stacks.CONSTRUCT], footprint.LABELS[stacks.L2]
+    l2_full_label = footprint.LABELS[stacks.L2_FULL]
     totals = [minutes_seconds(t.total_s) for _, t in model]
     summary = [
         "| figure | result | goal |",
@@ -82,6 +90,13 @@ def render(
         f"{per_service(ours_label)}; hand-written L2 {per_service(l2_label)} (with the same features "
         f"{per_service(l2_full_label)}); cdk-ecs-codedeploy {per_service(footprint.ECS_CODEDEPLOY_LABEL)} | fewer "
         "than any alternative |",
+        "| resources per further service on a shared load balancer (ECS_NATIVE), services per stack | construct "
+        f"{shared(stacks.CONSTRUCT_SHARED)} (`compare_blue_green=False`: "
+        f"{shared(stacks.CONSTRUCT_SHARED_NO_COMPARE)}); own load balancer {shared(stacks.CONSTRUCT_ECS)}; "
+        f"hand-written L2 on a shared ALB {shared(stacks.L2_SHARED)}; each further service saves "
+        f"${footprint.ALB_MONTHLY_USD:.2f} a month (one ALB, us-east-1) | at most "
+        f"{footprint.SHARED_GOAL_RESOURCES} resources, no load balancer, at least "
+        f"{footprint.SHARED_GOAL_SERVICES} services |",
         f"| test suite wall time | {seconds(suite.wall)} ({suite.wall / synth.median_wall(stacks.CONSTRUCT):.1f} "
         f"construct synths) | under {suite_time.GOAL_S:.0f} s |",
         f"| one deployment of a new image, defaults, until `cdk deploy` returns (model) | construct {totals[0]}; "

@@ -28,6 +28,11 @@ CONSTRUCT_TRIGGER = "construct-trigger"
 CONSTRUCT_LOGS = "construct-logs"
 CONSTRUCT_ECS = "construct-ecs"
 ECS_PATTERNS = "ecs-patterns"
+CONSTRUCT_NO_COMPARE = "construct-no-compare"
+CONSTRUCT_ECS_NO_COMPARE = "construct-ecs-no-compare"
+CONSTRUCT_SHARED = "construct-shared"
+CONSTRUCT_SHARED_NO_COMPARE = "construct-shared-no-compare"
+L2_SHARED = "l2-shared"
 
 LABELS = {
     BASELINE: "jsii start-up: App + Stack with one resource",
@@ -40,6 +45,11 @@ LABELS = {
     CONSTRUCT_LOGS: "BlueGreenFargateService, deploy_on_update=False (access logs only)",
     CONSTRUCT_ECS: "BlueGreenFargateService, engine=ECS_NATIVE (access logs on)",
     ECS_PATTERNS: "aws-cdk-lib ecs-patterns ApplicationLoadBalancedFargateService (rolling, not blue/green)",
+    CONSTRUCT_NO_COMPARE: "BlueGreenFargateService, RollbackAlarmOptions(compare_blue_green=False)",
+    CONSTRUCT_ECS_NO_COMPARE: "BlueGreenFargateService, engine=ECS_NATIVE, compare_blue_green=False",
+    CONSTRUCT_SHARED: "BlueGreenLoadBalancer + BlueGreenFargateService(engine=ECS_NATIVE, shared_load_balancer=...)",
+    CONSTRUCT_SHARED_NO_COMPARE: "the same on a shared load balancer, compare_blue_green=False",
+    L2_SHARED: "hand-written L2: one ALB, ECS-native blue/green services on listener rules",
 }
 KINDS = tuple(LABELS)
 
@@ -96,6 +106,73 @@ def _construct_ecs(stack: Any, services: int) -> None:
     _construct(engine=DeploymentEngine.ECS_NATIVE)(stack, services)
 
 
+def _no_compare(**options: Any) -> Callable[[Any, int], None]:
+    def build(stack: Any, services: int) -> None:
+        from blue_green_ecs import RollbackAlarmOptions
+
+        _construct(rollback_alarm_options=RollbackAlarmOptions(compare_blue_green=False), **options)(stack, services)
+
+    return build
+
+
+def _ecs_native(*, no_compare: bool) -> Callable[[Any, int], None]:
+    def build(stack: Any, services: int) -> None:
+        from blue_green_ecs import DeploymentEngine
+
+        (_no_compare if no_compare else _construct)(engine=DeploymentEngine.ECS_NATIVE)(stack, services)
+
+    return build
+
+
+def _shared(*, no_compare: bool) -> Callable[[Any, int], None]:
+    def build(stack: Any, services: int) -> None:
+        from aws_cdk import aws_ecs as ecs
+
+        from blue_green_ecs import (
+            BlueGreenFargateService,
+            BlueGreenLoadBalancer,
+            DeploymentEngine,
+            RollbackAlarmOptions,
+            Routing,
+        )
+
+        from .network import IMAGE, shared_cluster
+
+        cluster = shared_cluster(stack)
+        edge = BlueGreenLoadBalancer(stack, "Edge", vpc=cluster.vpc)
+        options = RollbackAlarmOptions(compare_blue_green=False) if no_compare else None
+        for index in range(services):
+            BlueGreenFargateService(
+                stack,
+                f"Service{index}",
+                image=ecs.ContainerImage.from_registry(IMAGE),
+                cluster=cluster,
+                engine=DeploymentEngine.ECS_NATIVE,
+                shared_load_balancer=edge,
+                routing=Routing(priority=index + 1, host_headers=[f"service{index}.example.com"]),
+                rollback_alarm_options=options,
+            )
+
+    return build
+
+
+def _l2_shared(stack: Any, services: int) -> None:
+    from .l2_shared_stack import HandWrittenSharedLoadBalancer, HandWrittenSharedService
+    from .network import shared_cluster
+
+    cluster = shared_cluster(stack)
+    edge = HandWrittenSharedLoadBalancer(stack, "Edge", vpc=cluster.vpc)
+    for index in range(services):
+        HandWrittenSharedService(
+            stack,
+            f"Service{index}",
+            cluster=cluster,
+            edge=edge,
+            host=f"service{index}.example.com",
+            priority=index + 1,
+        )
+
+
 def _ecs_patterns(stack: Any, services: int) -> None:
     from aws_cdk import aws_ecs as ecs
     from aws_cdk import aws_ecs_patterns as patterns
@@ -125,6 +202,11 @@ BUILDERS: dict[str, Callable[[Any, int], None]] = {
     CONSTRUCT_LOGS: _construct(deploy_on_update=False),
     CONSTRUCT_ECS: _construct_ecs,
     ECS_PATTERNS: _ecs_patterns,
+    CONSTRUCT_NO_COMPARE: _no_compare(),
+    CONSTRUCT_ECS_NO_COMPARE: _ecs_native(no_compare=True),
+    CONSTRUCT_SHARED: _shared(no_compare=False),
+    CONSTRUCT_SHARED_NO_COMPARE: _shared(no_compare=True),
+    L2_SHARED: _l2_shared,
 }
 
 

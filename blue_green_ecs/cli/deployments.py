@@ -20,8 +20,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from . import next_step
 from .errors import ExportError
 
 ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
@@ -37,6 +39,14 @@ class CliError(ExportError):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default clock of ``status`` and ``watch``; tests pass a fixed one."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -111,8 +121,11 @@ def _active_ecs(clients: Mapping[str, Any], target: Target) -> str | None:
     return str(arns[0]["serviceDeploymentArn"]) if arns else None
 
 
-def status(clients: Mapping[str, Any], target: Target) -> tuple[list[str], str | None]:
-    """Lines describing the current deployment, and its status (``None``: no deployment in flight)."""
+def status(clients: Mapping[str, Any], target: Target, *, now: Clock = utc_now) -> tuple[list[str], str | None]:
+    """Lines describing the current deployment, and its status (``None``: no deployment in flight).
+
+    The lines include the time to the next step (``next_step``), measured against ``now()``.
+    """
     if target.engine == "ecs":
         arn = _active_ecs(clients, target)
         if arn is None:
@@ -121,6 +134,7 @@ def status(clients: Mapping[str, Any], target: Target) -> tuple[list[str], str |
         lines = [f"deployment {arn.rsplit('/', 1)[-1]}: {deployment.get('status')}"]
         if deployment.get("lifecycleStage"):
             lines.append(f"  stage: {deployment['lifecycleStage']}")
+        lines += next_step.ecs_lines(deployment, now())
         alarms = deployment.get("alarms") or {}
         if alarms:
             triggered = ", ".join(alarms.get("triggeredAlarmNames") or []) or "none"
@@ -144,6 +158,13 @@ def status(clients: Mapping[str, Any], target: Target) -> tuple[list[str], str |
                 )
             for event in ecs_target.get("lifecycleEvents", []):
                 lines.append(f"  {event.get('lifecycleEventName')}: {event.get('status')}")
+            routing = None
+            if next_step.shifting(ecs_target) and info.get("deploymentConfigName"):
+                config = codedeploy.get_deployment_config(deploymentConfigName=info["deploymentConfigName"])
+                routing = next_step.codedeploy_routing(config.get("deploymentConfigInfo") or {})
+            upcoming = next_step.codedeploy_next(info, ecs_target, routing, now())
+            if upcoming is not None:
+                lines.append(upcoming)
     if info["status"] == "Ready":
         lines.append(f"  waiting for approval: blue-green-ecs approve (or rollback); deployment {deployment_id}")
     group = codedeploy.get_deployment_group(applicationName=target.application, deploymentGroupName=target.group)
@@ -191,27 +212,38 @@ def watch(
     interval: float = 10,
     out: Any = None,
     sleep: Callable[[float], None] = time.sleep,
+    now: Clock = utc_now,
 ) -> int:
-    """Print the status until no deployment is in flight; a redrawn view on a terminal, plain lines otherwise."""
+    """Print the status until no deployment is in flight; a redrawn view on a terminal, plain lines otherwise.
+
+    Plain lines are printed again only when something other than a countdown changed.
+    """
     out = out or sys.stdout
     tty = bool(getattr(out, "isatty", lambda: False)())
     last: str | None = None
     seen = ""
     while True:
-        lines, state = status(clients, target)
+        lines, state = status(clients, target, now=now)
         seen = lines[0].split(":")[0].removeprefix("deployment ") if state is not None else seen
         if state is None and seen:
             state = _final(clients, target, seen)
             lines = [f"deployment {seen}: {state}"]
         if tty:
             out.write("\x1b[2J\x1b[H" + "\n".join(lines) + "\n")
-        elif lines != (last or "").split("\n"):
+        elif last is None or _without_countdowns(lines) != _without_countdowns(last.split("\n")):
             out.write("\n".join(lines) + "\n")
         out.flush()
         last = "\n".join(lines)
         if state is None or state in ("Succeeded", "Failed", "Stopped", "SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL"):
             return 0 if state in (None, "Succeeded", "SUCCESSFUL") else NOT_SUCCEEDED
         sleep(interval)
+
+
+_COUNTDOWN = re.compile(r"\b(?:\d+h\d{2}m|\d+m\d{2}s|\d+s)\b")
+
+
+def _without_countdowns(lines: list[str]) -> list[str]:
+    return [_COUNTDOWN.sub("...", line) for line in lines]
 
 
 def _final(clients: Mapping[str, Any], target: Target, deployment: str) -> str:
@@ -227,7 +259,7 @@ def _final(clients: Mapping[str, Any], target: Target, deployment: str) -> str:
 
 
 COMMANDS = {
-    "status": "the current deployment: status, traffic split, lifecycle hooks, alarm states",
+    "status": "the current deployment: status, traffic split, time to the next step, lifecycle hooks, alarm states",
     "approve": "continue a CodeDeploy deployment waiting for approval (deployment_approval_wait_time)",
     "rollback": "stop the deployment in flight and roll back to the previous version",
     "watch": "show the status until the deployment ends (exit 3 when it did not succeed)",
