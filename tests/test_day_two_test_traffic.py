@@ -40,6 +40,15 @@ def header_target(sim: World, service: str = "Web") -> str | None:
     return target
 
 
+def through_the_listener(sim: World, service: str = "Web") -> str:
+    """Where a request with the test header goes through the production listener (the rule's priority against the
+    production route's, not only the rule's action)."""
+    listener = sim.stack.resources[sim.logical(f"{service}ProdListener") or ""].physical_id
+    actions = sim.aws.route(listener, "www.example.com", "/", {"X-Blue-Green": templates.TEST_TRAFFIC_SECRET})
+    [target] = [arn for arn, weight in _weights(actions).items() if weight > 0]
+    return target
+
+
 def _weights(actions: list[dict[str, Any]]) -> dict[str, int]:
     from .simulator.aws import weights_of
 
@@ -92,6 +101,7 @@ def test_header_rule_follows_every_deployment(sim: World, engine: str) -> None:
         colour = "Green" if revision % 2 else "Blue"
         assert production_colour(sim) == colour
         assert set(seen[before:]) == {sim.target_group("Web", colour)}
+        assert through_the_listener(sim) == header_target(sim)
     # and the rule's condition is the configured header
     [rule] = [r for r in sim.aws.rules.values() if r.conditions and r.conditions[0]["Field"] == "http-header"]
     assert rule.conditions[0]["HttpHeaderConfig"] == {

@@ -85,16 +85,25 @@ def weights_of(actions: list[dict[str, Any]]) -> dict[str, int]:
     return {}
 
 
-def matches(condition: Mapping[str, Any], host: str, path: str) -> bool:
+def matches(condition: Mapping[str, Any], host: str, path: str, headers: Mapping[str, str] | None = None) -> bool:
     """Whether a request matches one rule condition: any of its values, with the wildcards * and ?; host names
-    compare without case, paths with case (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/
-    rule-condition-types.html). Only the conditions the construct writes are modelled."""
+    and HTTP header names and values compare without case, paths with case
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html). Only the
+    conditions the construct writes are modelled."""
     field_ = condition["Field"]
-    config = {"host-header": "HostHeaderConfig", "path-pattern": "PathPatternConfig"}.get(field_)
+    config = {
+        "host-header": "HostHeaderConfig",
+        "path-pattern": "PathPatternConfig",
+        "http-header": "HttpHeaderConfig",
+    }.get(field_)
     assert config is not None, f"the simulator does not model the rule condition {field_!r}"
     values = (condition.get(config) or {}).get("Values") or condition.get("Values") or []
     if field_ == "host-header":
         return any(_wildcard(value.lower()).fullmatch(host.lower()) for value in values)
+    if field_ == "http-header":
+        name = condition[config]["HttpHeaderName"].lower()
+        sent = {key.lower(): value for key, value in (headers or {}).items()}.get(name)
+        return sent is not None and any(_wildcard(value.lower()).fullmatch(sent.lower()) for value in values)
     return any(_wildcard(value).fullmatch(path) for value in values)
 
 
@@ -299,7 +308,9 @@ class Aws:
             if task_set.target_group == target_group_arn
         )
 
-    def route(self, listener_arn: str, host: str, path: str) -> list[dict[str, Any]]:
+    def route(
+        self, listener_arn: str, host: str, path: str, headers: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         """The actions a request for ``host`` and ``path`` meets on ``listener_arn``: its rules in priority order,
         lowest first, the first whose conditions all match, else the listener's default action
         (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html)."""
@@ -307,7 +318,7 @@ class Aws:
             (x for x in self.rules.values() if x.listener_arn == listener_arn), key=lambda x: int(x.priority)
         )
         for rule in rules:
-            if all(matches(condition, host, path) for condition in rule.conditions):
+            if all(matches(condition, host, path, headers) for condition in rule.conditions):
                 return rule.actions
         return self.listeners[listener_arn].actions
 
