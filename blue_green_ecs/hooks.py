@@ -255,10 +255,15 @@ class SmokeTestFunction(Construct):
 
 
 def hooks_by_event(
-    hooks: DeploymentHooks | None, smoke_test_function: lambda_.IFunction | None
+    hooks: DeploymentHooks | None,
+    smoke_test_function: lambda_.IFunction | None,
+    preflight_function: lambda_.IFunction | None = None,
 ) -> dict[str, lambda_.IFunction]:
-    """AppSpec event -> function, in lifecycle order, the smoke test as AfterAllowTestTraffic."""
+    """AppSpec event -> function, in lifecycle order, the smoke test as AfterAllowTestTraffic and the
+    pre-flight check as BeforeInstall (props.py refuses either with the user's hook for the same event)."""
     given = (hooks or DeploymentHooks()).by_event()
     if smoke_test_function is not None:
         given["AfterAllowTestTraffic"] = smoke_test_function
+    if preflight_function is not None:
+        given["BeforeInstall"] = preflight_function
     return {event: given[event] for event in HOOK_NAMES if event in given}

@@ -33,9 +33,10 @@ from .engines import DeploymentEngine
 from .engines.base import ServiceParts
 from .engines.parts import EngineAttributes, engine_for
 from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction, hooks_by_event
-from .load_balancing import build_load_balancing
+from .load_balancing import build_load_balancing, select_subnets
 from .network import task_placement, vpc_and_cluster
 from .operations import dashboard_for, service_outputs
+from .preflight import PreflightCheck, PreflightCheckFunction
 from .props import ServiceProps, check_props, reject_unknown_props
 from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, warn_if_alarms_too_slow
 from .shared_load_balancer import check_sharing
@@ -82,6 +83,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         termination_wait: the effective wait before the old tasks stop (ECS-native: the bake time).
         hooks: lifecycle event -> function, the smoke test included.
         smoke_test_function: the smoke test's function, or ``None``.
+        preflight_function: the pre-flight check's function, or ``None``.
         dashboard: the CloudWatch dashboard, or ``None``.
         domain_record: the alias record of ``domain_name``, or ``None``.
         notifications: the EventBridge rule sending deployment events to SNS, or ``None``.
@@ -170,6 +172,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         deployment_timeout: Duration | None = None,
         hooks: DeploymentHooks | None = None,
         smoke_test: SmokeTest | None = None,
+        preflight_check: PreflightCheck | None = None,
         dashboard: bool = False,
         notifications_topic: sns.ITopic | None = None,
         domain_name: str | None = None,
@@ -292,6 +295,9 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             the matching ECS lifecycle stages). Default: none.
         :param smoke_test: run the built-in smoke test against green as the AfterAllowTestTraffic
             hook. Default: none.
+        :param preflight_check: before any green task starts (the BeforeInstall hook; ECS_NATIVE:
+            ``PRE_SCALE_UP``), fail the deployment with the reason when a rollback alarm is already in
+            ALARM or the task subnets lack free IP addresses for green. Default: none.
         :param dashboard: add a CloudWatch dashboard with blue and green requests, 5xx, p99 latency
             and healthy hosts side by side, and the rollback alarms' states. Default: false.
         :param notifications_topic: send every deployment state change (CodeDeploy or ECS events)
@@ -372,9 +378,19 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             auto_scaling.apply(self.service, lb.blue_target_group, lb.green_target_group) if auto_scaling else None
         )
 
-        # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
+        # Lifecycle hooks (the built-in ones among them), then the engine takes over the service.
         self.smoke_test_function = SmokeTestFunction.for_service(self, props, vpc=self.vpc, load_balancing=lb)
-        self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function)
+        self.preflight_function = PreflightCheckFunction.for_service(
+            self,
+            props,
+            service=self.service,
+            subnet_ids=select_subnets(self.vpc, subnets).subnet_ids,
+            alarm_names=lambda: [a.alarm_name for a in self._rollback_alarms],
+            service_names_its_hooks=self._engine.service_names_its_hooks,
+        )
+        self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(
+            hooks, self.smoke_test_function, self.preflight_function
+        )
         self._engine.attach(
             ServiceParts(
                 scope=self,

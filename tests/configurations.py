@@ -11,7 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 
-from blue_green_ecs import BlueGreenFargateService, RollbackAlarmOptions, TrafficShift
+from blue_green_ecs import BlueGreenFargateService, DeploymentEngine, PreflightCheck, RollbackAlarmOptions, TrafficShift
 from blue_green_ecs.acknowledgements import LOGS_DEFAULT_ENCRYPTION, acknowledge_nag, skip_checkov
 from sample.app import build
 
@@ -87,8 +87,20 @@ def https() -> tuple[Stack, BlueGreenFargateService]:
     return stack, service
 
 
+def late_alarm(stack: Stack) -> cloudwatch.Alarm:
+    """A user's alarm, as added with ``add_rollback_alarm`` after the service is constructed."""
+    return cloudwatch.Alarm(
+        stack,
+        "QueueAge",
+        metric=cloudwatch.Metric(namespace="App", metric_name="OldestMessageAge", period=Duration.minutes(1)),
+        threshold=300,
+        evaluation_periods=2,
+    )
+
+
 def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
-    """A given cluster, an internal load balancer, all at once, Fargate Spot."""
+    """A given cluster, an internal load balancer, all at once, Fargate Spot; the pre-flight check, and a
+    rollback alarm added after construction."""
     stack = new_stack("Cluster")
     cluster = cluster_with_insights(stack, enable_fargate_capacity_providers=True)
     service = BlueGreenFargateService(
@@ -102,7 +114,24 @@ def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
         capacity_provider_strategies=[
             ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
         ],
+        preflight_check=PreflightCheck(ip_address_headroom=2),
     )
+    service.add_rollback_alarm(late_alarm(stack))
+    return stack, service
+
+
+def ecs_native_preflight() -> tuple[Stack, BlueGreenFargateService]:
+    """ECS-native with the pre-flight check (alarms only) and a rollback alarm added after construction."""
+    stack = new_stack("EcsPreflight")
+    service = BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        cluster=cluster_with_insights(stack),
+        engine=DeploymentEngine.ECS_NATIVE,
+        preflight_check=PreflightCheck(check_ip_addresses=False),
+    )
+    service.add_rollback_alarm(late_alarm(stack))
     return stack, service
 
 
