@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .hooks import DeploymentHooks, SmokeTest
     from .lambda_code import hook_code
     from .pipeline import appspec_document, pipeline_files, taskdef_document
+    from .preflight import PreflightCheck
     from .rollback_alarms import RollbackAlarmOptions
     from .service import BlueGreenFargateService
     from .shared_load_balancer import BlueGreenLoadBalancer
@@ -29,6 +30,7 @@ _EXPORTS = {
     "Routing": ".edge",
     "DeploymentEngine": ".engines",
     "DeploymentHooks": ".hooks",
+    "PreflightCheck": ".preflight",
     "RollbackAlarmOptions": ".rollback_alarms",
     "SmokeTest": ".hooks",
     "TestTrafficHeader": ".test_traffic",
@@ -46,6 +48,7 @@ __all__ = [
     "BlueGreenLoadBalancer",
     "DeploymentEngine",
     "DeploymentHooks",
+    "PreflightCheck",
     "RollbackAlarmOptions",
     "Routing",
     "SmokeTest",

@@ -1,6 +1,7 @@
 """Packaging of the library's Lambda code: the handlers asset, its inline form, and users' hook code.
 
-Every function of the library (the deployment trigger's handler, the smoke test) runs from one
+Every function of the library (the deployment trigger's handler, the smoke test, the pre-flight
+check) runs from one
 asset, ``handlers/``. ``blue-green-ecs export --standalone`` replaces that asset with inline code
 (one ``index.py`` per function, built by :func:`inline_code_for`) after synthesis, so the construct
 itself never needs to know how its templates will be deployed.
@@ -39,6 +40,7 @@ BUNDLES: Mapping[str, tuple[str, ...]] = {
     ),
     "smoke_test": ("lifecycle_hook",),
     "test_traffic_router": ("lifecycle_hook",),
+    "preflight": ("lifecycle_hook",),
 }
 # The entry point of every bundle, and of its inline form (``index.py``).
 HANDLER_FUNCTION = "handler"

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .edge import IBlueGreenLoadBalancer, Routing
     from .engines import DeploymentEngine
     from .hooks import DeploymentHooks, SmokeTest
+    from .preflight import PreflightCheck
     from .test_traffic import TestTrafficHeader
 
 
@@ -125,6 +126,7 @@ class ServiceProps:
     deployment_timeout: Duration | None
     hooks: DeploymentHooks | None
     smoke_test: SmokeTest | None
+    preflight_check: PreflightCheck | None
     shared_load_balancer: IBlueGreenLoadBalancer | None
     routing: Routing | None
     test_traffic_header: TestTrafficHeader | None
@@ -254,6 +256,7 @@ def check_props(props: ServiceProps) -> None:
     if props.auto_scaling is not None:
         props.auto_scaling.validate(props.desired_count)
     _check_smoke_test(props)
+    _check_preflight(props)
 
 
 def _check_pairs(props: ServiceProps) -> None:
@@ -320,6 +323,22 @@ def _check_smoke_test(props: ServiceProps) -> None:
             "SmokeTest(...)",
             "hooks.after_allow_test_traffic is also set and a deployment runs one function per "
             "lifecycle event; call your tests from one function or drop one of the two.",
+        )
+
+
+def _check_preflight(props: ServiceProps) -> None:
+    check = props.preflight_check
+    if check is None:
+        return
+    if isinstance(check, bool):
+        raise TypeError(f"Invalid preflight_check={check!r}: use PreflightCheck() to turn it on, or None.")
+    check.validate()
+    if props.hooks is not None and props.hooks.before_install is not None:
+        raise invalid(
+            "preflight_check",
+            "PreflightCheck(...)",
+            "hooks.before_install is also set and a deployment runs one function per lifecycle event (CodeDeploy's "
+            "AppSpec names one per event); move your function to hooks.after_install, or drop one of the two.",
         )
 
 

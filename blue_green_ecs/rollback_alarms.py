@@ -14,7 +14,7 @@ alarm-limits.html); every built-in alarm uses 4 (:data:`MAX_METRICS_PER_ALARM` i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aws_cdk import Annotations, Duration
@@ -318,3 +318,14 @@ def warn_if_alarms_too_slow(scope: Construct, shift: TrafficShift, options: Roll
 def _p99(groups: Mapping[str, elbv2.IApplicationTargetGroupMetrics], period: Duration) -> dict[str, cloudwatch.IMetric]:
     """``blueLatency`` and ``greenLatency``: each target group's p99 target response time."""
     return {f"{color}Latency": m.target_response_time(period=period, statistic="p99") for color, m in groups.items()}
+
+
+def check_room_for_alarm(alarms: Sequence[cloudwatch.IAlarm], alarm: cloudwatch.IAlarm) -> None:
+    """A ``ValueError`` when ``alarms`` already has CodeDeploy's maximum per deployment group (10)."""
+    if len(alarms) >= defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP:
+        raise invalid(
+            "alarm",
+            alarm.node.path,
+            f"the deployment group already has {len(alarms)} alarms, CodeDeploy's maximum; "
+            "combine alarms in a cloudwatch.CompositeAlarm.",
+        )

@@ -28,21 +28,22 @@ if TYPE_CHECKING:
 
 from . import defaults
 from .auto_scaling import AutoScaling
+from .built_in_hooks import built_in_hooks
 from .edge import IBlueGreenLoadBalancer, Routing
 from .engines import DeploymentEngine
 from .engines.base import ServiceParts
 from .engines.parts import EngineAttributes, engine_for
-from .hooks import DeploymentHooks, SmokeTest, SmokeTestFunction, hooks_by_event
-from .load_balancing import build_load_balancing
+from .hooks import DeploymentHooks, SmokeTest
+from .load_balancing import build_load_balancing, select_subnets
 from .network import task_placement, vpc_and_cluster
 from .operations import dashboard_for, service_outputs
+from .preflight import PreflightCheck
 from .props import ServiceProps, check_props, reject_unknown_props
-from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, warn_if_alarms_too_slow
+from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, check_room_for_alarm, warn_if_alarms_too_slow
 from .shared_load_balancer import check_sharing
 from .task import build_service, build_task, check_task_source
-from .test_traffic import TestTrafficHeader, TestTrafficRouter, check_test_traffic_header, router_for
+from .test_traffic import TestTrafficHeader, TestTrafficRouter
 from .traffic_shift import TrafficShift
-from .validation import invalid
 
 
 class BlueGreenFargateService(EngineAttributes, Construct):
@@ -83,6 +84,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         termination_wait: the effective wait before the old tasks stop (ECS-native: the bake time).
         hooks: lifecycle event -> function, the smoke test included.
         smoke_test_function: the smoke test's function, or ``None``.
+        preflight_function: the pre-flight check's function, or ``None``.
         test_traffic_rule: the production listener's rule of ``test_traffic_header``, or ``None``.
         test_traffic_router: the ``TestTrafficRouter`` hook that moves that rule to green, or ``None``.
         dashboard: the CloudWatch dashboard, or ``None``.
@@ -173,6 +175,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         deployment_timeout: Duration | None = None,
         hooks: DeploymentHooks | None = None,
         smoke_test: SmokeTest | None = None,
+        preflight_check: PreflightCheck | None = None,
         dashboard: bool = False,
         notifications_topic: sns.ITopic | None = None,
         domain_name: str | None = None,
@@ -296,6 +299,9 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             the matching ECS lifecycle stages). Default: none.
         :param smoke_test: run the built-in smoke test against green as the AfterAllowTestTraffic
             hook. Default: none.
+        :param preflight_check: before any green task starts (the BeforeInstall hook; ECS_NATIVE:
+            ``PRE_SCALE_UP``), fail the deployment with the reason when a rollback alarm is already in
+            ALARM or the task subnets lack free IP addresses for green. Default: none.
         :param dashboard: add a CloudWatch dashboard with blue and green requests, 5xx, p99 latency
             and healthy hosts side by side, and the rollback alarms' states. Default: false.
         :param notifications_topic: send every deployment state change (CodeDeploy or ECS events)
@@ -327,9 +333,6 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         self._engine = engine_for(engine)
         self._engine.validate(props)
         check_sharing(props, self.node.path)
-        check_test_traffic_header(
-            test_traffic_header, routing=routing, shared=shared_load_balancer, hooks=hooks, service_path=self.node.path
-        )
         self.engine: DeploymentEngine = engine
         self.traffic_shift: TrafficShift = props.shift
         self.termination_wait: Duration = props.wait
@@ -383,11 +386,21 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             auto_scaling.apply(self.service, lb.blue_target_group, lb.green_target_group) if auto_scaling else None
         )
 
-        # Lifecycle hooks (the smoke test among them), then the engine takes over the service.
-        self.smoke_test_function = SmokeTestFunction.for_service(self, props, vpc=self.vpc, load_balancing=lb)
-        self.test_traffic_router: TestTrafficRouter | None = router_for(self, props, load_balancing=lb)
-        router = self.test_traffic_router.function if self.test_traffic_router else None
-        self.hooks: dict[str, lambda_.IFunction] = hooks_by_event(hooks, self.smoke_test_function, router)
+        # Lifecycle hooks (the built-in ones among them), then the engine takes over the service.
+        built_in = built_in_hooks(
+            self,
+            props,
+            vpc=self.vpc,
+            subnet_ids=select_subnets(self.vpc, subnets).subnet_ids,
+            load_balancing=lb,
+            service=self.service,
+            alarm_names=lambda: [a.alarm_name for a in self._rollback_alarms],
+            service_names_its_hooks=self._engine.service_names_its_hooks,
+        )
+        self.smoke_test_function: lambda_.Function | None = built_in.smoke_test_function
+        self.preflight_function: lambda_.Function | None = built_in.preflight_function
+        self.test_traffic_router: TestTrafficRouter | None = built_in.test_traffic_router
+        self.hooks: dict[str, lambda_.IFunction] = built_in.by_event
         self._engine.attach(
             ServiceParts(
                 scope=self,
@@ -431,13 +444,6 @@ class BlueGreenFargateService(EngineAttributes, Construct):
 
         Raises ``ValueError`` when the deployment group already has CodeDeploy's maximum of 10.
         """
-        if len(self._rollback_alarms) >= defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP:
-            raise invalid(
-                "alarm",
-                alarm.node.path,
-                f"the deployment group already has {len(self._rollback_alarms)} alarms, "
-                "CodeDeploy's maximum; "
-                "combine alarms in a cloudwatch.CompositeAlarm.",
-            )
+        check_room_for_alarm(self._rollback_alarms, alarm)
         self._rollback_alarms.append(alarm)
         self._engine.add_rollback_alarm(alarm)

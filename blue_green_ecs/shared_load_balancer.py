@@ -21,6 +21,7 @@ from constructs import Construct
 from . import defaults
 from .edge import EdgeProps, Routing
 from .load_balancing import build_edge
+from .test_traffic import check_test_traffic_header
 from .validation import invalid
 
 if TYPE_CHECKING:
@@ -225,6 +226,9 @@ def check_sharing(props: ServiceProps, service_path: str) -> None:
     """``shared_load_balancer`` and ``routing`` go together, the load balancer's props stay on it, and no two
     services of one load balancer take the same rule priority."""
     shared, routing = props.shared_load_balancer, props.routing
+    check_test_traffic_header(
+        props.test_traffic_header, routing=routing, shared=shared, hooks=props.hooks, service_path=service_path
+    )
     if shared is None:
         if routing is not None:
             raise invalid(

@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from blue_green_ecs import (
     BlueGreenFargateService,
     DeploymentEngine,
+    PreflightCheck,
     RollbackAlarmOptions,
     TestTrafficHeader,
     TrafficShift,
@@ -94,9 +95,20 @@ def https() -> tuple[Stack, BlueGreenFargateService]:
     return stack, service
 
 
+def late_alarm(stack: Stack) -> cloudwatch.Alarm:
+    """A user's alarm, as added with ``add_rollback_alarm`` after the service is constructed."""
+    return cloudwatch.Alarm(
+        stack,
+        "QueueAge",
+        metric=cloudwatch.Metric(namespace="App", metric_name="OldestMessageAge", period=Duration.minutes(1)),
+        threshold=300,
+        evaluation_periods=2,
+    )
+
+
 def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
-    """A given cluster, an internal load balancer, all at once, Fargate Spot, a test traffic header whose value is
-    a Secrets Manager reference."""
+    """A given cluster, an internal load balancer, all at once, Fargate Spot; the pre-flight check, a rollback
+    alarm added after construction, and a test traffic header whose value is a Secrets Manager reference."""
     stack = new_stack("Cluster")
     cluster = cluster_with_insights(stack, enable_fargate_capacity_providers=True)
     service = BlueGreenFargateService(
@@ -110,13 +122,15 @@ def existing_cluster() -> tuple[Stack, BlueGreenFargateService]:
         capacity_provider_strategies=[
             ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1),
         ],
+        preflight_check=PreflightCheck(ip_address_headroom=2),
         test_traffic_header=TestTrafficHeader(value=TEST_TRAFFIC_SECRET.unsafe_unwrap()),
     )
+    service.add_rollback_alarm(late_alarm(stack))
     return stack, service
 
 
 def ecs_test_traffic() -> tuple[Stack, BlueGreenFargateService]:
-    """ECS-native on its own load balancer with a test traffic header (a literal value) and a user hook."""
+    """ECS-native on its own load balancer with a test traffic header (a literal value)."""
     stack = new_stack("EcsTestTraffic")
     service = BlueGreenFargateService(
         stack,
@@ -126,6 +140,21 @@ def ecs_test_traffic() -> tuple[Stack, BlueGreenFargateService]:
         engine=DeploymentEngine.ECS_NATIVE,
         test_traffic_header=TestTrafficHeader(name="x-canary", value="a-long-random-shared-secret-0123"),
     )
+    return stack, service
+
+
+def ecs_native_preflight() -> tuple[Stack, BlueGreenFargateService]:
+    """ECS-native with the pre-flight check (alarms only) and a rollback alarm added after construction."""
+    stack = new_stack("EcsPreflight")
+    service = BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        cluster=cluster_with_insights(stack),
+        engine=DeploymentEngine.ECS_NATIVE,
+        preflight_check=PreflightCheck(check_ip_addresses=False),
+    )
+    service.add_rollback_alarm(late_alarm(stack))
     return stack, service
 
 

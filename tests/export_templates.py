@@ -28,6 +28,7 @@ CONFIGURATIONS: dict[str, Callable[[], Stack]] = {
     "existing-cluster": lambda: configurations.existing_cluster()[0],
     "two-services": lambda: configurations.two_services()[0],
     "ecs-test-traffic": lambda: configurations.ecs_test_traffic()[0],
+    "ecs-native-preflight": lambda: configurations.ecs_native_preflight()[0],
 }
 
 

@@ -50,6 +50,8 @@ class Engine(Protocol):
     """A deployment engine: who moves traffic from blue to green, and what it needs in the template."""
 
     kind: DeploymentEngine
+    # Whether the service resource names its lifecycle hook functions (which then cannot name it back).
+    service_names_its_hooks: bool
 
     def validate(self, props: ServiceProps) -> None:
         """Reject props this engine cannot honour, naming the prop and the fix."""

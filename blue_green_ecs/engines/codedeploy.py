@@ -54,6 +54,8 @@ class CodeDeployEngine:
     """
 
     kind = DeploymentEngine.CODE_DEPLOY
+    # The AppSpec names the hooks, the service does not: a hook may name the service and its alarms.
+    service_names_its_hooks = False
 
     application: codedeploy.IEcsApplication
     role: iam.Role

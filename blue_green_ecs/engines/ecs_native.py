@@ -63,6 +63,10 @@ class EcsNativeEngine:
     """
 
     kind = DeploymentEngine.ECS_NATIVE
+    # The service's LifecycleHooks name the hook functions, and its live-state lookup fingerprints them: a
+    # hook naming the service, or the alarms (which wait for the listeners, which wait for the lookup),
+    # closes a cycle. Its event names the service (executionDetails.serviceArn) instead.
+    service_names_its_hooks = True
 
     prod_listener_rule: elbv2.ApplicationListenerRule
     test_listener_rule: elbv2.ApplicationListenerRule
