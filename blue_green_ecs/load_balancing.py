@@ -84,14 +84,22 @@ def build_load_balancing(
 
 
 def build_edge(
-    scope: Construct, props: EdgeProps, vpc: ec2.IVpc, *, prod_default: dict[str, Any], test_default: dict[str, Any]
+    scope: Construct,
+    props: EdgeProps,
+    vpc: ec2.IVpc,
+    *,
+    prod_default: dict[str, Any],
+    test_default: dict[str, Any],
+    security_group: ec2.ISecurityGroup | None = None,
 ) -> EdgeParts:
     """The load balancer with its production, test and redirect listeners and access logs; the listeners'
-    default actions are the caller's (the engine's, or a shared load balancer's fixed 404)."""
+    default actions are the caller's (the engine's, or a shared load balancer's fixed 404). Without
+    ``security_group`` aws-cdk-lib creates one that allows no outbound traffic but to the targets."""
     load_balancer = elbv2.ApplicationLoadBalancer(
         scope,
         "LoadBalancer",
         vpc=vpc,
+        security_group=security_group,
         internet_facing=props.public_load_balancer,
         load_balancer_name=props.load_balancer_name,
         idle_timeout=props.idle_timeout,

@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from . import defaults
+from .acknowledgements import skip_checkov
 from .edge import EdgeProps, Routing
 from .load_balancing import build_edge
 from .test_traffic import check_test_traffic_header
@@ -26,7 +28,6 @@ from .validation import invalid
 
 if TYPE_CHECKING:
     from aws_cdk import aws_certificatemanager as acm
-    from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_s3 as s3
 
     from .props import ServiceProps
@@ -71,6 +72,8 @@ class BlueGreenLoadBalancer(Construct):
         test_listener: the test listener (8443 with a certificate, else 8080), closed to the internet.
         redirect_listener: the port-80 listener that redirects to HTTPS, or ``None``.
         access_logs_bucket: the bucket receiving access logs, or ``None`` with ``access_logs=False``.
+        security_group: the load balancer's security group: its listeners' ports in, all outbound (ELB
+            sends only to registered targets), so a service adds no egress rule to it.
     """
 
     def __init__(
@@ -134,7 +137,28 @@ class BlueGreenLoadBalancer(Construct):
             test_listener_port=test_listener_port,
             test_listener_allowed_peers=test_listener_allowed_peers,
         )
-        edge = build_edge(self, props, vpc, prod_default=_not_found(), test_default=_not_found())
+        # Outbound open: ELB sends only to the targets it has registered and their health checks. aws-cdk-lib's
+        # own group would instead take one egress rule per service's tasks, a resource each, and together
+        # against the group's quota of rules (60 outbound by default), a cap on the services sharing it.
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=True,
+            description="blue-green-ecs shared load balancer: listener ports in, tasks of the services out",
+        )
+        skip_checkov(
+            self.security_group,
+            ("CKV_AWS_382", "A load balancer sends only to its registered targets; see shared_load_balancer.py."),
+        )
+        edge = build_edge(
+            self,
+            props,
+            vpc,
+            prod_default=_not_found(),
+            test_default=_not_found(),
+            security_group=self.security_group,
+        )
         self.load_balancer: elbv2.ApplicationLoadBalancer = edge.load_balancer
         self.prod_listener: elbv2.ApplicationListener = edge.prod_listener
         self.test_listener: elbv2.ApplicationListener = edge.test_listener

@@ -91,12 +91,31 @@ def test_two_services_share_one_load_balancer_each_with_its_own_rules() -> None:
     assert lookups == [("10", "10", {"Ref": prod}), ("20", "20", {"Ref": prod})]
 
 
-def test_each_further_service_adds_no_load_balancer() -> None:
-    stack = new_stack()
-    _two_services(stack)
-    template = synth(stack)
-    template.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
-    template.resource_count_is("AWS::ElasticLoadBalancingV2::Listener", 2)
+def test_each_further_service_adds_no_load_balancer_and_at_most_16_resources() -> None:
+    # Given one and two services on a shared load balancer, with the defaults (the comparison alarm included)
+    one, two = new_stack("One"), new_stack("Two")
+    cluster, edge = _edge(one)
+    _service(
+        one,
+        "Api",
+        cluster,
+        engine=NATIVE,
+        shared_load_balancer=edge,
+        routing=Routing(priority=10, host_headers=["a.example.com"]),
+    )
+    edge_two, _ = _two_services(two)
+    first, second = synth(one), synth(two)
+    # Then the second adds no load balancer, no listener and no rule to the load balancer's security group
+    second.resource_count_is("AWS::ElasticLoadBalancingV2::LoadBalancer", 1)
+    second.resource_count_is("AWS::ElasticLoadBalancingV2::Listener", 2)
+    added = len(second.to_json()["Resources"]) - len(first.to_json()["Resources"])
+    assert added <= 16, added
+    second.resource_count_is("AWS::EC2::SecurityGroupEgress", 0)
+    [group] = edge_two.load_balancer.connections.security_groups
+    assert group is edge_two.security_group
+    assert second.to_json()["Resources"][logical_id(two, group)]["Properties"]["SecurityGroupEgress"] == [
+        {"CidrIp": "0.0.0.0/0", "Description": "Allow all outbound traffic by default", "IpProtocol": "-1"}
+    ]
 
 
 def test_from_existing_shares_a_load_balancer_made_in_another_stack() -> None:
