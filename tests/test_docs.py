@@ -1,8 +1,12 @@
-"""docs/props.md is generated from the docstrings (docs/generate_props.py), and the docstrings cover the code."""
+"""docs/props.md is generated from the docstrings (docs/generate_props.py), the docstrings cover the code, and
+the recipes of docs/recipes.md synthesize."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +63,27 @@ def test_every_optional_prop_and_field_states_its_default() -> None:
     entries = parameter_entries(BlueGreenFargateService.__init__, "BlueGreenFargateService.__init__")
     entries += [entry for cls in dataclass_options() for entry in field_entries_of(cls)]
     assert [entry.name for entry in entries if not entry.required and not entry.default_text] == []
+
+
+RECIPES = Path(__file__).resolve().parent.parent / "docs" / "recipes.md"
+
+
+def _recipes() -> list[tuple[str, str]]:
+    """(heading, code) of every python block of docs/recipes.md."""
+    found: list[tuple[str, str]] = []
+    heading = ""
+    text = RECIPES.read_text()
+    for match in re.finditer(r"^## ([^\n]+)$|^```python\n(.*?)^```$", text, flags=re.M | re.S):
+        if match.group(1):
+            heading = match.group(1)
+        else:
+            found.append((heading, match.group(2)))
+    return found
+
+
+@pytest.mark.parametrize(("heading", "code"), _recipes(), ids=[heading for heading, _ in _recipes()])
+def test_every_recipe_synthesizes(heading: str, code: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(code, f"docs/recipes.md ({heading})", "exec"), namespace)
+    assembly = namespace["app"].synth()
+    assert assembly.stacks, heading
