@@ -20,7 +20,6 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from . import defaults
-from .acknowledgements import skip_checkov
 from .edge import EdgeProps, Routing
 from .load_balancing import build_edge
 from .test_traffic import check_test_traffic_header
@@ -146,10 +145,6 @@ class BlueGreenLoadBalancer(Construct):
             vpc=vpc,
             allow_all_outbound=True,
             description="blue-green-ecs shared load balancer: listener ports in, tasks of the services out",
-        )
-        skip_checkov(
-            self.security_group,
-            ("CKV_AWS_382", "A load balancer sends only to its registered targets; see shared_load_balancer.py."),
         )
         edge = build_edge(
             self,

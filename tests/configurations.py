@@ -13,9 +13,11 @@ from aws_cdk import aws_logs as logs
 
 from blue_green_ecs import (
     BlueGreenFargateService,
+    BlueGreenLoadBalancer,
     DeploymentEngine,
     PreflightCheck,
     RollbackAlarmOptions,
+    Routing,
     TestTrafficHeader,
     TrafficShift,
 )
@@ -156,6 +158,32 @@ def ecs_native_preflight() -> tuple[Stack, BlueGreenFargateService]:
     )
     service.add_rollback_alarm(late_alarm(stack))
     return stack, service
+
+
+def shared_load_balancer() -> Stack:
+    """Two ECS-native services on one BlueGreenLoadBalancer with a certificate, one with a test traffic header."""
+    stack = new_stack("Shared")
+    cluster = cluster_with_insights(stack)
+    edge = BlueGreenLoadBalancer(
+        stack,
+        "Edge",
+        vpc=cluster.vpc,
+        certificate=acm.Certificate.from_certificate_arn(stack, "Certificate", CERTIFICATE_ARN),
+    )
+    for construct_id, priority, host in (("Api", 10, "api.example.com"), ("Web", 20, "www.example.com")):
+        BlueGreenFargateService(
+            stack,
+            construct_id,
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            cluster=cluster,
+            engine=DeploymentEngine.ECS_NATIVE,
+            shared_load_balancer=edge,
+            routing=Routing(priority=priority, host_headers=[host]),
+            test_traffic_header=TestTrafficHeader(value=TEST_TRAFFIC_SECRET.unsafe_unwrap(), priority=priority - 1)
+            if construct_id == "Api"
+            else None,
+        )
+    return stack
 
 
 def two_services() -> tuple[Stack, BlueGreenFargateService, BlueGreenFargateService]:

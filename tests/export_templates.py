@@ -27,6 +27,7 @@ CONFIGURATIONS: dict[str, Callable[[], Stack]] = {
     "https": lambda: configurations.https()[0],
     "existing-cluster": lambda: configurations.existing_cluster()[0],
     "two-services": lambda: configurations.two_services()[0],
+    "shared-load-balancer": configurations.shared_load_balancer,
     "ecs-test-traffic": lambda: configurations.ecs_test_traffic()[0],
     "ecs-native-preflight": lambda: configurations.ecs_native_preflight()[0],
 }
