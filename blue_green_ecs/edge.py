@@ -7,6 +7,7 @@ or a ``BlueGreenLoadBalancer``); ``Routing`` is a service's listener rules on a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -102,6 +103,23 @@ class Routing:
                 "shared load balancer.",
             )
 
+    def request_host(self) -> str | None:
+        """A host name the rules match, for requests made on the service's behalf (the smoke test): the first
+        of ``host_headers``, its wildcards filled in; ``None`` when the rules match any host."""
+        if not self.host_headers or Token.is_unresolved(self.host_headers[0]):
+            return None
+        return self.host_headers[0].replace("*", "smoke-test").replace("?", "x")
+
+    def matches_path(self, path: str) -> bool:
+        """Whether the rules match requests for ``path`` (ELB's wildcards: ``*`` any characters, ``?`` one)."""
+        if not self.path_patterns:
+            return True
+        return any(
+            Token.is_unresolved(pattern)
+            or re.fullmatch("".join({"*": ".*", "?": "."}.get(c, re.escape(c)) for c in pattern), path)
+            for pattern in self.path_patterns
+        )
+
     def conditions(self) -> list[elbv2.ListenerCondition]:
         found = []
         if self.host_headers:
@@ -128,6 +146,14 @@ class IBlueGreenLoadBalancer(Protocol):
 
     @property
     def access_logs_bucket(self) -> s3.IBucket | None: ...
+
+    @property
+    def test_listener_port(self) -> int | None:
+        """The test listener's port, ``None`` when unknown (a load balancer ``from_existing``)."""
+
+    @property
+    def https(self) -> bool | None:
+        """Whether the listeners are HTTPS, ``None`` when unknown."""
 
     def claim_priority(self, priority: int, service_path: str) -> None:
         """Record that ``service_path``'s rules take ``priority``; a ValueError naming both services if taken."""

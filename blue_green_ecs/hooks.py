@@ -151,16 +151,20 @@ class SmokeTestFunction(Construct):
         """The function of a service's smoke test (construct id ``SmokeTest``), ``None`` without one."""
         if settings.smoke_test is None:
             return None
+        lb = load_balancing
+        # On a shared load balancer (a BlueGreenLoadBalancer: check_sharing refuses one from_existing) its test
+        # listener, with a host the service's test rule matches.
+        host = lb.routing.request_host() if lb.routing is not None else None
         return cls(
             scope,
             "SmokeTest",
             options=settings.smoke_test,
             vpc=vpc,
-            # A service's own (smoke_test is refused with a shared load balancer).
-            load_balancer=cast(elbv2.ApplicationLoadBalancer, load_balancing.load_balancer),
-            test_listener=cast(elbv2.ApplicationListener, load_balancing.test_listener),
-            test_port=settings.test_port,
-            https=settings.https,
+            load_balancer=cast(elbv2.ApplicationLoadBalancer, lb.load_balancer),
+            test_listener=cast(elbv2.ApplicationListener, lb.test_listener),
+            test_port=lb.shared_test_port if lb.shared_test_port is not None else settings.test_port,
+            https=lb.shared_https if lb.shared_https is not None else settings.https,
+            host=host,
             log_retention=settings.log_retention,
             log_encryption_key=settings.log_encryption_key,
         ).function
@@ -176,6 +180,7 @@ class SmokeTestFunction(Construct):
         test_listener: elbv2.ApplicationListener,
         test_port: int,
         https: bool,
+        host: str | None = None,
         log_retention: logs.RetentionDays = defaults.LOG_RETENTION,
         log_encryption_key: kms.IKey | None = None,
     ) -> None:
@@ -236,7 +241,8 @@ class SmokeTestFunction(Construct):
             log_group=function_logs,
             role=role,
             environment={
-                "TARGET_URL": f"{scheme}://{load_balancer.load_balancer_dns_name}:{test_port}",
+                # The requests go to the load balancer's nodes whatever the host: it only names the Host header.
+                "TARGET_URL": f"{scheme}://{host or load_balancer.load_balancer_dns_name}:{test_port}",
                 "REQUEST_PATH": options.path,
                 "EXPECTED_STATUS": options.expected_status,
                 "REQUESTS": str(options.requests),

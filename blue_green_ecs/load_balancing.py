@@ -67,6 +67,8 @@ def build_load_balancing(
             domain_record=None,
             access_logs_bucket=shared.access_logs_bucket,
             routing=props.routing,
+            shared_test_port=shared.test_listener_port,
+            shared_https=shared.https,
         )
     edge = build_edge(
         scope, props.edge, vpc, prod_default=listener_defaults(blue), test_default=listener_defaults(green)

@@ -25,8 +25,11 @@ class LoadBalancerParts:
     redirect_listener: elbv2.ApplicationListener | None
     access_logs_bucket: s3.IBucket | None
     domain_record: route53.ARecord | None
-    # With a shared load balancer: the service's rules' conditions and priority (ECS_NATIVE).
+    # With a shared load balancer: the service's rules' conditions and priority (ECS_NATIVE), and its test
+    # listener's port and protocol (None when unknown: from_existing).
     routing: Routing | None = None
+    shared_test_port: int | None = None
+    shared_https: bool | None = None
 
     @property
     def shared(self) -> bool:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_certificatemanager as acm
     from aws_cdk import aws_s3 as s3
 
+    from .edge import IBlueGreenLoadBalancer
     from .props import ServiceProps
 
 __all__ = ["BlueGreenLoadBalancer", "Routing"]
@@ -73,6 +74,8 @@ class BlueGreenLoadBalancer(Construct):
         access_logs_bucket: the bucket receiving access logs, or ``None`` with ``access_logs=False``.
         security_group: the load balancer's security group: its listeners' ports in, all outbound (ELB
             sends only to registered targets), so a service adds no egress rule to it.
+        test_listener_port: the effective test listener port.
+        https: whether the listeners are HTTPS (a certificate was given).
     """
 
     def __init__(
@@ -159,6 +162,8 @@ class BlueGreenLoadBalancer(Construct):
         self.test_listener: elbv2.ApplicationListener = edge.test_listener
         self.redirect_listener: elbv2.ApplicationListener | None = edge.redirect_listener
         self.access_logs_bucket: s3.IBucket | None = edge.access_logs_bucket
+        self.test_listener_port: int | None = props.test_port
+        self.https: bool | None = props.https
         self._priorities = _Priorities(self.node.path)
 
     @property
@@ -207,6 +212,9 @@ class ExistingBlueGreenLoadBalancer(Construct):
         self.prod_listener = prod_listener
         self.test_listener = test_listener
         self.access_logs_bucket: s3.IBucket | None = None
+        # Imported listeners do not tell their port or protocol.
+        self.test_listener_port: int | None = None
+        self.https: bool | None = None
         self._priorities = _Priorities(self.node.path)
 
     @property
@@ -274,12 +282,27 @@ def check_sharing(props: ServiceProps, service_path: str) -> None:
                 f"with shared_load_balancer the load balancer is {shared.node.path!r}'s; set it there (a "
                 "BlueGreenLoadBalancer prop), or drop shared_load_balancer= for a load balancer of the service's own.",
             )
-    if props.smoke_test is not None:
+    _check_smoke_test(props, shared, routing)
+    shared.claim_priority(routing.priority, service_path)
+
+
+def _check_smoke_test(props: ServiceProps, shared: IBlueGreenLoadBalancer, routing: Routing) -> None:
+    """On a shared load balancer the smoke test requests the test listener with the routing's host and a path
+    the routing matches, so the service's own test rule answers."""
+    if props.smoke_test is None:
+        return
+    if shared.test_listener_port is None:
         raise invalid(
             "smoke_test",
             "SmokeTest(...)",
-            "the built-in smoke test requests the test listener without the routing's host header or path, so "
-            "on a shared load balancer it would test another rule (or the 404 default); run your own test as "
+            f"the test listener of {shared.node.path!r} (from_existing) has no known port or protocol for the smoke "
+            "test to request; share a BlueGreenLoadBalancer, or run your own test as "
             "hooks=DeploymentHooks(after_allow_test_traffic=...).",
         )
-    shared.claim_priority(routing.priority, service_path)
+    if not routing.matches_path(props.smoke_test.path):
+        raise invalid(
+            "smoke_test.path",
+            props.smoke_test.path,
+            f"routing.path_patterns {list(routing.path_patterns or [])} do not match it, so the smoke test would "
+            "reach another service's rule or the 404 default; request a path they match.",
+        )

@@ -18,6 +18,7 @@ from blue_green_ecs import (
     PreflightCheck,
     RollbackAlarmOptions,
     Routing,
+    SmokeTest,
     TestTrafficHeader,
     TrafficShift,
 )
@@ -161,7 +162,8 @@ def ecs_native_preflight() -> tuple[Stack, BlueGreenFargateService]:
 
 
 def shared_load_balancer() -> Stack:
-    """Two ECS-native services on one BlueGreenLoadBalancer with a certificate, one with a test traffic header."""
+    """Two ECS-native services on one BlueGreenLoadBalancer with a certificate: one with a test traffic header, one
+    with the smoke test."""
     stack = new_stack("Shared")
     cluster = cluster_with_insights(stack)
     edge = BlueGreenLoadBalancer(
@@ -182,6 +184,7 @@ def shared_load_balancer() -> Stack:
             test_traffic_header=TestTrafficHeader(value=TEST_TRAFFIC_SECRET.unsafe_unwrap(), priority=priority - 1)
             if construct_id == "Api"
             else None,
+            smoke_test=SmokeTest() if construct_id == "Web" else None,
         )
     return stack
 

@@ -10,10 +10,10 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 from constructs import Construct
 
-from blue_green_ecs import BlueGreenFargateService, BlueGreenLoadBalancer, DeploymentEngine, Routing
+from blue_green_ecs import BlueGreenFargateService, BlueGreenLoadBalancer, DeploymentEngine, Routing, SmokeTest
 
 from .configurations import CERTIFICATE_ARN, IMAGE, cluster_with_insights, vpc_with_flow_logs
 from .support import logical_id, new_stack, only, raises_message, resources_of_type, synth
@@ -291,4 +291,71 @@ def test_rejects_a_priority_another_service_has() -> None:
             engine=NATIVE,
             shared_load_balancer=edge,
             routing=Routing(priority=10, path_patterns=["/w"]),
+        )
+
+
+def test_the_smoke_test_requests_the_shared_test_listener_as_the_services_test_rule_matches() -> None:
+    # Given a service on a shared HTTPS load balancer with a custom test port, routed by a wildcard host and a path
+    stack = new_stack()
+    cluster, edge = _edge(
+        stack, certificate=acm.Certificate.from_certificate_arn(stack, "Cert", CERTIFICATE_ARN), test_listener_port=9443
+    )
+    service = _service(
+        stack,
+        "Api",
+        cluster,
+        engine=NATIVE,
+        shared_load_balancer=edge,
+        routing=Routing(priority=10, host_headers=["*.api.example.com"], path_patterns=["/v1/*"]),
+        smoke_test=SmokeTest(path="/v1/health"),
+    )
+    template = synth(stack)
+    # Then it asks the shared test listener's port over HTTPS, for a host the rule matches
+    assert service.smoke_test_function is not None
+    function = template.to_json()["Resources"][logical_id(stack, service.smoke_test_function)]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["TARGET_URL"] == "https://smoke-test.api.example.com:9443"
+    assert variables["REQUEST_PATH"] == "/v1/health"
+    # And the shared test listener admits the smoke test's security group
+    template.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "FromPort": 9443,
+            "GroupId": {"Fn::GetAtt": [logical_id(stack, edge.security_group), "GroupId"]},
+            "SourceSecurityGroupId": Match.any_value(),
+        },
+    )
+
+
+def test_a_smoke_test_the_routing_would_not_send_to_the_service_is_refused() -> None:
+    stack = new_stack()
+    cluster, edge = _edge(stack)
+    with pytest.raises(ValueError, match=r"Invalid smoke_test.path='/': routing.path_patterns \['/web/\*'\]"):
+        _service(
+            stack,
+            "Web",
+            cluster,
+            engine=NATIVE,
+            shared_load_balancer=edge,
+            routing=Routing(priority=20, path_patterns=["/web/*"]),
+            smoke_test=SmokeTest(),
+        )
+    other = new_stack("Other")
+    cluster, _ = _edge(other)
+    existing = BlueGreenLoadBalancer.from_existing(
+        other,
+        "Imported",
+        load_balancer=edge.load_balancer,
+        prod_listener=edge.prod_listener,
+        test_listener=edge.test_listener,
+    )
+    with pytest.raises(ValueError, match=r"from_existing.* has no known port or protocol"):
+        _service(
+            other,
+            "Web",
+            cluster,
+            engine=NATIVE,
+            shared_load_balancer=existing,
+            routing=Routing(priority=20, path_patterns=["/web/*"]),
+            smoke_test=SmokeTest(path="/web/"),
         )
