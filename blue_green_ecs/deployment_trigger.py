@@ -136,13 +136,16 @@ class DeploymentTrigger(Construct):
         # Authorization Reference, Amazon CloudWatch), so "*". Both beside the waiter's start grant:
         # naming the alarms in the function's default policy would close a cycle with the live lookup.
         self._read_alarms = iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[])
+        self._reads_composite = False
+        self._waiter = waiter
         for alarm in alarms:
             self.allow_alarm(alarm)
         waiter.allow(self._read_alarms)
         waiter.allow(iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"]))
         reason = (
             "cloudwatch:GetMetricData supports no resource-level permissions; the deployment trigger reads the "
-            "target groups' 5xx counts to say why a deployment rolled back."
+            "target groups' 5xx counts to say why a deployment rolled back (and, with a composite rollback alarm, "
+            "cloudwatch:DescribeAlarms on '*', the only scope under which CloudWatch returns composite alarms)."
         )
         acknowledge_nag(waiter.start_policy, "IAM5[Resource::*]", reason)
         skip_checkov(waiter.start_policy, ("CKV_AWS_356", reason))
@@ -170,6 +173,13 @@ class DeploymentTrigger(Construct):
 
     def allow_alarm(self, alarm: cloudwatch.IAlarm) -> None:
         """Let the trigger read ``alarm``'s state when it explains a rollback."""
+        if isinstance(alarm, cloudwatch.CompositeAlarm):
+            # CloudWatch returns composite alarms only to a DescribeAlarms permission scoped to "*" (API
+            # reference, DescribeAlarms); an ARN would leave the alarm that fired out of the reason.
+            if not self._reads_composite:
+                self._reads_composite = True
+                self._waiter.allow(iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"]))
+            return
         self._read_alarms.add_resources(alarm.alarm_arn)
 
     @property

@@ -628,3 +628,46 @@ def test_hook_code_needs_a_directory(tmp_path: Any) -> None:
     missing = str(tmp_path / "nope")
     with raises_message(f"Invalid directory='{missing}': give the directory that holds the hook's handler module."):
         hook_code(missing)
+
+
+def test_a_composite_rollback_alarm_is_read_with_the_only_scope_cloudwatch_returns_it_to() -> None:
+    # Given a service whose rollback alarms include a composite alarm (as the 10-alarm limit suggests)
+    stack = new_stack("Composite")
+    queue = cloudwatch.Alarm(
+        stack,
+        "QueueDepth",
+        metric=cloudwatch.Metric(namespace="App", metric_name="QueueDepth"),
+        threshold=100,
+        evaluation_periods=2,
+    )
+    composite = cloudwatch.CompositeAlarm(
+        stack,
+        "AnyOf",
+        alarm_rule=cloudwatch.AlarmRule.any_of(cloudwatch.AlarmRule.from_alarm(queue, cloudwatch.AlarmState.ALARM)),
+    )
+    service = BlueGreenFargateService(
+        stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), alarms=[queue, composite]
+    )
+    template = synth(stack)
+    # Then the trigger may call DescribeAlarms with the scope "*" (aws-cdk-lib merges it with the ARN-scoped one)
+    resources = [
+        resource
+        for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "cloudwatch:DescribeAlarms"
+        for resource in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+    ]
+    assert "*" in resources
+    assert {"Fn::GetAtt": [logical_id(stack, composite), "Arn"]} not in resources
+    assert service.deployment_trigger is not None
+
+
+def test_without_a_composite_alarm_the_trigger_reads_alarms_by_arn_only(sample: Synthesized) -> None:
+    resources = [
+        statement["Resource"]
+        for policy in resources_of_type(sample.template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "cloudwatch:DescribeAlarms"
+    ]
+    assert resources
+    assert all(resource != "*" and "*" not in resource for resource in resources)
