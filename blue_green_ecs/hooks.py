@@ -16,15 +16,12 @@ from constructs import Construct
 
 from . import defaults
 from .acknowledgements import (
-    acknowledge_lambda_functions,
     acknowledge_nag,
-    acknowledge_role_dependencies,
     skip_checkov,
 )
 from .handlers.appspec import HOOK_NAMES
-from .lambda_code import HANDLER_RUNTIME, handlers_code
 from .lambda_code import hook_code as hook_code  # public here before lambda_code existed
-from .log_groups import log_group
+from .library_function import library_function
 from .parts import LoadBalancerParts
 from .validation import check_duration, check_int, check_path, invalid
 
@@ -189,17 +186,43 @@ class SmokeTestFunction(Construct):
         subnets = options.subnets or ec2.SubnetSelection(
             subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS if vpc.private_subnets else ec2.SubnetType.PUBLIC
         )
-        function_logs = log_group(self, "Logs", retention=log_retention, encryption_key=log_encryption_key)
-        # Its own role with inline policies instead of the AWS managed Lambda basic and VPC access
-        # policies: logs only to its log group, network interfaces for running in the VPC.
-        role = iam.Role(
+        self.security_group = ec2.SecurityGroup(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="blue-green-ecs smoke test of the green task set",
+            "SecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=False,
+            description="Smoke test of the green task set: the test listener and AWS APIs only",
         )
-        function_logs.grant_write(role)
-        role.add_to_principal_policy(
+        made = library_function(
+            self,
+            handler="smoke_test.handler",
+            description="blue-green-ecs smoke test: requests to the green task set through the test listener",
+            role_description="blue-green-ecs smoke test of the green task set",
+            timeout=options.function_timeout,
+            memory_size=256,
+            environment={
+                # The requests go to the load balancer's nodes whatever the host: it only names the Host header.
+                "TARGET_URL": f"{scheme}://{host or load_balancer.load_balancer_dns_name}:{test_port}",
+                "REQUEST_PATH": options.path,
+                "EXPECTED_STATUS": options.expected_status,
+                "REQUESTS": str(options.requests),
+                "INTERVAL_SECONDS": str(options.interval.to_seconds()),
+                "TIMEOUT_SECONDS": str(options.request_timeout.to_seconds()),
+                "MAX_FAILURES": str(options.max_failures),
+                "VERIFY_TLS": "true" if options.verify_tls else "false",
+                "LOAD_BALANCER_FULL_NAME": load_balancer.load_balancer_full_name,
+            },
+            log_retention=log_retention,
+            log_encryption_key=log_encryption_key,
+            in_vpc=True,
+            vpc=vpc,
+            vpc_subnets=subnets,
+            allow_public_subnet=not vpc.private_subnets and options.subnets is None,
+            security_groups=[self.security_group],
+        )
+        self.function: lambda_.Function = made.function
+        # Network interfaces for running in the VPC (instead of the AWS managed VPC access policy).
+        made.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
                     # Lambda's own network interfaces in the VPC, and finding the load balancer's.
@@ -216,48 +239,11 @@ class SmokeTestFunction(Construct):
             "EC2 network-interface actions (a function in a VPC; finding the load balancer's private IPs) have no "
             "resource-level permissions."
         )
-        acknowledge_nag(role, "IAM5[Resource::*]", eni_reason)
-        skip_checkov(role.node.find_child("DefaultPolicy"), ("CKV_AWS_111", eni_reason))
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            allow_all_outbound=False,
-            description="Smoke test of the green task set: the test listener and AWS APIs only",
-        )
-        self.function: lambda_.Function = lambda_.Function(
-            self,
-            "Function",
-            runtime=HANDLER_RUNTIME,
-            handler="smoke_test.handler",
-            code=handlers_code(),
-            timeout=options.function_timeout,
-            memory_size=256,
-            description="blue-green-ecs smoke test: requests to the green task set through the test listener",
-            vpc=vpc,
-            vpc_subnets=subnets,
-            allow_public_subnet=not vpc.private_subnets and options.subnets is None,
-            security_groups=[self.security_group],
-            log_group=function_logs,
-            role=role,
-            environment={
-                # The requests go to the load balancer's nodes whatever the host: it only names the Host header.
-                "TARGET_URL": f"{scheme}://{host or load_balancer.load_balancer_dns_name}:{test_port}",
-                "REQUEST_PATH": options.path,
-                "EXPECTED_STATUS": options.expected_status,
-                "REQUESTS": str(options.requests),
-                "INTERVAL_SECONDS": str(options.interval.to_seconds()),
-                "TIMEOUT_SECONDS": str(options.request_timeout.to_seconds()),
-                "MAX_FAILURES": str(options.max_failures),
-                "VERIFY_TLS": "true" if options.verify_tls else "false",
-                "LOAD_BALANCER_FULL_NAME": load_balancer.load_balancer_full_name,
-            },
-        )
+        acknowledge_nag(made.role, "IAM5[Resource::*]", eni_reason)
+        skip_checkov(made.role.node.find_child("DefaultPolicy"), ("CKV_AWS_111", eni_reason))
         test_listener.connections.allow_default_port_from(self.security_group, "Smoke test to the green task set")
         # The EC2 and CodeDeploy APIs, directly or through interface endpoints.
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs (EC2, CodeDeploy)")
-        acknowledge_role_dependencies(self)
-        acknowledge_lambda_functions(self, in_vpc=True)
 
 
 def hooks_by_event(

@@ -12,9 +12,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from .acknowledgements import acknowledge_lambda_functions, acknowledge_nag, acknowledge_role_dependencies
-from .lambda_code import HANDLER_RUNTIME, handlers_code
-from .log_groups import log_group
+from .acknowledgements import acknowledge_nag
+from .library_function import library_function
 from .validation import check_int, invalid
 
 if TYPE_CHECKING:
@@ -122,19 +121,11 @@ class PreflightCheckFunction(Construct):
         log_encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        function_logs = log_group(self, "Logs", retention=log_retention, encryption_key=log_encryption_key)
-        # Its own role with inline policies: logs only to its log group, and read calls only.
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="blue-green-ecs pre-flight check before green tasks start",
-        )
-        function_logs.grant_write(role)
-        environment = {"CLUSTER_ARN": cluster.cluster_arn}
+        environment: dict[str, str] = {"CLUSTER_ARN": cluster.cluster_arn}
         if service_arn is not None:
             environment["SERVICE_ARN"] = service_arn
-        unscoped = []
+        # The read calls each check needs, and why each has no narrower resource than "*".
+        reads: list[tuple[iam.PolicyStatement, str]] = []
         if options.check_alarms:
             if alarm_names is None:
                 environment["ALARM_NAMES_FROM_SERVICE"] = "true"
@@ -143,42 +134,50 @@ class PreflightCheckFunction(Construct):
                 environment["ALARM_NAMES"] = Lazy.string(_JsonList(Stack.of(self), alarm_names))
             # DescribeAlarms returns composite alarms only to a permission on "*" (CloudWatch API reference,
             # DescribeAlarms), and a rollback alarm may be composite.
-            role.add_to_principal_policy(iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"]))
-            unscoped.append("cloudwatch:DescribeAlarms returns composite alarms only with Resource '*'")
+            reads.append(
+                (
+                    iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"]),
+                    "cloudwatch:DescribeAlarms returns composite alarms only with Resource '*'",
+                )
+            )
         if options.check_ip_addresses:
             environment["SUBNET_IDS"] = ",".join(subnet_ids)
             environment["IP_ADDRESS_HEADROOM"] = str(options.ip_address_headroom)
-            role.add_to_principal_policy(iam.PolicyStatement(actions=["ec2:DescribeSubnets"], resources=["*"]))
-            unscoped.append("ec2:DescribeSubnets has no resource-level permissions")
-        if options.check_ip_addresses or alarm_names is None:
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["ecs:DescribeServices"],
-                    resources=["*"],
-                    # The cluster's services: under ECS_NATIVE the service cannot be named (see for_service).
-                    conditions={"ArnEquals": {"ecs:cluster": cluster.cluster_arn}},
+            reads.append(
+                (
+                    iam.PolicyStatement(actions=["ec2:DescribeSubnets"], resources=["*"]),
+                    "ec2:DescribeSubnets has no resource-level permissions",
                 )
             )
-            unscoped.append(
-                "ecs:DescribeServices is limited to the service's cluster by the ecs:cluster condition (under "
-                "ECS_NATIVE the service names this hook, which so cannot name the service)"
+        if options.check_ip_addresses or alarm_names is None:
+            reads.append(
+                (
+                    iam.PolicyStatement(
+                        actions=["ecs:DescribeServices"],
+                        resources=["*"],
+                        # The cluster's services: under ECS_NATIVE the service cannot be named (see for_service).
+                        conditions={"ArnEquals": {"ecs:cluster": cluster.cluster_arn}},
+                    ),
+                    "ecs:DescribeServices is limited to the service's cluster by the ecs:cluster condition (under "
+                    "ECS_NATIVE the service names this hook, which so cannot name the service)",
+                )
             )
-        acknowledge_nag(role, "IAM5[Resource::*]", "Read calls of the pre-flight check: " + "; ".join(unscoped) + ".")
-        self.function: lambda_.Function = lambda_.Function(
+        made = library_function(
             self,
-            "Function",
-            runtime=HANDLER_RUNTIME,
             handler="preflight.handler",
-            code=handlers_code(),
+            description="blue-green-ecs pre-flight check: rollback alarms and free IP addresses before green starts",
+            role_description="blue-green-ecs pre-flight check before green tasks start",
             timeout=FUNCTION_TIMEOUT,
             memory_size=256,
-            description="blue-green-ecs pre-flight check: rollback alarms and free IP addresses before green starts",
-            log_group=function_logs,
-            role=role,
             environment=environment,
+            log_retention=log_retention,
+            log_encryption_key=log_encryption_key,
         )
-        acknowledge_role_dependencies(self)
-        acknowledge_lambda_functions(self)
+        self.function: lambda_.Function = made.function
+        for statement, _ in reads:
+            made.role.add_to_principal_policy(statement)
+        reasons = "; ".join(reason for _, reason in reads)
+        acknowledge_nag(made.role, "IAM5[Resource::*]", f"Read calls of the pre-flight check: {reasons}.")
 
 
 @jsii.implements(IStableStringProducer)

@@ -32,10 +32,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
 from . import defaults
-from .acknowledgements import acknowledge_lambda_functions, acknowledge_nag, acknowledge_role_dependencies, skip_checkov
+from .acknowledgements import acknowledge_nag, skip_checkov
 from .edge import MAX_PRIORITY, MIN_PRIORITY
-from .lambda_code import HANDLER_RUNTIME, handlers_code
-from .log_groups import log_group
+from .library_function import library_function
 from .validation import invalid
 
 if TYPE_CHECKING:
@@ -247,45 +246,13 @@ class TestTrafficRouter(Construct):
         super().__init__(scope, construct_id)
         lb = load_balancing
         self._rule = _RuleArn()
-        function_logs = log_group(self, "Logs", retention=log_retention, encryption_key=log_encryption_key)
-        role = iam.Role(
+        made = library_function(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="blue-green-ecs: points the test traffic rule at green when a deployment starts",
-        )
-        function_logs.grant_write(role)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeListeners"],
-                resources=["*"],
-            )
-        )
-        # Exactly the header rule: the service's production rule is ECS's to shift, and the listener serves others.
-        # A policy of its own, which the function does not wait for: the rule waits for the live-state lookup,
-        # which fingerprints the service and so names the function (a hook of the service's).
-        self.modify_policy = iam.Policy(
-            self,
-            "ModifyRule",
-            roles=[role],
-            statements=[
-                iam.PolicyStatement(actions=["elasticloadbalancing:ModifyRule"], resources=[Lazy.string(self._rule)])
-            ],
-        )
-        describe_reason = "ELB's Describe actions have no resource-level permissions."
-        acknowledge_nag(role, "IAM5[Resource::*]", describe_reason)
-        skip_checkov(role.node.find_child("DefaultPolicy"), ("CKV_AWS_111", describe_reason))
-        self.function: lambda_.Function = lambda_.Function(
-            self,
-            "Function",
-            runtime=HANDLER_RUNTIME,
             handler="test_traffic_router.handler",
-            code=handlers_code(),
+            description="blue-green-ecs: points the test traffic rule at the green target group",
+            role_description="blue-green-ecs: points the test traffic rule at green when a deployment starts",
             timeout=Duration.minutes(2),
             memory_size=128,
-            description="blue-green-ecs: points the test traffic rule at the green target group",
-            log_group=function_logs,
-            role=role,
             environment={
                 # The service's own listener by load balancer and port, as the live-state lookup finds it: a
                 # reference to the listener would wait for the lookup, which names this function (a service hook).
@@ -297,9 +264,30 @@ class TestTrafficRouter(Construct):
                 "BLUE_TARGET_GROUP_ARN": lb.blue_target_group.target_group_arn,
                 "GREEN_TARGET_GROUP_ARN": lb.green_target_group.target_group_arn,
             },
+            log_retention=log_retention,
+            log_encryption_key=log_encryption_key,
         )
-        acknowledge_role_dependencies(self)
-        acknowledge_lambda_functions(self)
+        self.function: lambda_.Function = made.function
+        made.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeListeners"],
+                resources=["*"],
+            )
+        )
+        # Exactly the header rule: the service's production rule is ECS's to shift, and the listener serves others.
+        # A policy of its own, which the function does not wait for: the rule waits for the live-state lookup,
+        # which fingerprints the service and so names the function (a hook of the service's).
+        self.modify_policy = iam.Policy(
+            self,
+            "ModifyRule",
+            roles=[made.role],
+            statements=[
+                iam.PolicyStatement(actions=["elasticloadbalancing:ModifyRule"], resources=[Lazy.string(self._rule)])
+            ],
+        )
+        describe_reason = "ELB's Describe actions have no resource-level permissions."
+        acknowledge_nag(made.role, "IAM5[Resource::*]", describe_reason)
+        skip_checkov(made.role.node.find_child("DefaultPolicy"), ("CKV_AWS_111", describe_reason))
 
     def allow_modify(self, rule: elbv2.ApplicationListenerRule, *, before: Sequence[IConstruct]) -> None:
         """The rule the function may modify (created after the function: the engine makes it); ``before`` start
