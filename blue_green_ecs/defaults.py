@@ -49,6 +49,10 @@ TEST_LISTENER_PORT_HTTPS = 8443
 # own) can be added or removed without moving it; it was at 1 before 0.x (see CHANGELOG.md).
 OWN_PROD_RULE_PRIORITY = 10
 OWN_TEST_RULE_PRIORITY = 1
+# The built-in hooks that call AWS (pre-flight check, test traffic router): a few calls of at most ~75 s each
+# (lifecycle_hook.HOOK_CLIENT_CONFIG) and the report to CodeDeploy. Under CodeDeploy a function that times out
+# never reports, leaving the deployment waiting for an hour.
+BUILT_IN_HOOK_TIMEOUT_MINUTES = 5
 # test_traffic_header: a header that sends a request to green through the production listener.
 TEST_TRAFFIC_HEADER_NAME = "x-blue-green"
 TEST_TRAFFIC_RULE_PRIORITY = 1

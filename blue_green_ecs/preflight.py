@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from . import defaults
 from .acknowledgements import acknowledge_nag
 from .library_function import library_function
 from .validation import check_int, invalid
@@ -23,10 +24,8 @@ if TYPE_CHECKING:
 
 # The largest subnet AWS allows is a /16.
 _MAX_HEADROOM = 65_536
-# handlers/preflight.py: three AWS calls of at most ~75 s each (4 attempts, 5 s connect and 10 s read
-# timeouts, backoff), and the report to CodeDeploy: under CodeDeploy a function that times out never
-# reports, leaving the deployment waiting for an hour.
-FUNCTION_TIMEOUT = Duration.minutes(5)
+# handlers/preflight.py: three AWS calls and the report to CodeDeploy (defaults.BUILT_IN_HOOK_TIMEOUT_MINUTES).
+FUNCTION_TIMEOUT = Duration.minutes(defaults.BUILT_IN_HOOK_TIMEOUT_MINUTES)
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,8 @@ class TestTrafficRouter(Construct):
             handler="test_traffic_router.handler",
             description="blue-green-ecs: points the test traffic rule at the green target group",
             role_description="blue-green-ecs: points the test traffic rule at green when a deployment starts",
-            timeout=Duration.minutes(2),
+            # Up to three ELB calls (a page more per 100 rules) and the report to CodeDeploy.
+            timeout=Duration.minutes(defaults.BUILT_IN_HOOK_TIMEOUT_MINUTES),
             memory_size=128,
             environment={
                 # The service's own listener by load balancer and port, as the live-state lookup finds it: a

@@ -93,6 +93,8 @@ def test_code_deploy_router_runs_at_after_install_and_the_trigger_waits_for_rule
     assert variables["PROD_RULE_PRIORITY"] == ""
     assert variables["TEST_TRAFFIC_RULE_PRIORITY"] == "1"
     assert function["Properties"]["Handler"] == "test_traffic_router.handler"
+    # its calls give up within about 75 s each (lifecycle_hook.HOOK_CLIENT_CONFIG), so it always reports in time
+    assert function["Properties"]["Timeout"] == 300
 
 
 def test_router_may_modify_exactly_its_rule(existing_cluster: Synthesized) -> None:

@@ -62,6 +62,24 @@ def log(action: str, **fields: Any) -> None:
     print(json.dumps({"logger": "blue_green_ecs.lifecycle_hook", "action": action, **fields}, default=str))
 
 
+# The AWS clients of the built-in hooks (pre-flight check, test traffic router): botocore's standard mode with
+# max_attempts 3 (it counts retries: 4 attempts in all) and 5 s connect and 10 s read timeouts, so one call gives up
+# within about 75 s and the hook reports within its function's timeout (BUILT_IN_HOOK_TIMEOUT in defaults.py).
+HOOK_CLIENT_MAX_RETRIES = 3
+HOOK_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": HOOK_CLIENT_MAX_RETRIES},
+    connect_timeout=5,
+    read_timeout=10,
+    user_agent_extra="blue-green-ecs",
+)
+
+
+@functools.cache
+def hook_client(service: str) -> Any:
+    """A boto3 client of ``service`` for a built-in hook (:data:`HOOK_CLIENT_CONFIG`), one per service."""
+    return boto3.client(service, config=HOOK_CLIENT_CONFIG)
+
+
 @functools.cache
 def _default_client() -> Any:
     return boto3.client("codedeploy", config=Config(retries={"mode": "standard", "max_attempts": 10}))

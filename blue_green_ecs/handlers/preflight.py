@@ -46,7 +46,6 @@ report, so under CodeDeploy the hook always reports instead of leaving CodeDeplo
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import os
@@ -55,8 +54,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import boto3  # type: ignore[import-untyped,unused-ignore]
-from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped,unused-ignore]
 
 if TYPE_CHECKING:
@@ -65,14 +62,9 @@ else:
     # Top-level module inside the Lambda asset, blue_green_ecs.handlers.lifecycle_hook in the library.
     lifecycle_hook = importlib.import_module(f"{__package__}.lifecycle_hook" if __package__ else "lifecycle_hook")
 
-# botocore's max_attempts counts retries: 4 attempts in all, each call over within about 75 s.
-MAX_RETRIES = 3
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": MAX_RETRIES},
-    connect_timeout=5,
-    read_timeout=10,
-    user_agent_extra="blue-green-ecs",
-)
+# The built-in hooks' client policy: each call over within about 75 s.
+MAX_RETRIES = lifecycle_hook.HOOK_CLIENT_MAX_RETRIES
+CLIENT_CONFIG = lifecycle_hook.HOOK_CLIENT_CONFIG
 # DescribeAlarms takes at most 100 AlarmNames per request.
 ALARM_BATCH = 100
 _ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
@@ -249,9 +241,8 @@ def service_of(config: PreflightConfig, event: Mapping[str, Any]) -> str:
     return service
 
 
-@functools.cache
 def _default_client(service: str) -> Any:
-    return boto3.client(service, config=CLIENT_CONFIG)
+    return lifecycle_hook.hook_client(service)
 
 
 def make_handler(

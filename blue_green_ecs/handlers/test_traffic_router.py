@@ -27,15 +27,11 @@ Environment:
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-
-import boto3  # type: ignore[import-untyped,unused-ignore]
-from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 
 if TYPE_CHECKING:
     from . import lifecycle_hook
@@ -59,9 +55,8 @@ def log(action: str, **fields: Any) -> None:
     print(json.dumps({"logger": "blue_green_ecs.test_traffic_router", "action": action, **fields}, default=str))
 
 
-@functools.cache
 def _default_client() -> Any:
-    return boto3.client("elbv2", config=Config(retries={"mode": "standard", "max_attempts": 10}))
+    return lifecycle_hook.hook_client("elbv2")
 
 
 def forward_weights(actions: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -89,13 +84,13 @@ def _rules(client: Any, listener_arn: str) -> Iterator[Mapping[str, Any]]:
         params["Marker"] = page["NextMarker"]
 
 
-def _listener_on(client: Any, load_balancer_arn: str, port: str) -> str:
+def _listener_on(client: Any, load_balancer_arn: str, port: str) -> Mapping[str, Any]:
     params: dict[str, Any] = {"LoadBalancerArn": load_balancer_arn}
     while True:
         page = client.describe_listeners(**params)
         for listener in page.get("Listeners") or []:
             if str(listener.get("Port")) == port:
-                return str(listener["ListenerArn"])
+                return dict(listener)
         if not page.get("NextMarker"):
             raise lifecycle_hook.HookFailedError(f"Load balancer {load_balancer_arn} has no listener on port {port}.")
         params["Marker"] = page["NextMarker"]
@@ -106,9 +101,13 @@ def route(client: Any, environment: Mapping[str, str]) -> bool:
     missing = [name for name in ENVIRONMENT if name not in environment]
     if missing:
         raise lifecycle_hook.HookFailedError(f"The test traffic router lacks the environment variables {missing}.")
-    listener = environment["PROD_LISTENER_ARN"] or _listener_on(
-        client, environment["LOAD_BALANCER_ARN"], environment["PROD_PORT"]
+    # A service's own listener is found (and described) by port; a shared one is named.
+    described = (
+        None
+        if environment["PROD_LISTENER_ARN"]
+        else _listener_on(client, environment["LOAD_BALANCER_ARN"], environment["PROD_PORT"])
     )
+    listener = str(described["ListenerArn"]) if described is not None else environment["PROD_LISTENER_ARN"]
     pair = (environment["BLUE_TARGET_GROUP_ARN"], environment["GREEN_TARGET_GROUP_ARN"])
     rules = {str(rule.get("Priority")): rule for rule in _rules(client, listener)}
     prod_priority, header_priority = environment["PROD_RULE_PRIORITY"], environment["TEST_TRAFFIC_RULE_PRIORITY"]
@@ -119,7 +118,8 @@ def route(client: Any, environment: Mapping[str, str]) -> bool:
             )
         production = forward_weights(rules[prod_priority].get("Actions") or [])
     else:
-        [described] = client.describe_listeners(ListenerArns=[listener])["Listeners"]
+        if described is None:
+            [described] = client.describe_listeners(ListenerArns=[listener])["Listeners"]
         production = forward_weights(described.get("DefaultActions") or [])
     serving = sorted(arn for arn, weight in production.items() if weight > 0)
     if len(serving) != 1 or serving[0] not in pair:

@@ -79,12 +79,31 @@ def test_code_deploy_points_the_rule_at_the_target_group_production_does_not_use
     # given: CodeDeploy's production is the listener's default action; the header rule still on production's group
     listeners(stubber, forward(production))
     stubber.add_response("describe_rules", {"Rules": [header_rule(production), default_rule(forward(production))]})
-    listeners(stubber, forward(production), by_arn=True)
     # then: the rule is modified to forward to the other one, green
     stubber.add_response(
         "modify_rule", {"Rules": [header_rule(green)]}, {"RuleArn": HEADER_RULE, "Actions": forward(green)}
     )
     assert route(client, ENV)
+
+
+def test_a_named_listener_is_described_by_arn_once(elbv2: tuple[Any, Stubber]) -> None:
+    client, stubber = elbv2
+    # given: the production listener named by ARN (a shared one) whose default action is production
+    stubber.add_response("describe_rules", {"Rules": [header_rule(BLUE)]}, {"ListenerArn": LISTENER})
+    listeners(stubber, forward(BLUE), by_arn=True)
+    # then: the rule moves to green
+    stubber.add_response(
+        "modify_rule", {"Rules": [header_rule(GREEN)]}, {"RuleArn": HEADER_RULE, "Actions": forward(GREEN)}
+    )
+    assert route(client, {**ENV, "PROD_LISTENER_ARN": LISTENER})
+
+
+def test_the_router_client_gives_up_within_its_functions_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    config = lifecycle_hook.HOOK_CLIENT_CONFIG
+    assert config.retries == {"mode": "standard", "max_attempts": 3}
+    assert (config.connect_timeout, config.read_timeout) == (5, 10)
+    assert test_traffic_router._default_client().meta.config.read_timeout == 10
 
 
 def test_ecs_native_reads_production_from_its_rule_and_leaves_a_rule_already_on_green_alone(
@@ -117,7 +136,6 @@ def test_production_on_neither_or_both_fails_the_hook(
     client, stubber = elbv2
     listeners(stubber, default)
     stubber.add_response("describe_rules", {"Rules": [header_rule(BLUE)]})
-    listeners(stubber, default, by_arn=True)
     with pytest.raises(lifecycle_hook.HookFailedError, match=reason):
         route(client, ENV)
 
@@ -126,7 +144,6 @@ def test_a_missing_rule_or_listener_or_variable_fails_the_hook(elbv2: tuple[Any,
     client, stubber = elbv2
     listeners(stubber, forward(BLUE))
     stubber.add_response("describe_rules", {"Rules": [default_rule(forward(BLUE))]})
-    listeners(stubber, forward(BLUE), by_arn=True)
     with pytest.raises(lifecycle_hook.HookFailedError, match=r"test traffic rule \(priority 1\) .* does not exist"):
         route(client, ENV)
     stubber.add_response("describe_listeners", {"Listeners": []}, {"LoadBalancerArn": LB})
