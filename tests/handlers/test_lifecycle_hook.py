@@ -6,6 +6,8 @@ Under Amazon ECS it returns the hook status instead and makes no AWS call at all
 from __future__ import annotations
 
 import json
+import sys
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
@@ -16,6 +18,7 @@ from botocore.stub import Stubber
 
 from blue_green_ecs.handlers import lifecycle_hook
 from blue_green_ecs.handlers.lifecycle_hook import HookFailedError, codedeploy_hook
+from blue_green_ecs.lambda_code import BUNDLES, inline_code_for
 
 from .fakes import no_codedeploy_calls
 
@@ -321,3 +324,27 @@ def test_unknown_event_shape_is_rejected_without_calls(
     )
     assert calls == []
     assert reported(capsys) == [{"logger": "blue_green_ecs.lifecycle_hook", "action": "unexpected-event", "got": got}]
+
+
+HOOK_BUNDLES = sorted(main for main, helpers in BUNDLES.items() if helpers == ("lifecycle_hook",))
+
+
+def test_the_built_in_hooks_are_bundled_with_the_helper() -> None:
+    assert HOOK_BUNDLES == ["preflight", "smoke_test", "test_traffic_router"]
+
+
+@pytest.mark.parametrize("main", HOOK_BUNDLES)
+def test_each_hooks_inline_bundle_loads_the_helper_and_defines_the_handler(
+    monkeypatch: pytest.MonkeyPatch, main: str
+) -> None:
+    """``export --standalone`` writes a hook's bundle as one index.py: it must import as Lambda imports it."""
+    module = types.ModuleType("index")
+    monkeypatch.setitem(sys.modules, "index", module)
+    monkeypatch.delitem(sys.modules, "lifecycle_hook", raising=False)
+    code = inline_code_for(f"{main}.handler")
+    assert code is not None
+    exec(compile(code, "index.py", "exec", dont_inherit=True), module.__dict__)
+    assert sys.modules["lifecycle_hook"].__name__ == "lifecycle_hook"
+    # The handler is the helper's wrapper, which answers CodeDeploy or ECS.
+    assert callable(module.handler)
+    assert callable(module.handler.__wrapped__)

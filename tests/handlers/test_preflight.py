@@ -7,8 +7,6 @@ name or shape fails here as it would in Lambda.
 from __future__ import annotations
 
 import json
-import sys
-import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +18,6 @@ from botocore.stub import Stubber
 
 from blue_green_ecs.handlers import preflight
 from blue_green_ecs.handlers.preflight import ALARM_BATCH, PreflightConfig, make_handler
-from blue_green_ecs.lambda_code import inline_code_for
 
 from .fakes import no_codedeploy_calls
 
@@ -390,17 +387,3 @@ def test_a_malformed_environment_fails_the_hook_with_its_reason(
     expect_report(stubs["codedeploy"], "Failed")
 
     assert run(stubs, environ)["Reason"] == f"ValueError: {message}"
-
-
-def test_the_inline_bundle_loads_its_helper_and_defines_the_handler(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``export --standalone`` writes BUNDLES["preflight"] as one index.py: it must import as Lambda imports it."""
-    module = types.ModuleType("index")
-    monkeypatch.setitem(sys.modules, "index", module)
-    monkeypatch.delitem(sys.modules, "lifecycle_hook", raising=False)
-    code = inline_code_for("preflight.handler")
-    assert code is not None
-
-    exec(compile(code, "index.py", "exec", dont_inherit=True), module.__dict__)
-
-    assert sys.modules["lifecycle_hook"].__name__ == "lifecycle_hook"
-    assert module.handler.__name__ == "preflight"

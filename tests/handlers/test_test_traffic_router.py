@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +11,6 @@ from botocore.stub import Stubber
 
 from blue_green_ecs.handlers import lifecycle_hook, test_traffic_router
 from blue_green_ecs.handlers.test_traffic_router import route
-from blue_green_ecs.lambda_code import inline_code_for
 
 LB = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/web/50dc6c495c0c9188"
 LISTENER = "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2"
@@ -172,16 +169,3 @@ def test_the_handler_answers_each_engine_in_its_own_way(monkeypatch: pytest.Monk
     # and when ECS invokes it, it returns the hook status
     ecs_event = {"executionDetails": {"serviceArn": "arn:aws:ecs:us-east-1:111122223333:service/c/web"}}
     assert test_traffic_router.handler(ecs_event, None) == {"hookStatus": "SUCCEEDED"}
-
-
-def test_the_inline_bundle_loads_its_helper_and_defines_the_handler(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``export --standalone`` writes BUNDLES["test_traffic_router"] as one index.py: it must import as Lambda does."""
-    module = types.ModuleType("index")
-    monkeypatch.setitem(sys.modules, "index", module)
-    monkeypatch.delitem(sys.modules, "lifecycle_hook", raising=False)
-    code = inline_code_for("test_traffic_router.handler")
-    assert code is not None
-    exec(compile(code, "index.py", "exec", dont_inherit=True), module.__dict__)
-    assert sys.modules["lifecycle_hook"].__name__ == "lifecycle_hook"
-    assert module.handler.__name__ == "handler"
-    assert callable(module.route)
