@@ -20,11 +20,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from .l2_stack import access_logs, rollback_alarms
-from .network import IMAGE
+from .l2_stack import access_logs, rollback_alarms, target_group_pair, web_task_definition
 
 
 def _not_found() -> elbv2.ListenerAction:
@@ -79,38 +77,8 @@ class HandWrittenSharedService(Construct):
         super().__init__(scope, construct_id)
         vpc = cluster.vpc
 
-        self.task_definition = ecs.FargateTaskDefinition(self, "TaskDefinition", cpu=256, memory_limit_mib=512)
-        self.task_definition.add_container(
-            "Container",
-            image=ecs.ContainerImage.from_registry(IMAGE),
-            container_name="web",
-            port_mappings=[ecs.PortMapping(container_port=container_port)],
-            logging=ecs.LogDrivers.aws_logs(
-                stream_prefix="web",
-                log_group=logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH),
-            ),
-        )
-        health_check = elbv2.HealthCheck(
-            path="/",
-            interval=Duration.seconds(10),
-            timeout=Duration.seconds(5),
-            healthy_threshold_count=2,
-            unhealthy_threshold_count=3,
-            healthy_http_codes="200-399",
-        )
-        self.blue, self.green = (
-            elbv2.ApplicationTargetGroup(
-                self,
-                name,
-                vpc=vpc,
-                port=container_port,
-                protocol=elbv2.ApplicationProtocol.HTTP,
-                target_type=elbv2.TargetType.IP,
-                health_check=health_check,
-                deregistration_delay=Duration.seconds(30),
-            )
-            for name in ("Blue", "Green")
-        )
+        self.task_definition = web_task_definition(self, container_port)
+        self.blue, self.green = target_group_pair(self, vpc, container_port)
         # ECS moves the weights during a deployment; both rules start with all traffic on blue.
         forward = elbv2.ListenerAction.weighted_forward(
             [

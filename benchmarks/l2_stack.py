@@ -48,42 +48,12 @@ class HandWrittenBlueGreenService(Construct):
         super().__init__(scope, construct_id)
         vpc = cluster.vpc
 
-        self.task_definition = ecs.FargateTaskDefinition(self, "TaskDefinition", cpu=256, memory_limit_mib=512)
-        self.task_definition.add_container(
-            "Container",
-            image=ecs.ContainerImage.from_registry(IMAGE),
-            container_name="web",
-            port_mappings=[ecs.PortMapping(container_port=container_port)],
-            logging=ecs.LogDrivers.aws_logs(
-                stream_prefix="web",
-                log_group=logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH),
-            ),
-        )
+        self.task_definition = web_task_definition(self, container_port)
 
         self.load_balancer = elbv2.ApplicationLoadBalancer(
             self, "LoadBalancer", vpc=vpc, internet_facing=True, drop_invalid_header_fields=True
         )
-        health_check = elbv2.HealthCheck(
-            path="/",
-            interval=Duration.seconds(10),
-            timeout=Duration.seconds(5),
-            healthy_threshold_count=2,
-            unhealthy_threshold_count=3,
-            healthy_http_codes="200-399",
-        )
-        self.blue, self.green = (
-            elbv2.ApplicationTargetGroup(
-                self,
-                name,
-                vpc=vpc,
-                port=container_port,
-                protocol=elbv2.ApplicationProtocol.HTTP,
-                target_type=elbv2.TargetType.IP,
-                health_check=health_check,
-                deregistration_delay=Duration.seconds(30),
-            )
-            for name in ("Blue", "Green")
-        )
+        self.blue, self.green = target_group_pair(self, vpc, container_port)
         self.prod_listener = self.load_balancer.add_listener("Prod", port=80, default_target_groups=[self.blue])
         self.test_listener = self.load_balancer.add_listener(
             "Test", port=8080, protocol=elbv2.ApplicationProtocol.HTTP, open=False, default_target_groups=[self.green]
@@ -177,6 +147,50 @@ class HandWrittenBlueGreenService(Construct):
                 "TimeoutMinutes": 25,
             },
         ).node.add_dependency(group)
+
+
+def web_task_definition(scope: Construct, container_port: int) -> ecs.FargateTaskDefinition:
+    """The task definition both hand-written services run: one container logging to its own log group."""
+    task_definition = ecs.FargateTaskDefinition(scope, "TaskDefinition", cpu=256, memory_limit_mib=512)
+    task_definition.add_container(
+        "Container",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        container_name="web",
+        port_mappings=[ecs.PortMapping(container_port=container_port)],
+        logging=ecs.LogDrivers.aws_logs(
+            stream_prefix="web",
+            log_group=logs.LogGroup(scope, "Logs", retention=logs.RetentionDays.ONE_MONTH),
+        ),
+    )
+    return task_definition
+
+
+def target_group_pair(
+    scope: Construct, vpc: ec2.IVpc, container_port: int
+) -> tuple[elbv2.ApplicationTargetGroup, elbv2.ApplicationTargetGroup]:
+    """Blue and green, with the construct's health check and deregistration delay."""
+    health_check = elbv2.HealthCheck(
+        path="/",
+        interval=Duration.seconds(10),
+        timeout=Duration.seconds(5),
+        healthy_threshold_count=2,
+        unhealthy_threshold_count=3,
+        healthy_http_codes="200-399",
+    )
+    blue, green = (
+        elbv2.ApplicationTargetGroup(
+            scope,
+            name,
+            vpc=vpc,
+            port=container_port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            health_check=health_check,
+            deregistration_delay=Duration.seconds(30),
+        )
+        for name in ("Blue", "Green")
+    )
+    return blue, green
 
 
 def access_logs(scope: Construct, load_balancer: elbv2.ApplicationLoadBalancer, prefix: str) -> None:
