@@ -484,3 +484,27 @@ def test_the_production_check_sees_another_services_rule_taking_the_requests(sim
     sim.check("Api")
     with pytest.raises(AssertionError, match="production of Web sends 100 to ApiBlueTargetGroup"):
         sim.check("Web")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_built_in_hook_added_after_an_odd_number_of_deployments_keeps_production_on_the_tasks(
+    sim: World, engine: str
+) -> None:
+    # given a service after one deployment: production on green
+    created(sim, engine, deployments=1)
+    assert production_colour(sim) == "Green"
+    deployments = len(sim.aws.deployments)
+    # when the pre-flight check is added (a hook: under CODE_DEPLOY the trigger's AppSpec changes; under
+    # ECS_NATIVE the service's lifecycle hooks)
+    apply(sim, template(engine, "preflight_check", image=f"{IMAGE}:1"))
+    # then nothing is deployed for a hook alone (nothing that runs changes; for ECS, as the simulator models
+    # UpdateService without a new task definition, network or platform version): production stays on green
+    assert len(sim.aws.deployments) == deployments
+    assert production_colour(sim) == "Green"
+    assert sim.aws.running_tasks(sim.target_group("Web", "Green")) == 2
+    # and the next image deploys with the hook (CODE_DEPLOY: in the deployment's AppSpec)
+    apply(sim, template(engine, "preflight_check", image=f"{IMAGE}:2"))
+    assert production_colour(sim) == "Blue"
+    if engine == "CODE_DEPLOY":
+        last = list(sim.aws.deployments.values())[-1]
+        assert [next(iter(hook)) for hook in last.appspec["Hooks"]] == ["BeforeInstall"]

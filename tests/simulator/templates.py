@@ -18,6 +18,7 @@ from blue_green_ecs import (
     BlueGreenFargateService,
     BlueGreenLoadBalancer,
     DeploymentEngine,
+    PreflightCheck,
     Routing,
     TestTrafficHeader,
 )
@@ -58,6 +59,8 @@ def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
             options["health_check_grace_period"] = Duration.seconds(120)
         elif change == "test_traffic_header":
             options["test_traffic_header"] = TestTrafficHeader(value=TEST_TRAFFIC_SECRET)
+        elif change == "preflight_check":
+            options["preflight_check"] = PreflightCheck()
         elif change == "service_name":
             options["service_name"] = "web-v2"
         elif change != "base":
