@@ -121,9 +121,7 @@ class LiveLookup(Construct):
         For what moves with each deployment and is written in the same update that starts the next one (the
         test traffic rule): a new image changes no watched property under CODE_DEPLOY (the trigger deploys it).
         """
-        self.resource.node.default_child.add_property_override(  # type: ignore[union-attr]
-            "TaskDefinition", task_definition.task_definition_arn
-        )
+        _l1(self.resource).add_property_override("TaskDefinition", task_definition.task_definition_arn)
 
     def follow_desired_count(self, service: ecs.FargateService) -> None:
         """The running task count stays what it is; a new service starts with ``desired_count``."""

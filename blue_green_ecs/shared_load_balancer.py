@@ -251,7 +251,8 @@ _OWN_LOAD_BALANCER_PROPS: tuple[tuple[str, object], ...] = (
 
 def check_sharing(props: ServiceProps, service_path: str) -> None:
     """``shared_load_balancer`` and ``routing`` go together, the load balancer's props stay on it, and no two
-    services of one load balancer take the same rule priority."""
+    services of one load balancer take the same rule priority (``test_traffic_header``'s rule included: its
+    checks run here, since on a shared load balancer they claim a priority too)."""
     shared, routing = props.shared_load_balancer, props.routing
     check_test_traffic_header(
         props.test_traffic_header, routing=routing, shared=shared, hooks=props.hooks, service_path=service_path
