@@ -21,7 +21,7 @@ from .acknowledgements import (
 )
 from .handlers.appspec import HOOK_NAMES
 from .lambda_code import hook_code as hook_code  # public here before lambda_code existed
-from .library_function import library_function
+from .library_function import FunctionLogSettings, library_function
 from .parts import LoadBalancerParts
 from .validation import check_duration, check_int, check_path, invalid
 
@@ -123,7 +123,7 @@ class SmokeTest:
         return Duration.seconds(int(self.requests * per_request) + 180)
 
 
-class SmokeTestSettings(Protocol):
+class SmokeTestSettings(FunctionLogSettings, Protocol):
     """What a service's smoke test function is made from (the service's props are one)."""
 
     @property
@@ -132,10 +132,6 @@ class SmokeTestSettings(Protocol):
     def test_port(self) -> int: ...
     @property
     def https(self) -> bool: ...
-    @property
-    def log_retention(self) -> logs.RetentionDays: ...
-    @property
-    def log_encryption_key(self) -> kms.IKey | None: ...
 
 
 class SmokeTestFunction(Construct):

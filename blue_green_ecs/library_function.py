@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
@@ -23,6 +23,15 @@ from .log_groups import log_group
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
     from aws_cdk import aws_logs as logs
+
+
+class FunctionLogSettings(Protocol):
+    """Where a library function logs (the service's props are such settings)."""
+
+    @property
+    def log_retention(self) -> logs.RetentionDays: ...
+    @property
+    def log_encryption_key(self) -> kms.IKey | None: ...
 
 
 @dataclass(frozen=True)

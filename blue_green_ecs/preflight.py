@@ -14,7 +14,7 @@ from constructs import Construct
 
 from . import defaults
 from .acknowledgements import acknowledge_nag
-from .library_function import library_function
+from .library_function import FunctionLogSettings, library_function
 from .validation import check_int, invalid
 
 if TYPE_CHECKING:
@@ -64,15 +64,11 @@ class PreflightCheck:
         check_int("preflight_check.ip_address_headroom", self.ip_address_headroom, minimum=0, maximum=_MAX_HEADROOM)
 
 
-class PreflightSettings(Protocol):
+class PreflightSettings(FunctionLogSettings, Protocol):
     """What a service's pre-flight function is made from (the service's props are one)."""
 
     @property
     def preflight_check(self) -> PreflightCheck | None: ...
-    @property
-    def log_retention(self) -> logs.RetentionDays: ...
-    @property
-    def log_encryption_key(self) -> kms.IKey | None: ...
 
 
 class PreflightCheckFunction(Construct):

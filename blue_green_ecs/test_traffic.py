@@ -34,7 +34,7 @@ from constructs import Construct, IConstruct
 from . import defaults
 from .acknowledgements import acknowledge_nag, skip_checkov
 from .edge import MAX_PRIORITY, MIN_PRIORITY
-from .library_function import library_function
+from .library_function import FunctionLogSettings, library_function
 from .validation import invalid
 
 if TYPE_CHECKING:
@@ -310,7 +310,7 @@ class _RuleArn:
         return self.arn
 
 
-class TestTrafficSettings(Protocol):
+class TestTrafficSettings(FunctionLogSettings, Protocol):
     """What a service's router is made from (the service's props are one)."""
 
     @property
@@ -319,10 +319,6 @@ class TestTrafficSettings(Protocol):
     def engine(self) -> DeploymentEngine: ...
     @property
     def prod_port(self) -> int: ...
-    @property
-    def log_retention(self) -> logs.RetentionDays: ...
-    @property
-    def log_encryption_key(self) -> kms.IKey | None: ...
 
 
 def router_for(
