@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import jsii
-from aws_cdk import CfnElement, CfnResource, CustomResource, Fn, IStableAnyProducer, Lazy, Stack
+from aws_cdk import CfnElement, CfnResource, CustomResource, Duration, Fn, IStableAnyProducer, Lazy, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from .provider import Provider
 
 RESOURCE_TYPE = "Custom::BlueGreenEcsLiveState"
+# The lookup answers from within one invocation of the provider function (5 minutes at most); Lambda
+# retries a failed asynchronous invocation twice. A lookup that never answers fails the stack after
+# those three attempts, not after CloudFormation's default hour.
+LOOKUP_SERVICE_TIMEOUT = Duration.minutes(15)
 
 
 class LiveLookup(Construct):
@@ -97,7 +101,12 @@ class LiveLookup(Construct):
         if lb.shared:
             properties["ProdListenerArn"] = lb.prod_listener.listener_arn
         self.resource = CustomResource(
-            self, "Resource", service_token=provider.service_token, resource_type=RESOURCE_TYPE, properties=properties
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+            service_timeout=LOOKUP_SERVICE_TIMEOUT,
         )
 
     def attribute(self, name: str) -> str:
@@ -190,10 +199,11 @@ def _allow_reads(provider: Provider, cluster: ecs.ICluster) -> None:
             actions=["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules"],
             resources=["*"],
         ),
-        iam.PolicyStatement(actions=["ecs:ListServices"], resources=[cluster.cluster_arn]),
-        # The services of this cluster: their ARNs cannot be named before they exist.
+        # ListServices has no resource types in the Service Authorization Reference (only "*" authorizes it)
+        # and DescribeServices cannot name services that do not exist yet: both are limited to the cluster
+        # by the ecs:cluster condition key, which both actions support.
         iam.PolicyStatement(
-            actions=["ecs:DescribeServices"],
+            actions=["ecs:ListServices", "ecs:DescribeServices"],
             resources=["*"],
             conditions={"ArnEquals": {"ecs:cluster": cluster.cluster_arn}},
         ),

@@ -142,8 +142,9 @@ class Provider(Construct):
             self._reads_acknowledged = True
             reason = (
                 "Describe calls of the live-state lookup: elasticloadbalancing:DescribeListeners/DescribeRules have "
-                "no resource-level permissions; ecs:DescribeServices is limited to the cluster by the ecs:cluster "
-                "condition, since the service cannot be named before the lookup that runs first."
+                "no resource-level permissions; ecs:ListServices has no resource types (only '*' authorizes it) and "
+                "ecs:DescribeServices cannot name the service before the lookup that runs first: both are limited "
+                "to the cluster by the ecs:cluster condition."
             )
             acknowledge_nag(self.handler_role, "IAM5[Resource::*]", reason)
             skip_checkov(self.handler_role.node.find_child("DefaultPolicy"), ("CKV_AWS_356", reason))
@@ -170,13 +171,25 @@ class Waiter:
         # Step Functions adds every log group it delivers to to the account's CloudWatch Logs resource
         # policy (5,120 characters in all) unless the name starts with /aws/vendedlogs/ (Step Functions
         # developer guide, "Logging using CloudWatch Logs"; CloudWatch Logs "Enabling logging from AWS
-        # services"). Named after the stack, which is unique in its account and region.
+        # services").
         logs_of_waiter = log_group(
             scope,
             f"{construct_id}Logs",
             retention=provider.log_retention,
             encryption_key=provider.log_encryption_key,
-            name=Fn.join("", ["/aws/vendedlogs/states/", Aws.STACK_NAME, "-blue-green-ecs-waiter"]),
+            # The log group outlives the stack (its logs are kept), so the name also carries the stack id's
+            # UUID, new with every create: a stack deleted and created again gets a log group of its own
+            # instead of failing on "already exists".
+            name=Fn.join(
+                "",
+                [
+                    "/aws/vendedlogs/states/",
+                    Aws.STACK_NAME,
+                    "-",
+                    Fn.select(2, Fn.split("/", Aws.STACK_ID)),
+                    "-blue-green-ecs-waiter",
+                ],
+            ),
         )
         self.state_machine = sfn.StateMachine(
             scope,

@@ -103,14 +103,15 @@ def codedeploy_role(scope: Construct) -> iam.Role:
         CODEDEPLOY_ROLE_ID,
         service="codedeploy.amazonaws.com",
         description="blue-green-ecs: CodeDeploy blue/green deployments of the stack's ECS services",
-        # The limited policy: ECS task sets, listeners and rules, alarms, and PassRole to ECS tasks only;
-        # it invokes only functions named CodeDeployHook_*, so each service grants its own hooks by ARN.
+        # The limited policy: ECS task sets, listeners and rules, alarms. It passes only roles named
+        # ecsTaskExecutionRole / ECSTaskExecution* and invokes only functions named CodeDeployHook_*, so each
+        # service grants PassRole of its task and execution roles and the invocation of its hooks by ARN.
         # AWSCodeDeployRoleForECS would let CodeDeploy invoke every function, read every object and
         # publish to every topic in the account.
         managed_policy="AWSCodeDeployRoleForECSLimited",
         why_managed="AWS's limited service policy for CodeDeploy ECS blue/green (task sets, listeners, rules, "
-        "alarms, iam:PassRole to ECS tasks): AWS keeps it in step with what CodeDeploy calls; hooks are granted "
-        "by their ARN on top of it.",
+        "alarms): AWS keeps it in step with what CodeDeploy calls; each service's task and execution roles (PassRole) "
+        "and hooks are granted by their ARN on top of it.",
     )
 
 

@@ -185,5 +185,15 @@ def test_the_waiter_has_its_own_timeout_and_logs_under_vendedlogs(sample: Synthe
     group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     group = resources_of_type(sample.template, "AWS::Logs::LogGroup")[group_id]["Properties"]
     assert group["LogGroupName"] == {
-        "Fn::Join": ["", ["/aws/vendedlogs/states/", {"Ref": "AWS::StackName"}, "-blue-green-ecs-waiter"]]
+        "Fn::Join": [
+            "",
+            [
+                "/aws/vendedlogs/states/",
+                {"Ref": "AWS::StackName"},
+                "-",
+                # The stack id's UUID: retained on delete, the group must not block the stack's next create.
+                {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]},
+                "-blue-green-ecs-waiter",
+            ],
+        ]
     }

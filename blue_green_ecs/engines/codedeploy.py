@@ -181,6 +181,7 @@ class CodeDeployEngine:
             ignore_cfn_lint(group_resource, "W3005")
         for function in parts.hooks.values():
             _grant_hook(function, self.role, self.deployment_group)
+        _grant_pass_roles(parts.task_definition, self.role)
         self.appspec_properties = appspec_properties(
             container_name=props.container_name,
             container_port=props.container_port,
@@ -288,6 +289,23 @@ def deployment_timeout(
                 "(the default adds 15 minutes for starting tasks, health checks and draining).",
             )
     return given
+
+
+def _grant_pass_roles(task_definition: ecs.ITaskDefinition, role: iam.Role) -> None:
+    """CodeDeploy creates green's task set with the task definition's task and execution roles: it passes them.
+
+    AWSCodeDeployRoleForECSLimited passes only roles named ``ecsTaskExecutionRole`` or ``ECSTaskExecution*``
+    (AWS Managed Policy Reference); the ECS Developer Guide ("Amazon ECS CodeDeploy IAM Role") asks for
+    ``iam:PassRole`` of every task role and task execution role a deployment uses. To ECS tasks only.
+    """
+    passed = [r.role_arn for r in (task_definition.task_role, task_definition.execution_role) if r is not None]
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=passed,
+            conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        )
+    )
 
 
 def _grant_hook(function: lambda_.IFunction, role: iam.Role, group: codedeploy.EcsDeploymentGroup) -> None:
