@@ -61,8 +61,9 @@ test-min: $(MIN_VENV)/.installed ## The test suite on the lowest supported aws-c
 consumer: ## Build the sdist and wheel, install the wheel in a fresh venv, synthesize and mypy --strict a two-service app
 	PYTHON=$(PYTHON) bash tests/consumer/run.sh
 
-docs: bootstrap ## Regenerate docs/props.md from the docstrings
+docs: bootstrap ## Regenerate docs/props.md from the docstrings and docs/security.md's role table from the IAM model
 	python -m docs.generate_props
+	python -m tests.authorization.role_table
 
 $(SCAN_VENV)/.installed: requirements-scan.txt
 	$(PYTHON) -m venv $(SCAN_VENV)

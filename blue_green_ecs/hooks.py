@@ -217,13 +217,17 @@ class SmokeTestFunction(Construct):
             security_groups=[self.security_group],
         )
         self.function: lambda_.Function = made.function
-        # Network interfaces for running in the VPC (instead of the AWS managed VPC access policy).
+        # Network interfaces for running in the VPC (instead of the AWS managed VPC access policy, which adds
+        # logs:CreateLogGroup on "*"): the actions Lambda's "Giving Lambda functions access to resources in an
+        # Amazon VPC" lists, as AWSLambdaVPCAccessExecutionRole v3 grants them; Lambda describes the subnets with
+        # the function's role when it attaches the function (ec2:DescribeSubnets, missing before issue #20).
         made.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
                     # Lambda's own network interfaces in the VPC, and finding the load balancer's.
                     "ec2:CreateNetworkInterface",
                     "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
                     "ec2:DeleteNetworkInterface",
                     "ec2:AssignPrivateIpAddresses",
                     "ec2:UnassignPrivateIpAddresses",

@@ -15,6 +15,7 @@ from blue_green_ecs import (
     BlueGreenFargateService,
     BlueGreenLoadBalancer,
     DeploymentEngine,
+    DeploymentHooks,
     PreflightCheck,
     RollbackAlarmOptions,
     Routing,
@@ -25,7 +26,7 @@ from blue_green_ecs import (
 from blue_green_ecs.acknowledgements import LOGS_DEFAULT_ENCRYPTION, acknowledge_nag, skip_checkov
 from sample.app import build
 
-from .support import new_app, new_stack
+from .support import hook_function, new_app, new_stack
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 TEST_TRAFFIC_SECRET = SecretValue.secrets_manager("test-traffic", json_field="value")
@@ -203,3 +204,30 @@ def two_services() -> tuple[Stack, BlueGreenFargateService, BlueGreenFargateServ
 def sample_ecs() -> Stack:
     """The sample app with `-c engine=ecs`: ECS-native blue/green, no CodeDeploy."""
     return build(new_app(engine="ecs"))
+
+
+def handler_roles() -> Stack:
+    """The roles no shared configuration has: a CODE_DEPLOY service with the smoke test and a user's hook, and an
+    ECS_NATIVE service with both pre-flight checks, the smoke test and a test traffic header."""
+    stack = new_stack("HandlerRoles")
+    cluster = cluster_with_insights(stack)
+    BlueGreenFargateService(
+        stack,
+        "Deployed",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        cluster=cluster,
+        smoke_test=SmokeTest(),
+        hooks=DeploymentHooks(before_allow_traffic=hook_function(stack, "UserHook")),
+    )
+    BlueGreenFargateService(
+        stack,
+        "Native",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        cluster=cluster,
+        engine=DeploymentEngine.ECS_NATIVE,
+        container_port=8080,
+        preflight_check=PreflightCheck(),
+        smoke_test=SmokeTest(),
+        test_traffic_header=TestTrafficHeader(value="a-long-random-shared-secret-0123"),
+    )
+    return stack

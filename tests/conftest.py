@@ -70,3 +70,10 @@ def two_services() -> TwoServices:
 def sample_ecs() -> Synthesized:
     stack = configurations.sample_ecs()
     return Synthesized(stack, stack.web, synth(stack))  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def handler_roles() -> Template:
+    """``configurations.handler_roles``, read for its policies only (cdk-nag still checks it): cfn-lint runs on the
+    same constructs in other configurations."""
+    return Template.from_stack(configurations.handler_roles())

@@ -30,9 +30,8 @@ RENEWED_CERTIFICATE_ARN = CERTIFICATE_ARN.replace("0b7e0a3c", "1c8f1b4d")
 @pytest.fixture
 def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with world(monkeypatch) as simulated:
+        # world() fails the test on any call IAM would deny (the provider function's, and AWS's on the roles)
         yield simulated
-        # every call the provider function made is one its role's policies allow
-        assert simulated.unpermitted == []
 
 
 def apply(sim: World, new_template: dict[str, object], status: str = "UPDATE_COMPLETE") -> None:

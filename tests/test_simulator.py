@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from .simulator import clients, codedeploy
 from .simulator.aws import Aws, Group, Listener, Rule, forward, weights_of
-from .simulator.cloudformation import Stack
+from .simulator.cloudformation import TIMED_OUT, Stack, timed_out_reason
 from .simulator.intrinsics import Resolver, order
 from .simulator.resources import Handlers, Resource
 
@@ -208,3 +208,81 @@ def test_a_request_meets_the_first_matching_rule_by_priority_else_the_default_ac
     assert where("www.example.com", "/web/x") == {"web": 1}
     assert where("www.example.com", "/WEB/x") == {}
     assert where("www.example.com", "/") == {}
+
+
+def test_delete_removes_each_resource_before_what_it_refers_to_and_keeps_retained_ones(stack: Stack) -> None:
+    # given a stack whose log group is retained
+    template = _template()
+    template["Resources"]["Logs"] = {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain"}
+    stack.deploy(template)
+    events = len(stack.events)
+    # when it is deleted
+    assert stack.delete() == "DELETE_COMPLETE"
+    # then the service goes before the listener, the listener before the load balancer and its target group
+    deleted = [x.removeprefix("DELETE ") for x in stack.events[events:] if x.startswith("DELETE ")]
+    assert deleted.index("Service") < deleted.index("Prod") < min(deleted.index("Lb"), deleted.index("Blue"))
+    assert "RETAIN Logs" in stack.events
+    assert (stack.resources, [r.logical_id for r in stack.retained]) == ({}, ["Logs"])
+
+
+def test_a_name_a_retained_resource_holds_fails_the_next_create_with_already_exists(stack: Stack) -> None:
+    # given a named, retained log group, and its stack deleted
+    template: dict[str, Any] = {
+        "Resources": {
+            "Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain", "Properties": {"LogGroupName": "/x"}}
+        }
+    }
+    stack.deploy(template)
+    first = stack.stack_id
+    stack.delete()
+    # when the stack is created again, then the name is taken
+    assert stack.deploy(template) == "ROLLBACK_COMPLETE"
+    assert stack.reason == (
+        "Logs: Resource handler returned message: \"Resource of type 'AWS::Logs::LogGroup' with identifier "
+        '\'{"/properties/LogGroupName":"/x"}\' already exists." (HandlerErrorCode: AlreadyExists)'
+    )
+    # and each create had a stack id of its own
+    assert stack.stack_id != first
+
+
+def test_the_stack_id_is_new_with_every_create(stack: Stack) -> None:
+    template: dict[str, Any] = {
+        "Resources": {"Lookup": {"Type": "Custom::Thing", "Properties": {"Value": {"Ref": "AWS::StackId"}}}}
+    }
+    stack.deploy(template)
+    first = stack.resources["Lookup"].properties["Value"]
+    stack.delete()
+    stack.deploy(template)
+    second = stack.resources["Lookup"].properties["Value"]
+    assert first.startswith("arn:aws:cloudformation:us-east-1:123456789012:stack/Simulated/")
+    assert first != second == stack.stack_id
+
+
+@pytest.mark.parametrize("rewrites", [False, True])
+def test_a_change_of_stack_tags_alone_calls_the_tag_apis_only(stack: Stack, rewrites: bool) -> None:
+    # given a stack whose production listener CodeDeploy moved to green
+    stack.retag_rewrites = rewrites
+    stack.deploy(_template())
+    aws = stack.handlers.aws
+    green = stack.resources["Green"].physical_id
+    listener = aws.listeners[stack.resources["Prod"].physical_id]
+    listener.actions = [forward(green)]
+    definition = stack.resources["TaskDefinition"].physical_id
+    # when only the stack's tags change
+    assert stack.deploy(_template(), tags={"team": "shop"}) == "UPDATE_COMPLETE"
+    # then every taggable resource has them, the task definition is the same revision, and the listener forwards
+    # where CodeDeploy left it, unless its update handler writes its template actions again (the worse case)
+    assert {stack.resource_tags[x]["team"] for x in ("Prod", "Blue", "Service", "TaskDefinition")} == {"shop"}
+    assert stack.resources["TaskDefinition"].physical_id == definition
+    assert "UPDATE Prod (tags)" in stack.events
+    assert weights_of(listener.actions) == ({stack.resources["Blue"].physical_id: 1} if rewrites else {green: 1})
+
+
+def test_a_custom_resource_without_an_answer_in_time_fails_with_cloudformations_reason() -> None:
+    # given a custom resource whose provider does not answer in time
+    stack = Stack(Handlers(Aws(), None), lambda *_: (TIMED_OUT, timed_out_reason("r-1"), "", {}))
+    template: dict[str, Any] = {"Resources": {"Lookup": {"Type": "Custom::Thing", "Properties": {"Value": "a"}}}}
+    # when the stack is created, then the resource fails with CloudFormation's reason
+    assert stack.deploy(template) == "ROLLBACK_COMPLETE"
+    assert stack.reason == f"Lookup: {timed_out_reason('r-1')}"
+    assert "did not receive a response from your Custom Resource" in stack.reason

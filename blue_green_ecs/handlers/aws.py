@@ -10,12 +10,22 @@ botocore's own retry conditions (``is_transient``), so there is no second list o
 Budget: a call that keeps being throttled sleeps at most 1 + 2 + 4 + 8 + 16 = 31 s (on average half of
 that) over its 5 retries; a call whose endpoint never answers takes at most 6 x (5 + 20) s plus those
 sleeps. The trigger's function has 5 minutes.
+
+AccessDenied while IAM catches up: changes to IAM "are not always immediately visible" (IAM User Guide,
+Troubleshoot IAM, https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency),
+and CloudFormation creates the function's role policies right before the function and its first requests.
+So a Create (``Patience``) calls again after an AccessDenied, 2, 4, 8, 16, then every 30 s, until
+``IAM_PROPAGATION_GRACE`` after the request arrived; then, and at once on an Update or a Delete, the call
+fails with the missing permission. The grace is terraform-provider-aws's for the same delay (2 minutes,
+``propagationTimeout`` in its ``internal/service/iam``), well inside the function's 5 minutes.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
@@ -48,6 +58,12 @@ CLIENT_CONFIG = Config(
 _RETRIED_BY_BOTOCORE = StandardRetryConditions(max_attempts=2)
 # (code, message, action) -> the Reason CloudFormation shows.
 Explain = Callable[[str, str, str], str]
+# What a handler is timed with: tests and the simulator pass their own.
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+# How long a Create calls again after an AccessDenied (see the module's docstring).
+IAM_PROPAGATION_GRACE = timedelta(minutes=2)
+_DENIED_WAITS_SECONDS = (2.0, 4.0, 8.0, 16.0, 30.0)  # then 30 s each time
 
 
 def client(service: str) -> Any:
@@ -94,6 +110,57 @@ def is_transient(client: Any, operation: str, exc: Exception) -> bool:
     return bool(_RETRIED_BY_BOTOCORE.is_retryable(context))
 
 
+@dataclass(frozen=True)
+class Patience:
+    """How long a Create's calls wait out AccessDenied while IAM makes its role's new policies visible."""
+
+    until: datetime
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], None]
+
+    @classmethod
+    def of_request(
+        cls,
+        event: Mapping[str, Any],
+        arrived: datetime | None,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], None],
+    ) -> Patience | None:
+        """A Create's patience, until ``IAM_PROPAGATION_GRACE`` after ``arrived``; None for any other request."""
+        if event.get("RequestType") != "Create" or arrived is None:
+            return None
+        return cls(arrived + IAM_PROPAGATION_GRACE, clock, sleep)
+
+    def wait(self, attempt: int) -> bool:
+        """Sleep before calling again for the ``attempt``-th time (0 first), never past ``until``; False, and no
+        sleep, once ``until`` has passed."""
+        left = (self.until - self.clock()).total_seconds()
+        if left <= 0:
+            return False
+        self.sleep(min(_DENIED_WAITS_SECONDS[min(attempt, len(_DENIED_WAITS_SECONDS) - 1)], left))
+        return True
+
+    @staticmethod
+    def exhausted() -> str:
+        """The sentence a Create's reason ends with when the grace did not suffice."""
+        minutes = int(IAM_PROPAGATION_GRACE.total_seconds() // 60)
+        return (
+            f" Still denied {minutes} minutes after the request arrived, longer than a Create waits for IAM to "
+            "show the role's new policies."
+        )
+
+
+def waited_out_denial(exc: Exception, patience: Patience | None, attempt: int, action: str) -> bool:
+    """Whether ``exc`` is an AccessDenied that ``patience`` waited out (it slept): then call again."""
+    if patience is None or not isinstance(exc, ClientError):
+        return False
+    code = str(exc.response.get("Error", {}).get("Code") or "")
+    if code not in messages.ACCESS_DENIED_CODES or not patience.wait(attempt):
+        return False
+    messages.log("access-denied", decision="call-again", call=action, attempt=attempt + 1)
+    return True
+
+
 def _attempts(exc: Exception) -> int:
     response = getattr(exc, "response", None) or {}
     return int(response.get("ResponseMetadata", {}).get("RetryAttempts") or 0) + 1
@@ -102,10 +169,11 @@ def _attempts(exc: Exception) -> int:
 class Aws:
     """AWS calls on behalf of one request: errors explained, transient ones raised as TransientAwsError."""
 
-    def __init__(self, codedeploy: Any, ecs: Any, request: DeploymentRequest) -> None:
+    def __init__(self, codedeploy: Any, ecs: Any, request: DeploymentRequest, patience: Patience | None = None) -> None:
         self._codedeploy = codedeploy
         self._ecs = ecs
         self._request = request
+        self._patience = patience
 
     def codedeploy(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call CodeDeploy's ``operation`` (a client method name)."""
@@ -119,28 +187,39 @@ class Aws:
         def explain(code: str, message: str, action: str) -> str:
             return messages.explain_error(code, message, action, self._request)
 
-        return call(client, operation, params, explain)
+        return call(client, operation, params, explain, patience=self._patience)
 
 
-def call(client: Any, operation: str, params: Mapping[str, Any], explain: Explain) -> dict[str, Any]:
+def call(
+    client: Any, operation: str, params: Mapping[str, Any], explain: Explain, *, patience: Patience | None = None
+) -> dict[str, Any]:
     """Call ``client``'s ``operation``; a non-retryable error becomes AwsCallError worded by ``explain``.
 
-    Errors botocore retried and gave up on raise TransientAwsError; other BotoCoreErrors pass through.
+    Errors botocore retried and gave up on raise TransientAwsError; other BotoCoreErrors pass through. With
+    ``patience`` (a Create's), an AccessDenied is called again until it runs out.
     """
     action = action_name(client, operation)
-    try:
-        response: dict[str, Any] = getattr(client, operation)(**params)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code") or "Unknown")
-        message = str(error.get("Message") or exc)
-        if is_transient(client, operation, exc):
-            raise TransientAwsError(
-                f"{action} still failing after {_attempts(exc)} attempt(s): {code}: {message}"
-            ) from exc
-        raise AwsCallError(code, action, explain(code, message, action)) from exc
-    except BotoCoreError as exc:
-        if is_transient(client, operation, exc):
-            raise TransientAwsError(f"{action} still failing: {type(exc).__name__}: {exc}") from exc
-        raise
-    return response
+    attempt = 0
+    while True:
+        try:
+            response: dict[str, Any] = getattr(client, operation)(**params)
+        except ClientError as exc:
+            if waited_out_denial(exc, patience, attempt, action):
+                attempt += 1
+                continue
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code") or "Unknown")
+            message = str(error.get("Message") or exc)
+            if is_transient(client, operation, exc):
+                raise TransientAwsError(
+                    f"{action} still failing after {_attempts(exc)} attempt(s): {code}: {message}"
+                ) from exc
+            reason = explain(code, message, action)
+            if patience is not None and code in messages.ACCESS_DENIED_CODES:
+                reason += patience.exhausted()
+            raise AwsCallError(code, action, reason) from exc
+        except BotoCoreError as exc:
+            if is_transient(client, operation, exc):
+                raise TransientAwsError(f"{action} still failing: {type(exc).__name__}: {exc}") from exc
+            raise
+        return response

@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from . import aws, cfn_response, deployment, live_lookup
+    from . import aws, cfn_response, deployment, live_lookup, messages
     from .cfn_response import HttpPut
 else:
     # Top-level modules inside the Lambda asset, blue_green_ecs.handlers.* in the library.
@@ -57,7 +57,7 @@ else:
         return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
 
     aws, cfn_response, deployment = _sibling("aws"), _sibling("cfn_response"), _sibling("deployment")
-    live_lookup = _sibling("live_lookup")
+    live_lookup, messages = _sibling("live_lookup"), _sibling("messages")
     HttpPut = cfn_response.HttpPut
 
 from botocore.exceptions import ClientError  # type: ignore[import-untyped,unused-ignore]
@@ -180,11 +180,11 @@ class CustomResourceHandler:
     ) -> None:
         """Missing pieces default to the real ones, created on first use (a Delete creates no client)."""
         self._deployment_handler = deployment_handler
-        self.live_state: LiveStateLike = live_state or live_lookup.LiveStateLookup()
         self._stepfunctions = stepfunctions
         self.put = put or cfn_response.urllib_put
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.sleep = sleep
+        self.live_state: LiveStateLike = live_state or live_lookup.LiveStateLookup(clock=self.clock, sleep=sleep)
         self.put_attempts = put_attempts
         self.put_base_delay = put_base_delay
 
@@ -324,39 +324,62 @@ class CustomResourceHandler:
                 "missing. The custom resource must be created by blue_green_ecs's deployment trigger."
             )
             return self._fail_and_stop(request, reason, self._failed_id(event, result))
-        try:
-            self.stepfunctions.start_execution(
-                stateMachineArn=str(arn),
-                name=name,
-                input=json.dumps({"Request": request, "StartedAt": received.isoformat()}, default=str),
-            )
-        except Exception as exc:
-            error = exc.response.get("Error", {}) if isinstance(exc, ClientError) else {}
-            if error.get("Code") == "ExecutionAlreadyExists":
-                # A retried invocation for the same request: the first waiter carries on.
-                log("waiter", decision="already-started", request_id=event.get("RequestId"), execution_name=name)
-                return {"Status": "WAITING", "ExecutionName": name, "AlreadyStarted": True}
-            if error:
-                problem = f"{error.get('Code', 'Unknown')}: {error.get('Message', exc)}"
-            else:
-                log(
-                    "error",
-                    stage="start_execution",
-                    request_id=event.get("RequestId"),
-                    traceback=traceback.format_exc(),
+        # A Create's StartExecution may be denied until IAM shows the StartWaiter policy CloudFormation just created.
+        patience, attempt = aws.Patience.of_request(event, received, self.clock, self.sleep), 0
+        while True:
+            try:
+                self.stepfunctions.start_execution(
+                    stateMachineArn=str(arn),
+                    name=name,
+                    input=json.dumps({"Request": request, "StartedAt": received.isoformat()}, default=str),
                 )
-                problem = f"{type(exc).__name__}: {exc}"
-            if aws.is_transient(self.stepfunctions, "start_execution", exc):
-                # A repeated delivery follows the deployment this one started (deployment.py), and Lambda
-                # delivers again after one minute and after two more: longer than retrying in this invocation.
-                raise WaiterStartError(
-                    f"The deployment waiter could not be started yet (states:StartExecution on {arn}): "
-                    f"{problem.rstrip('.')}. Raising so that Lambda delivers the request again."
-                ) from exc
-            reason = f"The deployment waiter could not be started (states:StartExecution on {arn}): {problem}"
-            return self._fail_and_stop(request, reason, self._failed_id(event, result))
+            except Exception as exc:
+                if aws.waited_out_denial(exc, patience, attempt, "states:StartExecution"):
+                    attempt += 1
+                    continue
+                return self._waiter_not_started(event, result, request, arn, name, exc, patience)
+            break
         log("waiter", decision="started", request_id=event.get("RequestId"), execution_name=name)
         return {"Status": "WAITING", "ExecutionName": name, "AlreadyStarted": False}
+
+    def _waiter_not_started(
+        self,
+        event: Mapping[str, Any],
+        result: Mapping[str, Any],
+        request: Mapping[str, Any],
+        arn: Any,
+        name: str,
+        exc: Exception,
+        patience: aws.Patience | None,
+    ) -> dict[str, Any]:
+        """StartExecution failed: a retried invocation's waiter carries on, a transient error is raised for
+        Lambda to deliver again, anything else fails the resource with the reason."""
+        error = exc.response.get("Error", {}) if isinstance(exc, ClientError) else {}
+        if error.get("Code") == "ExecutionAlreadyExists":
+            # A retried invocation for the same request: the first waiter carries on.
+            log("waiter", decision="already-started", request_id=event.get("RequestId"), execution_name=name)
+            return {"Status": "WAITING", "ExecutionName": name, "AlreadyStarted": True}
+        if error:
+            problem = f"{error.get('Code', 'Unknown')}: {error.get('Message', exc)}"
+        else:
+            log(
+                "error",
+                stage="start_execution",
+                request_id=event.get("RequestId"),
+                traceback=traceback.format_exc(),
+            )
+            problem = f"{type(exc).__name__}: {exc}"
+        if aws.is_transient(self.stepfunctions, "start_execution", exc):
+            # A repeated delivery follows the deployment this one started (deployment.py), and Lambda
+            # delivers again after one minute and after two more: longer than retrying in this invocation.
+            raise WaiterStartError(
+                f"The deployment waiter could not be started yet (states:StartExecution on {arn}): "
+                f"{problem.rstrip('.')}. Raising so that Lambda delivers the request again."
+            ) from exc
+        reason = f"The deployment waiter could not be started (states:StartExecution on {arn}): {problem}"
+        if patience is not None and error.get("Code") in messages.ACCESS_DENIED_CODES:
+            reason = f"{reason.rstrip('.')}.{patience.exhausted()}"
+        return self._fail_and_stop(request, reason, self._failed_id(event, result))
 
     def _succeed(self, request: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
         data = {**(request.get("Data") or {}), **(status.get("Data") or {})}

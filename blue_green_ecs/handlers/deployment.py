@@ -48,8 +48,10 @@ with automatic rollback and the resource fails, saying so; a deployment in statu
 ``aws deploy continue-deployment``) is polled like any other and its timeout message says it was waiting
 for approval. AWS calls are retried by botocore only (see ``aws.py``); when it gives up on a throttling,
 5xx or connection error, a poll returns ``IsComplete: False`` and onEvent leaves the decision to
-isComplete instead of failing the stack. When the trigger gives up on its own account, ``stop`` stops
-this request's deployment with rollback before the FAILED answer.
+isComplete instead of failing the stack. A Create's calls also wait out AccessDenied for two minutes from
+onEvent (``aws.Patience``): CloudFormation has just created the role's policies, which IAM may not show
+yet. When the trigger gives up on its own account, ``stop`` stops this request's deployment with rollback
+before the FAILED answer.
 
 Modules: ``request.py`` parses the properties, ``live_state.py`` reads and compares ECS and CodeDeploy,
 ``aws.py`` makes the calls, ``messages.py`` words the reasons; this module only decides.
@@ -61,6 +63,7 @@ import functools
 import hashlib
 import importlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,12 +107,15 @@ class DeploymentHandler:
         *,
         clock: Callable[[], datetime] | None = None,
         cloudwatch: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """Clients default to real boto3 clients created on first use (Delete never creates them)."""
+        """Clients default to real boto3 clients created on first use (Delete never creates them); ``sleep``
+        waits between a Create's calls denied while IAM shows the role's new policies."""
         self._codedeploy = codedeploy
         self._ecs = ecs
         self._cloudwatch = cloudwatch
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.sleep = sleep
 
     @property
     def codedeploy(self) -> Any:
@@ -139,7 +145,7 @@ class DeploymentHandler:
         request = self._request(event)
         requested_at = self.clock()
         try:
-            calls = self._aws(request)
+            calls = self._aws(request, aws.Patience.of_request(event, requested_at, self.clock, self.sleep))
             outcome = self._resume(calls, request, event, requested_at) or self._decide(calls, request, event)
         except aws.TransientAwsError as exc:
             log("decision", decision="deferred", request_id=event.get("RequestId"), reason=str(exc))
@@ -158,8 +164,9 @@ class DeploymentHandler:
         state = event.get(STATE_KEY) or {}
         if state.get("Decision") == "unchanged":
             return {"IsComplete": True, "Data": {"DeploymentId": ""}}
+        patience = aws.Patience.of_request(event, _since(state), self.clock, self.sleep)
         try:
-            return self._poll(self._aws(request), request, event, state)
+            return self._poll(self._aws(request, patience), request, event, state)
         except aws.TransientAwsError as exc:
             log("poll", decision="poll-again", request_id=event.get("RequestId"), reason=str(exc))
             return {"IsComplete": False}
@@ -197,8 +204,8 @@ class DeploymentHandler:
 
     # ---- steps --------------------------------------------------------------------------------------
 
-    def _aws(self, request: DeploymentRequest) -> Aws:
-        return Aws(self.codedeploy, self.ecs, request)
+    def _aws(self, request: DeploymentRequest, patience: aws.Patience | None = None) -> Aws:
+        return Aws(self.codedeploy, self.ecs, request, patience)
 
     @staticmethod
     def _request(event: Mapping[str, Any]) -> DeploymentRequest:

@@ -1,24 +1,28 @@
 """The live-state lookup (``Custom::BlueGreenEcsLiveState``): what the deployment engine changed, read back.
 
-After a CodeDeploy deployment the production listener forwards to the target group the template calls
-green; ECS-native deployments move the weights of the production rule. CloudFormation does not see that
-drift, and rewrites the template's action as soon as any property of the listener or rule changes (issue
-#12; aws/aws-cdk #36649). The lookup runs before the listeners, rules and service of its service, which
-take its attributes (``Data``) through Fn::GetAtt, so the template always says what is live.
+After a CodeDeploy deployment the production listener forwards to the target group the template calls green;
+ECS-native deployments move the weights of the production rule. CloudFormation does not see that drift, and
+rewrites the template's action as soon as any property of the listener or rule changes (issue #12; aws/aws-cdk
+#36649). The lookup runs before the listeners, rules and service of its service, which take its attributes
+(``Data``) through Fn::GetAtt, so the template always says what is live.
 
-Everything is found through the load balancer, the listener ports, the rule priorities, the cluster and
-the target group pair, never through the ARNs of what depends on the lookup. On an Update, "where it
-lives now" comes from the OLD properties (the lookup runs before the listeners move to new ports, or a
-new load balancer or cluster gets them). Reads only (DescribeListeners/Rules, ListServices,
-DescribeServices). Every value of ``Data`` is a string (lists comma-joined; the template uses Fn::Split).
+Everything is found through the load balancer, the listener ports, the rule priorities, the cluster and the
+target group pair, never through the ARNs of what depends on the lookup. On an Update, "where it lives now"
+comes from the OLD properties (the lookup runs before the listeners move to new ports, or a new load balancer
+or cluster gets them). Reads only (DescribeListeners/Rules, ListServices, DescribeServices). Every value of
+``Data`` is a string (lists comma-joined; the template uses Fn::Split). A Create waits out AccessDenied for a
+while (``aws.Patience``): it runs right after CloudFormation created the role's policies, which IAM may not
+show yet.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,23 +39,13 @@ CODE_DEPLOY = "CODE_DEPLOY"
 ECS_NATIVE = "ECS_NATIVE"
 ENGINES = (CODE_DEPLOY, ECS_NATIVE)
 BLUE, GREEN = "blue", "green"
-# ecs:DescribeServices takes at most 10 services per call (ECS API reference, DescribeServices).
-DESCRIBE_SERVICES_BATCH = 10
+DESCRIBE_SERVICES_BATCH = 10  # ecs:DescribeServices takes at most 10 services per call (ECS API reference)
 DATA_KEYS = (
-    "ProdTargetGroupArn",
-    "TestTargetGroupArn",
-    "ServiceTargetGroupArn",
-    "ServiceAlternateTargetGroupArn",
-    "DesiredCount",
-    "ContainerName",
-    "ContainerPort",
-    "Subnets",
-    "SecurityGroups",
-    "AssignPublicIp",
+    *("ProdTargetGroupArn", "TestTargetGroupArn", "ServiceTargetGroupArn", "ServiceAlternateTargetGroupArn"),
+    *("DesiredCount", "ContainerName", "ContainerPort", "Subnets", "SecurityGroups", "AssignPublicIp"),
     "PlatformVersion",
 )
 _ENGINES_DOC = "the side-by-side procedure of docs/engines.md ('Migrating a service between engines')"
-_ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
 
 
 class LiveStateError(messages.DeploymentError):
@@ -158,14 +152,16 @@ def physical_resource_id(properties: LookupProperties) -> str:
 class Reader:
     """The lookup's AWS calls: errors become a LiveStateError with the AWS error code and message."""
 
-    def __init__(self, elbv2: Any, ecs: Any) -> None:
+    def __init__(self, elbv2: Any, ecs: Any, patience: aws.Patience | None = None) -> None:
         self.elbv2 = elbv2
         self.ecs = ecs
+        self.patience = patience
 
     def call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
-        """Call ``operation`` once: botocore's standard retry mode (``aws.CLIENT_CONFIG``) is the only retry."""
+        """Call ``operation`` once: botocore's standard retry mode (``aws.CLIENT_CONFIG``) is the only retry,
+        but for a Create's AccessDenied (``patience``)."""
         try:
-            return aws.call(client, operation, params, _explain)
+            return aws.call(client, operation, params, _explain, patience=self.patience)
         except aws.AwsCallError as exc:
             raise LiveStateError(str(exc)) from exc
         except aws.TransientAwsError as exc:
@@ -188,7 +184,7 @@ class Reader:
 
 def _explain(code: str, message: str, action: str) -> str:
     text = f"The live-state lookup's call {action} failed: {code}: {messages.sentence(message)}"
-    if code in _ACCESS_DENIED_CODES:
+    if code in messages.ACCESS_DENIED_CODES:
         text += f" Grant {action} to the deployment trigger's role (the construct grants it)."
     return text
 
@@ -271,30 +267,39 @@ def find_live_service(reader: Reader, cluster: str, pair: tuple[str, str], name:
 class LiveStateLookup:
     """Decides the lookup's ``Data`` from the live state; tests and the simulator pass their own clients."""
 
-    def __init__(self, elbv2: Any = None, ecs: Any = None) -> None:
-        """Missing clients are created on first use with the trigger's retry policy (a Delete creates none)."""
+    def __init__(
+        self, elbv2: Any = None, ecs: Any = None, *, clock: aws.Clock | None = None, sleep: aws.Sleep = time.sleep
+    ) -> None:
+        """Missing clients are created on first use with the trigger's retry policy (a Delete creates none);
+        ``clock`` and ``sleep`` time a Create's waits for IAM."""
         self._elbv2 = elbv2
         self._ecs = ecs
+        self.clock: aws.Clock = clock or (lambda: datetime.now(UTC))
+        self.sleep = sleep
 
-    def _reader(self) -> Reader:
+    def _reader(self, patience: aws.Patience | None = None) -> Reader:
         self._elbv2 = self._elbv2 or aws.client("elbv2")
         self._ecs = self._ecs or aws.client("ecs")
-        return Reader(self._elbv2, self._ecs)
+        return Reader(self._elbv2, self._ecs, patience)
 
     def on_event(self, event: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
         """(PhysicalResourceId, Data) for a Create, Update or Delete; a refusal raises LiveStateError."""
         request_type = event.get("RequestType")
         if request_type == "Delete":
             return str(event.get("PhysicalResourceId") or ""), {}
+        patience = aws.Patience.of_request(event, self.clock(), self.clock, self.sleep)
         new = LookupProperties.parse(event.get("ResourceProperties") or {})
         old = LookupProperties.parse(event.get("OldResourceProperties") or {}) if request_type == "Update" else None
         physical_id = str(event.get("PhysicalResourceId") or "") if old else ""
-        return physical_id or physical_resource_id(new), self.data(new, old)
+        return physical_id or physical_resource_id(new), self.data(new, old, patience=patience)
 
-    def data(self, new: LookupProperties, old: LookupProperties | None) -> dict[str, str]:
-        """The attributes for ``new``; ``old`` (an Update's previous properties) says where things live now."""
+    def data(
+        self, new: LookupProperties, old: LookupProperties | None, *, patience: aws.Patience | None = None
+    ) -> dict[str, str]:
+        """The attributes for ``new``; ``old`` (an Update's properties) says where things live now; ``patience``:
+        a Create's, for AccessDenied."""
         now = old or new
-        reader = self._reader()
+        reader = self._reader(patience)
         prod_role = self._production_role(reader, now)
         if old is not None:
             _check_engine_switch(old, new, prod_role)
@@ -428,12 +433,9 @@ def _service_level(service: Mapping[str, Any], entry: Mapping[str, Any], data: M
 
 
 def _platform_version(live: Any, configured: str) -> str:
-    """The live platform version, except that LATEST stays LATEST.
-
-    A CODE_DEPLOY service created with LATEST reports the version LATEST resolved to (1.4.0), where an
-    ECS-controller service reports LATEST (aws/containers-roadmap #2840). Answering 1.4.0 to a template
-    that says LATEST would be a change, which UpdateService refuses on a CODE_DEPLOY service.
-    """
+    """The live platform version, except that LATEST stays LATEST: a CODE_DEPLOY service created with LATEST
+    reports what LATEST resolved to (1.4.0), an ECS-controller service LATEST (aws/containers-roadmap #2840);
+    answering 1.4.0 to a template that says LATEST is a change, which UpdateService refuses on CODE_DEPLOY."""
     if not live:
         return configured
     if configured.upper() == "LATEST" and str(live).upper() != "LATEST":

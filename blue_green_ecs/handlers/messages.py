@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .request import DeploymentRequest
 
-_ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
+# The codes services answer a call IAM denies with (ECS, CodeDeploy, Step Functions: AccessDeniedException;
+# ELBv2 and other Query APIs: AccessDenied; EC2: UnauthorizedOperation).
+ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
 _DENIED_ACTION = re.compile(r"not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9*]+)")
 
 
@@ -43,7 +45,7 @@ def sentence(text: str) -> str:
 def explain_error(code: str, message: str, action: str, request: DeploymentRequest) -> str:
     """Turn an AWS error into a reason that names the resource and, if denied, the missing permission."""
     where = request.service_label if action.startswith("ecs:") else request.group_label
-    if code in _ACCESS_DENIED_CODES:
+    if code in ACCESS_DENIED_CODES:
         denied = _DENIED_ACTION.search(message)
         permission = denied.group(1) if denied else action
         return (

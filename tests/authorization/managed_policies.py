@@ -69,8 +69,51 @@ MANAGED_POLICIES: dict[str, dict[str, Any]] = {
             }
         ],
     },
-    # AmazonECSInfrastructureRolePolicyForLoadBalancers (v6, edited February 12, 2026) is not here: only the
-    # first statements of its published document could be read, and a partial copy would under-state it.
+    # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
+    # Policy version: v6 (default); created July 17, 2025, edited February 12, 2026; ARN
+    # arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers. The whole document was read from the
+    # page's Markdown form (same URL, .md), whose header names the same version and dates; the v2 translations of the
+    # page (July 25, 2025) publish the same five statements.
+    "AmazonECSInfrastructureRolePolicyForLoadBalancers": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ELBReadOperations",
+                "Effect": "Allow",
+                "Action": [
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeRules",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "TargetGroupOperations",
+                "Effect": "Allow",
+                "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                "Resource": "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*",
+            },
+            {
+                "Sid": "ALBModifyListeners",
+                "Effect": "Allow",
+                "Action": "elasticloadbalancing:ModifyListener",
+                "Resource": ["arn:aws:elasticloadbalancing:*:*:listener/app/*/*/*"],
+            },
+            {
+                "Sid": "NLBModifyListeners",
+                "Effect": "Allow",
+                "Action": "elasticloadbalancing:ModifyListener",
+                "Resource": ["arn:aws:elasticloadbalancing:*:*:listener/net/*/*/*"],
+            },
+            {
+                "Sid": "ALBModifyRules",
+                "Effect": "Allow",
+                "Action": "elasticloadbalancing:ModifyRule",
+                "Resource": ["arn:aws:elasticloadbalancing:*:*:listener-rule/app/*/*/*/*"],
+            },
+        ],
+    },
 }
 
 

@@ -10,6 +10,7 @@ import json
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.endpoint
@@ -18,8 +19,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from blue_green_ecs.handlers import aws
-from blue_green_ecs.handlers.aws import Aws, AwsCallError, TransientAwsError
+from blue_green_ecs.handlers.aws import IAM_PROPAGATION_GRACE, Aws, AwsCallError, Patience, TransientAwsError
 from blue_green_ecs.handlers.request import DeploymentRequest
+
+from .fakes import Clock
 
 PROPS = {
     "ApplicationName": "shop-web",
@@ -32,6 +35,7 @@ PROPS = {
     "TimeoutMinutes": "30",
 }
 LIST = {"applicationName": "shop-web", "deploymentGroupName": "shop-web-dg"}
+T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
 
 class _Body:
@@ -187,3 +191,77 @@ def test_is_transient_follows_botocore_standard_conditions(code: str, status: in
     )
 
     assert aws.is_transient(_codedeploy(wire), "create_deployment", error) is transient
+
+
+# ---- a Create's AccessDenied while IAM shows the role's new policies ------------------------------------------
+
+DENIED = (
+    400,
+    {
+        "__type": "AccessDeniedException",
+        "message": "User: arn:aws:sts::123456789012:assumed-role/trigger/fn is not authorized to perform: "
+        "codedeploy:ListDeployments because no identity-based policy allows the codedeploy:ListDeployments action",
+    },
+)
+
+
+def _patient(clock: Clock, sleeps: list[float]) -> Patience:
+    """A Create's patience from ``clock``'s now; each sleep is recorded and moves the clock."""
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.now += timedelta(seconds=seconds)
+
+    return Patience(clock.now + IAM_PROPAGATION_GRACE, clock, sleep)
+
+
+def test_a_creates_access_denied_is_called_again_until_iam_shows_the_policy(wire: Wire) -> None:
+    # given a Create's calls, denied twice (IAM does not show the role's new policy yet), then allowed
+    clock, sleeps = Clock(T0), list[float]()
+    wire.answers = [DENIED, DENIED, (200, {"deployments": ["d-1"]})]
+    calls = Aws(_codedeploy(wire), None, DeploymentRequest.from_properties(PROPS), _patient(clock, sleeps))
+
+    # when
+    response = calls.codedeploy("list_deployments", **LIST)
+
+    # then the third call answers, after 2 and 4 s; botocore itself retried none of them
+    assert response["deployments"] == ["d-1"]
+    assert (wire.attempts, wire.sleeps, sleeps) == (3, [], [2.0, 4.0])
+
+
+def test_a_creates_access_denied_fails_once_the_grace_has_passed(wire: Wire) -> None:
+    # given a Create's call denied for longer than IAM_PROPAGATION_GRACE
+    clock, sleeps = Clock(T0), list[float]()
+    wire.answers = [DENIED] * 8
+    calls = Aws(_codedeploy(wire), None, DeploymentRequest.from_properties(PROPS), _patient(clock, sleeps))
+
+    # when / then: waits of 2, 4, 8, 16, 30, 30 and 30 s fill the two minutes, then the call fails with the reason
+    with pytest.raises(AwsCallError) as excinfo:
+        calls.codedeploy("list_deployments", **LIST)
+    assert sleeps == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    assert clock.now - T0 == IAM_PROPAGATION_GRACE
+    assert wire.attempts == 8
+    assert str(excinfo.value) == (
+        "Access denied: the deployment handler's IAM role is not allowed to call codedeploy:ListDeployments "
+        "(while calling codedeploy:ListDeployments for CodeDeploy application 'shop-web', deployment group "
+        "'shop-web-dg'). Grant codedeploy:ListDeployments to the role. AWS said: User: "
+        "arn:aws:sts::123456789012:assumed-role/trigger/fn is not authorized to perform: codedeploy:ListDeployments "
+        "because no identity-based policy allows the codedeploy:ListDeployments action. Still denied 2 minutes "
+        "after the request arrived, longer than a Create waits for IAM to show the role's new policies."
+    )
+
+
+@pytest.mark.parametrize("request_type", ["Update", "Delete"])
+def test_access_denied_outside_a_create_fails_at_once(wire: Wire, request_type: str) -> None:
+    # given an Update's or a Delete's calls (no patience), denied
+    clock = Clock(T0)
+    patience = Patience.of_request({"RequestType": request_type}, T0, clock, lambda _: None)
+    wire.answers = [DENIED]
+
+    # when / then: one call, no wait
+    with pytest.raises(AwsCallError) as excinfo:
+        Aws(_codedeploy(wire), None, DeploymentRequest.from_properties(PROPS), patience).codedeploy(
+            "list_deployments", **LIST
+        )
+    assert (patience, wire.attempts, excinfo.value.code) == (None, 1, "AccessDeniedException")
+    assert "Still denied" not in str(excinfo.value)

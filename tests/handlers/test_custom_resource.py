@@ -314,6 +314,57 @@ def test_waiter_start_still_throttled_after_botocore_retries_raises_for_lambda_t
     assert env.deployments.stop_calls == []
 
 
+def test_a_creates_waiter_start_waits_out_access_denied_while_iam_shows_the_policy(env: Env) -> None:
+    # given a Create whose StartExecution is denied twice (CloudFormation has just created the StartWaiter policy)
+    env.deployments.on_event_result = on_event_result()
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+    for _ in range(2):
+        env.stepfunctions.add_client_error(
+            "start_execution",
+            service_error_code="AccessDeniedException",
+            service_message="not authorized to perform: states:StartExecution",
+        )
+    env.stepfunctions.add_response("start_execution", {"executionArn": EXECUTION_ARN, "startDate": T0})
+
+    # when
+    outcome = env.handler.handle(cfn_event("Create"))
+
+    # then the waiter starts after waits of 2 and 4 s, and nothing answers CloudFormation yet
+    assert outcome == {"Status": "WAITING", "ExecutionName": REQUEST_ID, "AlreadyStarted": False}
+    assert (env.sleeps, env.put.calls, env.deployments.stop_calls) == ([2.0, 4.0], [], [])
+
+
+def test_a_creates_waiter_start_still_denied_after_the_grace_fails_with_the_reason(env: Env) -> None:
+    # given a Create whose StartExecution stays denied; each wait moves the clock
+    env.deployments.on_event_result = on_event_result()
+    env.deployments.is_complete_results = [{"IsComplete": False}]
+    for _ in range(8):
+        env.stepfunctions.add_client_error(
+            "start_execution",
+            service_error_code="AccessDeniedException",
+            service_message="not authorized to perform: states:StartExecution",
+        )
+
+    def sleep(seconds: float) -> None:
+        env.sleeps.append(seconds)
+        env.clock.now += timedelta(seconds=seconds)
+
+    env.handler.sleep = sleep
+
+    # when
+    env.handler.handle(cfn_event("Create"))
+
+    # then after two minutes the resource fails with the permission and how long it waited
+    assert sum(env.sleeps) == 120
+    [body] = env.put.bodies
+    assert (body["Status"], body["Reason"]) == (
+        "FAILED",
+        f"The deployment waiter could not be started (states:StartExecution on {WAITER_ARN}): "
+        "AccessDeniedException: not authorized to perform: states:StartExecution. Still denied 2 minutes after the "
+        f"request arrived, longer than a Create waits for IAM to show the role's new policies. {STOPPED}",
+    )
+
+
 def test_missing_waiter_arn_fails_the_resource(env: Env) -> None:
     env.deployments.on_event_result = on_event_result()
     env.deployments.is_complete_results = [{"IsComplete": False}]

@@ -392,6 +392,49 @@ def test_first_create_with_the_running_task_definition_starts_nothing(
     assert decision["reason"] == "the service's PRIMARY task set ecs-svc/1111 already runs the requested configuration"
 
 
+def test_first_create_waits_out_access_denied_while_iam_shows_the_roles_new_policy(aws: Aws) -> None:
+    # given the first Create, whose first call is denied twice (CloudFormation has just created the policy)
+    for _ in range(2):
+        aws.codedeploy.add_client_error(
+            "list_deployments",
+            "AccessDeniedException",
+            "not authorized to perform: codedeploy:ListDeployments",
+            expected_params=REPEAT_FILTER,
+        )
+    expect_no_own_deployment(aws)
+    expect_list(aws, ACTIVE_FILTER, [])
+    aws.ecs.add_response("describe_services", service(TD_NEW), DESCRIBE_PARAMS)
+    sleeps: list[float] = []
+    aws.handler.sleep = sleeps.append
+
+    # when
+    result = aws.handler.on_event(event("Create"))
+
+    # then it decides as without the denials, after waits of 2 and 4 s
+    assert sleeps == [2.0, 4.0]
+    assert result[STATE_KEY] == {"Decision": "unchanged", "RequestedAt": T0.isoformat()}
+
+
+def test_update_fails_at_once_on_access_denied(aws: Aws) -> None:
+    # given an Update whose first call is denied
+    aws.codedeploy.add_client_error(
+        "list_deployments",
+        "AccessDeniedException",
+        "not authorized to perform: codedeploy:ListDeployments",
+        expected_params=REPEAT_FILTER,
+    )
+    sleeps: list[float] = []
+    aws.handler.sleep = sleeps.append
+
+    # when / then: no wait, the permission in the reason
+    with pytest.raises(DeploymentError) as excinfo:
+        aws.handler.on_event(event("Update"))
+    assert sleeps == []
+    assert str(excinfo.value).startswith(
+        "Access denied: the deployment handler's IAM role is not allowed to call codedeploy:ListDeployments"
+    )
+
+
 def test_update_of_hooks_and_description_only_starts_nothing(aws: Aws) -> None:
     props = {**PROPS, "Hooks": {"BeforeAllowTraffic": HOOK}, "Description": "new text"}
     expect_no_own_deployment(aws)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -24,6 +25,8 @@ from blue_green_ecs.handlers.live_lookup import (
     forward_weights,
 )
 
+from .fakes import Clock
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 LB = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/shop/50dc6c495c0c9188"
@@ -37,6 +40,7 @@ CLUSTER = "shop"
 PHYSICAL_ID = "blue-green-ecs-live-state/app/shop/50dc6c495c0c9188/443/8443"
 RESPONSE_URL = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/presigned?X-Amz-Signature=abc"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/shop/0a1b2c3d-aaaa-bbbb-cccc-123456789012"
+T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
 CONFIGURED: dict[str, Any] = {
     "DesiredCount": "2",
@@ -718,3 +722,90 @@ def test_a_replaced_target_group_pair_is_refused(env: Env) -> None:
         f"{GREEN}): not possible in place. Migrate with the side-by-side procedure of docs/engines.md ('Migrating a "
         "service between engines')."
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# AccessDenied: a Create waits for IAM to show the role's new policies, an Update does not
+# ------------------------------------------------------------------------------------------------
+
+DENIED_MESSAGE = (
+    f"User: arn:aws:sts::{ACCOUNT}:assumed-role/trigger/fn is not authorized to perform: "
+    "elasticloadbalancing:DescribeListeners because no identity-based policy allows the "
+    "elasticloadbalancing:DescribeListeners action"
+)
+
+
+def deny_listeners(env: Env, times: int) -> None:
+    for _ in range(times):
+        env.elbv2.add_client_error(
+            "describe_listeners",
+            "AccessDenied",
+            DENIED_MESSAGE,
+            http_status_code=403,
+            expected_params={"LoadBalancerArn": LB},
+        )
+
+
+def patient_provider(env: Env, sleeps: list[float]) -> CustomResourceHandler:
+    """The provider with the env's clients, on a clock that each of the lookup's sleeps moves."""
+    clock = Clock(T0)
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.now += timedelta(seconds=seconds)
+
+    lookup = LiveStateLookup(env.elbv2.client, env.ecs.client, clock=clock, sleep=sleep)
+    return CustomResourceHandler(put=env.put, clock=clock, sleep=sleep, live_state=lookup)
+
+
+def test_create_waits_out_access_denied_while_iam_shows_the_new_policy(env: Env) -> None:
+    # given the first Create, denied twice (CloudFormation has just created the role's policy), then answered
+    deny_listeners(env, 2)
+    env.listeners()
+    env.services()
+    sleeps: list[float] = []
+
+    # when
+    patient_provider(env, sleeps).handle(cfn_event("Create"))
+
+    # then it answers SUCCESS with the template's values, after waits of 2 and 4 s
+    assert sleeps == [2.0, 4.0]
+    [body] = env.sent
+    assert (body["Status"], body["Data"]) == ("SUCCESS", expected(BLUE, BLUE, "2", CONFIGURED_VALUES))
+
+
+def test_create_still_denied_after_the_grace_fails_with_the_permission(env: Env) -> None:
+    # given a Create denied for longer than two minutes
+    deny_listeners(env, 8)
+    sleeps: list[float] = []
+
+    # when
+    patient_provider(env, sleeps).handle(cfn_event("Create"))
+
+    # then the lookup fails, naming the permission and how long it waited
+    assert sum(sleeps) == 120
+    assert [(b["Status"], b["Reason"]) for b in env.sent] == [
+        (
+            "FAILED",
+            "The live-state lookup's call elasticloadbalancing:DescribeListeners failed: AccessDenied: "
+            f"{DENIED_MESSAGE}. Grant elasticloadbalancing:DescribeListeners to the deployment trigger's role (the "
+            "construct grants it). Still denied 2 minutes after the request arrived, longer than a Create waits for "
+            "IAM to show the role's new policies.",
+        )
+    ]
+
+
+def test_update_fails_at_once_on_access_denied(env: Env) -> None:
+    # given an Update, denied
+    deny_listeners(env, 1)
+    sleeps: list[float] = []
+
+    # when
+    patient_provider(env, sleeps).handle(cfn_event("Update"))
+
+    # then it fails with the permission, without waiting
+    assert sleeps == []
+    [body] = env.sent
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("The live-state lookup's call elasticloadbalancing:DescribeListeners failed")
+    assert "Still denied" not in body["Reason"]

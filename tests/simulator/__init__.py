@@ -15,5 +15,11 @@ Assumptions AWS does not document (each is marked where it is modelled):
 * a custom resource whose Update failed gets no Update during the stack rollback;
 * ECS lets an UpdateService that changes the controller from ECS to CODE_DEPLOY through;
 * ``Stack.rewrite_unchanged_rules`` models the worse case aws/aws-cdk #36649 reports (listener rules reset on any
-  stack update); off, a resource is updated only when its resolved properties change, as CloudFormation documents.
+  stack update); off, a resource is updated only when its resolved properties change, as CloudFormation documents;
+* a change of tags alone (the stack's or the template's) calls only the tag APIs of the type's registry schema;
+  ``Stack.retag_rewrites`` models the worse case, its update handler writing every property again;
+* IAM shows a policy version a fixed time after it was written (``World.propagate_iam``), compared at action level,
+  for the provider function's calls only (not the calls AWS makes with the stack's other roles);
+* AccessDenied is ``AccessDenied`` (HTTP 403) from Query APIs (ELBv2), ``AccessDeniedException`` (400) from JSON ones;
+* what a hung invocation of the function would still do after CloudFormation gave up on it is not played.
 """

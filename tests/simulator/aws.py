@@ -11,7 +11,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -224,6 +224,7 @@ class Group:
     config_name: str
     termination_wait: int
     alarms: list[str]
+    service_role: str = ""  # ServiceRoleArn: the role CodeDeploy makes the deployment's calls with
 
 
 @dataclass
@@ -289,6 +290,13 @@ class Aws:
         # (caller, IAM action) of every client call; the caller is "handler" while the provider function runs
         self.calls: list[tuple[str, str]] = []
         self.caller = "cloudformation"
+        # Every call is authorized before it is answered: a client call of the caller's (botocore service model,
+        # API name, params), and the calls AWS makes with a role (role ARN, who makes it, the model's requests). The world
+        # installs IAM's decision here; denied calls fail as AWS fails them.
+        self.authorize_call: Callable[[Any, str, Mapping[str, Any]], None] = lambda *_: None
+        self.authorize: Callable[[str, str, Sequence[Any]], list[str]] = lambda *_: []
+        # task definition ARN -> its task role and execution role ARNs (what a deployment passes to ECS)
+        self.task_definition_roles: dict[str, list[str]] = {}
         # called after every step of the clock (a test's check of what deployments do between CloudFormation's steps)
         self.observer: Callable[[], None] = lambda: None
 

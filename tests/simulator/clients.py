@@ -47,6 +47,7 @@ class Client:
         operation = self.operations.get(model.name)
         assert operation is not None, f"the simulator does not model {self.service}:{model.name}"
         try:
+            self.aws.authorize_call(self.client.meta.service_model, model.name, params)
             self._pending[model.name] = (200, operation(params))
         except AwsError as exc:
             error = {"Error": {"Code": exc.code, "Message": exc.message}}

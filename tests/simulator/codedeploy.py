@@ -23,7 +23,22 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from .aws import READY, Aws, AwsError, Deployment, Group, TaskSet, forward, step_of, weighted, weights_of
+from ..authorization.policy import Request
+from ..authorization.service_calls import codedeploy_deployment_calls
+from .aws import (
+    ACCOUNT,
+    READY,
+    REGION,
+    Aws,
+    AwsError,
+    Deployment,
+    Group,
+    TaskSet,
+    forward,
+    step_of,
+    weighted,
+    weights_of,
+)
 
 ACTIVE = ("Created", "Queued", "InProgress", "Baking", "Ready")
 
@@ -92,9 +107,42 @@ def _start(aws: Aws, deployment: Deployment) -> None:
             capacity_provider_strategy=camel(properties.get("CapacityProviderStrategy") or []),
         )
     )
+    calls = _calls(aws, deployment, primary, service.task_sets[-1])
+    refused = aws.authorize(group.service_role, "CodeDeploy (ECS blue/green deployment)", calls)
+    if refused:
+        # CodeDeploy's error code for a service role that lacks a permission (ErrorInformation, API reference).
+        service.task_sets.pop()
+        _fail(aws, deployment, "IAM_ROLE_PERMISSIONS", refused[0])
+        return
     for arn in group.test_listeners:
         aws.listeners[arn].actions = [forward(deployment.replacement)]
     deployment.step, deployment.step_time = "testing", aws.now + READY
+
+
+def _calls(aws: Aws, deployment: Deployment, original: TaskSet, replacement: TaskSet) -> list[Request]:
+    """The calls CodeDeploy makes with the group's service role over the whole deployment, a rollback included
+    (tests/authorization/service_calls.py documents each)."""
+    group = deployment.group
+    service = aws.service(group.cluster, group.service)
+    task_definition = replacement.task_definition
+    listeners = group.prod_listeners + group.test_listeners
+    # An AppSpec hook names a Lambda function by name or ARN; CodeDeploy invokes it in the deployment's region.
+    hooks = [function for hook in deployment.appspec.get("Hooks", []) for function in hook.values()]
+    return codedeploy_deployment_calls(
+        cluster_arn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{service.cluster}",
+        service_arn=service.arn,
+        task_definition_arn=task_definition,
+        original_task_set_arn=str(original.describe(service)["taskSetArn"]),
+        replacement_task_set_arn=str(replacement.describe(service)["taskSetArn"]),
+        task_definition_roles=aws.task_definition_roles.get(task_definition, []),
+        listener_arns=listeners,
+        rule_arns=[r.arn for r in aws.rules.values() if r.listener_arn in listeners],
+        target_group_arns=[deployment.original, deployment.replacement],
+        hook_function_arns=[
+            h if h.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{h}" for h in hooks
+        ],
+        alarm_arns=[f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}" for name in group.alarms],
+    )
 
 
 def progress(aws: Aws, deployment: Deployment) -> None:

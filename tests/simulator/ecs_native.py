@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..authorization.service_calls import ecs_native_deployment_calls, lambda_hook_invocation
 from .aws import READY, Aws, Service, TaskSet, weighted
 
 
@@ -64,6 +65,16 @@ def start_revision(aws: Aws, service: Service, changes: Mapping[str, Any]) -> Re
         step="testing",
         step_time=aws.now + READY,
     )
+    # ECS shifts traffic with the infrastructure role, and invokes each lifecycle hook with the hook's role
+    # (tests/authorization/service_calls.py documents each call).
+    routes = [revision.prod_rule, revision.test_rule]
+    shifting = ecs_native_deployment_calls(
+        traffic_routes=routes, target_group_arns=[revision.primary, revision.alternate]
+    )
+    aws.authorize(str(advanced.get("roleArn", "")), "ECS (ECS-native blue/green deployment)", shifting)
+    for hook in service.deployment_configuration.get("lifecycleHooks") or []:
+        invoke = lambda_hook_invocation(function_arn=str(hook["hookTargetArn"]))
+        aws.authorize(str(hook.get("roleArn", "")), "ECS (lifecycle hook)", invoke)
     aws.rules[revision.test_rule].actions = [weighted({revision.primary: 0, revision.alternate: 100})]
     aws.revisions.append(revision)
     return revision

@@ -12,13 +12,13 @@ from typing import Any
 from .aws import ACCOUNT, REGION
 
 NO_VALUE = object()
+# The account's pseudo parameters; the stack's own (AWS::StackName, AWS::StackId, new with every create) come from
+# the stack (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html).
 PSEUDO = {
     "AWS::Region": REGION,
     "AWS::AccountId": ACCOUNT,
     "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com",
-    "AWS::StackName": "Simulated",
-    "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Simulated/00000000-0000-0000-0000-000000000001",
 }
 _SUB = re.compile(r"\$\{([^}!][^}]*)\}")
 
@@ -27,12 +27,17 @@ class Resolver:
     """Resolves a template's values; ``ref``/``get_att`` answer for resources (KeyError: not yet created)."""
 
     def __init__(
-        self, template: Mapping[str, Any], ref: Callable[[str], Any], get_att: Callable[[str, str], Any]
+        self,
+        template: Mapping[str, Any],
+        ref: Callable[[str], Any],
+        get_att: Callable[[str, str], Any],
+        stack: Mapping[str, str] | None = None,
     ) -> None:
-        """``template`` gives parameters, mappings and conditions."""
+        """``template`` gives parameters, mappings and conditions; ``stack`` the stack's pseudo parameters."""
         self.template = template
         self.ref = ref
         self.get_att = get_att
+        self.pseudo = {**PSEUDO, **(stack or {})}
         self._conditions: dict[str, bool] = {}
 
     def condition(self, name: str) -> bool:
@@ -58,8 +63,8 @@ class Resolver:
         if name == "Ref":
             if arg == "AWS::NoValue":
                 return NO_VALUE
-            if arg in PSEUDO:
-                return PSEUDO[arg]
+            if arg in self.pseudo:
+                return self.pseudo[arg]
             if arg in self.template.get("Parameters", {}):
                 return self.template["Parameters"][arg].get("Default", "")
             return self.ref(arg)

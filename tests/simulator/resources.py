@@ -78,6 +78,51 @@ def _actions(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return stored
 
 
+def _named(logical: str, kind: str, props: Mapping[str, Any], n: int) -> tuple[str, dict[str, Any]] | None:
+    """(physical id, attributes) of the unmodelled types a role's policy can name, in AWS's formats (each type's
+    Ref and Fn::GetAtt return values in the CloudFormation resource reference), so the authorization model
+    compares the ARNs IAM would see. None for any other type."""
+    generated = f"Simulated-{logical[:40]}-{n}"
+
+    def regional(service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+    if kind == "AWS::IAM::Role":
+        name = props.get("RoleName") or generated
+        return name, {"Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "RoleId": f"AROA{n:017d}"}
+    if kind == "AWS::Lambda::Function":
+        name = props.get("FunctionName") or generated
+        return name, {"Arn": regional("lambda", f"function:{name}")}
+    if kind == "AWS::StepFunctions::StateMachine":
+        name = props.get("StateMachineName") or generated
+        arn = regional("states", f"stateMachine:{name}")
+        return arn, {"Arn": arn, "Name": name}
+    if kind == "AWS::Logs::LogGroup":
+        name = props.get("LogGroupName") or generated
+        return name, {"Arn": regional("logs", f"log-group:{name}:*")}
+    if kind == "AWS::CloudWatch::Alarm":
+        name = props.get("AlarmName") or generated
+        return name, {"Arn": regional("cloudwatch", f"alarm:{name}")}
+    if kind == "AWS::CloudWatch::CompositeAlarm":
+        name = props.get("AlarmName") or generated
+        return name, {"Arn": regional("cloudwatch", f"alarm:{name}")}
+    if kind == "AWS::SNS::Topic":
+        name = props.get("TopicName") or generated
+        arn = regional("sns", name)
+        return arn, {"TopicArn": arn, "TopicName": name}
+    if kind == "AWS::SQS::Queue":
+        name = props.get("QueueName") or generated
+        url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+        return url, {"Arn": regional("sqs", name), "QueueName": name, "QueueUrl": url}
+    if kind == "AWS::S3::Bucket":
+        name = props.get("BucketName") or generated.lower()
+        return name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+    if kind == "AWS::KMS::Key":
+        key = f"{n:08d}-0000-4000-8000-000000000000"
+        return key, {"Arn": regional("kms", f"key/{key}"), "KeyId": key}
+    return None
+
+
 class Handlers:
     """Create/update/delete per type against the model (``ecs`` is the validated fake client)."""
 
@@ -95,6 +140,9 @@ class Handlers:
             return method(logical, kind, props, n)  # type: ignore[no-any-return]
         if kind == "Test::Fails":
             raise ResourceFailedError(props.get("Reason", "failed on purpose"))
+        named = _named(logical, kind, props, n)
+        if named is not None:
+            return Resource(logical, kind, named[0], props, named[1])
         prefix = {"AWS::EC2::Subnet": "subnet-", "AWS::EC2::SecurityGroup": "sg-", "AWS::EC2::VPC": "vpc-"}
         physical = f"{prefix.get(kind, '')}{logical.lower()}-{n}"
         attributes = {"GroupId": physical, "CidrBlock": "10.0.0.0/16", "Arn": _arn("sim", kind, physical)}
@@ -146,7 +194,9 @@ class Handlers:
         return Resource(logical, kind, arn, props, {**attributes, "TargetGroupArn": arn, "LoadBalancerArns": []})
 
     def _create_listener(self, logical: str, kind: str, props: Any, n: int) -> Resource:
-        arn = _arn("elasticloadbalancing", "listener/app", f"sim/{n:016x}")
+        # listener/app/<load balancer name>/<load balancer id>/<listener id>
+        load_balancer = str(props["LoadBalancerArn"]).split(":loadbalancer/", 1)[1]
+        arn = _arn("elasticloadbalancing", "listener", f"{load_balancer}/{n:016x}")
         self.aws.listeners[arn] = Listener(arn, props["LoadBalancerArn"], 0, "", [])
         resource = Resource(logical, kind, arn, props, {"ListenerArn": arn})
         self._update_listener(resource, props)
@@ -167,7 +217,9 @@ class Handlers:
             )
 
     def _create_listener_rule(self, logical: str, kind: str, props: Any, n: int) -> Resource:
-        arn = _arn("elasticloadbalancing", "listener-rule/app", f"sim/{n:016x}")
+        # listener-rule/app/<load balancer name>/<load balancer id>/<listener id>/<rule id>
+        listener = str(props["ListenerArn"]).split(":listener/", 1)[1]
+        arn = _arn("elasticloadbalancing", "listener-rule", f"{listener}/{n:016x}")
         self.aws.rules[arn] = Rule(arn, props["ListenerArn"], "", [], [])
         resource = Resource(logical, kind, arn, props, {"RuleArn": arn})
         try:
@@ -204,6 +256,8 @@ class Handlers:
         family = props.get("Family") or logical
         arn = _arn("ecs", "task-definition", f"{family}:{n}")
         self.task_definitions[family] = arn
+        roles = [str(props[key]) for key in ("TaskRoleArn", "ExecutionRoleArn") if props.get(key)]
+        self.aws.task_definition_roles[arn] = roles
         return Resource(logical, kind, arn, props, {"TaskDefinitionArn": arn})
 
     def _create_service(self, logical: str, kind: str, props: Any, n: int) -> Resource:
@@ -311,6 +365,7 @@ class Handlers:
             config_name=props.get("DeploymentConfigName", "CodeDeployDefault.ECSAllAtOnce"),
             termination_wait=int(wait),
             alarms=[a["Name"] for a in props.get("AlarmConfiguration", {}).get("Alarms", [])],
+            service_role=str(props.get("ServiceRoleArn", "")),
         )
         self.aws.groups[(group.application, group.name)] = group
         for deployment in self.aws.deployments.values():

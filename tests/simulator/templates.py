@@ -7,7 +7,7 @@ import functools
 import json
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Tags
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -27,6 +27,7 @@ from ..configurations import CERTIFICATE_ARN, IMAGE, vpc_with_flow_logs
 from ..support import new_stack
 
 TEST_TRAFFIC_SECRET = "simulated-shared-secret-0123456789"
+TAG_VALUE = "simulated-tag-value-0"  # the "tagged" variant's value of the tag "team"
 ENGINES = {"CODE_DEPLOY": DeploymentEngine.CODE_DEPLOY, "ECS_NATIVE": DeploymentEngine.ECS_NATIVE}
 
 
@@ -63,6 +64,9 @@ def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
             options["preflight_check"] = PreflightCheck()
         elif change == "service_name":
             options["service_name"] = "web-v2"
+        elif change == "tagged":
+            # Tags set in the app (not a construct option): on every taggable resource of the template
+            Tags.of(stack).add("team", TAG_VALUE)
         elif change != "base":
             raise ValueError(f"unknown variant {change!r}")
     return options

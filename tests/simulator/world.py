@@ -6,31 +6,71 @@ with the request it documents
 ResourceProperties arrives as a string. The answer is the body the handler PUTs to the ResponseURL, read as
 CloudFormation reads it. When the handler starts the waiter state machine, the waiter's polls are run here,
 synchronously, 15 s of model time apart (the state machine's Wait).
+
+CloudFormation invokes the function asynchronously
+(https://docs.aws.amazon.com/lambda/latest/dg/services-cloudformation.html): Lambda runs it again after a function
+error, a timeout included, twice, one and then two minutes later
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), and stops an invocation at
+the function's Timeout. A request with no answer within the resource's ServiceTimeout fails (``TIMED_OUT``); what
+a hung invocation would still do after that is not played. ``hang``, ``unreachable_response_url``,
+``propagate_iam`` and ``deny`` make the function's calls hang, its answers fail, or IAM deny them.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from blue_green_ecs.handlers import aws as handler_aws
 from blue_green_ecs.handlers import custom_resource, deployment
 
+from ..authorization.account import Created, role_policies_in_account
+from ..authorization.calls import Call, denials
+from ..authorization.policy import Request, evaluate
 from . import clients
-from .aws import ACCOUNT, REGION, Aws, weights_of
-from .cloudformation import CustomResponse, Stack
+from .aws import ACCOUNT, REGION, Aws, AwsError, weights_of
+from .cloudformation import TIMED_OUT, CustomResponse, Stack, timed_out_reason
 from .resources import Handlers, Resource
 
 OUR_TYPES = ("Custom::BlueGreenEcsDeployment", "Custom::BlueGreenEcsLiveState")
-STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Simulated/00000000-0000-0000-0000-000000000001"
 POLL_SECONDS = 15
 MAX_POLLS = 4 * 60  # an hour of polls: CloudFormation's limit for a custom resource
+# Lambda's waits before its two retries of an asynchronous invocation that failed
+LAMBDA_RETRY_SECONDS = (60, 120)
+# What a call to an endpoint that never answers costs before botocore gives up (handlers/aws.py's CLIENT_CONFIG):
+# 6 attempts of the 20 s read timeout, and at most 1 + 2 + 4 + 8 + 16 s of backoff between them.
+BOTOCORE_GIVES_UP_SECONDS = 6 * 20 + 31
+# urllib's timeout of each PUT to the ResponseURL (handlers/cfn_response.py)
+PUT_TIMEOUT_SECONDS = 20
+
+
+class FunctionTimedOut(BaseException):
+    """Lambda stops the invocation at the function's Timeout: nothing of the handler runs on (hence not an
+    Exception, which the handler would catch)."""
+
+
+def _iam_action(model: Any) -> str:
+    """The IAM action of a botocore operation model, e.g. ``elasticloadbalancing:DescribeListeners``."""
+    return f"{model.service_model.signing_name}:{model.name}"
+
+
+def _allows(policy: Mapping[str, Any], action: str) -> bool:
+    """Whether an AWS::IAM::Policy's document allows ``action`` (action level only, wildcards as IAM matches them:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html)."""
+    for statement in policy.get("PolicyDocument", {}).get("Statement", []):
+        actions = statement.get("Action", [])
+        patterns = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") == "Allow" and any(fnmatch.fnmatchcase(action, p) for p in patterns):
+            return True
+    return False
 
 
 def stringify(value: Any) -> Any:
@@ -51,9 +91,22 @@ class World:
     started: list[dict[str, Any]]
     puts: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
-    # IAM actions the provider function called that its role's policies did not allow
-    unpermitted: list[str] = field(default_factory=list)
+    # every call IAM denied, explained: who made it, with which role, and the statement that is missing
+    denied: list[str] = field(default_factory=list)
+    _policies: tuple[tuple[Any, ...], dict[str, list[dict[str, Any]]]] | None = None
     request_ids: Iterator[int] = field(default_factory=lambda: iter(range(1, 1_000_000)))
+    # the function's invocations that failed ("<RequestType> <logical id>: <error>"), each retried by Lambda
+    function_errors: list[str] = field(default_factory=list)
+    # IAM shows a policy version this long after CloudFormation wrote it (``propagate_iam``)
+    iam_propagation: timedelta = timedelta(0)
+    # actions a service control policy denies the function (``deny``)
+    denied_by_scp: set[str] = field(default_factory=set)
+    # IAM action -> how its calls never answer: "function" (past the function's Timeout) or "botocore"
+    hanging: dict[str, str] = field(default_factory=dict)
+    response_url_unreachable: bool = False
+    # the AccessDenied messages of the calls ``propagate_iam`` and ``deny`` refused
+    refused: list[str] = field(default_factory=list)
+    _hooked: bool = False
 
     # ---- the custom resource protocol ------------------------------------------------------------------
 
@@ -68,7 +121,7 @@ class World:
             "RequestType": request_type,
             "ServiceToken": props.get("ServiceToken", ""),
             "ResponseURL": f"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/{request_id}",
-            "StackId": STACK_ID,
+            "StackId": self.stack.stack_id,
             "RequestId": request_id,
             "ResourceType": resource.type,
             "LogicalResourceId": resource.logical_id,
@@ -80,19 +133,142 @@ class World:
             event["OldResourceProperties"] = stringify(old)
         self.requests.append(event)
         before = len(self.puts)
-        self.aws.caller, start = "handler", len(self.aws.calls)
+        # CloudFormation waits ServiceTimeout seconds for the answer (the default and the maximum: an hour).
+        deadline = self.aws.now + timedelta(seconds=int(props.get("ServiceTimeout", 3600)))
+        self.aws.caller = "handler"
         try:
-            custom_resource.handler(event, None)
+            self._deliver(event, deadline)
             waiter = [x for x in self.started if x["name"] == custom_resource.execution_name(request_id)]
             if waiter:
                 self._run_waiter(json.loads(waiter[0]["input"]))
         finally:
             self.aws.caller = "cloudformation"
-            self.unpermitted += self._unpermitted([action for _, action in self.aws.calls[start:]])
         answers = self.puts[before:]
-        assert len(answers) == 1, f"{resource.logical_id} {request_type}: {len(answers)} answers to CloudFormation"
+        assert len(answers) <= 1, f"{resource.logical_id} {request_type}: {len(answers)} answers to CloudFormation"
+        if not answers or self.aws.now > deadline:
+            if self.aws.now < deadline:
+                self.aws.advance((deadline - self.aws.now).total_seconds())
+            return TIMED_OUT, timed_out_reason(request_id), resource.physical_id, {}
         [answer] = answers
         return answer["Status"], answer.get("Reason", ""), answer["PhysicalResourceId"], answer.get("Data") or {}
+
+    def _deliver(self, event: Mapping[str, Any], deadline: datetime) -> None:
+        """Lambda's asynchronous invocation of the provider function: again after a function error (a timeout
+        included), at most twice, while CloudFormation still waits for the answer."""
+        self._hook_clients()
+        for wait in (0, *LAMBDA_RETRY_SECONDS):
+            if wait:
+                if self.aws.now + timedelta(seconds=wait) >= deadline:
+                    return
+                self.aws.advance(wait)
+            started = self.aws.now
+            try:
+                custom_resource.handler(event, None)
+                return
+            except FunctionTimedOut:
+                end = min(started + timedelta(seconds=self._function_timeout()), deadline)
+                if self.aws.now < end:
+                    self.aws.advance((end - self.aws.now).total_seconds())
+                error = "Task timed out"
+            except AssertionError:  # the model's own checks fail the test, they are no function error
+                raise
+            except Exception as exc:  # a function error: Lambda retries the invocation
+                error = f"{type(exc).__name__}: {exc}"
+            self.function_errors.append(f"{event['RequestType']} {event['LogicalResourceId']}: {error}")
+            if self.aws.now >= deadline:
+                return
+
+    def _function_timeout(self) -> int:
+        """The provider function's Timeout in seconds, as the stack created it."""
+        [timeout] = [
+            int(r.properties.get("Timeout", 3))
+            for r in self.stack.resources.values()
+            if r.type == "AWS::Lambda::Function" and r.properties.get("Handler") == "custom_resource.handler"
+        ]
+        return timeout
+
+    # ---- failures of the function's calls and answers ----------------------------------------------------
+
+    def hang(self, action: str, *, past_the_function_timeout: bool) -> None:
+        """The function's calls of ``action`` never answer. Past the function's Timeout: Lambda stops every
+        invocation that makes one; otherwise botocore gives up after its read timeouts and raises
+        ReadTimeoutError, as it does when an endpoint never answers."""
+        self.hanging[action] = "function" if past_the_function_timeout else "botocore"
+
+    def unreachable_response_url(self) -> None:
+        """Every PUT of an answer to CloudFormation's presigned S3 URL times out ("If they can't send responses to
+        Amazon S3, CloudFormation won't receive a response and the stack operation fails": the CustomResource
+        reference, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-customresource.html)."""
+        self.response_url_unreachable = True
+
+    def propagate_iam(self, seconds: float) -> None:
+        """IAM shows each version of the provider role's policies ``seconds`` after CloudFormation wrote it, and
+        until then the previous one, or none ("Changes that I make are not always immediately visible", IAM User
+        Guide, https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency):
+        a call its policies allow only in a version IAM does not show yet is denied (action level)."""
+        self.iam_propagation = timedelta(seconds=seconds)
+
+    def deny(self, *actions: str) -> None:
+        """A service control policy denies the provider function ``actions`` (patterns): an explicit deny wins over
+        any allow (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html)."""
+        self.denied_by_scp |= set(actions)
+
+    def _hook_clients(self) -> None:
+        """Have the provider function's clients consult ``_before_call`` before each call is answered."""
+        if self._hooked:
+            return
+        self._hooked = True
+        for name in ("elbv2", "ecs", "codedeploy", "stepfunctions"):
+            fake = handler_aws.client(name)
+
+            def before(model: Any, fake: Any = fake, **_: Any) -> None:
+                self._before_call(fake, model)
+
+            # Emitted before the parameters are built, so a denied call reaches neither the model nor IAM's.
+            fake.meta.events.register("provide-client-params.*.*", before)
+
+    def _before_call(self, client: Any, model: Any) -> None:
+        if self.aws.caller != "handler" or not (self.hanging or self.denied_by_scp or self.iam_propagation):
+            return
+        action = _iam_action(model)
+        how = next((h for pattern, h in self.hanging.items() if fnmatch.fnmatchcase(action, pattern)), None)
+        if how == "function":
+            raise FunctionTimedOut(action)
+        if how == "botocore":
+            self.aws.advance(BOTOCORE_GIVES_UP_SECONDS)
+            raise ReadTimeoutError(
+                endpoint_url=f"https://{model.service_model.endpoint_prefix}.{REGION}.amazonaws.com/"
+            )
+        role = self.provider_role()
+        caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role.rsplit('/', 1)[-1]}/provider"
+        # IAM's wording (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html)
+        if any(fnmatch.fnmatchcase(action, pattern) for pattern in self.denied_by_scp):
+            why = "with an explicit deny in a service control policy"
+        elif self._not_yet_visible(role, action):
+            why = f"because no identity-based policy allows the {action} action"
+        else:
+            return
+        code, status = (
+            ("AccessDenied", 403) if model.service_model.protocol == "query" else ("AccessDeniedException", 400)
+        )
+        message = f"User: {caller} is not authorized to perform: {action} {why}"
+        self.refused.append(message)
+        error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        raise client.exceptions.from_code(code)(error, model.name)
+
+    def _not_yet_visible(self, role_arn: str, action: str) -> bool:
+        """Whether the provider role's policies allow ``action`` only in versions IAM does not show yet."""
+        if not self.iam_propagation:
+            return False
+        role, shown_until = role_arn.rsplit("/", 1)[-1], self.aws.now - self.iam_propagation
+        allowed = shown = False
+        for logical, resource in self.stack.resources.items():
+            if resource.type != "AWS::IAM::Policy" or role not in resource.properties.get("Roles", []):
+                continue
+            allowed = allowed or _allows(resource.properties, action)
+            visible = [props for at, props in self.stack.history.get(logical, []) if at <= shown_until]
+            shown = shown or bool(visible and _allows(visible[-1], action))
+        return allowed and not shown
 
     def _run_waiter(self, execution_input: Mapping[str, Any]) -> None:
         for _ in range(MAX_POLLS):
@@ -106,6 +282,9 @@ class World:
     def put(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         """The presigned ResponseURL: records the body CloudFormation would read (at most 4096 bytes, or it fails
         the resource: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html)."""
+        if self.response_url_unreachable:
+            self.aws.advance(PUT_TIMEOUT_SECONDS)
+            raise TimeoutError("timed out")  # urllib's socket timeout, an OSError
         assert len(body) <= 4096, f"response body of {len(body)} bytes"
         self.puts.append(json.loads(body))
         return 200
@@ -181,21 +360,62 @@ class World:
         for service in self.services():
             self.check(service)
 
-    def _unpermitted(self, called: list[str]) -> list[str]:
-        """IAM actions among ``called`` that no policy of the provider function's role allows, in the template
-        CloudFormation is applying (action level only, wildcards as IAM matches them,
-        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html; resources are
-        not compared)."""
-        resources = self.stack.template["Resources"]
-        [function] = [x for x in resources if x.startswith("BlueGreenEcsDeploymentTriggerHandler") and len(x) == 44]
-        role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
-        allowed: list[str] = []
-        for resource in resources.values():
-            if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} in resource["Properties"].get("Roles", []):
-                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
-                    actions = statement["Action"]
-                    allowed += [actions] if isinstance(actions, str) else actions
-        return sorted({x for x in called if not any(fnmatch.fnmatchcase(x, pattern) for pattern in allowed)})
+    # ---- IAM ----------------------------------------------------------------------------------------------
+
+    def policies(self) -> dict[str, list[dict[str, Any]]]:
+        """Role ARN -> policy documents of every role the stack has created, as created so far."""
+        iam = [r for r in self.stack.resources.values() if r.type.startswith("AWS::IAM::")]
+        key = tuple((r.logical_id, id(r), id(r.properties)) for r in iam)
+        if self._policies is None or self._policies[0] != key:
+            created = [Created(r.type, r.physical_id, r.properties, r.attributes) for r in iam]
+            self._policies = (key, role_policies_in_account(created))
+        return self._policies[1]
+
+    def provider_role(self) -> str:
+        """The ARN of the role the provider function (the real handler) runs with."""
+        [role] = [
+            str(r.properties["Role"])
+            for r in self.stack.resources.values()
+            if r.type == "AWS::Lambda::Function" and r.properties.get("Handler") == "custom_resource.handler"
+        ]
+        return role
+
+    def authorize(self, role_arn: str, made_by: str, requests: Sequence[Request]) -> list[str]:
+        """IAM's decision on ``requests`` made with ``role_arn`` (by an AWS service): each denial, explained, is
+        recorded in ``denied`` and returned."""
+        documents = self.policies().get(role_arn)
+        if documents is None:
+            refused = [f"{made_by}: {role_arn} is not a role of the account (not created, or deleted)"]
+        else:
+            decisions = [evaluate(documents, r) for r in requests]
+            refused = [f"{made_by} with {role_arn}: {d.explain()}" for d in decisions if not d.allowed]
+        self.denied += refused
+        return refused
+
+    def authorize_call(self, service_model: Any, operation: str, params: Mapping[str, Any]) -> None:
+        """A client call of the provider function, authorized against its role's policies as created so far:
+        AccessDenied, as the service answers it, when IAM denies it."""
+        if self.aws.caller != "handler":
+            return
+        role = self.provider_role()
+        groups = {d.id: (d.group.application, d.group.name) for d in self.aws.deployments.values()}
+        configs = {(g.application, g.name): g.config_name for g in self.aws.groups.values()}
+        named = (str(params.get("applicationName")), str(params.get("deploymentGroupName")))
+        call = Call.of(
+            service_model,
+            operation,
+            params,
+            REGION,
+            ACCOUNT,
+            deployment_groups=groups,
+            deployment_config=configs.get(named),
+        )
+        documents = self.policies().get(role)
+        refused = denials(documents, call) if documents is not None else [f"{role} is not a role of the account"]
+        if refused:
+            self.denied += [f"the provider function with {role}: {x}" for x in refused]
+            code = "AccessDenied" if service_model.service_name == "elbv2" else "AccessDeniedException"
+            raise AwsError(code, " ".join(refused))
 
     def name(self, arn: str) -> str:
         """ "blue"/"green" for a target group of the stack, for readable messages."""
@@ -227,11 +447,15 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     # Every client the handler modules create comes from here, and the provider is built on the model's clock.
     monkeypatch.setattr(handler_aws, "client", lambda name, *a, **k: fakes[name])
     provider = custom_resource.CustomResourceHandler(
-        deployment.DeploymentHandler(fakes["codedeploy"], fakes["ecs"], clock=clock),
+        deployment.DeploymentHandler(fakes["codedeploy"], fakes["ecs"], clock=clock, sleep=aws.advance),
         fakes["stepfunctions"],
         put=simulated.put,
         clock=clock,
         sleep=lambda seconds: aws.advance(seconds),
     )
     monkeypatch.setattr(custom_resource, "_default_resource", lambda: provider)
+    aws.authorize_call, aws.authorize = simulated.authorize_call, simulated.authorize
     yield simulated
+    # Every call anyone made in this account, the provider function and AWS's services on the stack's roles,
+    # is one IAM allows.
+    assert simulated.denied == [], "\n".join(simulated.denied)

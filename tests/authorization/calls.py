@@ -1,0 +1,392 @@
+"""What IAM authorizes for one AWS API call: the call translated into the model's requests, per AWS's reference.
+
+A botocore call names an operation and its parameters; IAM authorizes an action, on resources, with a request
+context. The translation is AWS's published fact, not the caller's choice:
+
+- The action is the operation's name under the service's IAM prefix, which is botocore's signing name (``elbv2``
+  signs as ``elasticloadbalancing``, ``stepfunctions`` as ``states``), except where IAM's prefix differs from it
+  (CloudWatch signs as ``monitoring``; its actions are ``cloudwatch:*``): :data:`IAM_PREFIX_OF_SIGNING_NAME`.
+- The resources are the ARNs of the reference's resource types that the call names (directly, or, for CodeDeploy,
+  through the deployment it names), in the reference's ARN formats; :func:`resource_of` then asks
+  ``exceptions.effective_resource``, which is the reference's answer (``"*"`` for an action that lists no resource
+  types) except for the documented differences. A call that names none of the action's resource types is
+  authorized on ``"*"``.
+- The context holds the condition keys the Service Authorization Reference lists for the action that the request
+  carries. cfn-lint's copy of the reference (reference.py) has the actions' resource types but not their condition
+  keys, so those are cited per operation from the reference's pages (list_amazonelasticcontainerservice.html etc.).
+  Tag keys (``aws:ResourceTag/*``) are not modelled: the roles tested here never condition on tags.
+
+:data:`OPERATIONS` is the table: one small function per IAM action. An operation not in it raises
+:class:`NotModelledError`, so a handler that starts making a new call fails its tests until the call is modelled
+here (and its role is shown to allow it). :data:`ROLE_OPERATIONS` lists, per role the construct creates for a
+handler, which operations the handler code makes under which engine (the source of a docs table); the handler
+tests' fixture (tests/handlers/conftest.py) asserts every call it observes is listed for the role making it.
+
+Stable API (the handler tests' fixture and the deployment-lifecycle simulator import it): ``Call`` and ``Call.of``,
+``requirements``, ``denials``, ``NotModelledError``, ``ROLE_OPERATIONS``, ``operations_of``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .exceptions import effective_resource
+from .policy import ContextValue, Decision, Request, evaluate
+from .reference import resource_types
+
+CODE_DEPLOY = "CODE_DEPLOY"
+ECS_NATIVE = "ECS_NATIVE"
+ENGINES = (CODE_DEPLOY, ECS_NATIVE)
+BOTH = ENGINES
+
+# IAM's service prefix where it is not botocore's signing name (Service Authorization Reference, "Amazon CloudWatch":
+# prefix cloudwatch; botocore's cloudwatch model: signingName monitoring).
+IAM_PREFIX_OF_SIGNING_NAME = {"monitoring": "cloudwatch"}
+# ECS API reference (DescribeServices, ListServices): "If you do not specify a cluster, the default cluster is assumed."
+DEFAULT_CLUSTER = "default"
+
+
+class NotModelledError(LookupError):
+    """The call's operation is not in :data:`OPERATIONS`: nobody has said what IAM authorizes for it."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call as botocore makes it, with what AWS knows that the call names only indirectly.
+
+    ``deployment_groups``: deployment id -> (application, deployment group). CodeDeploy authorizes most calls on a
+    deployment on the deployment's group, which only CodeDeploy knows; a deployment not given here is in the group
+    ``application-of-<id>/group-of-<id>``, a name no policy scoped to a real group matches.
+    ``deployment_config``: the configuration of the call's deployment group, used when CreateDeployment names none
+    (CreateDeployment API reference: the group's configuration is the default); unknown: ``configuration-of-<group>``.
+    """
+
+    action: str
+    params: Mapping[str, Any]
+    region: str
+    account: str
+    partition: str = "aws"
+    deployment_groups: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    deployment_config: str | None = None
+
+    @classmethod
+    def of(
+        cls, service_model: Any, operation: str, params: Mapping[str, Any], region: str, account: str, **known: Any
+    ) -> Call:
+        """The call of botocore's ``service_model`` (a client's ``meta.service_model``) ``operation`` (API name)."""
+        signing_name = str(service_model.signing_name)
+        prefix = IAM_PREFIX_OF_SIGNING_NAME.get(signing_name, signing_name)
+        return cls(f"{prefix}:{operation}", params, region, account, **known)
+
+    def arn(self, service: str, resource: str) -> str:
+        """``resource`` of ``service`` in the call's partition, region and account."""
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account}:{resource}"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One authorization the call needs: any one of ``any_of`` (most requirements are one request)."""
+
+    any_of: tuple[Request, ...]
+
+    def decide(self, documents: Sequence[Mapping[str, Any]]) -> tuple[bool, list[Decision]]:
+        """Whether the identity policy ``documents`` allow it, and IAM's decision on each alternative."""
+        decisions = [evaluate(documents, request) for request in self.any_of]
+        return any(d.allowed for d in decisions), decisions
+
+
+Translate = Callable[[Call], list[Requirement]]
+OPERATIONS: dict[str, Translate] = {}
+
+
+def operation(action: str) -> Callable[[Translate], Translate]:
+    """Register the translation of ``action``'s calls."""
+
+    def register(translate: Translate) -> Translate:
+        resource_types(action)  # KeyError unless the reference has the action
+        OPERATIONS[action.lower()] = translate
+        return translate
+
+    return register
+
+
+def requirements(call: Call) -> list[Requirement]:
+    """What IAM must allow for ``call``; NotModelledError for an operation not in :data:`OPERATIONS`."""
+    translate = OPERATIONS.get(call.action.lower())
+    if translate is None:
+        raise NotModelledError(
+            f"{call.action} is not modelled in tests/authorization/calls.py: add the translation of its calls "
+            "(resource types, ARN formats and condition keys from the Service Authorization Reference) to OPERATIONS"
+        )
+    return translate(call)
+
+
+def denials(documents: Sequence[Mapping[str, Any]], call: Call) -> list[str]:
+    """IAM's explanation of each requirement of ``call`` that the identity policy ``documents`` do not allow."""
+    out: list[str] = []
+    for requirement in requirements(call):
+        allowed, decisions = requirement.decide(documents)
+        if not allowed:
+            out.append("\n  or: ".join(d.explain() for d in decisions))
+    return out
+
+
+def resource_of(action: str, arns: Sequence[str]) -> list[str]:
+    """The resources IAM evaluates ``action`` on for a call naming ``arns`` (exceptions.effective_resource)."""
+    if not arns:
+        return ["*"]
+    resource = effective_resource(action, arns)
+    return [resource] if isinstance(resource, str) else resource
+
+
+def on(call: Call, arns: Sequence[str] = (), context: Mapping[str, ContextValue] | None = None) -> list[Requirement]:
+    """One requirement per resource IAM evaluates ``call.action`` on, each with the request ``context``."""
+    return [Requirement((Request(call.action, r, dict(context or {})),)) for r in resource_of(call.action, arns)]
+
+
+# ---- Amazon ECS ------------------------------------------------------------------------------------------------
+# Reference: DescribeServices authorizes on the service type (arn:${Partition}:ecs:${Region}:${Account}:service/
+# ${ClusterName}/${ServiceName}); ListServices lists no resource type ("*" only). Both list the condition key
+# ecs:cluster (the ARN of the cluster the request names), which every such request carries.
+
+
+def _cluster_arn(call: Call) -> str:
+    cluster = str(call.params.get("cluster") or DEFAULT_CLUSTER)
+    return cluster if cluster.startswith("arn:") else call.arn("ecs", f"cluster/{cluster}")
+
+
+def _service_arn(cluster_arn: str, service: str) -> str:
+    """A service named by ARN, or by name in ``cluster_arn``'s cluster (its region and account)."""
+    if service.startswith("arn:"):
+        return service
+    prefix, _, cluster = cluster_arn.partition(":cluster/")
+    return f"{prefix}:service/{cluster}/{service}"
+
+
+@operation("ecs:DescribeServices")
+def _describe_services(call: Call) -> list[Requirement]:
+    cluster = _cluster_arn(call)
+    services = [_service_arn(cluster, str(s)) for s in call.params.get("services") or []]
+    return on(call, services, {"ecs:cluster": cluster})
+
+
+@operation("ecs:ListServices")
+def _list_services(call: Call) -> list[Requirement]:
+    return on(call, context={"ecs:cluster": _cluster_arn(call)})
+
+
+# ---- AWS CodeDeploy --------------------------------------------------------------------------------------------
+# Reference: ListDeployments, CreateDeployment, GetDeployment and BatchGetDeployments authorize on the deploymentgroup
+# type (arn:${Partition}:codedeploy:${Region}:${Account}:deploymentgroup:${ApplicationName}/${DeploymentGroupName});
+# StopDeployment and PutLifecycleEventHookExecutionStatus list no resource type, so the reference's answer is "*"
+# (exceptions.py says where AWS behaves otherwise). The calls on a deployment name only its id: the resource is
+# the deployment's group (Call.deployment_groups). CodeDeploy's actions list no service condition keys.
+
+
+def _group_arn(call: Call, application: str, group: str) -> str:
+    return call.arn("codedeploy", f"deploymentgroup:{application}/{group}")
+
+
+def _named_group(call: Call) -> tuple[str, str]:
+    application, group = call.params.get("applicationName"), call.params.get("deploymentGroupName")
+    if not application or not group:
+        # CodeDeploy permissions reference, footnote 2: ListDeployments on a group ARN is valid only with a group.
+        raise NotModelledError(f"{call.action} without applicationName and deploymentGroupName is not modelled")
+    return str(application), str(group)
+
+
+def _group_of(call: Call, deployment_id: str) -> str:
+    known = call.deployment_groups.get(deployment_id)
+    application, group = known or (f"application-of-{deployment_id}", f"group-of-{deployment_id}")
+    return _group_arn(call, application, group)
+
+
+@operation("codedeploy:ListDeployments")
+def _list_deployments(call: Call) -> list[Requirement]:
+    return on(call, [_group_arn(call, *_named_group(call))])
+
+
+@operation("codedeploy:CreateDeployment")
+def _create_deployment(call: Call) -> list[Requirement]:
+    """CreateDeployment on the group, and (CodeDeploy User Guide, "CodeDeploy permissions reference", footnote 1)
+    "GetDeploymentConfig permissions for the deployment configuration and GetApplicationRevision or
+    RegisterApplicationRevision permissions for the application revision"."""
+    application, group = _named_group(call)
+    config = call.params.get("deploymentConfigName") or call.deployment_config or f"configuration-of-{group}"
+    revision = call.arn("codedeploy", f"application:{application}")
+
+    def request(action: str, arn: str) -> Request:
+        [resource] = resource_of(action, [arn])
+        return Request(action, resource)
+
+    return [
+        *on(call, [_group_arn(call, application, group)]),
+        Requirement((request("codedeploy:GetDeploymentConfig", call.arn("codedeploy", f"deploymentconfig:{config}")),)),
+        Requirement(
+            (
+                request("codedeploy:GetApplicationRevision", revision),
+                request("codedeploy:RegisterApplicationRevision", revision),
+            )
+        ),
+    ]
+
+
+@operation("codedeploy:GetDeployment")
+def _get_deployment(call: Call) -> list[Requirement]:
+    return on(call, [_group_of(call, str(call.params["deploymentId"]))])
+
+
+@operation("codedeploy:BatchGetDeployments")
+def _batch_get_deployments(call: Call) -> list[Requirement]:
+    return on(call, [_group_of(call, str(d)) for d in call.params.get("deploymentIds") or []])
+
+
+@operation("codedeploy:StopDeployment")
+def _stop_deployment(call: Call) -> list[Requirement]:
+    return on(call, [_group_of(call, str(call.params["deploymentId"]))])
+
+
+@operation("codedeploy:PutLifecycleEventHookExecutionStatus")
+def _put_hook_status(call: Call) -> list[Requirement]:
+    return on(call, [_group_of(call, str(call.params["deploymentId"]))])
+
+
+# ---- AWS Step Functions ----------------------------------------------------------------------------------------
+# Reference: StartExecution authorizes on the stateMachine type (arn:${Partition}:states:${Region}:${Account}:
+# stateMachine:${StateMachineName}), the ARN the call names.
+
+
+@operation("states:StartExecution")
+def _start_execution(call: Call) -> list[Requirement]:
+    return on(call, [str(call.params["stateMachineArn"])])
+
+
+# ---- Amazon CloudWatch -----------------------------------------------------------------------------------------
+# Reference: DescribeAlarms authorizes on the alarm type (arn:${Partition}:cloudwatch:${Region}:${Account}:alarm:
+# ${AlarmName}): each alarm the call names; without AlarmNames it names none ("*"). GetMetricData lists the dataset
+# type, which a query of metrics does not name: "*" (the library's grant, deployment_trigger.py, says the same).
+
+
+@operation("cloudwatch:DescribeAlarms")
+def _describe_alarms(call: Call) -> list[Requirement]:
+    return on(call, [call.arn("cloudwatch", f"alarm:{name}") for name in call.params.get("AlarmNames") or []])
+
+
+@operation("cloudwatch:GetMetricData")
+def _get_metric_data(call: Call) -> list[Requirement]:
+    return on(call)
+
+
+# ---- Elastic Load Balancing v2 ---------------------------------------------------------------------------------
+# Reference: DescribeListeners and DescribeRules list no resource type ("*" only); ModifyRule authorizes on the
+# listener-rule/app and listener-rule/net types (arn:${Partition}:elasticloadbalancing:${Region}:${Account}:
+# listener-rule/app/${LoadBalancerName}/${LoadBalancerId}/${ListenerId}/${ListenerRuleId}), the RuleArn it names.
+
+
+@operation("elasticloadbalancing:DescribeListeners")
+def _describe_listeners(call: Call) -> list[Requirement]:
+    return on(call)
+
+
+@operation("elasticloadbalancing:DescribeRules")
+def _describe_rules(call: Call) -> list[Requirement]:
+    return on(call)
+
+
+@operation("elasticloadbalancing:ModifyRule")
+def _modify_rule(call: Call) -> list[Requirement]:
+    return on(call, [str(call.params["RuleArn"])])
+
+
+# ---- Amazon EC2 ------------------------------------------------------------------------------------------------
+# Reference: DescribeSubnets and DescribeNetworkInterfaces list no resource type ("*" only).
+
+
+@operation("ec2:DescribeSubnets")
+def _describe_subnets(call: Call) -> list[Requirement]:
+    return on(call)
+
+
+@operation("ec2:DescribeNetworkInterfaces")
+def _describe_network_interfaces(call: Call) -> list[Requirement]:
+    return on(call)
+
+
+# ---- which role makes which call -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    """An IAM action a handler's role needs: the handler module that calls it, under which engines."""
+
+    action: str
+    handler: str
+    engines: tuple[str, ...] = BOTH
+
+
+_LIVE_LOOKUP = (
+    Operation("elasticloadbalancing:DescribeListeners", "live_lookup.py"),
+    Operation("elasticloadbalancing:DescribeRules", "live_lookup.py"),
+    Operation("ecs:ListServices", "live_lookup.py"),
+    Operation("ecs:DescribeServices", "live_lookup.py"),
+)
+_REPORT = Operation("codedeploy:PutLifecycleEventHookExecutionStatus", "lifecycle_hook.py", (CODE_DEPLOY,))
+
+# Role kind -> what its function's code calls, read from blue_green_ecs/handlers/ (one entry per action and module).
+ROLE_OPERATIONS: dict[str, tuple[Operation, ...]] = {
+    # The provider function of Custom::BlueGreenEcsDeployment and Custom::BlueGreenEcsLiveState
+    # (BlueGreenEcsDeploymentTriggerHandlerRole): only the live-state lookup runs under ECS_NATIVE.
+    "deployment_trigger": (
+        Operation("states:StartExecution", "custom_resource.py", (CODE_DEPLOY,)),
+        Operation("codedeploy:ListDeployments", "live_state.py", (CODE_DEPLOY,)),
+        Operation("codedeploy:BatchGetDeployments", "live_state.py", (CODE_DEPLOY,)),
+        Operation("ecs:DescribeServices", "live_state.py", (CODE_DEPLOY,)),
+        Operation("codedeploy:GetDeployment", "deployment.py", (CODE_DEPLOY,)),
+        Operation("codedeploy:CreateDeployment", "deployment.py", (CODE_DEPLOY,)),
+        Operation("codedeploy:StopDeployment", "deployment.py", (CODE_DEPLOY,)),
+        Operation("cloudwatch:DescribeAlarms", "rollback_reason.py", (CODE_DEPLOY,)),
+        Operation("cloudwatch:GetMetricData", "rollback_reason.py", (CODE_DEPLOY,)),
+        *_LIVE_LOOKUP,
+    ),
+    # The pre-flight check (<service>PreflightRole).
+    "preflight": (
+        Operation("cloudwatch:DescribeAlarms", "preflight.py"),
+        Operation("ecs:DescribeServices", "preflight.py"),
+        Operation("ec2:DescribeSubnets", "preflight.py"),
+        _REPORT,
+    ),
+    # The smoke test (<service>SmokeTestRole).
+    "smoke_test": (Operation("ec2:DescribeNetworkInterfaces", "smoke_test.py"), _REPORT),
+    # The test traffic router (<service>TestTrafficRouterRole).
+    "test_traffic_router": (
+        Operation("elasticloadbalancing:DescribeListeners", "test_traffic_router.py"),
+        Operation("elasticloadbalancing:DescribeRules", "test_traffic_router.py"),
+        Operation("elasticloadbalancing:ModifyRule", "test_traffic_router.py"),
+        _REPORT,
+    ),
+    # A user's hook function decorated with lifecycle_hook.codedeploy_hook (its own role, granted the report by
+    # the CodeDeploy engine); under ECS_NATIVE the decorator makes no call.
+    "lifecycle_hook": (_REPORT,),
+}
+
+
+def operations_of(kind: str, engine: str) -> list[str]:
+    """The IAM actions the function of role ``kind`` calls under ``engine``, in :data:`ROLE_OPERATIONS` order."""
+    return list(dict.fromkeys(o.action for o in ROLE_OPERATIONS[kind] if engine in o.engines))
+
+
+# (role kind, engine) -> (the session fixture (tests/conftest.py) of a configuration that has the role, the role's logical id without
+# its hash). Each configuration turns on what the tests exercise: both pre-flight checks, a test traffic header.
+ROLE_IN_TEMPLATE: dict[tuple[str, str], tuple[str, str]] = {
+    ("deployment_trigger", CODE_DEPLOY): ("existing_cluster", "BlueGreenEcsDeploymentTriggerHandlerRole"),
+    ("deployment_trigger", ECS_NATIVE): ("sample_ecs", "BlueGreenEcsDeploymentTriggerHandlerRole"),
+    ("preflight", CODE_DEPLOY): ("existing_cluster", "WorkerPreflightRole"),
+    ("preflight", ECS_NATIVE): ("handler_roles", "NativePreflightRole"),
+    ("test_traffic_router", CODE_DEPLOY): ("existing_cluster", "WorkerTestTrafficRouterRole"),
+    ("test_traffic_router", ECS_NATIVE): ("handler_roles", "NativeTestTrafficRouterRole"),
+    ("smoke_test", CODE_DEPLOY): ("handler_roles", "DeployedSmokeTestRole"),
+    ("smoke_test", ECS_NATIVE): ("handler_roles", "NativeSmokeTestRole"),
+    ("lifecycle_hook", CODE_DEPLOY): ("handler_roles", "UserHookServiceRole"),
+}
