@@ -16,7 +16,7 @@ from aws_cdk import Duration, Token
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from . import defaults
-from .validation import invalid
+from .validation import check_strings, invalid
 
 if TYPE_CHECKING:
     from aws_cdk import aws_certificatemanager as acm
@@ -91,6 +91,8 @@ class Routing:
     path_patterns: Sequence[str] | None = None
 
     def validate(self) -> None:
+        check_strings("routing.host_headers", self.host_headers)
+        check_strings("routing.path_patterns", self.path_patterns)
         if not Token.is_unresolved(self.priority) and not MIN_PRIORITY <= self.priority <= MAX_PRIORITY:
             raise invalid(
                 "routing.priority", self.priority, f"use {MIN_PRIORITY}-{MAX_PRIORITY} (ELBv2's rule priorities)."
@@ -146,6 +148,10 @@ class IBlueGreenLoadBalancer(Protocol):
 
     @property
     def access_logs_bucket(self) -> s3.IBucket | None: ...
+
+    @property
+    def listener_port(self) -> int | None:
+        """The production listener's port, ``None`` when unknown (a load balancer ``from_existing``)."""
 
     @property
     def test_listener_port(self) -> int | None:

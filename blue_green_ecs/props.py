@@ -32,6 +32,7 @@ from .validation import (
     check_int,
     check_names,
     check_path,
+    check_strings,
     invalid,
 )
 
@@ -356,6 +357,8 @@ _DURATION_PROPS = (
 
 def _check_types(props: ServiceProps) -> None:
     """Values of the wrong kind, each named with the kind to pass, before anything reads them."""
+    check_strings("command", props.command)
+    check_strings("entry_point", props.entry_point)
     for name in _DURATION_PROPS:
         value = getattr(props, name)
         if value is not None and not isinstance(value, Duration):

@@ -78,8 +78,8 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         scalable_task_count: the ``ecs.ScalableTaskCount`` of ``auto_scaling``, or ``None``.
         built_in_alarms: the ``RollbackAlarms`` construct.
         rollback_alarms: every alarm that rolls a deployment back, built-in first.
-        listener_port: the effective production listener port.
-        test_listener_port: the effective test listener port.
+        listener_port: the production listener's port (a shared load balancer's; ``None``: ``from_existing``).
+        test_listener_port: the test listener's port (a shared load balancer's; ``None``: ``from_existing``).
         traffic_shift: the effective ``TrafficShift``.
         termination_wait: the effective wait before the old tasks stop (ECS-native: the bake time).
         hooks: lifecycle event -> function, the smoke test included.
@@ -336,8 +336,9 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         self.engine: DeploymentEngine = engine
         self.traffic_shift: TrafficShift = props.shift
         self.termination_wait: Duration = props.wait
-        self.listener_port: int = props.prod_port
-        self.test_listener_port: int = props.test_port
+        shared = props.shared_load_balancer  # whose listeners carry the service's rules
+        self.listener_port: int | None = props.prod_port if shared is None else shared.listener_port
+        self.test_listener_port: int | None = props.test_port if shared is None else shared.test_listener_port
 
         # Network and task.
         self.vpc, self.cluster = vpc_and_cluster(self, props)

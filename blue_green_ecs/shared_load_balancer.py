@@ -74,6 +74,7 @@ class BlueGreenLoadBalancer(Construct):
         access_logs_bucket: the bucket receiving access logs, or ``None`` with ``access_logs=False``.
         security_group: the load balancer's security group: its listeners' ports in, all outbound (ELB
             sends only to registered targets), so a service adds no egress rule to it.
+        listener_port: the effective production listener port.
         test_listener_port: the effective test listener port.
         https: whether the listeners are HTTPS (a certificate was given).
     """
@@ -162,6 +163,7 @@ class BlueGreenLoadBalancer(Construct):
         self.test_listener: elbv2.ApplicationListener = edge.test_listener
         self.redirect_listener: elbv2.ApplicationListener | None = edge.redirect_listener
         self.access_logs_bucket: s3.IBucket | None = edge.access_logs_bucket
+        self.listener_port: int | None = props.prod_port
         self.test_listener_port: int | None = props.test_port
         self.https: bool | None = props.https
         self._priorities = _Priorities(self.node.path)
@@ -213,6 +215,7 @@ class ExistingBlueGreenLoadBalancer(Construct):
         self.test_listener = test_listener
         self.access_logs_bucket: s3.IBucket | None = None
         # Imported listeners do not tell their port or protocol.
+        self.listener_port: int | None = None
         self.test_listener_port: int | None = None
         self.https: bool | None = None
         self._priorities = _Priorities(self.node.path)

@@ -61,6 +61,20 @@ def show_duration(value: Duration) -> str:
     return plural(seconds, "second")
 
 
+def check_strings(name: str, value: object) -> None:
+    """A prop typed as a sequence of strings: a bare string is a sequence of its characters to Python, and would
+    become one value per character (a host rule matching "o", "r", ...), so it is refused, naming the list to give."""
+    if value is None or unresolved(value):
+        return
+    if isinstance(value, str | bytes):
+        raise TypeError(f"Invalid {name}={value!r}: give a list of strings, e.g. {name}=[{value!r}].")
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"Invalid {name}={value!r}: give a list of strings.")
+    for item in value:
+        if not isinstance(item, str):
+            raise TypeError(f"Invalid {name}={value!r}: every item must be a string, got {item!r}.")
+
+
 def check_int(name: str, value: float, *, minimum: int, maximum: int, unit: str = "") -> None:
     """A whole number within ``[minimum, maximum]``."""
     if unresolved(value):

@@ -131,3 +131,48 @@ def test_the_constructor_keeps_its_typed_keyword_only_signature() -> None:
 def test_durations_are_shown_as_written() -> None:
     with pytest.raises(ValueError, match=r"^Invalid termination_wait=30 days: "):
         _build(new_stack(), termination_wait=Duration.days(30))
+
+
+@pytest.mark.parametrize(
+    ("routing", "message"),
+    [
+        (
+            {"host_headers": "orders.example.com"},
+            "Invalid routing.host_headers='orders.example.com': give a list of strings, e.g. "
+            "routing.host_headers=['orders.example.com'].",
+        ),
+        (
+            {"path_patterns": "/orders/*"},
+            "Invalid routing.path_patterns='/orders/*': give a list of strings, e.g. "
+            "routing.path_patterns=['/orders/*'].",
+        ),
+        (
+            {"host_headers": ["orders.example.com", 7]},
+            "Invalid routing.host_headers=['orders.example.com', 7]: every item must be a string, got 7.",
+        ),
+    ],
+    ids=["bare-host", "bare-path", "non-string-item"],
+)
+def test_a_bare_string_for_a_list_of_rule_values_is_refused_at_synthesis(routing: dict[str, Any], message: str) -> None:
+    # Issue #22: a string is a sequence of its characters; the rule would match "o", "r", ... and fail only at
+    # deploy time, on ELB's limit of condition values.
+    from blue_green_ecs import BlueGreenLoadBalancer, DeploymentEngine, Routing
+
+    stack = new_stack()
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
+    shared = BlueGreenLoadBalancer(stack, "Edge", vpc=vpc)
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        _build(
+            stack,
+            vpc=vpc,
+            engine=DeploymentEngine.ECS_NATIVE,
+            shared_load_balancer=shared,
+            routing=Routing(priority=10, **routing),
+        )
+
+
+@pytest.mark.parametrize("prop", ["command", "entry_point"])
+def test_a_bare_string_command_is_refused_naming_the_prop(prop: str) -> None:
+    stack = new_stack()
+    with pytest.raises(TypeError, match=f"^Invalid {prop}='nginx -g daemon': give a list of strings, e.g. "):
+        _build(stack, **{prop: "nginx -g daemon"})

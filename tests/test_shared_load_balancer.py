@@ -359,3 +359,49 @@ def test_a_smoke_test_the_routing_would_not_send_to_the_service_is_refused() -> 
             routing=Routing(priority=20, path_patterns=["/web/*"]),
             smoke_test=SmokeTest(path="/web/"),
         )
+
+
+def test_a_service_on_a_shared_https_load_balancer_reports_the_ports_its_rules_are_on() -> None:
+    # Issue #22: the service's listener_port / test_listener_port said 80 / 8080 (its own defaults, without a
+    # certificate) while its rules sat on the shared load balancer's 443 and 8443 listeners.
+    stack = new_stack()
+    cluster, edge = _edge(stack, certificate=acm.Certificate.from_certificate_arn(stack, "Cert", CERTIFICATE_ARN))
+    service = _service(
+        stack,
+        "Api",
+        cluster,
+        engine=NATIVE,
+        shared_load_balancer=edge,
+        routing=Routing(priority=10, path_patterns=["/a"]),
+    )
+    assert (edge.listener_port, edge.test_listener_port) == (443, 8443)
+    assert (service.listener_port, service.test_listener_port) == (443, 8443)
+    template = Template.from_stack(stack).to_json()
+    ports = {
+        logical: resource["Properties"]["Port"]
+        for logical, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::ElasticLoadBalancingV2::Listener"
+    }
+    rules = [r for r in template["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"]
+    assert sorted(ports[r["Properties"]["ListenerArn"]["Ref"]] for r in rules) == [443, 8443]
+
+
+def test_a_service_on_an_imported_load_balancer_does_not_guess_its_ports() -> None:
+    stack = new_stack()
+    cluster, edge = _edge(stack)
+    imported = BlueGreenLoadBalancer.from_existing(
+        stack,
+        "Imported",
+        load_balancer=edge.load_balancer,
+        prod_listener=edge.prod_listener,
+        test_listener=edge.test_listener,
+    )
+    service = _service(
+        stack,
+        "Api",
+        cluster,
+        engine=NATIVE,
+        shared_load_balancer=imported,
+        routing=Routing(priority=10, path_patterns=["/a"]),
+    )
+    assert (service.listener_port, service.test_listener_port) == (None, None)
