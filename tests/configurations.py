@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, SecretValue, Stack
+from aws_cdk import App, Duration, SecretValue, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 
 from blue_green_ecs import (
+    AutoScaling,
     BlueGreenFargateService,
     BlueGreenLoadBalancer,
     DeploymentEngine,
@@ -23,7 +27,12 @@ from blue_green_ecs import (
     TestTrafficHeader,
     TrafficShift,
 )
-from blue_green_ecs.acknowledgements import LOGS_DEFAULT_ENCRYPTION, acknowledge_nag, skip_checkov
+from blue_green_ecs.acknowledgements import (
+    LOGS_DEFAULT_ENCRYPTION,
+    acknowledge_generated_findings,
+    acknowledge_nag,
+    skip_checkov,
+)
 from sample.app import build
 
 from .support import hook_function, new_app, new_stack
@@ -231,3 +240,85 @@ def handler_roles() -> Stack:
         test_traffic_header=TestTrafficHeader(value="a-long-random-shared-secret-0123"),
     )
     return stack
+
+
+# The platform team's layout (issue #22): (stack id, rule priority, host) of each team on the shared load balancer.
+PLATFORM_TEAMS = (
+    ("Orders", 10, "orders.example.com"),
+    ("Catalog", 20, "catalog.example.com"),
+    ("Inventory", 30, "inventory.example.com"),
+)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """``platform()``: the App's stacks, and the constructs the tests look for in them."""
+
+    app: App
+    network: Stack
+    edge: BlueGreenLoadBalancer
+    teams: dict[str, BlueGreenFargateService]
+    payments: BlueGreenFargateService
+    secret: secretsmanager.Secret
+    key: kms.Key
+
+    @property
+    def stacks(self) -> list[Stack]:
+        """Every stack of the app: the network stack, the three team stacks, the payments stack."""
+        return [self.network, *(Stack.of(service) for service in self.teams.values()), Stack.of(self.payments)]
+
+
+def platform() -> Platform:
+    """One App, five stacks, as a platform team lays them out (issue #22).
+
+    ``Network``: a flow-logged VPC, a cluster and one HTTPS ``BlueGreenLoadBalancer`` (certificate from its
+    ARN). ``Orders``, ``Catalog``, ``Inventory``: an ECS_NATIVE service each, on that load balancer, routed
+    by host. ``Payments``: a CODE_DEPLOY service on a load balancer of its own, in the same cluster, with a
+    Secrets Manager secret, auto scaling, the smoke test and the pre-flight check. Every team stack refers to
+    the network stack's resources; cdk.json's ``@aws-cdk/core:defaultCrossStackReferences`` decides how
+    aws-cdk-lib writes those references ("weak" there: ``Fn::GetStackOutput``).
+    """
+    app = new_app()
+    network = Stack(app, "Network")
+    cluster = cluster_with_insights(network)
+    # With no service in this stack, nothing has acknowledged aws-cdk-lib's findings on the VPC's default
+    # security group provider yet (a service does so for its own stack).
+    acknowledge_generated_findings(network)
+    edge = BlueGreenLoadBalancer(
+        network,
+        "Edge",
+        vpc=cluster.vpc,
+        certificate=acm.Certificate.from_certificate_arn(network, "Certificate", CERTIFICATE_ARN),
+    )
+    teams = {
+        stack_id: BlueGreenFargateService(
+            Stack(app, stack_id),
+            "Service",
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            cluster=cluster,
+            engine=DeploymentEngine.ECS_NATIVE,
+            shared_load_balancer=edge,
+            routing=Routing(priority=priority, host_headers=[host]),
+        )
+        for stack_id, priority, host in PLATFORM_TEAMS
+    }
+    payments_stack = Stack(app, "Payments")
+    # A customer managed key (checkov CKV_AWS_149): decrypting it is a grant of its own, to the same one role.
+    key = kms.Key(payments_stack, "ApiKeyEncryption", enable_key_rotation=True, description="Payments API key")
+    secret = secretsmanager.Secret(
+        payments_stack, "ApiKey", description="The payment provider's API key", encryption_key=key
+    )
+    acknowledge_nag(secret, "SMG4", "Test fixture: a third-party API key, rotated by its issuer, not by a Lambda.")
+    payments = BlueGreenFargateService(
+        payments_stack,
+        "Service",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        cluster=cluster,
+        certificate=acm.Certificate.from_certificate_arn(payments_stack, "Certificate", CERTIFICATE_ARN),
+        secrets={"PAYMENTS_API_KEY": ecs.Secret.from_secrets_manager(secret)},
+        desired_count=2,
+        auto_scaling=AutoScaling(min_capacity=2, max_capacity=10, cpu_target_percent=60, requests_per_target=500),
+        smoke_test=SmokeTest(path="/health"),
+        preflight_check=PreflightCheck(),
+    )
+    return Platform(app, network, edge, teams, payments, secret, key)

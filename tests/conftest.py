@@ -77,3 +77,19 @@ def handler_roles() -> Template:
     """``configurations.handler_roles``, read for its policies only (cdk-nag still checks it): cfn-lint runs on the
     same constructs in other configurations."""
     return Template.from_stack(configurations.handler_roles())
+
+
+@dataclass(frozen=True)
+class SynthesizedPlatform:
+    """``configurations.platform``, its app synthesized once, and every stack's template by stack name."""
+
+    platform: configurations.Platform
+    templates: dict[str, Template]
+
+
+@pytest.fixture(scope="session")
+def platform() -> SynthesizedPlatform:
+    """The multi-stack app: cdk-nag checks every stack as the app synthesizes (once: each ``synth`` below reads
+    the same cloud assembly), and every template passes cfn-lint."""
+    built = configurations.platform()
+    return SynthesizedPlatform(built, {stack.stack_name: synth(stack) for stack in built.stacks})

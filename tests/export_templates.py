@@ -1,5 +1,8 @@
 """Write the template of every representative configuration to a folder, for checkov (`make scan`).
 
+A configuration of several stacks (``APPS``: ``platform``) writes one template per stack,
+``<name>-<stack>.template.json``.
+
 Usage: python -m tests.export_templates DIR
 """
 
@@ -7,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aws_cdk import Stack
@@ -32,6 +35,18 @@ CONFIGURATIONS: dict[str, Callable[[], Stack]] = {
     "ecs-native-preflight": lambda: configurations.ecs_native_preflight()[0],
 }
 
+# Configurations of several stacks in one app: every stack of it is exported.
+APPS: dict[str, Callable[[], Sequence[Stack]]] = {
+    # The network stack, three team stacks on its shared load balancer, a CODE_DEPLOY stack (issue #22).
+    "platform": lambda: configurations.platform().stacks,
+}
+
+
+def _write(file: Path, stack: Stack) -> None:
+    template = Template.from_stack(stack).to_json()
+    file.write_text(json.dumps(template, indent=1) + "\n")
+    print(f"{file}: {len(template['Resources'])} resources")
+
 
 def main(argv: list[str]) -> int:
     """Synthesize each configuration (cdk-nag checks them on the way) and write its template."""
@@ -41,9 +56,11 @@ def main(argv: list[str]) -> int:
     out = Path(argv[0])
     out.mkdir(parents=True, exist_ok=True)
     for name, make in CONFIGURATIONS.items():
-        template = Template.from_stack(make()).to_json()
-        (out / f"{name}.template.json").write_text(json.dumps(template, indent=1) + "\n")
-        print(f"{out / name}.template.json: {len(template['Resources'])} resources")
+        _write(out / f"{name}.template.json", make())
+    for name, make_app in APPS.items():
+        # Every stack of an app reads the one cloud assembly its first Template.from_stack synthesized.
+        for stack in make_app():
+            _write(out / f"{name}-{stack.stack_name}.template.json", stack)
     return 0
 
 

@@ -62,11 +62,71 @@ def _cfn_lint() -> Runner:
     return Runner(ConfigMixIn(regions=["us-east-1"]))
 
 
-def cfn_lint_findings(template: dict[str, Any]) -> list[str]:
-    """cfn-lint errors and warnings (informational findings excluded) of one template."""
+# What cfn-lint 1.58 cannot read yet, ignored for this one rule, path and value only (issue #22).
+#
+# E1022 (Fn::Join, which reports its nested functions) on a well-formed `Fn::GetStackOutput` as the source string
+# of an `Fn::Split`, path `.../Fn::Split/1`. aws-cdk-lib writes it when cdk.json's
+# "@aws-cdk/core:defaultCrossStackReferences" is "weak": a team stack's reference to the network stack's listener
+# is `Fn::GetStackOutput`, and the load balancer dimension its target group metrics take from the listener ARN is
+# `Fn::Join` of `Fn::Select` of `Fn::Split("/", <that>)` (tests/test_platform.py).
+# - CloudFormation: `Fn::GetStackOutput` returns the value of another stack's output, same account and Region
+#   included: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getstackoutput.html
+#   and `Fn::Split` splits a source string, an imported output value among its examples:
+#   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-split.html
+#   aws-cdk's integration test of weak list references (an IntegTest, deployed to eu-central-1) writes `Fn::Select`
+#   of `Fn::Split` of `Fn::GetStackOutput`: https://github.com/aws/aws-cdk/blob/main/packages/@aws-cdk-testing/framework-integ/test/core/test/integ.same-region-references-weak-string-list.js.snapshot/SameRegionWeakStringListConsumer.template.json
+#   (its pull request noted that CloudFormation did not yet accept `Fn::GetStackOutput` inside other functions in
+#   every Region: https://github.com/aws/aws-cdk/pull/37948).
+# - cfn-lint: https://github.com/aws-cloudformation/cfn-lint/issues/4494 asked for `Fn::GetStackOutput`;
+#   https://github.com/aws-cloudformation/cfn-lint/pull/4495 added it (resource properties, Fn::Join, Fn::If,
+#   Fn::Select) and https://github.com/aws-cloudformation/cfn-lint/pull/4519 (Outputs, Fn::Sub, Fn::Base64).
+#   Fn::Split's schema (cfnlint/data/schemas/other/functions/split.json) still leaves it out; we found no issue
+#   asking for it.
+# Remove this when test_cfn_lint_still_rejects_get_stack_output_in_split fails: cfn-lint has learned it.
+GET_STACK_OUTPUT_IN_SPLIT = "E1022"
+_GET_STACK_OUTPUT_REQUIRED = frozenset({"StackName", "OutputName"})
+_GET_STACK_OUTPUT_KEYS = _GET_STACK_OUTPUT_REQUIRED | {"Region", "RoleArn"}
+
+
+def _value_at(template: dict[str, Any], path: list[Any]) -> Any:
+    value: Any = template
+    for key in path:
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _is_get_stack_output_in_split(template: dict[str, Any], rule: str, message: str, path: list[Any]) -> bool:
+    """E1022 saying that a well-formed ``Fn::GetStackOutput`` as ``Fn::Split``'s source string is not a string."""
+    if rule != GET_STACK_OUTPUT_IN_SPLIT or path[-2:] != ["Fn::Split", 1]:
+        return False
+    value = _value_at(template, path)
+    if not isinstance(value, dict) or list(value) != ["Fn::GetStackOutput"]:
+        return False
+    argument = value["Fn::GetStackOutput"]
+    return (
+        isinstance(argument, dict)
+        and _GET_STACK_OUTPUT_REQUIRED <= argument.keys() <= _GET_STACK_OUTPUT_KEYS
+        and message == f"{value!r} is not of type 'string'"
+    )
+
+
+def cfn_lint_findings(template: dict[str, Any], *, ignore_unread: bool = True) -> list[str]:
+    """cfn-lint errors and warnings (informational findings excluded) of one template.
+
+    ``ignore_unread`` drops what cfn-lint cannot read yet (``_is_get_stack_output_in_split``); without it, the
+    findings are cfn-lint's own.
+    """
     decoded, errors = decode_str(json.dumps(template))
     matches = errors or ([] if decoded is None else list(_cfn_lint().validate_template(decoded)))
-    return [f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})" for m in matches if m.rule.id[0] in "EW"]
+    return [
+        f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})"
+        for m in matches
+        if m.rule.id[0] in "EW"
+        and not (ignore_unread and _is_get_stack_output_in_split(template, m.rule.id, m.message, list(m.path)))
+    ]
 
 
 def synth(stack: Stack) -> Template:
