@@ -94,5 +94,23 @@ diff: bootstrap ## Show what a deploy would change
 destroy: bootstrap ## Delete the sample stack
 	cdk destroy $(STACK)
 
+# Integration tests in an AWS account (docs/integration-tests.md). integ-runner (pinned in package.json) deploys
+# each app of tests/integ with your credentials, case by case, runs its assertions, and destroys its stacks in a
+# `finally`, also after a failed case. It runs one app per region at a time: two regions run both engines side by
+# side (INTEG_REGIONS="us-east-1 us-west-2"), each `cdk bootstrap`ped. INTEG_FLAGS adds options and test names
+# (-vv: the CDK's output; integ_ecs_native.py: that app only), before the regions, whose list would take a name.
+INTEG_REGIONS ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
+INTEG_RUNNER := integ-runner --language python --directory tests/integ --no-update-workflow
+INTEG_ASSETS := tests/integ/*.snapshot/asset.*
+
+.PHONY: integ integ-snapshots
+integ: bootstrap ## Deploy, assert and destroy tests/integ in an AWS account (about 1 h per app, 0.25 USD)
+	$(INTEG_RUNNER) --force --clean --verbose $(INTEG_FLAGS) \
+		$(foreach region,$(INTEG_REGIONS),--parallel-regions $(region)); status=$$?; rm -rf $(INTEG_ASSETS); exit $$status
+
+integ-snapshots: bootstrap ## Rewrite tests/integ's snapshots offline (integ-runner --dry-run: no account)
+	$(INTEG_RUNNER) --force --dry-run --parallel-regions us-east-1
+	rm -rf $(INTEG_ASSETS)
+
 clean: ## Remove generated files
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -68,6 +68,10 @@ HEALTHY_THRESHOLD_COUNT = 2
 # cache) does not pull a task out of rotation, a dead one is out within half a minute.
 UNHEALTHY_THRESHOLD_COUNT = 3
 HEALTHY_HTTP_CODES = "200-399"
+# protocol_version=GRPC: ELB's own defaults for a gRPC target group (its health check method, and status 12,
+# UNIMPLEMENTED, which a gRPC server without that method answers: it is up). ELB API Reference, CreateTargetGroup.
+GRPC_HEALTH_CHECK_PATH = "/AWS.ALB/healthcheck"
+HEALTHY_GRPC_CODES = "12"
 # ELB's default is 300 s, paid at the end of every deployment when the old task set deregisters.
 # 30 s lets requests already in flight finish (typical web/API requests take well under a second;
 # anything longer than 30 s is a job, not a request) and turns five minutes of draining into half

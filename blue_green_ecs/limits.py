@@ -78,35 +78,65 @@ def shift_minutes(kind: ShiftKind, percent: float | None, interval_minutes: floa
     return interval_minutes * (math.ceil(100 / percent) - 1)
 
 
+def _shown(percent: float) -> str:
+    """A percentage as given: ``150`` for 150 and 150.0 (``plan --percent`` parses a float), ``12.55``."""
+    return str(int(percent)) if float(percent).is_integer() else repr(percent)
+
+
+def _multiple(percent: float, step: float) -> bool:
+    """Whether ``percent`` is a whole number of ``step`` (1 or 0.1)."""
+    return float(percent).is_integer() if step == 1 else round(percent * 10) == percent * 10
+
+
 def check_percent(name: str, percent: float) -> None:
-    """0.1 to 99.9 in steps of 0.1, whichever engine."""
-    if isinstance(percent, bool) or not MIN_PERCENT <= percent <= MAX_PERCENT or round(percent * 10) != percent * 10:
+    """0.1 to 99.9 in steps of 0.1, whichever engine (a ``TrafficShift`` does not know its engine yet)."""
+    if isinstance(percent, bool) or not MIN_PERCENT <= percent <= MAX_PERCENT or not _multiple(percent, 0.1):
         raise problem(
             name,
-            repr(percent),
-            f"use a percentage from {MIN_PERCENT:g} to {MAX_PERCENT:g} in steps of 0.1 (CodeDeploy takes whole "
-            "numbers only).",
+            _shown(percent),
+            f"use a percentage from {MIN_PERCENT:g} to {MAX_PERCENT:g} in steps of 0.1 with the ECS-native engine, "
+            f"or from {CODEDEPLOY_MIN_PERCENT} to {CODEDEPLOY_MAX_PERCENT} in whole numbers with CodeDeploy.",
         )
+
+
+def percent_range(engine: EngineName, kind: ShiftKind) -> tuple[float, float, float]:
+    """Lowest and highest percentage of a canary or linear step under ``engine``, and the step between them.
+
+    CodeDeploy's TimeBasedCanary and TimeBasedLinear take an integer (its API's ``Percentage``); ECS takes
+    multiples of 0.1, a linear step at least 3 (``CanaryConfiguration``, ``LinearConfiguration``). 100 is no
+    step for either: it is all at once.
+    """
+    if engine == "codedeploy":
+        return CODEDEPLOY_MIN_PERCENT, CODEDEPLOY_MAX_PERCENT, 1
+    return (ECS_MIN_LINEAR_PERCENT if kind == "linear" else MIN_PERCENT), MAX_PERCENT, 0.1
+
+
+def check_engine_percent(name: str, percent: float, engine: EngineName, kind: ShiftKind) -> None:
+    """The percentages ``engine`` takes for a ``kind`` step: its range and step, in one message."""
+    low, high, step = percent_range(engine, kind)
+    if not isinstance(percent, bool) and low <= percent <= high and _multiple(percent, step):
+        return
+    if engine == "codedeploy":
+        allowed = f"CodeDeploy takes percentages from {low:g} to {high:g}, in steps of 1 (whole numbers)"
+        if MIN_PERCENT <= percent <= MAX_PERCENT and _multiple(percent, 0.1):
+            allowed += "; the ECS-native engine (DeploymentEngine.ECS_NATIVE) takes steps of 0.1"
+    elif kind == "linear":
+        allowed = f"ECS takes linear steps from {low:g} to {high:g} percent, in steps of {step:g}"
+    else:
+        allowed = f"ECS takes percentages from {low:g} to {high:g}, in steps of {step:g}"
+    if percent == 100:
+        allowed += "; all traffic in one step is an all-at-once shift"
+    raise problem(name, _shown(percent), f"{allowed}.")
 
 
 def check_codedeploy_percent(name: str, percent: float) -> None:
-    """CodeDeploy's time-based configurations take whole percentages."""
-    if percent != int(percent) or not CODEDEPLOY_MIN_PERCENT <= percent <= CODEDEPLOY_MAX_PERCENT:
-        raise problem(
-            name,
-            repr(percent),
-            f"CodeDeploy shifts whole percentages from {CODEDEPLOY_MIN_PERCENT} to {CODEDEPLOY_MAX_PERCENT}; use a "
-            "whole number, or engine=DeploymentEngine.ECS_NATIVE for finer steps.",
-        )
+    """CodeDeploy's time-based configurations take whole percentages (canary and linear alike)."""
+    check_engine_percent(name, percent, "codedeploy", "canary")
 
 
 def check_ecs_linear_percent(name: str, percent: float) -> None:
-    if percent < ECS_MIN_LINEAR_PERCENT:
-        raise problem(
-            name,
-            repr(percent),
-            f"ECS linear deployments shift {ECS_MIN_LINEAR_PERCENT:g} to 100 percent per step, in steps of 0.1.",
-        )
+    """ECS's linear steps: 3 percent or more."""
+    check_engine_percent(name, percent, "ecs", "linear")
 
 
 def check_ecs_bake(name: str, minutes: float, shown: str) -> None:

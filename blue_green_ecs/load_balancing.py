@@ -52,6 +52,7 @@ def build_load_balancing(
             port=props.container_port,
             health_check=props.full_health_check,
             deregistration_delay=props.drain,
+            protocol_version=props.target_protocol_version,
         )
         for construct_id in ("BlueTargetGroup", "GreenTargetGroup")
     )
@@ -215,8 +216,9 @@ def target_group(
     port: float,
     health_check: elbv2.HealthCheck,
     deregistration_delay: Duration,
+    protocol_version: elbv2.ApplicationProtocolVersion | None = None,
 ) -> elbv2.ApplicationTargetGroup:
-    """One of the pair: type ``ip`` (Fargate's awsvpc tasks), sharing one health check."""
+    """One of the pair: type ``ip`` (Fargate's awsvpc tasks), sharing one health check and protocol version."""
     return elbv2.ApplicationTargetGroup(
         scope,
         construct_id,
@@ -226,6 +228,7 @@ def target_group(
         target_type=elbv2.TargetType.IP,
         health_check=health_check,
         deregistration_delay=deregistration_delay,
+        protocol_version=protocol_version,
     )
 
 

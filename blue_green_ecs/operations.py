@@ -1,14 +1,17 @@
-"""Operations view: a CloudWatch dashboard of blue vs green, and deployment notifications to SNS."""
+"""Operations view: a CloudWatch dashboard of blue vs green, stack outputs, and deployment notifications to SNS."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
+
+from . import defaults
 
 if TYPE_CHECKING:
     # Notifications are optional: their modules are imported when one is made.
@@ -16,28 +19,75 @@ if TYPE_CHECKING:
     from aws_cdk import aws_events as events
     from aws_cdk import aws_sns as sns
 
+    from .edge import Routing
     from .parts import LoadBalancerParts
+    from .props import ServiceProps
 
 _PERIOD = Duration.minutes(1)
 
 
-def service_outputs(scope: Construct, load_balancing: LoadBalancerParts, *, https: bool, port: int) -> None:
-    """``LoadBalancerDns`` and ``ServiceUrl`` stack outputs, as aws-ecs-patterns' services have them."""
-    from aws_cdk import CfnOutput  # optional feature, imported on use
+def operations_view(
+    scope: Construct, props: ServiceProps, load_balancing: LoadBalancerParts, alarms: Sequence[cloudwatch.IAlarm]
+) -> cloudwatch.Dashboard | None:
+    """What ``dashboard`` and ``outputs`` ask for: the stack outputs, and the dashboard (returned, or ``None``)."""
+    if props.outputs:
+        shared = props.shared_load_balancer
+        if shared is None:
+            service_outputs(scope, load_balancing, https=props.https, port=props.prod_port)
+        else:
+            service_outputs(scope, load_balancing, https=shared.https, port=shared.listener_port)
+    if not props.dashboard:
+        return None
+    return dashboard_for(scope, title=scope.node.id, load_balancing=load_balancing, alarms=alarms)
+
+
+def service_outputs(
+    scope: Construct, load_balancing: LoadBalancerParts, *, https: bool | None, port: int | None
+) -> None:
+    """``LoadBalancerDns`` and ``ServiceUrl`` stack outputs, as aws-ecs-patterns' services have them (its
+    ``LoadBalancerDNS`` and ``ServiceURL``): on a shared load balancer too, the URL reaching this service's rules.
+
+    ``https`` and ``port`` are the production listener's (``None``: unknown, a load balancer ``from_existing``,
+    whose URL is left out).
+    """
+    from aws_cdk import Annotations, CfnOutput  # optional feature, imported on use
 
     dns = load_balancing.load_balancer.load_balancer_dns_name
+    CfnOutput(scope, "LoadBalancerDns", value=dns, description="The load balancer's DNS name")
+    if https is None or port is None:
+        Annotations.of(scope).add_info(
+            "outputs: no ServiceUrl, the listeners of a load balancer from_existing tell no protocol or port."
+        )
+        return
     scheme = "https" if https else "http"
+    default_port = defaults.HTTPS_PORT if https else defaults.HTTP_PORT
+    record = load_balancing.domain_record
+    host, path = record.domain_name if record is not None else dns, "/"
     routing = load_balancing.routing
     if routing is not None:
-        # The shared production listener's address: its port is the load balancer's business.
-        host = routing.host_headers[0] if routing.host_headers else dns
-        path = routing.path_patterns[0].rstrip("*") if routing.path_patterns else "/"
-        url = f"{scheme}://{host}{path}"
-    else:
-        default_port = 443 if https else 80
-        url = f"{scheme}://{dns}{'' if port == default_port else f':{port}'}/"
-    CfnOutput(scope, "LoadBalancerDns", value=dns, description="The load balancer's DNS name")
+        host = _literal(routing.host_headers) or dns
+        path = _path(routing) or path
+    url = f"{scheme}://{host}{'' if port == default_port else f':{port}'}{path}"
     CfnOutput(scope, "ServiceUrl", value=url, description="Production traffic")
+
+
+_WILDCARDS = re.compile(r"[*?]")
+
+
+def _literal(hosts: Sequence[str] | None) -> str | None:
+    """The first host name without wildcards (a URL cannot hold one), else the first as written."""
+    if not hosts:
+        return None
+    return next((host for host in hosts if Token.is_unresolved(host) or not _WILDCARDS.search(host)), hosts[0])
+
+
+def _path(routing: Routing) -> str | None:
+    """The first path pattern up to its first wildcard that the rules match (``/web/*`` -> ``/web/``)."""
+    for pattern in routing.path_patterns or []:
+        prefix = pattern if Token.is_unresolved(pattern) else _WILDCARDS.split(pattern, maxsplit=1)[0]
+        if prefix and (Token.is_unresolved(prefix) or routing.matches_path(prefix)):
+            return prefix
+    return None
 
 
 def dashboard_for(

@@ -9,13 +9,10 @@ one place, and the cross-prop checks run before anything is created (as AWS Solu
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import functools
-import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ParamSpec
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnResource, Duration
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -57,9 +54,6 @@ if TYPE_CHECKING:
     from .test_traffic import TestTrafficHeader
 
 
-P = ParamSpec("P")
-
-
 @dataclass(frozen=True)
 class ServiceProps:
     """Every keyword argument of ``BlueGreenFargateService``, as given (``None``: not given)."""
@@ -74,6 +68,8 @@ class ServiceProps:
     security_groups: Sequence[ec2.ISecurityGroup] | None
     cpu: int
     memory_limit_mib: int
+    container_cpu: int | None
+    container_memory_limit_mib: int | None
     runtime_platform: ecs.RuntimePlatform | None
     ephemeral_storage_gib: int | None
     family: str | None
@@ -97,6 +93,7 @@ class ServiceProps:
     health_check_grace_period: Duration | None
     enable_execute_command: bool
     propagate_tags: ecs.PropagatedTagSource | None
+    enable_ecs_managed_tags: bool
     service_name: str | None
     public_load_balancer: bool
     open_listener: bool
@@ -116,6 +113,7 @@ class ServiceProps:
     health_check_path: str | None
     health_check: elbv2.HealthCheck | None
     deregistration_delay: Duration | None
+    protocol_version: elbv2.ApplicationProtocolVersion | None
     traffic_shift: TrafficShift | None
     termination_wait: Duration | None
     deployment_approval_wait_time: Duration | None
@@ -132,6 +130,7 @@ class ServiceProps:
     routing: Routing | None
     test_traffic_header: TestTrafficHeader | None
     service_connect: ecs.ServiceConnectProps | None
+    cloud_map_options: ecs.CloudMapOptions | None
     outputs: bool
     dashboard: bool
     notifications_topic: sns.ITopic | None
@@ -196,7 +195,18 @@ class ServiceProps:
 
     @cached_property
     def full_health_check(self) -> elbv2.HealthCheck:
-        return merged_health_check(self.health_check, self.health_check_path)
+        return merged_health_check(self.health_check, self.health_check_path, grpc=self.grpc)
+
+    @property
+    def target_protocol_version(self) -> elbv2.ApplicationProtocolVersion | None:
+        """The target groups' protocol version as written: ``None`` for HTTP1, ELB's default (writing it would
+        change a create-only property of target groups created without it, and replace them)."""
+        version = self.protocol_version
+        return None if version is None or version == elbv2.ApplicationProtocolVersion.HTTP1 else version
+
+    @property
+    def grpc(self) -> bool:
+        return self.protocol_version == elbv2.ApplicationProtocolVersion.GRPC
 
     @property
     def extra_alarms(self) -> list[cloudwatch.IAlarm]:
@@ -207,17 +217,22 @@ class ServiceProps:
         return self.alarm_options.alarm_count
 
 
-def merged_health_check(health_check: elbv2.HealthCheck | None, path: str | None) -> elbv2.HealthCheck:
-    """The user's health check with this library's defaults filled in where it is silent."""
+def merged_health_check(
+    health_check: elbv2.HealthCheck | None, path: str | None, *, grpc: bool = False
+) -> elbv2.HealthCheck:
+    """The user's health check with this library's defaults filled in where it is silent (a gRPC target group's:
+    ELB's gRPC path and codes)."""
     given = health_check or elbv2.HealthCheck()
+    default_path = defaults.GRPC_HEALTH_CHECK_PATH if grpc else defaults.HEALTH_CHECK_PATH
     return elbv2.HealthCheck(
         enabled=True,
-        path=given.path or path or defaults.HEALTH_CHECK_PATH,
+        path=given.path or path or default_path,
         interval=given.interval or defaults.HEALTH_CHECK_INTERVAL,
         timeout=given.timeout or defaults.HEALTH_CHECK_TIMEOUT,
         healthy_threshold_count=given.healthy_threshold_count or defaults.HEALTHY_THRESHOLD_COUNT,
         unhealthy_threshold_count=given.unhealthy_threshold_count or defaults.UNHEALTHY_THRESHOLD_COUNT,
-        healthy_http_codes=given.healthy_http_codes or defaults.HEALTHY_HTTP_CODES,
+        healthy_http_codes=None if grpc else given.healthy_http_codes or defaults.HEALTHY_HTTP_CODES,
+        healthy_grpc_codes=(given.healthy_grpc_codes or defaults.HEALTHY_GRPC_CODES) if grpc else None,
         port=given.port,
         protocol=given.protocol,
     )
@@ -238,6 +253,7 @@ def check_props(props: ServiceProps) -> None:
                 "health_check.path is also set; give the path in one place only.",
             )
         check_path("health_check_path", props.health_check_path)
+    _check_protocol_version(props)
     check_health_check(props.full_health_check)
     check_fargate_size(props.cpu, props.memory_limit_mib)
     if props.ephemeral_storage_gib is not None:
@@ -312,6 +328,39 @@ def _check_numbers(props: ServiceProps) -> None:
         )
     if props.idle_timeout is not None:
         check_duration("idle_timeout", props.idle_timeout, minimum_seconds=1, maximum_seconds=4000)
+
+
+def _check_protocol_version(props: ServiceProps) -> None:
+    """Health check codes of the target groups' protocol version; HTTP/2 and gRPC only behind HTTPS listeners."""
+    codes = props.health_check
+    for name, wrong in (("healthy_http_codes", props.grpc), ("healthy_grpc_codes", not props.grpc)):
+        if wrong and codes is not None and getattr(codes, name) is not None:
+            raise invalid(
+                f"health_check.{name}",
+                getattr(codes, name),
+                "a target group matches gRPC codes with protocol_version=ApplicationProtocolVersion.GRPC, HTTP codes "
+                "otherwise (ELB's Matcher); give the other one, or change protocol_version.",
+            )
+    version = props.target_protocol_version
+    if version is None:
+        return
+    shown = f"ApplicationProtocolVersion.{version.name}"
+    shared = props.shared_load_balancer
+    if (shared.https if shared is not None else props.https) is False:
+        raise invalid(
+            "protocol_version",
+            shown,
+            "an Application Load Balancer sends HTTP/2 and gRPC to targets only from HTTPS listeners (ELB "
+            "Application Load Balancers Guide, 'Protocol version'); pass certificate= (with shared_load_balancer: "
+            "the BlueGreenLoadBalancer's), or use HTTP1.",
+        )
+    if props.smoke_test is not None:
+        raise invalid(
+            "smoke_test",
+            "SmokeTest(...)",
+            f"the smoke test requests green over HTTP/1.1, which the load balancer does not send to {version.name} "
+            "targets; run your own test as hooks=DeploymentHooks(after_allow_test_traffic=...), or drop smoke_test=.",
+        )
 
 
 def _check_smoke_test(props: ServiceProps) -> None:
@@ -395,47 +444,3 @@ def _check_public_subnets(props: ServiceProps) -> None:
         "(the default). Pass public_load_balancer=False for an internal load balancer in the private subnets, "
         "or a VPC with public subnets.",
     )
-
-
-# Keyword arguments of aws-ecs-patterns' ApplicationLoadBalancedFargateService that have another name (or
-# no equivalent yet) here: what to pass instead.
-_PATTERN_EQUIVALENTS: Mapping[str, str] = {
-    "task_image_options": "the image options are props of their own here: image=, container_name=, container_port=, "
-    "environment=, secrets=, command=, entry_point=, docker_labels=, log_driver=, task_role=, execution_role=, "
-    "family=",
-    "load_balancer": "share one with shared_load_balancer=BlueGreenLoadBalancer(...) (or "
-    "BlueGreenLoadBalancer.from_existing(...)) and routing=Routing(...)",
-    "protocol": "certificate= makes the listeners HTTPS",
-    "circuit_breaker": "the engine rolls back on the rollback alarms (alarms=, rollback_alarm_options=)",
-    "deployment_controller": "engine=DeploymentEngine.CODE_DEPLOY or DeploymentEngine.ECS_NATIVE",
-    "min_healthy_percent": "the engine sizes blue and green (green runs at full size next to blue)",
-    "max_healthy_percent": "the engine sizes blue and green (green runs at full size next to blue)",
-}
-
-
-def reject_unknown_props(init: Callable[P, None]) -> Callable[P, None]:
-    """Wrap the constructor so that an unknown keyword argument names its equivalent (a TypeError, as Python's).
-
-    The signature stays the typed one (``functools.wraps``, ``ParamSpec``): type checkers still flag the
-    argument, and the props documentation still reads the keyword-only parameters.
-    """
-    known = [name for name, p in inspect.signature(init).parameters.items() if p.kind is p.KEYWORD_ONLY]
-
-    @functools.wraps(init)
-    def checked(*args: P.args, **kwargs: P.kwargs) -> None:
-        unknown = [name for name in kwargs if name not in known]
-        if unknown:
-            raise TypeError(unknown_prop_message(unknown[0], known))
-        init(*args, **kwargs)
-
-    return checked
-
-
-def unknown_prop_message(name: str, known: Sequence[str]) -> str:
-    """``BlueGreenFargateService`` has no ``name``: what to pass instead, or the closest prop names."""
-    hint = _PATTERN_EQUIVALENTS.get(name)
-    if hint is None:
-        close = difflib.get_close_matches(name, known, n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else "docs/props.md lists every prop"
-    end = "" if hint.endswith("?") else "."
-    return f"BlueGreenFargateService got an unexpected keyword argument {name!r}: {hint}{end}"

@@ -298,6 +298,20 @@ class RollbackAlarms(Construct):
         return built_in
 
 
+def service_alarms(
+    scope: Construct,
+    blue: elbv2.ApplicationTargetGroup,
+    green: elbv2.ApplicationTargetGroup,
+    options: RollbackAlarmOptions,
+    shift: TrafficShift,
+) -> RollbackAlarms:
+    """A service's built-in alarms (construct id ``RollbackAlarms``) over its target group pair, and the warning
+    when they detect slower than the traffic shift moves."""
+    alarms = RollbackAlarms(scope, "RollbackAlarms", blue_target_group=blue, green_target_group=green, options=options)
+    warn_if_alarms_too_slow(scope, shift, options)
+    return alarms
+
+
 def warn_if_alarms_too_slow(scope: Construct, shift: TrafficShift, options: RollbackAlarmOptions) -> None:
     """A canary interval or linear step shorter than the alarms' detection time (``limits.slow_alarms``,
     which ``blue-green-ecs plan`` shares) shifts more traffic before they can fire."""

@@ -36,27 +36,27 @@ from .engines.parts import EngineAttributes, engine_for
 from .hooks import DeploymentHooks, SmokeTest
 from .load_balancing import build_load_balancing, select_subnets
 from .network import task_placement, vpc_and_cluster
-from .operations import dashboard_for, service_outputs
+from .operations import operations_view
 from .preflight import PreflightCheck
-from .props import ServiceProps, check_props, reject_unknown_props
-from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, check_room_for_alarm, warn_if_alarms_too_slow
+from .props import ServiceProps, check_props
+from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, check_room_for_alarm, service_alarms
 from .shared_load_balancer import check_sharing
 from .task import build_service, build_task, check_task_source
 from .test_traffic import TestTrafficHeader, TestTrafficRouter
 from .traffic_shift import TrafficShift
+from .unknown_props import reject_unknown_props
 
 
 class BlueGreenFargateService(EngineAttributes, Construct):
     """A Fargate service behind an Application Load Balancer, deployed blue/green by CodeDeploy or by ECS.
 
-    Creates (or reuses) a VPC and cluster, a task definition with one container logging to
-    CloudWatch Logs, a Fargate service, a load balancer with a production listener (forwarding to
-    the blue target group) and a test listener (forwarding to the green one, closed to the internet
-    by default), and built-in rollback alarms over both target groups. The ``engine`` deploys:
-    ``CODE_DEPLOY`` (default) adds a CodeDeploy application and deployment group that swap the
-    listeners' target groups, and the deployment trigger that runs the deployment from ``cdk
-    deploy``; ``ECS_NATIVE`` adds a listener rule per listener whose weights ECS shifts itself.
-    Both shift traffic as ``traffic_shift`` says and roll back on failure and on alarm.
+    Creates (or reuses) a VPC and cluster, a task definition with one container logging to CloudWatch Logs, a
+    Fargate service, a load balancer with a production listener (forwarding to the blue target group) and a test
+    listener (forwarding to the green one, closed to the internet by default), and built-in rollback alarms over
+    both target groups. The ``engine`` deploys: ``CODE_DEPLOY`` (default) adds a CodeDeploy application and
+    deployment group that swap the listeners' target groups, and the deployment trigger that runs the deployment
+    from ``cdk deploy``; ``ECS_NATIVE`` adds a listener rule per listener whose weights ECS shifts itself. Both
+    shift traffic as ``traffic_shift`` says and roll back on failure and on alarm.
 
     Attributes:
         engine: the ``DeploymentEngine`` that deploys this service.
@@ -122,6 +122,8 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         cpu: int = defaults.CPU,
         memory_limit_mib: int = defaults.MEMORY_LIMIT_MIB,
+        container_cpu: int | None = None,
+        container_memory_limit_mib: int | None = None,
         runtime_platform: ecs.RuntimePlatform | None = None,
         ephemeral_storage_gib: int | None = None,
         family: str | None = None,
@@ -145,6 +147,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         health_check_grace_period: Duration | None = None,
         enable_execute_command: bool = False,
         propagate_tags: ecs.PropagatedTagSource | None = None,
+        enable_ecs_managed_tags: bool = False,
         service_name: str | None = None,
         public_load_balancer: bool = True,
         open_listener: bool = True,
@@ -164,6 +167,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         health_check_path: str | None = None,
         health_check: elbv2.HealthCheck | None = None,
         deregistration_delay: Duration | None = None,
+        protocol_version: elbv2.ApplicationProtocolVersion | None = None,
         traffic_shift: TrafficShift | None = None,
         termination_wait: Duration | None = None,
         deployment_approval_wait_time: Duration | None = None,
@@ -184,146 +188,151 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         routing: Routing | None = None,
         test_traffic_header: TestTrafficHeader | None = None,
         service_connect: ecs.ServiceConnectProps | None = None,
+        cloud_map_options: ecs.CloudMapOptions | None = None,
         outputs: bool = False,
     ) -> None:
         """Create the service.
 
-        :param image: the container image to run; required unless ``task_definition`` is given.
-            Default: none.
-        :param task_definition: your own Fargate task definition (sidecars, volumes, roles): the
-            service runs it, with ``container_name`` receiving the load balancer's traffic on
-            ``container_port``; the props that build a task definition (``cpu``, ``environment``,
-            ``log_driver``, ...) are then refused. Give it or ``image``, not both. Default: one built
-            from ``image`` and the container props.
-        :param engine: who performs deployments: ``DeploymentEngine.CODE_DEPLOY`` (CodeDeploy plus
-            this library's deployment trigger) or ``DeploymentEngine.ECS_NATIVE`` (ECS's own
-            blue/green, canary and linear deployments). Default: CODE_DEPLOY.
-        :param vpc: the VPC. Default: the cluster's VPC if ``cluster`` is given, else a new VPC with
-            two Availability Zones, public and private subnets and a NAT gateway per zone. Giving
-            both ``vpc`` and ``cluster`` is an error.
+        :param image: the container image to run; required unless ``task_definition`` is given. Default: none.
+        :param task_definition: your own Fargate task definition (sidecars, volumes, roles): the service runs it, with
+            ``container_name`` receiving the load balancer's traffic on ``container_port``; the props that build a task
+            definition (``cpu``, ``environment``, ``log_driver``, ...) are then refused. Give it or ``image``, not both.
+            Default: one built from ``image`` and the container props.
+        :param engine: who performs deployments: ``DeploymentEngine.CODE_DEPLOY`` (CodeDeploy plus this library's
+            deployment trigger) or ``DeploymentEngine.ECS_NATIVE`` (ECS's own blue/green, canary and linear
+            deployments). Default: CODE_DEPLOY.
+        :param vpc: the VPC. Default: the cluster's VPC if ``cluster`` is given, else a new VPC with two Availability
+            Zones, public and private subnets and a NAT gateway per zone. Giving both ``vpc`` and ``cluster`` is an
+            error.
         :param cluster: the ECS cluster. Default: a new cluster with Container Insights.
-        :param task_subnets: where the tasks run. Default: the VPC's private subnets with egress,
-            or its public subnets (with public IPs) if it has none.
-        :param assign_public_ip: give tasks a public IP. Default: true only when the tasks run in
-            public subnets (they need it to pull images and ship logs without a NAT gateway).
-        :param security_groups: the tasks' security groups. Default: a new group that admits only
-            the load balancer, on the container port.
+        :param task_subnets: where the tasks run. Default: the VPC's private subnets with egress, or its public subnets
+            (with public IPs) if it has none.
+        :param assign_public_ip: give tasks a public IP. Default: true only when the tasks run in public subnets (they
+            need it to pull images and ship logs without a NAT gateway).
+        :param security_groups: the tasks' security groups. Default: a new group that admits only the load balancer, on
+            the container port.
         :param cpu: task CPU units. Default: 256.
         :param memory_limit_mib: task memory; must pair with ``cpu`` as Fargate allows. Default: 512.
+        :param container_cpu: CPU units the container reserves, at most ``cpu``. Default: none reserved (the container
+            shares the task's).
+        :param container_memory_limit_mib: the container's hard memory limit, 6 MiB up to ``memory_limit_mib`` (a
+            container exceeding it is stopped). Default: none below the task's ``memory_limit_mib``.
         :param runtime_platform: OS and CPU architecture. Default: Linux on x86_64.
         :param ephemeral_storage_gib: task ephemeral storage, 21-200 GiB. Default: Fargate's 20 GiB.
         :param family: task definition family name. Default: generated by CDK.
         :param task_role: role the application assumes. Default: a new role with no permissions.
         :param execution_role: role ECS uses to pull the image and write logs. Default: a new role.
-        :param container_name: name of the application container, as CodeDeploy's AppSpec refers to
-            it (with ``task_definition``: the container of it that receives traffic). Default: ``"web"``.
+        :param container_name: name of the application container, as CodeDeploy's AppSpec refers to it (with
+            ``task_definition``: the container of it that receives traffic). Default: ``"web"``.
         :param container_port: port the container listens on. Default: 80.
         :param environment: environment variables of the container. Default: none.
         :param secrets: secrets exposed as environment variables. Default: none.
         :param command: container command. Default: the image's.
         :param entry_point: container entry point. Default: the image's.
         :param docker_labels: container labels. Default: none.
-        :param readonly_root_filesystem: mount the container's root filesystem read-only.
-            Default: false.
-        :param log_driver: the container's log driver. Default: awslogs into a new log group kept
-            for ``log_retention``.
+        :param readonly_root_filesystem: mount the container's root filesystem read-only. Default: false.
+        :param log_driver: the container's log driver. Default: awslogs into a new log group kept for ``log_retention``.
         :param log_retention: retention of the created log group. Default: one month.
-        :param log_encryption_key: KMS key encrypting the created log group. Default: CloudWatch
-            Logs' own encryption.
-        :param desired_count: number of tasks, 0-5000; with ``auto_scaling``, the count a new
-            service starts with, within its capacities. Stack updates keep the running count.
-            Default: 2.
-        :param auto_scaling: target tracking of the task count on CPU, memory or requests per task
-            (over both target groups, so it follows production across deployments). Default: a
-            fixed count.
+        :param log_encryption_key: KMS key encrypting the created log group. Default: CloudWatch Logs' own encryption.
+        :param desired_count: the number of tasks a new service starts with, 0-5000 (with ``auto_scaling``, within its
+            capacities). Unlike aws-ecs-patterns, a stack update keeps the running count: a new value does not scale a
+            running service (scale it with ``auto_scaling``, or ``aws ecs update-service --desired-count``), and
+            synthesis warns so (``blue-green-ecs:desiredCountIsInitial``) for any value but the default. Default: 2.
+        :param auto_scaling: target tracking of the task count on CPU, memory or requests per task (over both target
+            groups, so it follows production across deployments). Default: a fixed count.
         :param platform_version: Fargate platform version. Default: LATEST.
         :param capacity_provider_strategies: e.g. FARGATE_SPOT. Default: the FARGATE launch type.
-        :param health_check_grace_period: time before ELB health checks count against a new task.
-            Default: 60 seconds.
+        :param health_check_grace_period: time before ELB health checks count against a new task. Default: 60 seconds.
         :param enable_execute_command: allow ECS Exec into the tasks. Default: false.
         :param propagate_tags: propagate tags to tasks. Default: none.
+        :param enable_ecs_managed_tags: have ECS tag the tasks with their cluster and service names (the ECS API
+            asks for ``propagate_tags`` with it); a change applies to the tasks started afterwards. Default: false.
         :param service_name: physical service name. Default: generated by CloudFormation.
         :param public_load_balancer: internet-facing load balancer. Default: true.
-        :param open_listener: open the production listener (and the HTTP redirect) to the world in
-            the load balancer's security group. Default: true.
+        :param open_listener: open the production listener (and the HTTP redirect) to the world in the load balancer's
+            security group. Default: true.
         :param load_balancer_name: physical load balancer name. Default: generated.
         :param idle_timeout: load balancer idle timeout. Default: 60 seconds (ELB's).
         :param deletion_protection: protect the load balancer from deletion. Default: false.
         :param access_logs: write the load balancer's access logs to S3. Default: true.
-        :param access_logs_bucket: where access logs go. Default: the stack's shared bucket, created
-            by its first service: SSE-S3 encrypted, SSL-only, no public access, objects expiring
-            after ``access_logs_retention``; every service writes under its own prefix.
-        :param access_logs_prefix: key prefix of the access logs. Default: the construct's path
-            below its stack (its id for a service created directly in the stack).
-        :param access_logs_retention: lifetime of access logs in the stack's shared bucket, 1-3650
-            days; every service of the stack must ask for the same. Default: 90 days.
-        :param certificate: ACM certificate; makes the production and test listeners HTTPS.
-            Default: none, both listeners are HTTP.
-        :param ssl_policy: TLS policy of HTTPS listeners. Default: ``SslPolicy.RECOMMENDED_TLS``
-            (TLS 1.3 and 1.2).
-        :param redirect_http: with a certificate, listen on port 80 and redirect to HTTPS.
-            Default: true.
+        :param access_logs_bucket: where access logs go. Default: the stack's shared bucket, created by its first
+            service: SSE-S3 encrypted, SSL-only, no public access, objects expiring after ``access_logs_retention``;
+            every service writes under its own prefix.
+        :param access_logs_prefix: key prefix of the access logs. Default: the construct's path below its stack (its id
+            for a service created directly in the stack).
+        :param access_logs_retention: lifetime of access logs in the stack's shared bucket, 1-3650 days; every service
+            of the stack must ask for the same. Default: 90 days.
+        :param certificate: ACM certificate; makes the production and test listeners HTTPS. Default: none, both
+            listeners are HTTP.
+        :param ssl_policy: TLS policy of HTTPS listeners. Default: ``SslPolicy.RECOMMENDED_TLS`` (TLS 1.3 and 1.2).
+        :param redirect_http: with a certificate, listen on port 80 and redirect to HTTPS. Default: true.
         :param listener_port: production listener port. Default: 443 with a certificate, else 80.
         :param test_listener_port: test listener port. Default: 8443 with a certificate, else 8080.
-        :param test_listener_allowed_peers: who may reach the test listener. Default: the VPC's
-            CIDR block only; the test listener is never open to the internet unless named here.
+        :param test_listener_allowed_peers: who may reach the test listener. Default: the VPC's CIDR block only; the
+            test listener is never open to the internet unless named here.
         :param health_check_path: path of the target groups' health check. Default: ``"/"``.
-        :param health_check: full target group health check; fields left out take this library's
-            defaults. Default: path ``health_check_path``, 10 s interval, 5 s timeout, 2 healthy /
-            3 unhealthy, codes 200-399.
-        :param deregistration_delay: how long a deregistering target drains, 0-3600 s.
-            Default: 30 seconds.
-        :param traffic_shift: how production traffic moves to green. Default:
-            ``TrafficShift.canary(percent=10, interval=Duration.minutes(5))``.
-        :param termination_wait: how long the blue tasks stay up after the shift, whole minutes
-            0-2880 (ECS-native: the bake time, 0-1440). Default: 5 minutes.
-        :param deployment_approval_wait_time: CODE_DEPLOY only. If set, CodeDeploy waits this long
-            (whole minutes, 1-2880) for ``continue-deployment`` before rerouting traffic, and stops the
-            deployment when nobody approves. Default: traffic is rerouted as soon as green is ready.
-        :param alarms: extra alarms that roll a deployment back, added to the built-in ones;
-            10 in all (CodeDeploy's limit per deployment group). Default: none.
-        :param rollback_alarm_options: thresholds of the built-in alarms. Default:
-            ``RollbackAlarmOptions()``.
-        :param application: CODE_DEPLOY only. The CodeDeploy ECS application. Default: the stack's
-            shared application (one per stack, a deployment group per service under it).
-        :param deployment_group_name: CODE_DEPLOY only. Physical deployment group name.
-            Default: generated.
-        :param deploy_on_update: CODE_DEPLOY only. Run the CodeDeploy deployment from ``cdk deploy`` whenever the
-            task definition or anything else in the AppSpec changes, wait for it, and fail the
-            deploy with CodeDeploy's reason when it fails or rolls back. Turn off when a pipeline
-            (CodePipeline's CodeDeployToECS action) starts deployments. Default: true.
-        :param deployment_timeout: CODE_DEPLOY only. How long ``cdk deploy`` waits for one deployment before stopping
-            it with rollback, whole minutes up to 55 (CloudFormation gives a custom resource one
-            hour). Default: traffic shift + termination wait + approval wait + 15 minutes.
-        :param hooks: Lambda functions for the deployment's lifecycle events (under ECS_NATIVE, run at
-            the matching ECS lifecycle stages). Default: none.
-        :param smoke_test: run the built-in smoke test against green as the AfterAllowTestTraffic
-            hook. Default: none.
-        :param preflight_check: before any green task starts (the BeforeInstall hook; ECS_NATIVE:
-            ``PRE_SCALE_UP``), fail the deployment with the reason when a rollback alarm is already in
-            ALARM or the task subnets lack free IP addresses for green. Default: none.
-        :param dashboard: add a CloudWatch dashboard with blue and green requests, 5xx, p99 latency
-            and healthy hosts side by side, and the rollback alarms' states. Default: false.
-        :param notifications_topic: send every deployment state change (CodeDeploy or ECS events)
-            to this SNS topic. Default: no notifications.
-        :param domain_name: a name in ``domain_zone`` that points at the load balancer (alias A
-            record); both or neither. Default: none, use the load balancer's DNS name.
+        :param health_check: full target group health check; fields left out take this library's defaults. Default: path
+            ``health_check_path``, 10 s interval, 5 s timeout, 2 healthy / 3 unhealthy, codes 200-399.
+        :param deregistration_delay: how long a deregistering target drains, 0-3600 s. Default: 30 seconds.
+        :param protocol_version: ``elbv2.ApplicationProtocolVersion`` of the target groups, the one they send requests
+            to the tasks with. HTTP2 and GRPC need HTTPS listeners (a ``certificate``, or the shared load balancer's)
+            and the smoke test, which speaks HTTP/1.1, is then refused; GRPC health checks match gRPC codes (ELB's
+            defaults: ``/AWS.ALB/healthcheck``, code 12). A change replaces both target groups, which the live-state
+            lookup refuses: migrate side by side. Default: HTTP1.
+        :param traffic_shift: how production traffic moves to green. Default: ``TrafficShift.canary(percent=10,
+            interval=Duration.minutes(5))``.
+        :param termination_wait: how long the blue tasks stay up after the shift, whole minutes 0-2880 (ECS-native: the
+            bake time, 0-1440). Default: 5 minutes.
+        :param deployment_approval_wait_time: CODE_DEPLOY only. If set, CodeDeploy waits this long (whole minutes,
+            1-2880) for ``continue-deployment`` before rerouting traffic, and stops the deployment when nobody approves.
+            Default: traffic is rerouted as soon as green is ready.
+        :param alarms: extra alarms that roll a deployment back, added to the built-in ones; 10 in all (CodeDeploy's
+            limit per deployment group). Default: none.
+        :param rollback_alarm_options: thresholds of the built-in alarms. Default: ``RollbackAlarmOptions()``.
+        :param application: CODE_DEPLOY only. The CodeDeploy ECS application. Default: the stack's shared application
+            (one per stack, a deployment group per service under it).
+        :param deployment_group_name: CODE_DEPLOY only. Physical deployment group name. Default: generated.
+        :param deploy_on_update: CODE_DEPLOY only. Run the CodeDeploy deployment from ``cdk deploy`` whenever the task
+            definition or anything else in the AppSpec changes, wait for it, and fail the deploy with CodeDeploy's
+            reason when it fails or rolls back. Turn off when a pipeline (CodePipeline's CodeDeployToECS action) starts
+            deployments. Default: true.
+        :param deployment_timeout: CODE_DEPLOY only. How long ``cdk deploy`` waits for one deployment before stopping it
+            with rollback, whole minutes up to 55 (CloudFormation gives a custom resource one hour). Default: traffic
+            shift + termination wait + approval wait + 15 minutes.
+        :param hooks: Lambda functions for the deployment's lifecycle events (under ECS_NATIVE, run at the matching ECS
+            lifecycle stages). Default: none.
+        :param smoke_test: run the built-in smoke test against green as the AfterAllowTestTraffic hook. Default: none.
+        :param preflight_check: before any green task starts (the BeforeInstall hook; ECS_NATIVE: ``PRE_SCALE_UP``),
+            fail the deployment with the reason when a rollback alarm is already in ALARM or the task subnets lack free
+            IP addresses for green. Default: none.
+        :param dashboard: add a CloudWatch dashboard with blue and green requests, 5xx, p99 latency and healthy hosts
+            side by side, and the rollback alarms' states. Default: false.
+        :param notifications_topic: send every deployment state change (CodeDeploy or ECS events) to this SNS topic.
+            Default: no notifications.
+        :param domain_name: a name in ``domain_zone`` that points at the load balancer (alias A record); both or
+            neither. Default: none, use the load balancer's DNS name.
         :param domain_zone: the Route 53 hosted zone of ``domain_name``. Default: none.
-        :param shared_load_balancer: ECS_NATIVE only. A ``BlueGreenLoadBalancer`` (or one
-            ``from_existing``) to add this service's production and test listener rules to, instead
-            of creating a load balancer; its props (``certificate``, ports, access logs, ...) are then
-            refused here. CodeDeploy shifts a listener's default action, so CODE_DEPLOY refuses it.
-            Default: the service creates its own load balancer.
-        :param routing: with ``shared_load_balancer``, the service's rules: ``Routing(priority=...,
-            host_headers=[...], path_patterns=[...])``. Default: none (required with a shared one).
-        :param test_traffic_header: a rule on the production listener that sends requests carrying
-            this header (name and secret value) to green, so testers and CI outside the VPC reach it
-            before users do: ``TestTrafficHeader(value=...)``. It follows every deployment a stack
-            update starts. Default: none; green is reachable through the test listener only.
-        :param service_connect: ECS_NATIVE only. ECS Service Connect, passed to the Fargate service
-            (CodeDeploy deployments do not support it, aws/containers-roadmap #1993). Default: none.
-        :param outputs: add stack outputs of the load balancer's DNS name and the production URL, as
-            aws-ecs-patterns does. Default: false (the template stays as it was).
+        :param shared_load_balancer: ECS_NATIVE only. A ``BlueGreenLoadBalancer`` (or one ``from_existing``) to add this
+            service's production and test listener rules to, instead of creating a load balancer; its props
+            (``certificate``, ports, access logs, ...) are then refused here. CodeDeploy shifts a listener's default
+            action, so CODE_DEPLOY refuses it. Default: the service creates its own load balancer.
+        :param routing: with ``shared_load_balancer``, the service's rules: ``Routing(priority=..., host_headers=[...],
+            path_patterns=[...])``. Default: none (required with a shared one).
+        :param test_traffic_header: a rule on the production listener that sends requests carrying this header (name and
+            secret value) to green, so testers and CI outside the VPC reach it before users do:
+            ``TestTrafficHeader(value=...)``. It follows every deployment a stack update starts. Default: none; green is
+            reachable through the test listener only.
+        :param service_connect: ECS_NATIVE only. ECS Service Connect, passed to the Fargate service (CodeDeploy
+            deployments do not support it, aws/containers-roadmap #1993). Default: none.
+        :param cloud_map_options: ECS_NATIVE only. Register the tasks in AWS Cloud Map (ECS service discovery), as
+            ``ecs.FargateService`` does. DNS clients reach tasks directly, outside the traffic shift: green's from their
+            start, blue's until they stop. CodeDeploy shifts load balancer traffic only, so CODE_DEPLOY refuses it.
+            Default: none.
+        :param outputs: add stack outputs as aws-ecs-patterns does: ``LoadBalancerDns``, the load balancer's DNS name,
+            and ``ServiceUrl``: the production listener's scheme and port (left out when it is the scheme's default),
+            ``domain_name`` or the first of ``routing.host_headers`` as host, and the first of ``routing.path_patterns``
+            up to its first wildcard as path. A load balancer ``from_existing`` tells no listener protocol: no
+            ``ServiceUrl``. Default: false (the template stays as it was).
         """
         super().__init__(scope, construct_id)
         props = ServiceProps.from_arguments(locals())
@@ -362,15 +371,10 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         self.domain_record: route53.ARecord | None = lb.domain_record
 
         # Rollback alarms: built in, then the user's.
-        self.built_in_alarms: RollbackAlarms = RollbackAlarms(
-            self,
-            "RollbackAlarms",
-            blue_target_group=lb.blue_target_group,
-            green_target_group=lb.green_target_group,
-            options=props.alarm_options,
+        self.built_in_alarms: RollbackAlarms = service_alarms(
+            self, lb.blue_target_group, lb.green_target_group, props.alarm_options, props.shift
         )
         self._rollback_alarms: list[cloudwatch.IAlarm] = [*self.built_in_alarms.alarms, *props.extra_alarms]
-        warn_if_alarms_too_slow(self, props.shift, props.alarm_options)
 
         # The service: its deployment settings come from the engine.
         self.service: ecs.FargateService = build_service(
@@ -419,13 +423,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         )
 
         # Operations: optional, their modules imported on use.
-        self.dashboard: cloudwatch.Dashboard | None = (
-            dashboard_for(self, title=construct_id, load_balancing=lb, alarms=self._rollback_alarms)
-            if dashboard
-            else None
-        )
-        if outputs:
-            service_outputs(self, lb, https=props.https, port=props.prod_port)
+        self.dashboard: cloudwatch.Dashboard | None = operations_view(self, props, lb, self._rollback_alarms)
         self.notifications: events.Rule | None = (
             self._engine.notifications(self, notifications_topic, self.service) if notifications_topic else None
         )

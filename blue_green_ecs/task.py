@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import CfnResource
+from aws_cdk import Annotations, CfnResource
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
@@ -14,7 +14,7 @@ from constructs import Construct
 from . import defaults
 from .acknowledgements import ignore_cfn_lint
 from .log_groups import log_group as new_log_group
-from .validation import invalid
+from .validation import check_int, invalid, unresolved
 
 if TYPE_CHECKING:
     from .props import ServiceProps
@@ -35,6 +35,8 @@ class TaskParts:
 _TASK_PROPS: tuple[tuple[str, object], ...] = (
     ("cpu", defaults.CPU),
     ("memory_limit_mib", defaults.MEMORY_LIMIT_MIB),
+    ("container_cpu", None),
+    ("container_memory_limit_mib", None),
     ("runtime_platform", None),
     ("ephemeral_storage_gib", None),
     ("family", None),
@@ -61,6 +63,7 @@ def check_task_source(props: ServiceProps) -> None:
                 None,
                 "pass image= (the construct builds the task definition), or task_definition= with container_name=.",
             )
+        _check_container_size(props)
         return
     if props.image is not None:
         raise invalid(
@@ -94,6 +97,24 @@ def check_task_source(props: ServiceProps) -> None:
             f"container {props.container_name!r} of task_definition {given.node.path!r} maps no such TCP port; "
             "add port_mappings=[ecs.PortMapping(container_port=...)] to it, or pass the port it maps.",
         )
+
+
+def _check_container_size(props: ServiceProps) -> None:
+    """What the container reserves fits in its task (ECS API Reference, ContainerDefinition ``cpu`` and ``memory``;
+    Docker reserves at least 6 MiB for a container)."""
+    for name, value, task, size, least, unit in (
+        ("container_cpu", props.container_cpu, "cpu", props.cpu, 0, "CPU units"),
+        (
+            "container_memory_limit_mib",
+            props.container_memory_limit_mib,
+            "memory_limit_mib",
+            props.memory_limit_mib,
+            6,
+            "MiB",
+        ),
+    ):
+        if value is not None and not unresolved(size):
+            check_int(name, value, minimum=least, maximum=int(size), unit=f"{unit} (at most the task's {task})")
 
 
 def build_task(scope: Construct, props: ServiceProps) -> TaskParts:
@@ -130,6 +151,8 @@ def build_task(scope: Construct, props: ServiceProps) -> TaskParts:
         entry_point=list(props.entry_point) if props.entry_point else None,
         docker_labels=dict(props.docker_labels) if props.docker_labels else None,
         readonly_root_filesystem=props.readonly_root_filesystem,
+        cpu=props.container_cpu,
+        memory_limit_mib=props.container_memory_limit_mib,
         privileged=False,
         logging=log_driver,
     )
@@ -148,6 +171,7 @@ def build_service(
 ) -> ecs.FargateService:
     """The Fargate service; ``engine_options`` (from the engine) make it deploy blue/green."""
     strategies = props.capacity_provider_strategies
+    warn_that_desired_count_is_initial(scope, props)
     service = ecs.FargateService(
         scope,
         "Service",
@@ -164,6 +188,8 @@ def build_service(
         propagate_tags=props.propagate_tags,
         service_name=props.service_name,
         service_connect_configuration=props.service_connect,
+        cloud_map_options=props.cloud_map_options,
+        enable_ecs_managed_tags=props.enable_ecs_managed_tags,
         **engine_options,
     )
     if strategies:
@@ -176,3 +202,23 @@ def build_service(
         assert isinstance(resource, CfnResource)
         ignore_cfn_lint(resource, "W3005")
     return service
+
+
+def warn_that_desired_count_is_initial(scope: Construct, props: ServiceProps) -> None:
+    """aws-ecs-patterns' services scale to a new ``desired_count`` on a stack update; this one keeps the running
+    count (the live-state lookup reads it back, so autoscaling and operators are not undone): say so."""
+    count = props.desired_count
+    if unresolved(count) or count == defaults.DESIRED_COUNT:
+        return
+    scale = (
+        "auto_scaling's policies set the running count between min_capacity and max_capacity: change those to scale"
+        if props.auto_scaling
+        else "scale a running service with auto_scaling=AutoScaling(...) or "
+        "`aws ecs update-service --cluster <cluster> --service <service> --desired-count <n>`"
+    )
+    Annotations.of(scope).add_warning_v2(
+        "blue-green-ecs:desiredCountIsInitial",
+        f"desired_count={count} is the task count a new service starts with: a stack update keeps the running count "
+        "(the live-state lookup reads it back), so changing desired_count later does not scale the service; "
+        f"{scale}.",
+    )

@@ -8,6 +8,7 @@ with documented defaults; docs/performance.md explains them.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import defaults, limits
@@ -56,13 +57,20 @@ class PlanInputs:
     deploy_on_update: bool = True
     compare_min_requests: int = defaults.COMPARE_MIN_REQUESTS
 
-    def validate(self) -> None:
-        """Reject what synthesis rejects (the construct's own checks, from ``limits``), and negative times."""
+    def validate(self, names: Mapping[str, str] | None = None) -> None:
+        """Reject what synthesis rejects (the construct's own checks, from ``limits``), and negative times.
+
+        :param names: how the messages name a field (``blue-green-ecs plan``: its option, ``--percent``).
+            Default: the field's name.
+        """
+        names = names or {}
         if self.shift not in ("canary", "linear", "all-at-once"):
-            raise ValueError(f"Invalid shift={self.shift!r}: use canary, linear or all-at-once.")
+            raise ValueError(
+                f"Invalid {names.get('shift', 'shift')}={self.shift!r}: use canary, linear or all-at-once."
+            )
         if self.engine not in ("codedeploy", "ecs"):
-            raise ValueError(f"Invalid engine={self.engine!r}: use codedeploy or ecs.")
-        self._check_shift()
+            raise ValueError(f"Invalid {names.get('engine', 'engine')}={self.engine!r}: use codedeploy or ecs.")
+        self._check_shift(names)
         for name in (
             "termination_wait_minutes",
             "health_check_interval_seconds",
@@ -77,29 +85,32 @@ class PlanInputs:
             "compare_min_requests",
         ):
             if getattr(self, name) < 0:
-                raise ValueError(f"Invalid {name}={getattr(self, name)!r}: use zero or more.")
-        self._check_deployment()
+                raise ValueError(f"Invalid {names.get(name, name)}={getattr(self, name)!r}: use zero or more.")
+        self._check_deployment(names)
 
-    def _check_shift(self) -> None:
+    def _check_shift(self, names: Mapping[str, str]) -> None:
         if self.shift == "all-at-once":
             return
-        limits.check_percent("percent", self.percent)
+        self._check_percent(names)
         if not 1 <= self.interval_minutes <= limits.MAX_INTERVAL_MINUTES:
             raise limits.problem(
-                "interval_minutes",
+                names.get("interval_minutes", "interval_minutes"),
                 repr(self.interval_minutes),
                 f"use a whole number of minutes from 1 to {limits.MAX_INTERVAL_MINUTES}.",
             )
-        if self.engine == "codedeploy":
-            limits.check_codedeploy_percent("percent", self.percent)
-        elif self.shift == "linear":
-            limits.check_ecs_linear_percent("percent", self.percent)
 
-    def _check_deployment(self) -> None:
+    def _check_percent(self, names: Mapping[str, str]) -> None:
+        """The engine is known: one message with the range and step it takes (the construct's engine check)."""
+        limits.check_engine_percent(names.get("percent", "percent"), self.percent, self.engine, self.shift)
+
+    def _check_deployment(self, names: Mapping[str, str]) -> None:
+        shift_name, interval_name, wait_name = (
+            names.get(key, key) for key in ("shift", "interval_minutes", "termination_wait_minutes")
+        )
         wait = self.termination_wait_minutes
         if wait > limits.MAX_TERMINATION_WAIT_MINUTES:
             raise limits.problem(
-                "termination_wait_minutes",
+                wait_name,
                 repr(wait),
                 f"use a whole number of minutes from 0 to {limits.MAX_TERMINATION_WAIT_MINUTES}.",
             )
@@ -108,15 +119,15 @@ class PlanInputs:
         described = limits.describe_shift(self.shift, percent, interval)
         if self.engine == "ecs":
             if interval is not None:
-                limits.check_ecs_bake("interval_minutes", interval, repr(interval))
-            limits.check_ecs_bake("termination_wait_minutes", wait, repr(wait))
-            limits.check_ecs_total("shift", described, f"a bake time of {limits.human_minutes(wait)}", shift + wait)
+                limits.check_ecs_bake(interval_name, interval, repr(interval))
+            limits.check_ecs_bake(wait_name, wait, repr(wait))
+            limits.check_ecs_total(shift_name, described, f"a bake time of {limits.human_minutes(wait)}", shift + wait)
         elif self.deploy_on_update:
             limits.check_trigger_budget(
-                shift_name="shift",
+                shift_name=shift_name,
                 shift_description=described,
                 shift=shift,
-                wait_name="termination_wait_minutes",
+                wait_name=wait_name,
                 wait=wait,
                 approval=0,
             )
@@ -198,9 +209,12 @@ def _compare_from(green_percent: float, min_requests: int) -> int | None:
     return math.ceil(min_requests * 100 / smaller - 1e-9)
 
 
-def plan(inputs: PlanInputs) -> Timeline:
-    """Compute the timeline of one deployment."""
-    inputs.validate()
+def plan(inputs: PlanInputs, *, names: Mapping[str, str] | None = None) -> Timeline:
+    """Compute the timeline of one deployment.
+
+    :param names: how a message about an invalid input names it (``PlanInputs.validate``). Default: the field.
+    """
+    inputs.validate(names)
     detection = int(
         limits.alarm_detection_seconds(
             inputs.alarm_period_seconds, inputs.alarm_evaluation_periods, inputs.metric_delay_seconds
@@ -294,22 +308,37 @@ def to_svg(timeline: Timeline, *, title: str, width: int = 760, height: int = 30
             f'y2="{top + plot_h}" stroke="#c0392b" stroke-dasharray="3,3"/>'
         )
     parts.append(f'<path d="{path}" fill="none" stroke="#1f6fb2" stroke-width="2.5"/>')
+    axis_y = top + plot_h
     parts.append(
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="black"/>'
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="black"/>'
+        f'<line class="x-axis" x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="black"/>\n'
+        f'<line class="y-axis" x1="{left}" y1="{top}" x2="{left}" y2="{axis_y}" stroke="black"/>'
     )
     for percent in (0, 50, 100):
         parts.append(f'<text x="{left - 8}" y="{y(percent) + 4:.1f}" text-anchor="end">{percent}%</text>')
-    ticks = 6
-    for i in range(ticks + 1):
-        t = total * i / ticks
-        parts.append(f'<text x="{x(t):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{format_time(int(t))}</text>')
+    # The time axis is ticked where production traffic moves (each step), not at even intervals. A label
+    # that would overlap the one before goes one line lower; where neither line has room (steps closer
+    # than half a label), the step keeps its tick mark and goes unlabelled.
+    last_x = [-math.inf, -math.inf]
+    for step in timeline.steps:
+        at = x(step.at)
+        parts.append(f'<line class="tick" x1="{at:.1f}" y1="{axis_y}" x2="{at:.1f}" y2="{axis_y + 5}" stroke="black"/>')
+        row = next((r for r, previous in enumerate(last_x) if at - previous >= _LABEL_WIDTH), None)
+        if row is not None:
+            last_x[row] = at
+            parts.append(
+                f'<text class="tick-label" x="{at:.1f}" y="{axis_y + 16 + 12 * row}" text-anchor="middle">'
+                f"{format_time(step.at)}</text>"
+            )
     parts.append(
         f'<text x="{left}" y="{height - 12}" fill="#333">blue line: production traffic on green; red dashes: latest '
         f"alarm firing for a fault at each step; total {format_time(timeline.total)}</text>"
     )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+# Wide enough for "1:23:45" at font size 12, with a gap.
+_LABEL_WIDTH = 48
 
 
 def _escape(text: str) -> str:

@@ -128,6 +128,46 @@ def test_the_constructor_keeps_its_typed_keyword_only_signature() -> None:
     assert "Create the service." in (BlueGreenFargateService.__init__.__doc__ or "")
 
 
+def test_every_keyword_argument_of_aws_ecs_patterns_is_a_prop_or_named_with_its_equivalent() -> None:
+    # Issue #22: a team moving from ApplicationLoadBalancedFargateService passes its keyword arguments. Each is a prop
+    # here too, or the unknown-prop message names what to pass instead; none is answered with a guess.
+    from aws_cdk import aws_ecs_patterns as ecs_patterns
+
+    from blue_green_ecs.unknown_props import PATTERN_EQUIVALENTS
+
+    parameters = inspect.signature(ecs_patterns.ApplicationLoadBalancedFargateService.__init__).parameters.values()
+    theirs = {p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    ours = {
+        p.name
+        for p in inspect.signature(BlueGreenFargateService.__init__).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    assert sorted(theirs - ours - set(PATTERN_EQUIVALENTS)) == []
+    # and the table names no prop that exists here (it would never be shown)
+    assert sorted(set(PATTERN_EQUIVALENTS) & ours) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "record_type",
+            "BlueGreenFargateService got an unexpected keyword argument 'record_type': domain_name= with domain_zone= "
+            "creates an alias A record (aws-ecs-patterns' ALIAS); for a CNAME or no record, leave both out and point "
+            "your own record at load_balancer.load_balancer_dns_name.",
+        ),
+        (
+            "target_protocol",
+            "BlueGreenFargateService got an unexpected keyword argument 'target_protocol': the target groups send "
+            "HTTP to the tasks (TLS ends at the load balancer); protocol_version= chooses HTTP1, HTTP2 or GRPC.",
+        ),
+    ],
+)
+def test_what_stays_unsupported_of_aws_ecs_patterns_says_what_to_do_instead(name: str, message: str) -> None:
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        _build(new_stack(), **{name: None})
+
+
 def test_durations_are_shown_as_written() -> None:
     with pytest.raises(ValueError, match=r"^Invalid termination_wait=30 days: "):
         _build(new_stack(), termination_wait=Duration.days(30))

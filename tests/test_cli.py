@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -28,7 +29,8 @@ from blue_green_ecs.cli.export import (
 from blue_green_ecs.cli.main import main
 from blue_green_ecs.cli.parameters import parameterize
 from blue_green_ecs.lambda_code import BUNDLES, HANDLERS_DIR, inline_code_for
-from blue_green_ecs.timeline import PlanInputs, plan
+from blue_green_ecs.limits import ShiftKind
+from blue_green_ecs.timeline import PlanInputs, format_time, plan
 
 from .support import ROOT, cfn_lint_findings
 
@@ -97,8 +99,7 @@ def test_uneven_linear_steps_end_at_100() -> None:
     [
         (
             PlanInputs(shift="canary", percent=0),
-            "Invalid percent=0: use a percentage from 0.1 to 99.9 in steps of 0.1 (CodeDeploy takes whole numbers "
-            "only).",
+            "Invalid percent=0: CodeDeploy takes percentages from 1 to 99, in steps of 1 (whole numbers).",
         ),
         (PlanInputs(interval_minutes=0), "Invalid interval_minutes=0: use a whole number of minutes from 1 to 2880."),
         (PlanInputs(task_start_seconds=-1), "Invalid task_start_seconds=-1: use zero or more."),
@@ -120,6 +121,140 @@ def test_plan_command_prints_the_timeline_and_draws_svg(tmp_path: Path, capsys: 
     root = ET.fromstring(svg.read_text())
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert len(root.findall("{http://www.w3.org/2000/svg}path")) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--percent", "150"], "CodeDeploy takes percentages from 1 to 99, in steps of 1 (whole numbers)."),
+        (
+            ["--percent", "12.5", "--shift", "linear"],
+            "CodeDeploy takes percentages from 1 to 99, in steps of 1 (whole numbers); the ECS-native engine "
+            "(DeploymentEngine.ECS_NATIVE) takes steps of 0.1.",
+        ),
+        (["--percent", "150", "--engine", "ecs"], "ECS takes percentages from 0.1 to 99.9, in steps of 0.1."),
+        (["--percent", "0.05", "--engine", "ecs"], "ECS takes percentages from 0.1 to 99.9, in steps of 0.1."),
+        (
+            ["--percent", "100", "--engine", "ecs"],
+            "ECS takes percentages from 0.1 to 99.9, in steps of 0.1; all traffic in one step is an all-at-once shift.",
+        ),
+        (
+            ["--percent", "2.5", "--engine", "ecs", "--shift", "linear"],
+            "ECS takes linear steps from 3 to 99.9 percent, in steps of 0.1.",
+        ),
+    ],
+)
+def test_plan_states_the_percentages_its_engine_takes_in_one_message(
+    options: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", *options]) == 1
+    percent = options[options.index("--percent") + 1]
+    assert capsys.readouterr().err == f"blue-green-ecs: error: Invalid --percent={percent}: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "accepted"),
+    [
+        (PlanInputs(percent=12), True),
+        (PlanInputs(percent=12.5), False),
+        (PlanInputs(percent=12.5, engine="ecs"), True),
+        (PlanInputs(percent=12.55, engine="ecs"), False),
+        (PlanInputs(percent=3, engine="ecs", shift="linear", interval_minutes=1), True),
+        (PlanInputs(percent=2.9, engine="ecs", shift="linear", interval_minutes=1), False),
+        (PlanInputs(percent=99.9, engine="ecs"), True),
+        (PlanInputs(percent=99, interval_minutes=1), True),
+        (PlanInputs(percent=100), False),
+    ],
+)
+def test_plan_accepts_the_percentages_synthesis_accepts(inputs: PlanInputs, accepted: bool) -> None:
+    try:
+        plan(inputs)
+    except ValueError:
+        assert not accepted
+    else:
+        assert accepted
+
+
+@pytest.mark.parametrize(
+    "options",
+    [[], ["--shift", "linear", "--percent", "10", "--interval", "3"], ["--shift", "all-at-once"]],
+)
+def test_plan_svg_ticks_the_time_axis_where_traffic_moves(options: list[str], tmp_path: Path) -> None:
+    # given
+    svg = tmp_path / "plan.svg"
+    shifts: dict[str, ShiftKind] = {"canary": "canary", "linear": "linear", "all-at-once": "all-at-once"}
+    shift = shifts[options[options.index("--shift") + 1] if "--shift" in options else "canary"]
+    timeline = plan(PlanInputs(shift=shift, percent=10, interval_minutes=3 if shift == "linear" else 5))
+    # when
+    assert main(["plan", *options, "--svg", str(svg)]) == 0
+    # then: the axis spans 0 to the total; each tick mark and its label sits at a time traffic moves
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    root = ET.fromstring(svg.read_text())
+    [axis] = root.findall("svg:line[@class='x-axis']", ns)
+    start, end = float(axis.get("x1", "nan")), float(axis.get("x2", "nan"))
+
+    def seconds(x: str | None) -> int:
+        return round((float(x or "nan") - start) / (end - start) * timeline.total)
+
+    ticks = [seconds(line.get("x1")) for line in root.findall("svg:line[@class='tick']", ns)]
+    labels = [(seconds(text.get("x")), text.text) for text in root.findall("svg:text[@class='tick-label']", ns)]
+    steps = [step.at for step in timeline.steps]
+    assert ticks == steps
+    assert labels == [(at, format_time(at)) for at in steps]
+
+
+def test_plan_svg_ticks_every_step_of_a_long_linear_shift_and_labels_those_with_room(tmp_path: Path) -> None:
+    # given: ECS linear 3% a minute, 34 steps about 17 px apart
+    svg = tmp_path / "plan.svg"
+    assert (
+        main(["plan", "--engine", "ecs", "--shift", "linear", "--percent", "3", "--interval", "1", "--svg", str(svg)])
+        == 0
+    )
+    timeline = plan(PlanInputs(engine="ecs", shift="linear", percent=3, interval_minutes=1, trigger_poll_seconds=0))
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    root = ET.fromstring(svg.read_text())
+    ticks = [float(line.get("x1", "nan")) for line in root.findall("svg:line[@class='tick']", ns)]
+    labels = root.findall("svg:text[@class='tick-label']", ns)
+    # then: a tick on each step; each label at its step's tick, saying its time; labels of one line 48 px apart
+    assert len(ticks) == len(timeline.steps) == 34
+    by_x = {f"{x:.1f}": format_time(step.at) for x, step in zip(ticks, timeline.steps, strict=True)}
+    assert [(text.get("x"), text.text) for text in labels] == [
+        (text.get("x"), by_x[text.get("x", "")]) for text in labels
+    ]
+    assert 10 < len(labels) < 34
+    for line in {text.get("y") for text in labels}:
+        xs = [float(text.get("x", "nan")) for text in labels if text.get("y") == line]
+        assert min(b - a for a, b in itertools.pairwise(xs)) >= 48
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["status", "Web"],
+            "not understood: Web (status takes no positional argument: name the service with --stack STACK --path "
+            "Web, or --cluster CLUSTER --service Web)",
+        ),
+        (
+            ["watch", "--stak", "Shop"],
+            "not understood: --stak Shop (--stak is no option of watch; did you mean --stack?)",
+        ),
+        (["plan", "canary"], "not understood: canary (plan takes no positional argument)"),
+        (
+            ["fill", "--outputs", "o.json", "out", "more"],
+            "not understood: more (fill takes one positional argument: DIR)",
+        ),
+    ],
+)
+def test_an_argument_a_command_does_not_take_prints_that_commands_usage(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: blue-green-ecs {argv[0]} [-h]")
+    assert err.endswith(f"\nblue-green-ecs {argv[0]}: error: {message}\n")
 
 
 @pytest.mark.parametrize("command", [[], ["export"], ["plan"], ["fill"]])

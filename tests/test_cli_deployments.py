@@ -155,13 +155,21 @@ def test_status_shows_traffic_split_hooks_and_alarms(clients: Clients) -> None:
     )
     cd.add_response(
         "get_deployment_group",
-        {"deploymentGroupInfo": {"alarmConfiguration": {"enabled": True, "alarms": [{"name": "web-compare"}]}}},
+        {
+            "deploymentGroupInfo": {
+                "alarmConfiguration": {"enabled": True, "alarms": [{"name": "web-compare"}, {"name": "web-any"}]}
+            }
+        },
         GROUP,
     )
+    # A composite rollback alarm is only answered when AlarmTypes asks for it (found reading the code for moto).
     clients.stubs["cloudwatch"].add_response(
         "describe_alarms",
-        {"MetricAlarms": [{"AlarmName": "web-compare", "StateValue": "OK"}]},
-        {"AlarmNames": ["web-compare"]},
+        {
+            "MetricAlarms": [{"AlarmName": "web-compare", "StateValue": "OK"}],
+            "CompositeAlarms": [{"AlarmName": "web-any", "StateValue": "OK"}],
+        },
+        {"AlarmNames": ["web-compare", "web-any"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
     )
     lines, state = deployments.status(clients, CODEDEPLOY)
     assert state == "InProgress"
@@ -171,6 +179,7 @@ def test_status_shows_traffic_split_hooks_and_alarms(clients: Clients) -> None:
         "  Green: 10% of production traffic, 2 running, ACTIVE",
         "  AfterAllowTestTraffic: Succeeded",
         "  alarm web-compare: OK",
+        "  alarm web-any: OK",
     ]
 
 

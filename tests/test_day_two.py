@@ -507,3 +507,47 @@ def test_a_built_in_hook_added_after_an_odd_number_of_deployments_keeps_producti
     if engine == "CODE_DEPLOY":
         last = list(sim.aws.deployments.values())[-1]
         assert [next(iter(hook)) for hook in last.appspec["Hooks"]] == ["BeforeInstall"]
+
+
+# ---- issue #22: the props aws-ecs-patterns users look for ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("engine", "change", "deploys"),
+    [
+        *((engine, change, True) for engine in ENGINES for change in ("container_cpu", "container_memory")),
+        *((engine, "ecs_managed_tags", False) for engine in ENGINES),
+        ("ECS_NATIVE", "cloud_map", True),
+    ],
+)
+def test_an_aws_ecs_patterns_prop_set_after_a_deployment_keeps_production_on_the_tasks(
+    sim: World, engine: str, change: str, deploys: bool
+) -> None:
+    # given a service after one deployment: production on green
+    created(sim, engine, deployments=1)
+    [service] = sim.aws.services.values()
+    # when the prop is set
+    apply(sim, template(engine, change, image=f"{IMAGE}:1"))
+    # then a container size (a new task definition revision) and a service registry (ECS starts a deployment) deploy
+    # blue/green, production moving to the new tasks; ECS managed tags are updated in place (UpdateService takes
+    # them under CODE_DEPLOY too) and nothing is deployed
+    assert production_colour(sim) == ("Blue" if deploys else "Green")
+    assert sim.aws.running_tasks(sim.target_group("Web", production_colour(sim))) == 2
+    assert (service.managed_tags, bool(service.service_registries)) == (
+        change == "ecs_managed_tags",
+        change == "cloud_map",
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_new_protocol_version_is_refused_before_production_moves(sim: World, engine: str) -> None:
+    # given an HTTPS service after one deployment: production on green
+    created(sim, engine, "certificate", deployments=1)
+    # when the target groups' protocol version changes (create-only: CloudFormation creates both target groups anew)
+    status = sim.stack.deploy(template(engine, "certificate+protocol_version", image=f"{IMAGE}:1"))
+    # then the lookup refuses before any listener, rule or service changes, and the stack rolls back; production
+    # never left green
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    assert "The target groups are being replaced" in sim.stack.reason
+    sim.check()
+    assert production_colour(sim) == "Green"

@@ -265,8 +265,7 @@ def test_pipeline_files_are_for_codedeploy_only(native: Any) -> None:
     [
         (
             {"traffic_shift": TrafficShift.linear(percent=2.5, interval=Duration.minutes(5))},
-            "Invalid traffic_shift.percent=2.5: ECS linear deployments shift 3 to 100 percent per step, in steps "
-            "of 0.1.",
+            "Invalid traffic_shift.percent=2.5: ECS takes linear steps from 3 to 99.9 percent, in steps of 0.1.",
         ),
         (
             {"traffic_shift": TrafficShift.canary(percent=10, interval=Duration.minutes(1441))},

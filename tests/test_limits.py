@@ -33,13 +33,13 @@ def _reason(error: pytest.ExceptionInfo[ValueError]) -> str:
                 "traffic_shift": TrafficShift.linear(percent=0.5, interval=Duration.minutes(3)),
             },
             PlanInputs(shift="linear", percent=0.5, interval_minutes=3, engine="ecs"),
-            "Invalid percent=0.5: ECS linear deployments shift 3 to 100 percent per step, in steps of 0.1.",
+            "Invalid percent=0.5: ECS takes linear steps from 3 to 99.9 percent, in steps of 0.1.",
         ),
         (
             {"traffic_shift": TrafficShift.canary(percent=33.3, interval=Duration.minutes(5))},
             PlanInputs(shift="canary", percent=33.3),
-            "Invalid percent=33.3: CodeDeploy shifts whole percentages from 1 to 99; use a whole number, or "
-            "engine=DeploymentEngine.ECS_NATIVE for finer steps.",
+            "Invalid percent=33.3: CodeDeploy takes percentages from 1 to 99, in steps of 1 (whole numbers); the "
+            "ECS-native engine (DeploymentEngine.ECS_NATIVE) takes steps of 0.1.",
         ),
         (
             {"traffic_shift": TrafficShift.linear(percent=10, interval=Duration.minutes(5))},

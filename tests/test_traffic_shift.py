@@ -103,19 +103,19 @@ def test_describe() -> None:
             TrafficShift.canary,
             0,
             Duration.minutes(5),
-            "Invalid traffic_shift.percent=0: use a percentage from 0.1 to 99.9 in steps of 0.1 (CodeDeploy takes whole numbers only).",
+            "Invalid traffic_shift.percent=0: use a percentage from 0.1 to 99.9 in steps of 0.1 with the ECS-native engine, or from 1 to 99 in whole numbers with CodeDeploy.",
         ),
         (
             TrafficShift.canary,
             100,
             Duration.minutes(5),
-            "Invalid traffic_shift.percent=100: use a percentage from 0.1 to 99.9 in steps of 0.1 (CodeDeploy takes whole numbers only).",
+            "Invalid traffic_shift.percent=100: use a percentage from 0.1 to 99.9 in steps of 0.1 with the ECS-native engine, or from 1 to 99 in whole numbers with CodeDeploy.",
         ),
         (
             TrafficShift.linear,
             12.55,
             Duration.minutes(5),
-            "Invalid traffic_shift.percent=12.55: use a percentage from 0.1 to 99.9 in steps of 0.1 (CodeDeploy takes whole numbers only).",
+            "Invalid traffic_shift.percent=12.55: use a percentage from 0.1 to 99.9 in steps of 0.1 with the ECS-native engine, or from 1 to 99 in whole numbers with CodeDeploy.",
         ),
         (
             TrafficShift.linear,
@@ -161,7 +161,7 @@ def test_lets_unresolved_tokens_through() -> None:
 def test_codedeploy_takes_whole_percentages_only() -> None:
     shift = TrafficShift.canary(percent=12.5, interval=Duration.minutes(5))
     with raises_message(
-        "Invalid traffic_shift.percent=12.5: CodeDeploy shifts whole percentages from 1 to 99; use a whole number, "
-        "or engine=DeploymentEngine.ECS_NATIVE for finer steps."
+        "Invalid traffic_shift.percent=12.5: CodeDeploy takes percentages from 1 to 99, in steps of 1 (whole "
+        "numbers); the ECS-native engine (DeploymentEngine.ECS_NATIVE) takes steps of 0.1."
     ):
         BlueGreenFargateService(new_stack(), "Web", image=ecs.ContainerImage.from_registry(IMAGE), traffic_shift=shift)

@@ -75,6 +75,17 @@ CASES: list[tuple[str, dict[str, Any] | Callable[[Stack], dict[str, Any]], str]]
         "Invalid container_port=70000: use a whole number from 1 to 65535.",
     ),
     (
+        "container-cpu-over-the-tasks",
+        {"container_cpu": 512},
+        "Invalid container_cpu=512: use a whole number from 0 to 256 CPU units (at most the task's cpu).",
+    ),
+    (
+        "container-memory-below-dockers-minimum",
+        {"cpu": 512, "memory_limit_mib": 1024, "container_memory_limit_mib": 4},
+        "Invalid container_memory_limit_mib=4: use a whole number from 6 to 1024 MiB (at most the task's "
+        "memory_limit_mib).",
+    ),
+    (
         "desired-count-negative",
         {"desired_count": -1},
         "Invalid desired_count=-1: use a whole number from 0 to 5000 tasks.",

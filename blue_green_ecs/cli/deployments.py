@@ -23,22 +23,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import next_step
-from .errors import ExportError
+from . import access, next_step
+from .assembly import logical_prefix
+from .errors import CliError as CliError  # re-exported: callers catch deployments.CliError
 
 ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
 ECS_ACTIVE = ["PENDING", "IN_PROGRESS"]
 # Exit codes (docs/cli.md): 0 done, 1 error, 2 nothing to act on, 3 watched deployment did not succeed.
 NOTHING_TO_DO = 2
 NOT_SUCCEEDED = 3
-
-
-class CliError(ExportError):
-    """A message for the user and the exit code that goes with it (1 unless given)."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 Clock = Callable[[], datetime]
@@ -60,10 +53,6 @@ class Target:
     group: str = ""
 
 
-def _logical_prefix(path: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]", "", path)
-
-
 def resolve(
     clients: Mapping[str, Any], *, stack: str = "", path: str = "", cluster: str = "", service: str = ""
 ) -> Target:
@@ -73,7 +62,7 @@ def resolve(
     if not (stack and path):
         raise CliError("Name the service: --stack STACK --path CONSTRUCT_PATH, or --cluster CLUSTER --service SERVICE.")
     resources = clients["cloudformation"].describe_stack_resources(StackName=stack)["StackResources"]
-    prefix = _logical_prefix(path.split("/", 1)[1] if path.startswith(f"{stack}/") else path)
+    prefix = logical_prefix(path.split("/", 1)[1] if path.startswith(f"{stack}/") else path)
 
     def one(kind: str, child: str) -> dict[str, Any] | None:
         pattern = re.compile(rf"^{re.escape(prefix)}{child}[0-9A-F]{{8}}$")
@@ -170,7 +159,8 @@ def status(clients: Mapping[str, Any], target: Target, *, now: Clock = utc_now) 
     group = codedeploy.get_deployment_group(applicationName=target.application, deploymentGroupName=target.group)
     names = [a["name"] for a in group["deploymentGroupInfo"].get("alarmConfiguration", {}).get("alarms", [])]
     if names:
-        alarms = clients["cloudwatch"].describe_alarms(AlarmNames=names)
+        # Without AlarmTypes DescribeAlarms answers metric alarms only (CloudWatch API Reference, DescribeAlarms).
+        alarms = clients["cloudwatch"].describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
         for alarm in [*alarms.get("MetricAlarms", []), *alarms.get("CompositeAlarms", [])]:
             lines.append(f"  alarm {alarm['AlarmName']}: {alarm['StateValue']}")
     return lines, str(info["status"])
@@ -274,26 +264,35 @@ def add_commands(commands: Any) -> None:
         parser.add_argument("--path", default="", help="construct path of the service, e.g. Shop/Web or Web")
         parser.add_argument("--cluster", default="", help="ECS-native engine: cluster name (with --service)")
         parser.add_argument("--service", default="", help="ECS-native engine: service name (with --cluster)")
-        parser.add_argument("--region", default=None, help="AWS region (default: the AWS CLI's configuration)")
+        parser.add_argument(
+            "--region",
+            default=None,
+            help="AWS region (default: the stack's, when the cloud assembly gives one; else AWS_REGION, "
+            "AWS_DEFAULT_REGION, the profile's region)",
+        )
+        parser.add_argument("--profile", default=None, help="AWS profile (default: AWS_PROFILE, else the default one)")
+        parser.add_argument(
+            "--assembly",
+            default=None,
+            metavar="DIR",
+            help="cloud assembly to check --stack and --path against (default: cdk.json's output or cdk.out, "
+            "when there is one)",
+        )
+        parser.add_argument("--no-assembly", action="store_true", help="check --stack and --path against no assembly")
         if name == "watch":
             parser.add_argument("--interval", type=float, default=10, help="seconds between polls (default: 10)")
 
 
-def default_clients(region: str | None) -> dict[str, Any]:
-    """boto3 clients (the ``cli`` extra installs boto3)."""
-    try:
-        import boto3  # type: ignore[import-untyped,unused-ignore]
-    except ImportError as exc:
-        raise CliError("These commands need boto3: pip install 'blue-green-ecs[cli]'.") from exc
-    return {n: boto3.client(n, region_name=region) for n in ("cloudformation", "codedeploy", "ecs", "cloudwatch")}
-
-
 def run(args: Any, clients: Mapping[str, Any] | None = None) -> int:
-    """Run one of the four commands; returns the exit code."""
-    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped,unused-ignore]
+    """Run one of the four commands; returns the exit code.
 
+    Nothing reaches AWS before the service's names are checked (the options, then the cloud assembly) and a
+    region is found; botocore's errors about credentials are explained (``access``).
+    """
+    where: access.Where | None = None
     try:
-        clients = clients or default_clients(args.region)
+        stack = access.checked_names(args)
+        clients, where = (clients, access.given(clients)) if clients else access.connect(args, stack)
         target = resolve(clients, stack=args.stack, path=args.path, cluster=args.cluster, service=args.service)
         if args.command == "status":
             print("\n".join(status(clients, target)[0]))
@@ -304,9 +303,9 @@ def run(args: Any, clients: Mapping[str, Any] | None = None) -> int:
         else:
             return watch(clients, target, interval=args.interval)
     except CliError as error:
-        print(f"blue-green-ecs: {error}", file=sys.stderr)
+        print(f"blue-green-ecs: {'error: ' if error.exit_code == 1 else ''}{error}", file=sys.stderr)
         return error.exit_code
-    except (ClientError, BotoCoreError) as error:
-        print(f"blue-green-ecs: error: {error}", file=sys.stderr)
+    except access.aws_errors() as error:
+        print(f"blue-green-ecs: error: {access.explain(error, where, args)}", file=sys.stderr)
         return 1
     return 0

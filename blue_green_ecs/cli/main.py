@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,28 @@ def _progress(message: str) -> None:
     print(f"blue-green-ecs: {message}", file=sys.stderr, flush=True)
 
 
-def _parser() -> argparse.ArgumentParser:
+# What each command takes besides options (`not understood` names it).
+_POSITIONALS = {"fill": "one positional argument: DIR"}
+# plan's options by the PlanInputs field they set, so that a message names what was typed.
+_PLAN_OPTIONS = {
+    "shift": "--shift",
+    "percent": "--percent",
+    "interval_minutes": "--interval",
+    "termination_wait_minutes": "--termination-wait",
+    "health_check_interval_seconds": "--health-check-interval",
+    "healthy_threshold": "--healthy-threshold",
+    "deregistration_delay_seconds": "--deregistration-delay",
+    "alarm_period_seconds": "--alarm-period",
+    "alarm_evaluation_periods": "--alarm-evaluation-periods",
+    "task_start_seconds": "--task-start",
+    "hook_seconds": "--hook-time",
+    "engine": "--engine",
+    "compare_min_requests": "--compare-min-requests",
+}
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command's parser, and each command's own (for its usage)."""
     parser = argparse.ArgumentParser(
         prog="blue-green-ecs",
         description="Export CloudFormation templates and pipeline files of blue/green ECS services, "
@@ -91,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     pl.add_argument("--svg", type=Path, help="also draw the timeline as an SVG chart")
     deployments.add_commands(commands)
-    return parser
+    return parser, commands.choices
 
 
 def _context(pairs: Sequence[str]) -> dict[str, str]:
@@ -104,9 +126,33 @@ def _context(pairs: Sequence[str]) -> dict[str, str]:
     return context
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; what the command does not take ends it with that command's usage (exit 2)."""
+    parser, verbs = _parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        verbs[args.command].error(_not_understood(args.command, verbs[args.command], extras))
+    return args
+
+
+def _not_understood(command: str, verb: argparse.ArgumentParser, extras: list[str]) -> str:
+    """What was not understood, and what the command takes instead."""
+    first = extras[0]
+    if first.startswith("-"):
+        # argparse keeps no public list of a parser's options.
+        options = [option for action in verb._actions for option in action.option_strings]
+        close = difflib.get_close_matches(first.split("=", 1)[0], options, n=1)
+        hint = f"{first} is no option of {command}" + (f"; did you mean {close[0]}?" if close else "")
+    else:
+        hint = f"{command} takes {_POSITIONALS.get(command, 'no positional argument')}"
+        if command in deployments.COMMANDS:
+            hint += f": name the service with --stack STACK --path {first}, or --cluster CLUSTER --service {first}"
+    return f"not understood: {' '.join(extras)} ({hint})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code."""
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     if args.command in deployments.COMMANDS:
         return deployments.run(args)
     try:
@@ -152,7 +198,7 @@ def _plan(args: argparse.Namespace) -> int:
         deploy_on_update=args.deploy_on_update == "true",
         compare_min_requests=args.compare_min_requests,
     )
-    timeline = plan(inputs)
+    timeline = plan(inputs, names=_PLAN_OPTIONS)
     shift = "all at once" if args.shift == "all-at-once" else f"{args.shift} {args.percent:g}% / {args.interval} min"
     title = f"{shift}, termination wait {args.termination_wait} min ({args.engine})"
     print(title)

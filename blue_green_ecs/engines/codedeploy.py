@@ -71,7 +71,7 @@ class CodeDeployEngine:
 
     def validate(self, props: ServiceProps) -> None:
         """Whole percentages, at most 10 alarms, a deployment that fits CloudFormation's hour; no shared
-        load balancer, no Service Connect."""
+        load balancer, no Service Connect, no Cloud Map."""
         if props.shared_load_balancer is not None:
             # CodeDeploy's ECS deployments take listeners, each "configured with a single (default) rule that
             # routes all traffic to a single target group", and reroute that default action (ECS Developer
@@ -90,6 +90,18 @@ class CodeDeployEngine:
                 "<ServiceConnectProps>",
                 "CodeDeploy blue/green deployments do not support ECS Service Connect (aws/containers-roadmap "
                 "#1993); use engine=DeploymentEngine.ECS_NATIVE.",
+            )
+        if props.cloud_map_options is not None:
+            # CodeDeploy reroutes load balancer traffic only (AWS Containers Blog, "Migrating from AWS CodeDeploy to
+            # Amazon ECS for blue/green deployments"). ECS UpdateService takes no service registries for a
+            # CODE_DEPLOY service (ECS API Reference, UpdateService) and the AppSpec has no field for them, so a
+            # change could never be deployed; DNS answers with both task sets (aws/containers-roadmap #648).
+            raise invalid(
+                "cloud_map_options",
+                "<CloudMapOptions>",
+                "CodeDeploy blue/green deployments shift load balancer traffic only: Cloud Map would answer with the "
+                "tasks of both task sets, and ECS refuses to update a CODE_DEPLOY service's service registries "
+                "(UpdateService), so a change could never be deployed; use engine=DeploymentEngine.ECS_NATIVE.",
             )
         percent = props.shift.percent
         if percent is not None and not unresolved(percent):

@@ -33,6 +33,7 @@ CODE_DEPLOY_REFUSALS = {
     "capacityProviderStrategy": "network parameters",
     "taskDefinition": "task definition",
     "loadBalancers": "load balancers",
+    "serviceRegistries": "service registries",  # by analogy too (the construct refuses Cloud Map with CODE_DEPLOY)
 }
 
 
@@ -183,6 +184,8 @@ class Service:
     status: str = "ACTIVE"
     capacity_provider_strategy: list[dict[str, Any]] = field(default_factory=list)
     deployment_configuration: dict[str, Any] = field(default_factory=dict)
+    managed_tags: bool = False  # enableECSManagedTags
+    service_registries: list[dict[str, Any]] = field(default_factory=list)
 
     def tasks(self, task_set: TaskSet) -> int:
         """Running tasks of a task set: its scale of the desired count, rounded up as ECS does
@@ -204,6 +207,8 @@ class Service:
             "platformVersion": self.platform_version,
             "loadBalancers": self.load_balancers,
             "capacityProviderStrategy": self.capacity_provider_strategy,
+            "enableECSManagedTags": self.managed_tags,
+            "serviceRegistries": self.service_registries,
         }
         if self.controller == "CODE_DEPLOY":
             described["taskSets"] = [task_set.describe(self) for task_set in self.task_sets]
@@ -363,8 +368,17 @@ class Aws:
             service.desired_count = int(changes["desiredCount"])
         if "deploymentController" in changes:
             service.controller = changes["deploymentController"]["type"]
+        # enableECSManagedTags "doesn't trigger a new service deployment"; serviceRegistries "triggers a new service
+        # deployment" (UpdateService API reference; AWS::ECS::Service ServiceRegistry: "When you add, update, or
+        # remove the service registries configuration, Amazon ECS starts a new deployment").
+        if "enableECSManagedTags" in changes:
+            service.managed_tags = bool(changes["enableECSManagedTags"])
+        if "serviceRegistries" in changes:
+            service.service_registries = list(changes["serviceRegistries"])
         revision = {
-            k: changes[k] for k in ("taskDefinition", "networkConfiguration", "platformVersion") if k in changes
+            k: changes[k]
+            for k in ("taskDefinition", "networkConfiguration", "platformVersion", "serviceRegistries")
+            if k in changes
         }
         if "loadBalancers" in changes:
             service.load_balancers = list(changes["loadBalancers"])

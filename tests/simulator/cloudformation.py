@@ -134,6 +134,9 @@ class Stack:
     resource_tags: dict[str, dict[str, str]] = field(default_factory=dict)
     # resources a DeletionPolicy or UpdateReplacePolicy kept: they stay in the account, outside any stack
     retained: list[Resource] = field(default_factory=list)
+    # the resources the running update has replaced: they exist until its cleanup deletes them (or its rollback
+    # puts them back), and may still carry traffic meanwhile (the target groups of a pair being replaced)
+    replaced: list[Resource] = field(default_factory=list)
     # logical id -> (model time, properties) of each version CloudFormation wrote (IAM shows them with a delay)
     history: dict[str, list[tuple[datetime, dict[str, Any]]]] = field(default_factory=dict)
 
@@ -194,13 +197,14 @@ class Stack:
         self.template, self.reason, self.status = template, "", "UPDATE_IN_PROGRESS"
         self.tags = tags
         replaced: list[Resource] = []
+        self.replaced = replaced
         try:
             for logical in self._active(template):
                 if logical not in self.resources:
                     self._create_resource(template, logical)
                     continue
                 replacement = self._update_resource(template, logical)
-                if replacement is not None:
+                if replacement is not None and all(replacement is not r for r in replaced):
                     replaced.append(replacement)
         except ResourceFailedError as exc:
             self._failed(exc)
@@ -210,6 +214,7 @@ class Stack:
         removed = [self.resources.pop(x) for x in reversed(list(self.resources)) if x not in self._active(template)]
         for resource in replaced:
             self._dispose(resource, "UpdateReplacePolicy", previous)
+        self.replaced = []
         for resource in removed:
             self.resource_tags.pop(resource.logical_id, None)
             self._dispose(resource, "DeletionPolicy", previous)
@@ -221,6 +226,7 @@ class Stack:
         failed_template, self.template, self.tags = self.template, previous, previous_tags
         created = [r for x, r in self.resources.items() if before.get(x) is not r]
         self.resources = {**self.resources, **before}
+        self.replaced = []
         try:
             for logical in self._active(previous):
                 resource = self.resources[logical]
@@ -269,8 +275,8 @@ class Stack:
                 raise ResourceFailedError(f"{logical}: {already_exists(kind, key, str(props[key]))}")
             resource = self.handlers.create(logical, kind, props)
             self.history[logical] = [(self.handlers.aws.now, props)]
+        self.resources[logical] = resource  # it exists when its event is observed (a replacement's too)
         self._event(f"CREATE {logical}")
-        self.resources[logical] = resource
         if taggable(kind):
             self.resource_tags[logical] = self._tags_of(props)
 
@@ -296,6 +302,7 @@ class Stack:
         if not _is_custom(resource.type) and requires_replacement(resource.type, resource.properties, props):
             self._event(f"REPLACE {logical}")
             del self.resources[logical]
+            self.replaced.append(resource)  # still there, and still the service's, while its replacement is created
             self._create_resource(template, logical)
             return resource
         return self._update_in_place(resource, props)

@@ -281,6 +281,8 @@ class Handlers:
             task_sets=[],
             capacity_provider_strategy=camel(props.get("CapacityProviderStrategy", [])),
             deployment_configuration=camel(props.get("DeploymentConfiguration", {})),
+            managed_tags=bool(props.get("EnableECSManagedTags", False)),
+            service_registries=camel(props.get("ServiceRegistries", [])),
         )
         # A new service starts its tasks in the target group of its load balancer entry (for CODE_DEPLOY as its
         # first, PRIMARY task set: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-bluegreen.html).
@@ -312,6 +314,8 @@ class Handlers:
             "DeploymentController": "deploymentController",
             "HealthCheckGracePeriodSeconds": "healthCheckGracePeriodSeconds",
             "DeploymentConfiguration": "deploymentConfiguration",
+            "EnableECSManagedTags": "enableECSManagedTags",
+            "ServiceRegistries": "serviceRegistries",
         }
         for key, name in names.items():
             if old.get(key) != props.get(key) and key in props:

@@ -12,6 +12,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk.assertions import Template
 
 from blue_green_ecs import (
@@ -64,6 +65,19 @@ def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
             options["preflight_check"] = PreflightCheck()
         elif change == "service_name":
             options["service_name"] = "web-v2"
+        elif change == "container_cpu":
+            options["container_cpu"] = 128
+        elif change == "container_memory":
+            options["container_memory_limit_mib"] = 384
+        elif change == "ecs_managed_tags":
+            options["enable_ecs_managed_tags"] = True
+        elif change == "protocol_version":
+            options["protocol_version"] = elbv2.ApplicationProtocolVersion.HTTP2
+        elif change == "cloud_map":
+            namespace = stack.node.try_find_child("Namespace") or servicediscovery.PrivateDnsNamespace(
+                stack, "Namespace", name="simulated.internal", vpc=vpc
+            )
+            options["cloud_map_options"] = ecs.CloudMapOptions(name="web", cloud_map_namespace=namespace)
         elif change == "tagged":
             # Tags set in the app (not a construct option): on every taggable resource of the template
             Tags.of(stack).add("team", TAG_VALUE)

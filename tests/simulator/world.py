@@ -341,6 +341,12 @@ class World:
         weights = self.production(service)
         assert sum(weights.values()) > 0, f"production of {service} is forwarded nowhere\n{self.aws.log()}"
         own = {self.target_group(service, "Blue"), self.target_group(service, "Green")}
+        # a pair being replaced (a create-only property changed) is the service's until the cleanup deletes it
+        own |= {
+            r.physical_id
+            for r in self.stack.replaced
+            if any(r.logical_id == self.logical(f"{service}{colour}TargetGroup") for colour in ("Blue", "Green"))
+        }
         for arn, weight in weights.items():
             assert weight == 0 or arn in own, (
                 f"production of {service} sends {weight} to {self.name(arn)}, not its own\n{self.aws.log()}"

@@ -1,0 +1,1 @@
+"""Integration tests in an AWS account, run by integ-runner (``make integ``; docs/integration-tests.md)."""
