@@ -33,6 +33,7 @@ BUNDLES: Mapping[str, tuple[str, ...]] = {
         "messages",
         "aws",
         "live_state",
+        "pinned_service",
         "live_lookup",
         "rollback_reason",
         "deployment",

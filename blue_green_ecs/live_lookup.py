@@ -15,6 +15,12 @@ attributes), finds everything through the load balancer, the ports, the cluster 
 group pair, and its properties carry a fingerprint of every property of those resources, so it is
 asked again whenever CloudFormation would write one of them. On the first create it answers with
 the template's values (blue for production, the configured network and count).
+
+What ECS refuses to update on a CODE_DEPLOY service (its load balancer entry, network configuration
+and platform version) is not live state: DescribeServices answers it as the PRIMARY task set has it,
+CloudFormation wrote it when it created the service. A second custom resource per CODE_DEPLOY service
+(``Custom::BlueGreenEcsPinnedService``, ``handlers/pinned_service.py``) holds the lookup's answer from
+that create, and the service renders from it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from . import defaults
+from .handlers import pinned_service
 from .load_balancing import select_subnets
 
 if TYPE_CHECKING:
@@ -38,6 +45,7 @@ if TYPE_CHECKING:
     from .provider import Provider
 
 RESOURCE_TYPE = "Custom::BlueGreenEcsLiveState"
+PINNED_SERVICE_TYPE = pinned_service.RESOURCE_TYPE
 # The lookup answers from within one invocation of the provider function (5 minutes at most); Lambda
 # retries a failed asynchronous invocation twice. A lookup that never answers fails the stack after
 # those three attempts, not after CloudFormation's default hour.
@@ -67,6 +75,13 @@ class LiveLookup(Construct):
         )
         self._secrets: list[str] = []
         self._watched: list[CfnResource] = [*listeners, *(_l1(r) for r in rules), _l1(service)]
+        self._service_token = provider.service_token
+        self._identity = {
+            "ClusterName": cluster.cluster_name,
+            "ServiceName": props.service_name or "",
+            "BlueTargetGroupArn": lb.blue_target_group.target_group_arn,
+            "GreenTargetGroupArn": lb.green_target_group.target_group_arn,
+        }
         configured = {
             "DesiredCount": str(props.desired_count),
             "ContainerName": props.container_name,
@@ -100,6 +115,8 @@ class LiveLookup(Construct):
             )
         if lb.shared:
             properties["ProdListenerArn"] = lb.prod_listener.listener_arn
+        # What a CODE_DEPLOY service was created with (pin_codedeploy_service); None for an ECS-native service.
+        self.pinned_service: CustomResource | None = None
         self.resource = CustomResource(
             self,
             "Resource",
@@ -160,26 +177,44 @@ class LiveLookup(Construct):
         )
 
     def pin_codedeploy_service(self, service: ecs.FargateService) -> None:
-        """What ECS refuses to update on a CODE_DEPLOY service stays as it is live; the AppSpec deploys changes.
+        """What ECS refuses to update on a CODE_DEPLOY service stays as CloudFormation created it; the AppSpec
+        deploys changes.
 
         ECS UpdateService accepts only desired count, deployment configuration, health check grace
         period, placement and tags for a service with the CODE_DEPLOY controller (ECS API reference,
         UpdateService); network configuration, platform version and load balancers change through a
-        CodeDeploy deployment, which the deployment trigger runs with the new values.
+        CodeDeploy deployment, which the deployment trigger runs with the new values. DescribeServices
+        answers them as the PRIMARY task set has them, so they render from ``PinnedService``
+        (handlers/pinned_service.py), which holds the lookup's answer from when the service was created.
         """
+        pinned = CustomResource(
+            self,
+            "PinnedService",
+            service_token=self._service_token,
+            resource_type=PINNED_SERVICE_TYPE,
+            properties={
+                **self._identity,
+                "Candidate": {key: self.attribute(key) for key in pinned_service.PINNED_KEYS},
+            },
+            service_timeout=LOOKUP_SERVICE_TIMEOUT,
+        )
+        self.pinned_service = pinned
         resource = _l1(service)
         resource.add_property_override(
             "NetworkConfiguration.AwsvpcConfiguration",
             {
-                "Subnets": Fn.split(",", self.attribute("Subnets")),
-                "SecurityGroups": Fn.split(",", self.attribute("SecurityGroups")),
-                "AssignPublicIp": self.attribute("AssignPublicIp"),
+                "Subnets": Fn.split(",", pinned.get_att_string("Subnets")),
+                "SecurityGroups": Fn.split(",", pinned.get_att_string("SecurityGroups")),
+                "AssignPublicIp": pinned.get_att_string("AssignPublicIp"),
             },
         )
-        resource.add_property_override("PlatformVersion", self.attribute("PlatformVersion"))
-        resource.add_property_override("LoadBalancers.0.ContainerName", self.attribute("ContainerName"))
-        resource.add_property_override("LoadBalancers.0.ContainerPort", self.attribute("ContainerPort"))
-        resource.add_property_override("LoadBalancers.0.TargetGroupArn", self.attribute("ServiceTargetGroupArn"))
+        resource.add_property_override("PlatformVersion", pinned.get_att_string("PlatformVersion"))
+        for key, attribute in (
+            ("ContainerName", "ContainerName"),
+            ("ContainerPort", "ContainerPort"),
+            ("TargetGroupArn", "ServiceTargetGroupArn"),
+        ):
+            resource.add_property_override(f"LoadBalancers.0.{key}", pinned.get_att_string(attribute))
 
     def pin_native_service(self, service: ecs.FargateService) -> None:
         """ECS swaps the service's primary and alternate target groups with every deployment: keep its choice."""

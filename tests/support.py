@@ -189,8 +189,10 @@ def hook_function(
 
 def as_first_created(template: Template, value: Any) -> Any:
     """``value`` (a resolved property) as the first create renders it: the live-state lookup answers a new
-    service with the template's own values (blue for production, the configured network and count)."""
+    service with the template's own values (blue for production, the configured network and count), and the
+    pinned service a CODE_DEPLOY service's with the lookup's answer (its Candidate)."""
     lookups = {k: r["Properties"] for k, r in resources_of_type(template, "Custom::BlueGreenEcsLiveState").items()}
+    pinned = {k: r["Properties"] for k, r in resources_of_type(template, "Custom::BlueGreenEcsPinnedService").items()}
 
     def answer(logical: str, attribute: str) -> Any:
         props = lookups[logical]
@@ -211,10 +213,14 @@ def as_first_created(template: Template, value: Any) -> Any:
             return item
         if len(item) == 1:
             ((key, argument),) = item.items()
+            if key == "Fn::GetAtt" and argument[0] in pinned:
+                return walk(pinned[argument[0]]["Candidate"][argument[1]])
             if key == "Fn::GetAtt" and argument[0] in lookups:
                 return answer(argument[0], argument[1])
             if key == "Fn::Split" and isinstance(argument[1], dict) and "Fn::GetAtt" in argument[1]:
                 target = argument[1]["Fn::GetAtt"]
+                if target[0] in pinned:
+                    target = pinned[target[0]]["Candidate"][target[1]]["Fn::GetAtt"]
                 if target[0] in lookups:
                     return answer(target[0], target[1])
         return {key: walk(x) for key, x in item.items()}

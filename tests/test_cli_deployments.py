@@ -1,18 +1,32 @@
-"""status, approve, rollback and watch against botocore's Stubber (the real API models)."""
+"""status, approve, rollback and watch against botocore's Stubber (the real API models).
+
+Whom the rollback tests trust: the answers' shapes to botocore's models; which statuses exist to the same models and
+which are in flight to the ECS Developer Guide; how a CodeDeploy rollback links the two deployments to the
+CodeDeploy API Reference (RollbackInfo); the ALARM_ACTIVE message and the rollback messages to CodeDeploy's output
+recorded in public repositories (AWS documents neither). ECS's rollback and status reasons are the tests' own words.
+"""
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.stub import Stubber
 
 from blue_green_ecs.cli import deployments, next_step
 from blue_green_ecs.cli.deployments import NOT_SUCCEEDED, NOTHING_TO_DO, Target, resolve, watch
+from blue_green_ecs.handlers.rollback_reason import alarm_names
+
+from .simulator import clients as simulated
+from .simulator.aws import Aws
+from .simulator.cloudformation import Stack
+from .simulator.resources import Handlers
 
 SERVICE_ARN = "arn:aws:ecs:us-east-1:111111111111:service/shop-cluster/shop-web"
 ECS_DEPLOYMENT = "arn:aws:ecs:us-east-1:111111111111:service-deployment/shop-cluster/shop-web/dep1"
@@ -184,28 +198,19 @@ def test_status_shows_traffic_split_hooks_and_alarms(clients: Clients) -> None:
 
 
 def test_watch_prints_plain_lines_and_exits_3_when_the_deployment_rolled_back(clients: Clients) -> None:
-    # given an ECS-native deployment in progress, then gone from the active list, ended in ROLLBACK_SUCCESSFUL
+    # given an ECS-native deployment in progress, then ended in ROLLBACK_SUCCESSFUL
     stub = clients.stubs["ecs"]
-    active = {"cluster": "shop-cluster", "service": "shop-web", "status": deployments.ECS_ACTIVE}
-    stub.add_response(
-        "list_service_deployments", {"serviceDeployments": [{"serviceDeploymentArn": ECS_DEPLOYMENT}]}, active
-    )
-    stub.add_response(
-        "describe_service_deployments",
-        {"serviceDeployments": [{"status": "IN_PROGRESS", "lifecycleStage": "BAKE_TIME"}]},
-        {"serviceDeploymentArns": [ECS_DEPLOYMENT]},
-    )
-    stub.add_response("list_service_deployments", {"serviceDeployments": []}, active)
     stub.add_response(
         "list_service_deployments",
-        {"serviceDeployments": [{"serviceDeploymentArn": ECS_DEPLOYMENT}]},
-        {"cluster": "shop-cluster", "service": "shop-web"},
+        {"serviceDeployments": [{"serviceDeploymentArn": ECS_DEPLOYMENT, "status": "IN_PROGRESS"}]},
+        {"cluster": "shop-cluster", "service": "shop-web", "status": deployments.ECS_ACTIVE},
     )
-    stub.add_response(
-        "describe_service_deployments",
-        {"serviceDeployments": [{"status": "ROLLBACK_SUCCESSFUL"}]},
-        {"serviceDeploymentArns": [ECS_DEPLOYMENT]},
-    )
+    for state in ({"status": "IN_PROGRESS", "lifecycleStage": "BAKE_TIME"}, {"status": "ROLLBACK_SUCCESSFUL"}):
+        stub.add_response(
+            "describe_service_deployments",
+            {"serviceDeployments": [{"serviceDeploymentArn": ECS_DEPLOYMENT, **state}]},
+            {"serviceDeploymentArns": [ECS_DEPLOYMENT]},
+        )
     out = io.StringIO()
     # when watched (not a terminal) / then plain lines and exit code 3
     assert watch(clients, ECS, out=out, sleep=lambda _: None) == NOT_SUCCEEDED
@@ -452,7 +457,7 @@ def test_ecs_native_status_shows_when_a_hook_awaiting_action_times_out(clients: 
 
 
 def test_watch_does_not_reprint_a_countdown_alone(clients: Clients) -> None:
-    # given the same bake seen twice, 10 s apart, then the deployment gone and SUCCESSFUL
+    # given the same bake seen twice, 10 s apart, then the deployment SUCCESSFUL
     bake = {
         "status": "IN_PROGRESS",
         "lifecycleStage": "BAKE_TIME",
@@ -460,23 +465,13 @@ def test_watch_does_not_reprint_a_countdown_alone(clients: Clients) -> None:
         "deploymentConfiguration": ECS_CANARY,
     }
     _ecs_status(clients, bake)
-    _ecs_status(clients, bake)
     stub = clients.stubs["ecs"]
-    stub.add_response(
-        "list_service_deployments",
-        {"serviceDeployments": []},
-        {"cluster": "shop-cluster", "service": "shop-web", "status": deployments.ECS_ACTIVE},
-    )
-    stub.add_response(
-        "list_service_deployments",
-        {"serviceDeployments": [{"serviceDeploymentArn": ECS_DEPLOYMENT}]},
-        {"cluster": "shop-cluster", "service": "shop-web"},
-    )
-    stub.add_response(
-        "describe_service_deployments",
-        {"serviceDeployments": [{"status": "SUCCESSFUL"}]},
-        {"serviceDeploymentArns": [ECS_DEPLOYMENT]},
-    )
+    for state in (bake, {"status": "SUCCESSFUL"}):
+        stub.add_response(
+            "describe_service_deployments",
+            {"serviceDeployments": [{"serviceDeploymentArn": ECS_DEPLOYMENT, **state}]},
+            {"serviceDeploymentArns": [ECS_DEPLOYMENT]},
+        )
     times = iter([T, T + timedelta(seconds=10), T + timedelta(seconds=20)])
     out = io.StringIO()
     # when watched / then the bake is printed once, with the time left when first seen
@@ -510,3 +505,334 @@ def test_durations_read_as_a_countdown(seconds: float, shown: str) -> None:
 )
 def test_the_next_weight_follows_the_steps_taken(kind: str, weight: float, expected: tuple[float, int] | None) -> None:
     assert next_step.next_weight(kind, 10.0, weight) == expected
+
+
+# ---- rollbacks (issue #25, items 2 and 3) -------------------------------------------------------------------------
+# Which ServiceDeployment statuses are in flight: the ECS Developer Guide, "View service history using Amazon ECS
+# service deployments" (stages Pending: PENDING; Ongoing: IN_PROGRESS, STOP_REQUESTED, ROLLBACK_REQUESTED,
+# ROLLBACK_IN_PROGRESS; Completed: SUCCESSFUL, STOPPED, ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED).
+ECS_IN_FLIGHT = ["PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"]
+ECS_LISTED_IN_FLIGHT = {"cluster": "shop-cluster", "service": "shop-web", "status": ECS_IN_FLIGHT}
+REVISION = "arn:aws:ecs:us-east-1:111111111111:service-revision/shop-cluster/shop-web/1485800978477494678"
+# CodeDeploy documents the code ALARM_ACTIVE, not its message: this is the message as CodeDeploy wrote it for two
+# alarms in a deployment's recorded GetDeployment answer (a public repository's evidence file; see docs/cli.md).
+TWO_ALARMS = (
+    "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the "
+    "affected deployments have been stopped. Activated alarms: <web-5xx> <web-compare>"
+)
+
+
+def _model_enum(service: str, shape: str) -> list[str]:
+    return list(botocore.session.get_session().get_service_model(service).shape_for(shape).enum)
+
+
+def test_every_ecs_service_deployment_status_is_in_flight_or_final_with_its_exit_code() -> None:
+    # given ECS's statuses (botocore's model of the API) / then each is in flight or ends watch with a code
+    assert deployments.ECS_ACTIVE == ECS_IN_FLIGHT
+    assert deployments.ECS_EXIT == {"SUCCESSFUL": 0, "STOPPED": 3, "ROLLBACK_SUCCESSFUL": 3, "ROLLBACK_FAILED": 4}
+    assert sorted([*deployments.ECS_ACTIVE, *deployments.ECS_EXIT]) == sorted(
+        _model_enum("ecs", "ServiceDeploymentStatus")
+    )
+
+
+def test_every_codedeploy_deployment_status_is_in_flight_or_final() -> None:
+    final = ["Succeeded", "Failed", "Stopped"]
+    assert sorted([*deployments.ACTIVE, *final]) == sorted(_model_enum("codedeploy", "DeploymentStatus"))
+
+
+def _ecs_listed(clients: Clients, status: str) -> None:
+    clients.stubs["ecs"].add_response(
+        "list_service_deployments",
+        {"serviceDeployments": [{"serviceDeploymentArn": ECS_DEPLOYMENT, "status": status}]},
+        ECS_LISTED_IN_FLIGHT,
+    )
+
+
+def _ecs_described(clients: Clients, deployment: dict[str, Any]) -> None:
+    clients.stubs["ecs"].add_response(
+        "describe_service_deployments",
+        {"serviceDeployments": [{"serviceDeploymentArn": ECS_DEPLOYMENT, **deployment}]},
+        {"serviceDeploymentArns": [ECS_DEPLOYMENT]},
+    )
+
+
+# The reason's wording is the test's own: ECS documents the field ("For example, the circuit breaker initiated the
+# rollback operation"), not its text.
+ROLLING_BACK = {
+    "status": "ROLLBACK_IN_PROGRESS",
+    "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT",
+    "updatedAt": T,
+    "deploymentConfiguration": ECS_CANARY,
+    "targetServiceRevision": {"requestedProductionTrafficWeight": 10.0},
+    "rollback": {"reason": "alarm web-5xx is in ALARM", "startedAt": T, "serviceRevisionArn": REVISION},
+    "alarms": {"status": "TRIGGERED", "alarmNames": ["web-5xx"], "triggeredAlarmNames": ["web-5xx"]},
+}
+
+
+def test_ecs_native_status_shows_a_rollback_in_progress(clients: Clients) -> None:
+    # given a service deployment rolling back (ECS lists it among those in flight)
+    _ecs_listed(clients, "ROLLBACK_IN_PROGRESS")
+    _ecs_described(clients, ROLLING_BACK)
+    # when asked / then the rollback, its reason and the revision it restores, and no next traffic step
+    lines, state = deployments.status(clients, ECS, now=_at(timedelta(seconds=30)))
+    assert state == "ROLLBACK_IN_PROGRESS"
+    assert lines == [
+        "deployment dep1: ROLLBACK_IN_PROGRESS",
+        "  stage: PRODUCTION_TRAFFIC_SHIFT",
+        "  rolling back to service revision 1485800978477494678: alarm web-5xx is in ALARM",
+        "  alarms: TRIGGERED (triggered: web-5xx)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "said"),
+    [
+        ("ROLLBACK_REQUESTED", "is already rolling back (ROLLBACK_REQUESTED)"),
+        ("ROLLBACK_IN_PROGRESS", "is already rolling back (ROLLBACK_IN_PROGRESS)"),
+        # "STOP_REQUESTED - The service deployment continues to stop." (ECS Developer Guide, Stopping Amazon ECS
+        # service deployments)
+        ("STOP_REQUESTED", "is already being stopped (STOP_REQUESTED): ECS would only go on stopping it"),
+    ],
+)
+def test_ecs_native_rollback_during_a_rollback_or_a_stop_says_so(clients: Clients, state: str, said: str) -> None:
+    _ecs_listed(clients, state)
+    with pytest.raises(deployments.CliError) as error:
+        deployments.rollback(clients, ECS)
+    assert (str(error.value), error.value.exit_code) == (f"Nothing to roll back: deployment dep1 {said}.", 2)
+
+
+@pytest.mark.parametrize(
+    ("final", "code"), [("SUCCESSFUL", 0), ("STOPPED", 3), ("ROLLBACK_SUCCESSFUL", 3), ("ROLLBACK_FAILED", 4)]
+)
+def test_ecs_native_watch_ends_on_every_final_status_with_its_exit_code(
+    clients: Clients, final: str, code: int
+) -> None:
+    # given a deployment in progress, then rolling back, then in a final status
+    _ecs_listed(clients, "IN_PROGRESS")
+    _ecs_described(clients, {"status": "IN_PROGRESS", "lifecycleStage": "SCALE_UP"})
+    _ecs_described(clients, {"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "SCALE_UP"})
+    _ecs_described(clients, {"status": final, "lifecycleStage": "SCALE_UP"})
+    out = io.StringIO()
+    # when watched / then it follows that deployment to its end
+    assert watch(clients, ECS, out=out, sleep=lambda _: None) == code
+    assert out.getvalue().splitlines()[-2:] == [f"deployment dep1: {final}", "  stage: SCALE_UP"]
+
+
+def test_ecs_native_watch_reports_a_failed_rollback_with_its_reason(clients: Clients) -> None:
+    _ecs_listed(clients, "ROLLBACK_IN_PROGRESS")
+    _ecs_described(clients, ROLLING_BACK)
+    failed = {
+        **ROLLING_BACK,
+        "status": "ROLLBACK_FAILED",
+        "statusReason": "tasks of the service revision failed to start",  # the test's own wording
+        "lifecycleStage": "CLEAN_UP",
+    }
+    _ecs_described(clients, failed)
+    out = io.StringIO()
+    assert watch(clients, ECS, out=out, sleep=lambda _: None, now=_at(timedelta(seconds=30))) == 4
+    assert out.getvalue().split("\n")[4:] == [
+        "deployment dep1: ROLLBACK_FAILED",
+        "  stage: CLEAN_UP",
+        "  reason: tasks of the service revision failed to start",
+        "  rollback to service revision 1485800978477494678 failed: alarm web-5xx is in ALARM",
+        "  alarms: TRIGGERED (triggered: web-5xx)",
+        "",
+    ]
+
+
+def _codedeploy_targets(clients: Clients, deployment: str) -> None:
+    """``status``'s calls after GetDeployment, for a deployment without targets yet and a group without alarms."""
+    cd = clients.stubs["codedeploy"]
+    cd.add_response("list_deployment_targets", {"targetIds": []}, {"deploymentId": deployment})
+    cd.add_response("get_deployment_group", {"deploymentGroupInfo": {}}, GROUP)
+
+
+def _got(clients: Clients, info: dict[str, Any]) -> None:
+    clients.stubs["codedeploy"].add_response(
+        "get_deployment", {"deploymentInfo": info}, {"deploymentId": info["deploymentId"]}
+    )
+
+
+# GetDeployment's answers around a rollback by alarm: the stopped deployment names its rollback deployment and the
+# rollback its trigger (CodeDeploy API Reference, RollbackInfo; the messages as CodeDeploy wrote them, see above).
+STOPPED_D1 = {
+    "deploymentId": "d-1",
+    "status": "Stopped",
+    "errorInformation": {"code": "ALARM_ACTIVE", "message": TWO_ALARMS},
+    "rollbackInfo": {
+        "rollbackDeploymentId": "d-2",
+        "rollbackMessage": "Deployment d-1 terminated. Automatic rollback is triggered with a DeploymentId d-2.",
+    },
+}
+
+
+def _rollback_d2(status: str) -> dict[str, Any]:
+    return {
+        "deploymentId": "d-2",
+        "status": status,
+        "rollbackInfo": {
+            "rollbackTriggeringDeploymentId": "d-1",
+            "rollbackMessage": "Deployment d-2 is triggered to roll back deployment d-1.",
+        },
+    }
+
+
+def test_codedeploy_watch_follows_the_rollback_and_reports_the_watched_deployment_rolled_back(
+    clients: Clients,
+) -> None:
+    # given d-1 in progress, then stopped by two alarms while its rollback d-2 runs, then d-2 succeeded
+    _active(clients, "d-1")
+    _codedeploy_targets(clients, "d-1")
+    _got(clients, STOPPED_D1)
+    _got(clients, _rollback_d2("InProgress"))
+    _codedeploy_targets(clients, "d-2")
+    _got(clients, STOPPED_D1)
+    _got(clients, _rollback_d2("Succeeded"))
+    out = io.StringIO()
+    # when watched / then d-1's outcome: rolled back (exit 3), why, and the rollback's id and outcome
+    assert watch(clients, CODEDEPLOY, out=out, sleep=lambda _: None) == 3
+    assert out.getvalue() == (
+        "deployment d-1: InProgress\n"
+        "deployment d-1: Stopped\n"
+        "  reason: ALARM_ACTIVE (activated alarms: web-5xx, web-compare)\n"
+        "  rollback: deployment d-2 InProgress\n"
+        "deployment d-1: Stopped\n"
+        "  reason: ALARM_ACTIVE (activated alarms: web-5xx, web-compare)\n"
+        "  rollback: deployment d-2 Succeeded\n"
+    )
+
+
+def _listed(clients: Clients, deployment: str) -> None:
+    clients.stubs["codedeploy"].add_response(
+        "list_deployments", {"deployments": [deployment]}, {**GROUP, "includeOnlyStatuses": deployments.ACTIVE}
+    )
+
+
+def test_codedeploy_watch_started_during_a_rollback_reports_the_deployment_it_rolls_back(clients: Clients) -> None:
+    # given the group's active deployment is d-2, the rollback of d-1, which then fails
+    _listed(clients, "d-2")
+    _got(clients, _rollback_d2("InProgress"))
+    _got(clients, STOPPED_D1)
+    _codedeploy_targets(clients, "d-2")
+    _got(clients, STOPPED_D1)
+    failed = {**_rollback_d2("Failed"), "errorInformation": {"code": "ECS_UPDATE_ERROR", "message": "no capacity"}}
+    _got(clients, failed)
+    out = io.StringIO()
+    # when watched / then d-1's outcome, the rollback's failure and exit code 4
+    assert watch(clients, CODEDEPLOY, out=out, sleep=lambda _: None) == 4
+    assert out.getvalue() == (
+        "deployment d-1: Stopped\n"
+        "  reason: ALARM_ACTIVE (activated alarms: web-5xx, web-compare)\n"
+        "  rollback: deployment d-2 InProgress\n"
+        "deployment d-1: Stopped\n"
+        "  reason: ALARM_ACTIVE (activated alarms: web-5xx, web-compare)\n"
+        "  rollback: deployment d-2 Failed\n"
+        "    reason: ECS_UPDATE_ERROR: no capacity\n"
+    )
+
+
+def test_codedeploy_status_and_rollback_during_a_rollback_name_the_deployment_rolled_back(clients: Clients) -> None:
+    # given the group's active deployment is d-2, the rollback of d-1
+    _listed(clients, "d-2")
+    _got(clients, _rollback_d2("InProgress"))
+    _codedeploy_targets(clients, "d-2")
+    _listed(clients, "d-2")
+    _got(clients, _rollback_d2("InProgress"))
+    # when asked / then status says what it rolls back and rollback refuses to stop the rollback
+    lines, _ = deployments.status(clients, CODEDEPLOY)
+    assert lines == ["deployment d-2: InProgress (rollback of deployment d-1)"]
+    with pytest.raises(deployments.CliError) as error:
+        deployments.rollback(clients, CODEDEPLOY)
+    assert (str(error.value), error.value.exit_code) == (
+        "Nothing to roll back: deployment d-2 is already rolling back deployment d-1.",
+        2,
+    )
+
+
+def _simulated_group_stack() -> Stack:
+    """The lifecycle simulator with a CODE_DEPLOY service in blue and its deployment group: canary 10% for 5
+    minutes, two rollback alarms (no synthesis: a hand-written template of the resources CodeDeploy uses)."""
+    stack = Stack(Handlers(aws := Aws(), simulated.ecs(aws)), lambda *_: ("SUCCESS", "", "custom-1", {}))
+    service = {
+        "Cluster": {"Ref": "Cluster"},
+        "DeploymentController": {"Type": "CODE_DEPLOY"},
+        "DesiredCount": 2,
+        "TaskDefinition": "web",
+        "LoadBalancers": [{"ContainerName": "web", "ContainerPort": 80, "TargetGroupArn": {"Ref": "Blue"}}],
+        "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-a"], "SecurityGroups": ["sg-a"]}},
+    }
+    pair = {
+        "TargetGroups": [{"Name": {"Fn::GetAtt": [x, "TargetGroupName"]}} for x in ("Blue", "Green")],
+        "ProdTrafficRoute": {"ListenerArns": [{"Ref": "Prod"}]},
+    }
+    group = {
+        "ApplicationName": {"Ref": "Application"},
+        "DeploymentConfigName": "CodeDeployDefault.ECSCanary10Percent5Minutes",
+        "ECSServices": [{"ClusterName": {"Ref": "Cluster"}, "ServiceName": {"Fn::GetAtt": ["Service", "Name"]}}],
+        "LoadBalancerInfo": {"TargetGroupPairInfoList": [pair]},
+        "AlarmConfiguration": {"Enabled": True, "Alarms": [{"Name": "web-5xx"}, {"Name": "web-compare"}]},
+    }
+    listener = {
+        "LoadBalancerArn": {"Ref": "Lb"},
+        "Port": 80,
+        "DefaultActions": [{"Type": "forward", "TargetGroupArn": {"Ref": "Blue"}}],
+    }
+    resources = {
+        "Cluster": {"Type": "AWS::ECS::Cluster"},
+        "Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer"},
+        "Blue": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"Port": 80}},
+        "Green": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"Port": 80}},
+        "Prod": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": listener},
+        "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "web"}},
+        "Service": {"Type": "AWS::ECS::Service", "DependsOn": ["Prod", "TaskDefinition"], "Properties": service},
+        "Application": {"Type": "AWS::CodeDeploy::Application", "Properties": {"ComputePlatform": "ECS"}},
+        "Group": {"Type": "AWS::CodeDeploy::DeploymentGroup", "Properties": group},
+    }
+    assert stack.deploy({"Resources": resources}) == "CREATE_COMPLETE", stack.reason
+    return stack
+
+
+def test_the_simulator_names_two_alarms_as_codedeploy_does_and_watch_reads_both(clients: Clients) -> None:
+    # given the simulator's CodeDeploy in the canary step of a deployment
+    stack = _simulated_group_stack()
+    aws = stack.handlers.aws
+    [(application, group)] = aws.groups
+    codedeploy = simulated.codedeploy_client(aws)
+    appspec = {"Resources": [{"TargetService": {"Properties": {"TaskDefinition": "web:2", "LoadBalancerInfo": {
+        "ContainerName": "web", "ContainerPort": 80}}}}]}  # fmt: skip
+    revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(appspec)}}
+    deployment = codedeploy.create_deployment(applicationName=application, deploymentGroupName=group, revision=revision)
+    aws.advance(60)
+    in_progress = codedeploy.get_deployment(deploymentId=deployment["deploymentId"])["deploymentInfo"]
+    # when both alarms go off
+    aws.alarming |= {"web-5xx", "web-compare"}
+    aws.advance(15)
+    stopped = codedeploy.get_deployment(deploymentId=deployment["deploymentId"])["deploymentInfo"]
+    rollback = stopped["rollbackInfo"]["rollbackDeploymentId"]
+    restored = codedeploy.get_deployment(deploymentId=rollback)["deploymentInfo"]
+    # then its message names them as CodeDeploy does, each in its own brackets, and the alarm names are read back
+    message = stopped["errorInformation"]["message"]
+    assert message.endswith("Activated alarms: <web-5xx> <web-compare>")
+    assert alarm_names(message) == ["web-5xx", "web-compare"]
+    # and watch, given the simulator's answers, reports the rollback with both alarms
+    target = Target("codedeploy", application=application, group=group)
+    stub = clients.stubs["codedeploy"]
+    names = {"applicationName": application, "deploymentGroupName": group}
+    stub.add_response(
+        "list_deployments",
+        {"deployments": [in_progress["deploymentId"]]},
+        {**names, "includeOnlyStatuses": deployments.ACTIVE},
+    )
+    for info in (in_progress, stopped, restored):
+        stub.add_response("get_deployment", {"deploymentInfo": info}, {"deploymentId": info["deploymentId"]})
+        if info is in_progress:
+            stub.add_response("list_deployment_targets", {"targetIds": []}, {"deploymentId": info["deploymentId"]})
+            stub.add_response("get_deployment_group", {"deploymentGroupInfo": {}}, names)
+    out = io.StringIO()
+    assert watch(clients, target, out=out, sleep=lambda _: None) == NOT_SUCCEEDED
+    assert out.getvalue().split("\n")[-4:] == [
+        f"deployment {stopped['deploymentId']}: Stopped",
+        "  reason: ALARM_ACTIVE (activated alarms: web-5xx, web-compare)",
+        f"  rollback: deployment {rollback} Succeeded",
+        "",
+    ]

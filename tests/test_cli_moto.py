@@ -7,7 +7,8 @@ another group's deployment is not it.
 moto gaps, kept on the Stubber tests: CodeDeploy's ContinueDeployment, StopDeployment, ListDeploymentTargets,
 BatchGetDeploymentTargets and GetDeploymentConfig (not in moto's codedeploy responses.py), so approving, rolling
 back and showing a deployment in flight; GetDeploymentGroup's alarmConfiguration (moto answers ``{}``: "TODO" in
-its responses.py); every deployment status after Created; ECS's ListServiceDeployments,
+its responses.py); every deployment status after Created, and GetDeployment's rollbackInfo (not in its
+DeploymentInfo), so watching a rollback; ECS's ListServiceDeployments,
 DescribeServiceDeployments and StopServiceDeployment (the ECS-native engine's commands); and CloudFormation's
 DescribeStackResources (``resolve``), as moto's cloudformation needs its own extra, which the dev extra does not
 install.

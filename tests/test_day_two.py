@@ -212,6 +212,81 @@ def test_network_change_of_a_code_deploy_service_completes_as_a_deployment(sim: 
     assert production_colour(sim) == "Blue"
 
 
+# ---- issue #25: DescribeServices follows the PRIMARY task set; the template keeps what CloudFormation applied ------
+
+
+def created_with(sim: World) -> tuple[object, ...]:
+    """What CloudFormation created (or last updated) the ACTIVE service with: its load balancer entry, network,
+    platform version (DescribeServices answers the PRIMARY task set's instead: simulator/aws.py)."""
+    [service] = [s for s in sim.aws.services.values() if s.status == "ACTIVE"]
+    return copy.deepcopy((service.load_balancers, service.network, service.platform_version))
+
+
+@pytest.mark.parametrize("deployments", range(4))
+def test_a_code_deploy_service_update_after_deployments_writes_what_cloudformation_applied(
+    sim: World, deployments: int
+) -> None:
+    # given a CODE_DEPLOY service after 0-3 deployments: after an odd number DescribeServices names green
+    created(sim, "CODE_DEPLOY", deployments=deployments)
+    before = created_with(sim)
+    image = f"{IMAGE}:{deployments}" if deployments else f"{IMAGE}:1.27"
+    # when an update changes the service (UpdateService takes a grace period under CODE_DEPLOY) and runs the lookup
+    apply(sim, template("CODE_DEPLOY", "grace_period", image=image))
+    # then its load balancers, network and platform version are written as before (ECS refuses any change of them)
+    assert created_with(sim) == before
+    assert production_colour(sim) == ("Green" if deployments % 2 else "Blue")
+
+
+def test_a_network_deployed_by_the_appspec_is_not_written_to_the_service_afterwards(sim: World) -> None:
+    # given a CODE_DEPLOY service after one deployment, whose new subnets the next deployment carried (the PRIMARY
+    # task set's, so DescribeServices' too)
+    created(sim, "CODE_DEPLOY", deployments=1)
+    before = created_with(sim)
+    apply(sim, template("CODE_DEPLOY", "subnets", image=f"{IMAGE}:1"))
+    [service] = sim.aws.services.values()
+    assert service.describe()["networkConfiguration"] != before[1]
+    # when later updates change the service, with the new subnets and back to the old ones
+    apply(sim, template("CODE_DEPLOY", "subnets+grace_period", image=f"{IMAGE}:1"))
+    apply(sim, template("CODE_DEPLOY", "grace_period", image=f"{IMAGE}:1"))
+    # then the service keeps what it was created with; the tasks run in the subnets configured last
+    assert created_with(sim) == before
+    assert service.describe()["networkConfiguration"] == before[1]
+    assert production_colour(sim) == "Green"
+
+
+def test_a_replacement_service_keeps_its_own_creation_values_after_its_deployments(sim: World) -> None:
+    # given a replacement service created after one deployment, in green (where production was)
+    created(sim, "CODE_DEPLOY", deployments=1)
+    apply(sim, template("CODE_DEPLOY", "service_name", image=f"{IMAGE}:1"))
+    before = created_with(sim)
+    # when it deploys (production, and DescribeServices, move to blue) and an update then changes it
+    apply(sim, template("CODE_DEPLOY", "service_name", image=f"{IMAGE}:2"))
+    apply(sim, template("CODE_DEPLOY", "service_name+grace_period", image=f"{IMAGE}:2"))
+    # then it is written as it was created, in green
+    assert created_with(sim) == before
+    assert before[0] == [
+        {"targetGroupArn": sim.target_group("Web", "Green"), "containerName": "web", "containerPort": "80"}
+    ]
+    assert production_colour(sim) == "Blue"
+
+
+def test_a_replacement_rolled_back_leaves_the_running_service_as_it_was_created(sim: World) -> None:
+    # given a service after one deployment, and an update replacing it that fails after the new service exists
+    created(sim, "CODE_DEPLOY", deployments=1)
+    before = created_with(sim)
+    service = sim.logical("WebService")
+    assert service is not None
+    status = sim.stack.deploy(failing_after(template("CODE_DEPLOY", "service_name", image=f"{IMAGE}:1"), service))
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    sim.check()
+    # when the next update changes the old service (CloudFormation put the lookup back as it was, and deleted the
+    # one the failed update answered)
+    apply(sim, template("CODE_DEPLOY", "grace_period", image=f"{IMAGE}:1"))
+    # then it is written as it was created
+    assert created_with(sim) == before
+    assert production_colour(sim) == "Green"
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_stack_update_keeps_the_task_count_scaling_set(sim: World, engine: str) -> None:
     # given a stack after one deployment whose service autoscaling scaled out to 5 tasks

@@ -255,11 +255,11 @@ def test_tags_changed_in_the_app_ask_the_lookup_first_and_keep_production(sim: W
     assert fingerprint["ProdListener"]["tags"] == [{"key": "team", "value": TAG_VALUE}]
     apply(sim, tagged, "CREATE_COMPLETE")
     apply(sim, template(engine, "tagged", image=f"{IMAGE}:1"))
-    lookups = len([x for x in sim.requests if x["LogicalResourceId"].startswith("WebLiveState")])
+    lookups = len([x for x in sim.requests if x["ResourceType"] == "Custom::BlueGreenEcsLiveState"])
     # when the app's tag changes
     apply(sim, retagged(template(engine, "tagged", image=f"{IMAGE}:1"), "simulated-tag-value-1"))
     # then the lookup was asked first, and production stays on green
-    assert len([x for x in sim.requests if x["LogicalResourceId"].startswith("WebLiveState")]) == lookups + 1
+    assert len([x for x in sim.requests if x["ResourceType"] == "Custom::BlueGreenEcsLiveState"]) == lookups + 1
     assert production_colour(sim) == "Green"
     listener = resource_id(sim, "WebProdListener")
     assert sim.stack.resource_tags[listener] == {"team": "simulated-tag-value-1"}
@@ -280,7 +280,11 @@ def test_the_lookup_and_the_trigger_set_their_service_timeouts() -> None:
         for resource in resources.values()
         if resource["Type"].startswith("Custom::BlueGreenEcs")
     }
-    assert timeouts == {"Custom::BlueGreenEcsLiveState": "900", "Custom::BlueGreenEcsDeployment": "3600"}
+    assert timeouts == {
+        "Custom::BlueGreenEcsLiveState": "900",
+        "Custom::BlueGreenEcsPinnedService": "900",
+        "Custom::BlueGreenEcsDeployment": "3600",
+    }
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -7,6 +7,7 @@ again whenever CloudFormation would write a listener, a rule or the service.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Duration, Stack
@@ -15,7 +16,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from blue_green_ecs import BlueGreenFargateService, DeploymentEngine
-from blue_green_ecs.live_lookup import RESOURCE_TYPE
+from blue_green_ecs.live_lookup import PINNED_SERVICE_TYPE, RESOURCE_TYPE
 from blue_green_ecs.provider import WAITER_TIMEOUT_SECONDS, Provider, waiter_definition
 
 from .configurations import CERTIFICATE_ARN, IMAGE
@@ -28,6 +29,13 @@ def _get_att(stack: Stack, service: BlueGreenFargateService, attribute: str) -> 
     return {"Fn::GetAtt": [logical_id(stack, engine.live_state.resource), attribute]}
 
 
+def _pinned(stack: Stack, service: BlueGreenFargateService, attribute: str) -> dict[str, Any]:
+    assert service.code_deploy is not None
+    pinned = service.code_deploy.live_state.pinned_service
+    assert pinned is not None
+    return {"Fn::GetAtt": [logical_id(stack, pinned), attribute]}
+
+
 def test_codedeploy_listeners_and_service_render_from_the_lookup(sample: Synthesized) -> None:
     stack, web, template = sample.stack, sample.service, sample.template
     listeners = resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener")
@@ -38,20 +46,44 @@ def test_codedeploy_listeners_and_service_render_from_the_lookup(sample: Synthes
     _, service = only(template, "AWS::ECS::Service")
     properties = service["Properties"]
     assert properties["DesiredCount"] == _get_att(stack, web, "DesiredCount")
-    # What ECS refuses to update on a CODE_DEPLOY service stays as it runs; the AppSpec deploys changes.
+    # What ECS refuses to update on a CODE_DEPLOY service stays as CloudFormation created it (the pinned service
+    # holds it: DescribeServices answers the PRIMARY task set's); the AppSpec deploys changes.
     assert properties["NetworkConfiguration"]["AwsvpcConfiguration"] == {
-        "Subnets": {"Fn::Split": [",", _get_att(stack, web, "Subnets")]},
-        "SecurityGroups": {"Fn::Split": [",", _get_att(stack, web, "SecurityGroups")]},
-        "AssignPublicIp": _get_att(stack, web, "AssignPublicIp"),
+        "Subnets": {"Fn::Split": [",", _pinned(stack, web, "Subnets")]},
+        "SecurityGroups": {"Fn::Split": [",", _pinned(stack, web, "SecurityGroups")]},
+        "AssignPublicIp": _pinned(stack, web, "AssignPublicIp"),
     }
-    assert properties["PlatformVersion"] == _get_att(stack, web, "PlatformVersion")
+    assert properties["PlatformVersion"] == _pinned(stack, web, "PlatformVersion")
     assert properties["LoadBalancers"] == [
         {
-            "ContainerName": _get_att(stack, web, "ContainerName"),
-            "ContainerPort": _get_att(stack, web, "ContainerPort"),
-            "TargetGroupArn": _get_att(stack, web, "ServiceTargetGroupArn"),
+            "ContainerName": _pinned(stack, web, "ContainerName"),
+            "ContainerPort": _pinned(stack, web, "ContainerPort"),
+            "TargetGroupArn": _pinned(stack, web, "ServiceTargetGroupArn"),
         }
     ]
+
+
+def test_the_pinned_service_names_the_service_and_takes_the_lookups_answer(sample: Synthesized) -> None:
+    stack, web, template = sample.stack, sample.service, sample.template
+    _, lookup = only(template, RESOURCE_TYPE)
+    _, pinned = only(template, PINNED_SERVICE_TYPE)
+    keys = ("ServiceTargetGroupArn", "ContainerName", "ContainerPort", "Subnets", "SecurityGroups", "AssignPublicIp")
+    assert pinned["Properties"] == {
+        "ServiceToken": lookup["Properties"]["ServiceToken"],
+        "ServiceTimeout": "900",
+        "ClusterName": {"Ref": logical_id(stack, web.cluster)},
+        "ServiceName": "",
+        "BlueTargetGroupArn": {"Ref": logical_id(stack, web.blue_target_group)},
+        "GreenTargetGroupArn": {"Ref": logical_id(stack, web.green_target_group)},
+        "Candidate": {key: _get_att(stack, web, key) for key in (*keys, "PlatformVersion")},
+    }
+    # It waits for the lookup: the lookup's properties do not name it (the fingerprint holds the service's own
+    # properties, not those the engine renders, these among them)
+    assert _pinned(stack, web, "Subnets")["Fn::GetAtt"][0] not in json.dumps(lookup["Properties"])
+
+
+def test_an_ecs_native_service_has_no_pinned_service(sample_ecs: Synthesized) -> None:
+    assert resources_of_type(sample_ecs.template, PINNED_SERVICE_TYPE) == {}
 
 
 def test_the_lookup_finds_everything_without_naming_what_waits_for_it(sample: Synthesized) -> None:

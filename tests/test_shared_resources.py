@@ -33,19 +33,21 @@ def test_one_application_and_one_role_for_every_deployment_group(two_services: T
         assert group["Properties"]["ApplicationName"] == {"Ref": logical_id(stack, first.application)}
 
 
-def test_a_further_service_adds_one_resource_more_than_the_hand_written_l2_service(two_services: TwoServices) -> None:
+def test_a_further_service_adds_two_resources_more_than_the_hand_written_l2_service(two_services: TwoServices) -> None:
     resources = two_services.template.to_json()["Resources"]
     # Everything of the second service lives under its construct (id "Api"); what it shares is a
     # child of the stack, created by the first.
     added = Counter(r["Type"] for logical, r in resources.items() if logical.startswith("Api"))
     # benchmarks/l2_stack.py adds 20 per service (its own application and CodeDeploy role, no access
-    # logs, no trigger, nothing for day two); this adds 21 with access logs, the deployment trigger,
-    # the live-state lookup that keeps stack updates from undoing deployments, and the green-against-blue
-    # comparison alarm (the one more: compare_blue_green=False takes it out).
-    assert sum(added.values()) == 21
+    # logs, no trigger, nothing for day two); this adds 22 with access logs, the deployment trigger,
+    # the live-state lookup that keeps stack updates from undoing deployments and the pinned service that
+    # keeps them from rewriting what the service was created with, and the green-against-blue comparison
+    # alarm (compare_blue_green=False takes it out).
+    assert sum(added.values()) == 22
     assert added["AWS::CloudWatch::Alarm"] == 3
     assert added["Custom::BlueGreenEcsDeployment"] == 1
     assert added["Custom::BlueGreenEcsLiveState"] == 1
+    assert added["Custom::BlueGreenEcsPinnedService"] == 1
     for shared in ("AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::CodeDeploy::Application", "AWS::Lambda::Function"):
         assert added[shared] == 0, shared
     # The task role and the execution role stay per service: they carry the service's own permissions.

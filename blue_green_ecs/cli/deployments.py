@@ -23,16 +23,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..handlers import rollback_reason
 from . import access, next_step
 from .assembly import logical_prefix
 from .errors import CliError as CliError  # re-exported: callers catch deployments.CliError
-
-ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
-ECS_ACTIVE = ["PENDING", "IN_PROGRESS"]
-# Exit codes (docs/cli.md): 0 done, 1 error, 2 nothing to act on, 3 watched deployment did not succeed.
-NOTHING_TO_DO = 2
-NOT_SUCCEEDED = 3
-
+from .states import ACTIVE as ACTIVE
+from .states import ECS_ACTIVE as ECS_ACTIVE
+from .states import ECS_EXIT as ECS_EXIT
+from .states import ECS_ROLLING_BACK as ECS_ROLLING_BACK
+from .states import NOT_SUCCEEDED as NOT_SUCCEEDED
+from .states import NOTHING_TO_DO as NOTHING_TO_DO
+from .states import ROLLBACK_NOT_SUCCEEDED as ROLLBACK_NOT_SUCCEEDED
 
 Clock = Callable[[], datetime]
 
@@ -99,41 +100,83 @@ def _active_codedeploy(clients: Mapping[str, Any], target: Target) -> dict[str, 
     )["deployments"]
     if not ids:
         return None
-    info: dict[str, Any] = clients["codedeploy"].get_deployment(deploymentId=ids[0])["deploymentInfo"]
+    return _get_deployment(clients, ids[0])
+
+
+def _get_deployment(clients: Mapping[str, Any], deployment_id: str) -> dict[str, Any]:
+    info: dict[str, Any] = clients["codedeploy"].get_deployment(deploymentId=deployment_id)["deploymentInfo"]
     return info
 
 
-def _active_ecs(clients: Mapping[str, Any], target: Target) -> str | None:
-    arns = clients["ecs"].list_service_deployments(cluster=target.cluster, service=target.service, status=ECS_ACTIVE)[
-        "serviceDeployments"
-    ]
-    return str(arns[0]["serviceDeploymentArn"]) if arns else None
+def _rolls_back(info: Mapping[str, Any]) -> str | None:
+    """The deployment a CodeDeploy rollback deployment rolls back (``rollbackTriggeringDeploymentId``)."""
+    triggering = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+    return str(triggering) if triggering else None
 
 
-def status(clients: Mapping[str, Any], target: Target, *, now: Clock = utc_now) -> tuple[list[str], str | None]:
-    """Lines describing the current deployment, and its status (``None``: no deployment in flight).
+def _active_ecs(clients: Mapping[str, Any], target: Target) -> dict[str, Any] | None:
+    """The summary (ARN and status) of the service deployment in flight."""
+    summaries = clients["ecs"].list_service_deployments(
+        cluster=target.cluster, service=target.service, status=ECS_ACTIVE
+    )["serviceDeployments"]
+    return dict(summaries[0]) if summaries else None
 
-    The lines include the time to the next step (``next_step``), measured against ``now()``.
-    """
-    if target.engine == "ecs":
-        arn = _active_ecs(clients, target)
-        if arn is None:
-            return [f"ECS service {target.service} in cluster {target.cluster}: no deployment in progress"], None
-        [deployment] = clients["ecs"].describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"]
-        lines = [f"deployment {arn.rsplit('/', 1)[-1]}: {deployment.get('status')}"]
-        if deployment.get("lifecycleStage"):
-            lines.append(f"  stage: {deployment['lifecycleStage']}")
-        lines += next_step.ecs_lines(deployment, now())
-        alarms = deployment.get("alarms") or {}
-        if alarms:
-            triggered = ", ".join(alarms.get("triggeredAlarmNames") or []) or "none"
-            lines.append(f"  alarms: {alarms.get('status')} (triggered: {triggered})")
-        return lines, str(deployment.get("status"))
-    info = _active_codedeploy(clients, target)
-    if info is None:
-        return [f"deployment group {target.group}: no deployment in progress"], None
+
+def _ecs_deployment(clients: Mapping[str, Any], arn: str) -> dict[str, Any]:
+    found = clients["ecs"].describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"]
+    if not found:
+        raise CliError(f"ECS does not describe service deployment {arn} (DescribeServiceDeployments).")
+    deployment: dict[str, Any] = found[0]
+    return deployment
+
+
+def _tail(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _ecs_lines(deployment: Mapping[str, Any], now: datetime) -> list[str]:
+    """A service deployment: its status and stage, why, its rollback, what comes next while it rolls out, alarms."""
+    state = str(deployment.get("status"))
+    lines = [f"deployment {_tail(str(deployment.get('serviceDeploymentArn', '?')))}: {state}"]
+    if deployment.get("lifecycleStage"):
+        lines.append(f"  stage: {deployment['lifecycleStage']}")
+    if deployment.get("statusReason"):
+        lines.append(f"  reason: {deployment['statusReason']}")
+    rollback = deployment.get("rollback") or {}
+    if rollback:
+        revision = f"service revision {_tail(str(rollback.get('serviceRevisionArn') or '?'))}"
+        done = {
+            "ROLLBACK_SUCCESSFUL": f"rolled back to {revision}",
+            "ROLLBACK_FAILED": f"rollback to {revision} failed",
+        }
+        lines.append(f"  {done.get(state, f'rolling back to {revision}')}: {rollback.get('reason') or 'no reason'}")
+    if state in ("PENDING", "IN_PROGRESS"):
+        lines += next_step.ecs_lines(dict(deployment), now)
+    alarms = deployment.get("alarms") or {}
+    if alarms:
+        triggered = ", ".join(alarms.get("triggeredAlarmNames") or []) or "none"
+        lines.append(f"  alarms: {alarms.get('status')} (triggered: {triggered})")
+    return lines
+
+
+def _reason(info: Mapping[str, Any], indent: str = "  ") -> list[str]:
+    """Why a CodeDeploy deployment failed or stopped (``errorInformation``); for alarms, the alarms' names."""
+    error = info.get("errorInformation") or {}
+    code, message = error.get("code"), str(error.get("message") or "")
+    if not code and not message:
+        return []
+    names = rollback_reason.alarm_names(message) if code == "ALARM_ACTIVE" else []
+    if names:
+        return [f"{indent}reason: ALARM_ACTIVE (activated alarms: {', '.join(names)})"]
+    return [f"{indent}reason: {code or 'no code'}: {message or 'no message'}"]
+
+
+def _codedeploy_lines(clients: Mapping[str, Any], target: Target, info: Mapping[str, Any], now: datetime) -> list[str]:
+    """A CodeDeploy deployment in flight: task sets, lifecycle events, the next step, the group's alarms."""
     deployment_id = info["deploymentId"]
-    lines = [f"deployment {deployment_id}: {info['status']}"]
+    rolled_back = _rolls_back(info)
+    of = f" (rollback of deployment {rolled_back})" if rolled_back else ""
+    lines = [f"deployment {deployment_id}: {info['status']}{of}"]
     codedeploy = clients["codedeploy"]
     targets = codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", [])
     if targets:
@@ -151,7 +194,7 @@ def status(clients: Mapping[str, Any], target: Target, *, now: Clock = utc_now) 
             if next_step.shifting(ecs_target) and info.get("deploymentConfigName"):
                 config = codedeploy.get_deployment_config(deploymentConfigName=info["deploymentConfigName"])
                 routing = next_step.codedeploy_routing(config.get("deploymentConfigInfo") or {})
-            upcoming = next_step.codedeploy_next(info, ecs_target, routing, now())
+            upcoming = next_step.codedeploy_next(dict(info), ecs_target, routing, now)
             if upcoming is not None:
                 lines.append(upcoming)
     if info["status"] == "Ready":
@@ -163,7 +206,31 @@ def status(clients: Mapping[str, Any], target: Target, *, now: Clock = utc_now) 
         alarms = clients["cloudwatch"].describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
         for alarm in [*alarms.get("MetricAlarms", []), *alarms.get("CompositeAlarms", [])]:
             lines.append(f"  alarm {alarm['AlarmName']}: {alarm['StateValue']}")
-    return lines, str(info["status"])
+    return lines
+
+
+def _idle(target: Target) -> str:
+    if target.engine == "ecs":
+        return f"ECS service {target.service} in cluster {target.cluster}: no deployment in progress"
+    return f"deployment group {target.group}: no deployment in progress"
+
+
+def status(clients: Mapping[str, Any], target: Target, *, now: Clock = utc_now) -> tuple[list[str], str | None]:
+    """Lines describing the current deployment, and its status (``None``: no deployment in flight).
+
+    The lines include the time to the next step (``next_step``), measured against ``now()``; a rollback in
+    flight says what it rolls back (CodeDeploy: a deployment of its own; ECS: the same service deployment).
+    """
+    if target.engine == "ecs":
+        summary = _active_ecs(clients, target)
+        if summary is None:
+            return [_idle(target)], None
+        deployment = _ecs_deployment(clients, str(summary["serviceDeploymentArn"]))
+        return _ecs_lines(deployment, now()), str(deployment.get("status"))
+    info = _active_codedeploy(clients, target)
+    if info is None:
+        return [_idle(target)], None
+    return _codedeploy_lines(clients, target, info, now()), str(info["status"])
 
 
 def approve(clients: Mapping[str, Any], target: Target) -> str:
@@ -181,16 +248,36 @@ def approve(clients: Mapping[str, Any], target: Target) -> str:
 
 
 def rollback(clients: Mapping[str, Any], target: Target) -> str:
-    """Stop the deployment in flight and roll back to the previous version."""
+    """Stop the deployment in flight and roll back to the previous version; a rollback in flight is left alone."""
     if target.engine == "ecs":
-        arn = _active_ecs(clients, target)
-        if arn is None:
+        summary = _active_ecs(clients, target)
+        if summary is None:
             raise CliError("Nothing to roll back: no deployment in progress.", NOTHING_TO_DO)
+        arn, state = str(summary["serviceDeploymentArn"]), summary.get("status")
+        if state in ECS_ROLLING_BACK:
+            raise CliError(
+                f"Nothing to roll back: deployment {_tail(arn)} is already rolling back ({state}).", NOTHING_TO_DO
+            )
+        if state == "STOP_REQUESTED":
+            # StopServiceDeployment in STOP_REQUESTED: "The service deployment continues to stop." (ECS Developer
+            # Guide, Stopping Amazon ECS service deployments)
+            raise CliError(
+                f"Nothing to roll back: deployment {_tail(arn)} is already being stopped (STOP_REQUESTED): ECS would "
+                "only go on stopping it.",
+                NOTHING_TO_DO,
+            )
         clients["ecs"].stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
-        return f"rolling back deployment {arn.rsplit('/', 1)[-1]}"
+        return f"rolling back deployment {_tail(arn)}"
     info = _active_codedeploy(clients, target)
     if info is None:
         raise CliError("Nothing to roll back: no deployment in progress.", NOTHING_TO_DO)
+    rolled_back = _rolls_back(info)
+    if rolled_back:
+        raise CliError(
+            f"Nothing to roll back: deployment {info['deploymentId']} is already rolling back deployment "
+            f"{rolled_back}.",
+            NOTHING_TO_DO,
+        )
     clients["codedeploy"].stop_deployment(deploymentId=info["deploymentId"], autoRollbackEnabled=True)
     return f"stopped deployment {info['deploymentId']} with rollback to the previous task set"
 
@@ -204,55 +291,98 @@ def watch(
     sleep: Callable[[float], None] = time.sleep,
     now: Clock = utc_now,
 ) -> int:
-    """Print the status until no deployment is in flight; a redrawn view on a terminal, plain lines otherwise.
+    """Follow the deployment in flight to its end and return how it ended (the exit codes of docs/cli.md).
 
-    Plain lines are printed again only when something other than a countdown changed.
+    The watched deployment is the one in flight when the watch starts (for a CodeDeploy rollback deployment,
+    the deployment it rolls back). Its outcome is the exit code: a CodeDeploy rollback is a deployment of its
+    own, which the watch follows to its end, still reporting the watched one (rolled back: 3; the rollback did
+    not succeed: 4). A redrawn view on a terminal, plain lines otherwise, printed again only when something
+    other than a countdown changed.
     """
     out = out or sys.stdout
     tty = bool(getattr(out, "isatty", lambda: False)())
-    last: str | None = None
-    seen = ""
+    known: Mapping[str, Any] | None = None
+    if target.engine == "ecs":
+        summary = _active_ecs(clients, target)
+        watched = str(summary["serviceDeploymentArn"]) if summary else None
+    else:
+        known = _active_codedeploy(clients, target)
+        watched = (_rolls_back(known) or str(known["deploymentId"])) if known else None
+    if watched is None:
+        out.write(_idle(target) + "\n")
+        out.flush()
+        return 0
+    last: list[str] | None = None
     while True:
-        lines, state = status(clients, target, now=now)
-        seen = lines[0].split(":")[0].removeprefix("deployment ") if state is not None else seen
-        if state is None and seen:
-            state = _final(clients, target, seen)
-            lines = [f"deployment {seen}: {state}"]
+        if target.engine == "ecs":
+            lines, code = _poll_ecs(clients, watched, now())
+        else:
+            lines, code = _poll_codedeploy(clients, target, watched, now(), known)
+            known = None  # an answer of the first poll only
         if tty:
             out.write("\x1b[2J\x1b[H" + "\n".join(lines) + "\n")
-        elif last is None or _without_countdowns(lines) != _without_countdowns(last.split("\n")):
+        elif last is None or next_step.without_countdowns(lines) != next_step.without_countdowns(last):
             out.write("\n".join(lines) + "\n")
         out.flush()
-        last = "\n".join(lines)
-        if state is None or state in ("Succeeded", "Failed", "Stopped", "SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL"):
-            return 0 if state in (None, "Succeeded", "SUCCESSFUL") else NOT_SUCCEEDED
+        last = lines
+        if code is not None:
+            return code
         sleep(interval)
 
 
-_COUNTDOWN = re.compile(r"\b(?:\d+h\d{2}m|\d+m\d{2}s|\d+s)\b")
+def _poll_ecs(clients: Mapping[str, Any], arn: str, now: datetime) -> tuple[list[str], int | None]:
+    """The watched service deployment's lines, and its exit code once it is no longer in flight."""
+    deployment = _ecs_deployment(clients, arn)
+    state = str(deployment.get("status"))
+    # A status this code does not know (one ECS adds) is final and not known to have succeeded.
+    code = None if state in ECS_ACTIVE else ECS_EXIT.get(state, NOT_SUCCEEDED)
+    return _ecs_lines(deployment, now), code
 
 
-def _without_countdowns(lines: list[str]) -> list[str]:
-    return [_COUNTDOWN.sub("...", line) for line in lines]
+def _poll_codedeploy(
+    clients: Mapping[str, Any], target: Target, watched: str, now: datetime, known: Mapping[str, Any] | None
+) -> tuple[list[str], int | None]:
+    """The watched deployment's lines (while it rolls back, with its rollback's), and its exit code once it ended.
 
+    ``known`` is a GetDeployment answer of this poll already fetched (the watched deployment or its rollback).
+    """
 
-def _final(clients: Mapping[str, Any], target: Target, deployment: str) -> str:
-    """How the watched deployment ended, once it is no longer in flight."""
-    if target.engine == "codedeploy":
-        return str(clients["codedeploy"].get_deployment(deploymentId=deployment)["deploymentInfo"]["status"])
-    arns = clients["ecs"].list_service_deployments(cluster=target.cluster, service=target.service)["serviceDeployments"]
-    arn = next((a["serviceDeploymentArn"] for a in arns if a["serviceDeploymentArn"].endswith(f"/{deployment}")), None)
-    if arn is None:
-        return "UNKNOWN"
-    [found] = clients["ecs"].describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"]
-    return str(found.get("status"))
+    def get(deployment_id: str) -> Mapping[str, Any]:
+        if known is not None and known["deploymentId"] == deployment_id:
+            return known
+        return _get_deployment(clients, deployment_id)
+
+    info = get(watched)
+    state = str(info["status"])
+    if state in ACTIVE:
+        return _codedeploy_lines(clients, target, info, now), None
+    lines = [f"deployment {watched}: {state}"]
+    if state == "Succeeded":
+        return lines, 0
+    lines += _reason(info)
+    rollback_info = info.get("rollbackInfo") or {}
+    rollback_id = rollback_info.get("rollbackDeploymentId")
+    if not rollback_id:
+        # No rollback deployment: the message says why (for example, that the deployment can't be rolled back).
+        if rollback_info.get("rollbackMessage"):
+            lines.append(f"  rollback: {rollback_info['rollbackMessage']}")
+        return lines, NOT_SUCCEEDED
+    rollback = get(str(rollback_id))
+    rollback_state = str(rollback["status"])
+    lines.append(f"  rollback: deployment {rollback_id} {rollback_state}")
+    if rollback_state in ACTIVE:
+        return lines + _codedeploy_lines(clients, target, rollback, now)[1:], None
+    if rollback_state == "Succeeded":
+        return lines, NOT_SUCCEEDED
+    return lines + _reason(rollback, indent="    "), ROLLBACK_NOT_SUCCEEDED
 
 
 COMMANDS = {
     "status": "the current deployment: status, traffic split, time to the next step, lifecycle hooks, alarm states",
     "approve": "continue a CodeDeploy deployment waiting for approval (deployment_approval_wait_time)",
     "rollback": "stop the deployment in flight and roll back to the previous version",
-    "watch": "show the status until the deployment ends (exit 3 when it did not succeed)",
+    "watch": "show the status until the deployment ends (exit 3 when it did not succeed, 4 when its rollback did "
+    "not either)",
 }
 
 

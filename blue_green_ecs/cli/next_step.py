@@ -18,6 +18,7 @@ Every function takes ``now`` (an aware ``datetime``), so tests pass a fixed cloc
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -174,3 +175,11 @@ def ecs_lines(deployment: dict[str, Any], now: datetime) -> list[str]:
         deadline = since + timedelta(minutes=config.get("bakeTimeInMinutes") or 0)
         lines.append(f"  blue terminates in at most {_left(deadline, now)} (a rollback until then switches back)")
     return lines
+
+
+_COUNTDOWN = re.compile(r"\b(?:\d+h\d{2}m|\d+m\d{2}s|\d+s)\b")
+
+
+def without_countdowns(lines: list[str]) -> list[str]:
+    """``lines`` with their countdowns blanked: what ``watch`` compares to decide whether anything changed."""
+    return [_COUNTDOWN.sub("...", line) for line in lines]

@@ -209,7 +209,7 @@ class CustomResourceHandler:
         if not isinstance(event, Mapping):
             raise _unexpected_event(event)
         if "RequestType" in event and "ResponseURL" in event:
-            if event.get("ResourceType") == live_lookup.RESOURCE_TYPE:
+            if event.get("ResourceType") in live_lookup.RESOURCE_TYPES:
                 return self.on_live_state(event)
             return self.on_request(event)
         request = event.get("Request")

@@ -4,7 +4,8 @@ After a CodeDeploy deployment the production listener forwards to the target gro
 ECS-native deployments move the weights of the production rule. CloudFormation does not see that drift, and
 rewrites the template's action as soon as any property of the listener or rule changes (issue #12; aws/aws-cdk
 #36649). The lookup runs before the listeners, rules and service of its service, which take its attributes
-(``Data``) through Fn::GetAtt, so the template always says what is live.
+(``Data``) through Fn::GetAtt, so the template always says what is live; but for what ECS refuses to update on a
+CODE_DEPLOY service, which keeps what CloudFormation created it with (``pinned_service.py``).
 
 Everything is found through the load balancer, the listener ports, the rule priorities, the cluster and the
 target group pair, never through the ARNs of what depends on the lookup. On an Update, "where it lives now"
@@ -26,15 +27,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import aws, messages
+    from . import aws, messages, pinned_service
 else:
     # Top-level modules inside the Lambda asset, blue_green_ecs.handlers.* in the library.
     def _sibling(name: str) -> Any:
         return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
 
-    aws, messages = _sibling("aws"), _sibling("messages")
+    aws, messages, pinned_service = _sibling("aws"), _sibling("messages"), _sibling("pinned_service")
 
 RESOURCE_TYPE = "Custom::BlueGreenEcsLiveState"
+# The types this module answers: the lookup, and what a CODE_DEPLOY service was created with (pinned_service.py).
+RESOURCE_TYPES = (RESOURCE_TYPE, pinned_service.RESOURCE_TYPE)
 CODE_DEPLOY = "CODE_DEPLOY"
 ECS_NATIVE = "ECS_NATIVE"
 ENGINES = (CODE_DEPLOY, ECS_NATIVE)
@@ -284,6 +287,8 @@ class LiveStateLookup:
 
     def on_event(self, event: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
         """(PhysicalResourceId, Data) for a Create, Update or Delete; a refusal raises LiveStateError."""
+        if event.get("ResourceType") == pinned_service.RESOURCE_TYPE:
+            return pinned_service.on_event(event)  # no AWS call
         request_type = event.get("RequestType")
         if request_type == "Delete":
             return str(event.get("PhysicalResourceId") or ""), {}
@@ -339,7 +344,9 @@ class LiveStateLookup:
             service_role = now.role_of(str(entry.get("targetGroupArn"))) or prod_role
             data["DesiredCount"] = str(service.get("desiredCount", data["DesiredCount"]))
             if new.engine == CODE_DEPLOY and (old is None or old.engine == CODE_DEPLOY):
-                data.update(_service_level(service, entry, data))
+                # DescribeServices follows the primary task set: the service renders from pinned_service.py, which
+                # takes this only for a service it does not hold yet.
+                data.update(pinned_service.live(service, entry, data))
         if service is not None and replaced:
             # The replacement carries the production load of the service it replaces, and at least as many
             # tasks as configured.
@@ -411,36 +418,6 @@ def _check_capacity_providers(old: LookupProperties, new: LookupProperties) -> N
             "provider strategy ECS refuses to update. Give the service a new service_name (CloudFormation "
             "creates a replacement service) or use the ECS-native engine."
         )
-
-
-def _service_level(service: Mapping[str, Any], entry: Mapping[str, Any], data: Mapping[str, str]) -> dict[str, str]:
-    """A CODE_DEPLOY service's own (creation) values, which UpdateService refuses to change.
-
-    CodeDeploy deploys new values into task sets through the AppSpec; the service keeps its own, so the
-    template keeps them too and CloudFormation never asks UpdateService for the change.
-    """
-    awsvpc = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
-    return {
-        "ContainerName": str(entry.get("containerName") or data["ContainerName"]),
-        "ContainerPort": str(entry.get("containerPort") or data["ContainerPort"]),
-        "Subnets": ",".join(awsvpc["subnets"]) if awsvpc.get("subnets") else data["Subnets"],
-        "SecurityGroups": ",".join(awsvpc["securityGroups"])
-        if awsvpc.get("securityGroups")
-        else data["SecurityGroups"],
-        "AssignPublicIp": str(awsvpc.get("assignPublicIp") or data["AssignPublicIp"]),
-        "PlatformVersion": _platform_version(service.get("platformVersion"), data["PlatformVersion"]),
-    }
-
-
-def _platform_version(live: Any, configured: str) -> str:
-    """The live platform version, except that LATEST stays LATEST: a CODE_DEPLOY service created with LATEST
-    reports what LATEST resolved to (1.4.0), an ECS-controller service LATEST (aws/containers-roadmap #2840);
-    answering 1.4.0 to a template that says LATEST is a change, which UpdateService refuses on CODE_DEPLOY."""
-    if not live:
-        return configured
-    if configured.upper() == "LATEST" and str(live).upper() != "LATEST":
-        return configured
-    return str(live)
 
 
 def _int(text: str) -> int:

@@ -1,7 +1,7 @@
 """Why a deployment rolled back: the alarms that fired, their datapoints, and both target groups' 5xx share.
 
 CodeDeploy's reason for a deployment stopped by an alarm (``errorInformation`` code ``ALARM_ACTIVE``)
-names the alarms ("Activated alarms: <name>, ..."), nothing more. This module adds, best effort, what
+names the alarms ("Activated alarms: <a> <b>"), nothing more. This module adds, best effort, what
 the alarm saw: CloudWatch ``DescribeAlarms`` gives each alarm's state reason and ``StateReasonData``
 (its recent datapoints and threshold), and when the alarm reads both target groups' errors and requests
 (the built-in ``Target5xx`` and ``CompareErrors`` alarms name them ``blueErrors``, ``blueRequests``,
@@ -29,7 +29,7 @@ _RATE_METRICS = ("blueErrors", "blueRequests", "greenErrors", "greenRequests")
 
 
 def alarm_names(error_message: str) -> list[str]:
-    """The alarm names in CodeDeploy's ALARM_ACTIVE message ("... Activated alarms: <a>, <b>")."""
+    """The alarm names in CodeDeploy's ALARM_ACTIVE message ("... Activated alarms: <a> <b>"), each in brackets."""
     _, found, tail = error_message.partition("Activated alarms:")
     return _ACTIVATED.findall(tail) if found else []
 

@@ -47,6 +47,7 @@ TRIGGER_HELPERS = (
     "messages",
     "aws",
     "live_state",
+    "pinned_service",
     "live_lookup",
     "rollback_reason",
     "deployment",
@@ -824,6 +825,15 @@ def test_live_state_requests_never_reach_the_deployment_handler(env: Env) -> Non
         "blue-green-ecs-live-state/app/shop/1/443/8443",
         {"ProdTargetGroupArn": "tg-green"},
     )
+
+
+def test_pinned_service_requests_are_answered_by_the_live_state_too(env: Env) -> None:
+    live = FakeLiveState()
+    handler = CustomResourceHandler(env.deployments, env.stepfunctions.client, put=env.put, live_state=live)
+
+    handler.handle(cfn_event("Update", ResourceType="Custom::BlueGreenEcsPinnedService"))
+
+    assert (len(live.calls), env.deployments.on_event_calls) == (1, [])
 
 
 def test_deployment_requests_keep_the_deployment_path(env: Env) -> None:

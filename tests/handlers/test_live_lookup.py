@@ -24,6 +24,9 @@ from blue_green_ecs.handlers.live_lookup import (
     LiveStateLookup,
     forward_weights,
 )
+from blue_green_ecs.handlers.messages import DeploymentError
+from blue_green_ecs.handlers.pinned_service import PINNED_KEYS
+from blue_green_ecs.handlers.pinned_service import RESOURCE_TYPE as PINNED_SERVICE_TYPE
 
 from .fakes import Clock
 
@@ -809,3 +812,209 @@ def test_update_fails_at_once_on_access_denied(env: Env) -> None:
     assert body["Status"] == "FAILED"
     assert body["Reason"].startswith("The live-state lookup's call elasticloadbalancing:DescribeListeners failed")
     assert "Still denied" not in body["Reason"]
+
+
+# ------------------------------------------------------------------------------------------------
+# the pinned service (Custom::BlueGreenEcsPinnedService): what CloudFormation created a CODE_DEPLOY service with
+# ------------------------------------------------------------------------------------------------
+
+# The lookup's answer for a new service on a new stack, the pinned service's Candidate (each value a Fn::GetAtt).
+CREATED = expected(BLUE, BLUE, "2", CONFIGURED_VALUES)
+PINNED = {key: CREATED[key] for key in PINNED_KEYS}
+PINNED_PROPS: dict[str, Any] = {
+    "ServiceToken": PROPS["ServiceToken"],
+    "ClusterName": CLUSTER,
+    "ServiceName": "",
+    "BlueTargetGroupArn": BLUE,
+    "GreenTargetGroupArn": GREEN,
+    "Candidate": PINNED,
+}
+# What the pinned service answered to its Create: its service's part (a hash of cluster, name and blue target
+# group), then the values, the target group by its role in the pair.
+PINNED_ID = (
+    "blue-green-ecs-pinned-service/f81fa209b79de952#"
+    '{"ServiceTargetGroupArn":"blue","ContainerName":"app","ContainerPort":"8080",'
+    '"Subnets":"subnet-new1,subnet-new2","SecurityGroups":"sg-new","AssignPublicIp":"DISABLED",'
+    '"PlatformVersion":"LATEST"}'
+)
+# DescribeServices after one deployment that also carried a new container name and subnets: the PRIMARY task
+# set's values, which the lookup answers for a service it has no pinned values of.
+AFTER_A_DEPLOYMENT = {
+    **PINNED,
+    "ServiceTargetGroupArn": GREEN,
+    "ContainerName": "app2",
+    "Subnets": "subnet-other1,subnet-other2",
+}
+
+
+def pinned_event(
+    request_type: str, props: Mapping[str, Any] = PINNED_PROPS, old: Mapping[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    event = {**cfn_event(request_type, PROPS, PROPS), "ResourceType": PINNED_SERVICE_TYPE, **extra}
+    event["LogicalResourceId"] = "WebLiveStatePinnedService"
+    event["ResourceProperties"] = dict(props)
+    if request_type == "Create":
+        event.pop("PhysicalResourceId", None)
+    else:
+        event["PhysicalResourceId"] = extra.get("PhysicalResourceId", PINNED_ID)
+    if request_type == "Update":
+        event["OldResourceProperties"] = dict(old if old is not None else props)
+    return event
+
+
+def test_the_pinned_service_answers_its_create_with_the_lookups_answer_and_holds_it(env: Env) -> None:
+    # given the first create: the lookup answered blue and the configured values (the Stubbers hold no response:
+    # the pinned service makes no AWS call)
+
+    # when
+    physical_id, data = env.lookup.on_event(pinned_event("Create"))
+
+    # then the service is created with them, and the physical id holds them
+    assert (physical_id, data) == (PINNED_ID, PINNED)
+
+
+@pytest.mark.parametrize("candidate", [AFTER_A_DEPLOYMENT, PINNED, {**PINNED, "PlatformVersion": "1.4.0"}])
+def test_the_same_service_is_written_as_it_was_created_whatever_describe_services_says(
+    env: Env, candidate: Mapping[str, str]
+) -> None:
+    # given the service after deployments: the lookup's answer is what DescribeServices says (the PRIMARY task set's)
+    props = {**PINNED_PROPS, "Candidate": candidate}
+
+    # when an update asks again
+    physical_id, data = env.lookup.on_event(pinned_event("Update", props, PINNED_PROPS))
+
+    # then the service is written as CloudFormation created it (ECS refuses UpdateService of any of it)
+    assert (physical_id, data) == (PINNED_ID, PINNED)
+
+
+def test_after_a_deployment_the_lookup_follows_describe_services_and_the_service_keeps_its_creation_values(
+    env: Env,
+) -> None:
+    # given the first create (no listener, no service), then one deployment: production on green, and
+    # DescribeServices naming the PRIMARY task set's green target group, container and subnets
+    env.listeners()
+    env.services()
+    _, created = env.lookup.on_event(cfn_event("Create"))
+    created_id, _ = env.lookup.on_event(pinned_event("Create", {**PINNED_PROPS, "Candidate": created}))
+    live = service("web", GREEN, desired=2)
+    live["loadBalancers"][0].update(containerName="app2", containerPort=8080)
+    live["networkConfiguration"]["awsvpcConfiguration"]["subnets"] = ["subnet-other1", "subnet-other2"]
+    env.listeners(listener(PROD_LISTENER, 443, forward(GREEN)), listener(TEST_LISTENER, 8443, forward(BLUE)))
+    env.services(live)
+
+    # when a stack update asks the lookup, then the pinned service
+    _, looked_up = env.lookup.on_event(cfn_event("Update"))
+    candidate = {key: looked_up[key] for key in PINNED_KEYS}
+    pinned_id, pinned = env.lookup.on_event(
+        pinned_event("Update", {**PINNED_PROPS, "Candidate": candidate}, PhysicalResourceId=created_id)
+    )
+
+    # then the listeners follow production, while the service is written as it was created (before: with
+    # DescribeServices' green target group, which ECS refuses to write to a CODE_DEPLOY service)
+    assert (looked_up["ProdTargetGroupArn"], candidate["ServiceTargetGroupArn"]) == (GREEN, GREEN)
+    assert (pinned_id, pinned) == (PINNED_ID, PINNED)
+
+
+def test_a_replacement_service_is_created_with_the_lookups_answer_and_holds_it(env: Env) -> None:
+    # given production on green and a new service name: the lookup answers green and the configured values
+    replacement = {**PINNED_PROPS, "ServiceName": "web-v2", "Candidate": {**PINNED, "ServiceTargetGroupArn": GREEN}}
+
+    # when
+    physical_id, data = env.lookup.on_event(pinned_event("Update", replacement, PINNED_PROPS))
+
+    # then a new physical id (CloudFormation deletes the old one in its cleanup, or this one if the update rolls
+    # back, putting the old one back with its values)
+    assert data == {**PINNED, "ServiceTargetGroupArn": GREEN}
+    assert physical_id == PINNED_ID.replace("f81fa209b79de952", "9303f7d04d3dcf15").replace('"blue"', '"green"')
+
+
+def test_a_rollback_to_the_service_it_holds_answers_what_it_holds(env: Env) -> None:
+    # given a failed update that changed the candidate (not the service): CloudFormation sends the old
+    # properties back, and the lookup's answer, asked again, is a replacement's (it compares the properties)
+    rolled_back = {**PINNED_PROPS, "Candidate": {**PINNED, "ServiceTargetGroupArn": GREEN}}
+
+    assert env.lookup.on_event(pinned_event("Update", rolled_back, PINNED_PROPS)) == (PINNED_ID, PINNED)
+
+
+@pytest.mark.parametrize(
+    "physical_id",
+    [
+        "blue-green-ecs-pinned-service/f81fa209b79de952",
+        "blue-green-ecs-pinned-service/f81fa209b79de952#{not json",
+        PINNED_ID.replace('"blue"', '"purple"'),
+        PINNED_ID.replace(',"PlatformVersion":"LATEST"', ""),
+    ],
+)
+def test_a_physical_id_holding_no_values_answers_the_candidate(env: Env, physical_id: str) -> None:
+    props = {**PINNED_PROPS, "Candidate": AFTER_A_DEPLOYMENT}
+
+    _, data = env.lookup.on_event(pinned_event("Update", props, PhysicalResourceId=physical_id))
+
+    assert data == AFTER_A_DEPLOYMENT
+
+
+def test_the_largest_configuration_ecs_takes_fits_the_physical_id(env: Env) -> None:
+    # 16 subnets and 5 security groups (awsvpcConfiguration's limits), a container name of 255 characters
+    largest = {
+        **PINNED,
+        "ContainerName": "c" * 255,
+        "ContainerPort": "65535",
+        "Subnets": ",".join(f"subnet-{index:017x}" for index in range(16)),
+        "SecurityGroups": ",".join(f"sg-{index:017x}" for index in range(5)),
+        "AssignPublicIp": "DISABLED",
+        "PlatformVersion": "1.4.0",
+        "ServiceTargetGroupArn": GREEN,
+    }
+
+    physical_id, data = env.lookup.on_event(pinned_event("Create", {**PINNED_PROPS, "Candidate": largest}))
+
+    assert data == largest
+    assert len(physical_id.encode()) <= 1024
+
+
+def test_values_longer_than_a_physical_id_holds_are_refused(env: Env) -> None:
+    too_long = {**PINNED, "Subnets": ",".join(f"subnet-{index:017x}" for index in range(40))}
+
+    with pytest.raises(DeploymentError) as refused:
+        env.lookup.on_event(pinned_event("Create", {**PINNED_PROPS, "Candidate": too_long}))
+
+    assert str(refused.value).startswith(
+        "The service's load balancer and network settings are longer than a physical id holds (1 KB): "
+        "blue-green-ecs-pinned-service/f81fa209b79de952#"
+    )
+    assert str(refused.value).endswith(
+        "Give the service fewer subnets or security groups, or a shorter container_name."
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "reason"),
+    [
+        (
+            {**PINNED_PROPS, "Candidate": {"ContainerName": "app"}},
+            f"The pinned service's property 'Candidate' must hold {list(PINNED_KEYS)}, got {{'ContainerName': 'app'}}.",
+        ),
+        (
+            {**PINNED_PROPS, "Candidate": {**PINNED, "ServiceTargetGroupArn": OTHER}},
+            f"The pinned service's candidate target group {OTHER} is neither of its pair {[BLUE, GREEN]}.",
+        ),
+        ({**PINNED_PROPS, "ClusterName": ""}, "The pinned service is missing the property 'ClusterName' (got '')."),
+    ],
+)
+def test_invalid_pinned_service_properties_fail_with_the_property(
+    env: Env, props: Mapping[str, Any], reason: str
+) -> None:
+    provider(env).handle(pinned_event("Create", props))
+
+    assert [(b["Status"], b["Reason"]) for b in env.sent] == [("FAILED", reason)]
+
+
+def test_the_provider_answers_the_pinned_service_in_one_invocation_without_aws_calls(env: Env) -> None:
+    # the Stubbers hold no responses: any call would raise
+    provider(env).handle(pinned_event("Update"))
+    provider(env).handle(pinned_event("Delete"))
+
+    assert [(b["Status"], b["PhysicalResourceId"], b["Data"]) for b in env.sent] == [
+        ("SUCCESS", PINNED_ID, PINNED),
+        ("SUCCESS", PINNED_ID, {}),
+    ]

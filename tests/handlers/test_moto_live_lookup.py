@@ -8,6 +8,12 @@ DescribeServices answer for a cluster of twelve services, and the awsvpc configu
 moto gaps, kept on the Stubber tests: ListServices and DescribeListeners ignore maxResults/PageSize and never
 page (moto's ecs and elbv2 responses.py), and CreateService ignores capacityProviderStrategy; so listener and
 service paging and the capacity-provider refusal are not exercised here.
+
+What moto decides for the pinned service (``Custom::BlueGreenEcsPinnedService``): that DescribeServices of a
+CODE_DEPLOY service names its PRIMARY task set's target group and task definition after UpdateServicePrimaryTaskSet
+(moto's ``update_service_primary_task_set``, as users report AWS doing: kayac/ecspresso #936), and keeps the network
+it was created with (moto moves only those two; AWS documents "any parameters": the simulator assumes the network
+moves too).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any
 import pytest
 
 from blue_green_ecs.handlers.live_lookup import RESOURCE_TYPE, LiveStateError, LiveStateLookup
+from blue_green_ecs.handlers.pinned_service import PINNED_KEYS
+from blue_green_ecs.handlers.pinned_service import RESOURCE_TYPE as PINNED_SERVICE_TYPE
 
 from ..moto_worlds import ACCOUNT, REGION, Account, LoadBalancer, Network, forward, moto_account, not_found, weighted
 from .conftest import CallChecker
@@ -67,6 +75,10 @@ class World:
     native: Pair  # ECS_NATIVE: the 404 default, production on green by the rule at priority 1
     shared: Pair  # ECS_NATIVE on a shared listener: production on green by the service's rule, after 60 others
     shared_listener: str
+    deployed: Pair  # CODE_DEPLOY: a new stack, then a deployment (a PRIMARY task set in green)
+    deployed_service: str
+    deployed_created: tuple[str, dict[str, str]]  # the pinned service's answer to its Create
+    deployed_configured: dict[str, Any]
 
 
 def _pair(account: Account, network: Network) -> Pair:
@@ -108,7 +120,46 @@ def _build(account: Account) -> World:
 
     for _ in range(OTHER_SERVICES):
         account.service(cluster, task_definition, foreign, network, controller="ECS", desired=1)
-    return World(account, network, cluster, foreign, swapped, canary, hijacked, fresh, native, shared, shared_listener)
+
+    # A new stack: the lookup and the pinned service answer before the listeners and the service exist, then
+    # CloudFormation creates them with those answers, then CodeDeploy deploys (its task set PRIMARY in green,
+    # CodeDeploy's listener swap).
+    deployed = _pair(account, network)
+    configured = {
+        **CONFIGURED,
+        "ContainerName": "web",
+        "ContainerPort": "80",
+        "Subnets": list(network.subnets),
+        "SecurityGroups": [network.security_group],
+    }
+    lookup = LiveStateLookup(account.client("elbv2"), account.client("ecs"))
+    props = {**properties_of(deployed, cluster), "Configured": configured}
+    _, looked_up = lookup.on_event(lookup_event("Create", props))
+    created = lookup.on_event(pinned_event("Create", deployed, cluster, looked_up))
+    assert created[1]["ServiceTargetGroupArn"] == deployed.blue
+    prod = account.listener(deployed.load_balancer, PROD_PORT, forward(created[1]["ServiceTargetGroupArn"]))
+    test = account.listener(deployed.load_balancer, TEST_PORT, forward(deployed.green))
+    service = account.service(cluster, task_definition, created[1]["ServiceTargetGroupArn"], network)
+    account.primary_task_set(cluster, service, account.task_definition(), deployed.green, network)
+    account.client("elbv2").modify_listener(ListenerArn=prod, DefaultActions=forward(deployed.green))
+    account.client("elbv2").modify_listener(ListenerArn=test, DefaultActions=forward(deployed.blue))
+    return World(
+        account,
+        network,
+        cluster,
+        foreign,
+        swapped,
+        canary,
+        hijacked,
+        fresh,
+        native,
+        shared,
+        shared_listener,
+        deployed,
+        service,
+        created,
+        configured,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +170,10 @@ def world() -> Iterator[World]:
 
 def properties(world: World, pair: Pair, engine: str = "CODE_DEPLOY", **extra: str) -> dict[str, Any]:
     """The lookup's properties as the construct writes them."""
+    return {**properties_of(pair, world.cluster, engine), **extra}
+
+
+def properties_of(pair: Pair, cluster: str, engine: str = "CODE_DEPLOY") -> dict[str, Any]:
     return {
         "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:trigger",
         "Engine": engine,
@@ -127,11 +182,28 @@ def properties(world: World, pair: Pair, engine: str = "CODE_DEPLOY", **extra: s
         "TestPort": str(TEST_PORT),
         "BlueTargetGroupArn": pair.blue,
         "GreenTargetGroupArn": pair.green,
-        "ClusterName": world.cluster,
+        "ClusterName": cluster,
         "ServiceName": "",
         "Configured": CONFIGURED,
-        **extra,
     }
+
+
+def pinned_event(
+    request_type: str, pair: Pair, cluster: str, looked_up: Mapping[str, str], physical_id: str = ""
+) -> dict[str, Any]:
+    """The pinned service's CloudFormation event: its candidate is the lookup's answer."""
+    props = {
+        "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:trigger",
+        "ClusterName": cluster,
+        "ServiceName": "",
+        "BlueTargetGroupArn": pair.blue,
+        "GreenTargetGroupArn": pair.green,
+        "Candidate": {key: looked_up[key] for key in PINNED_KEYS},
+    }
+    event = {**lookup_event(request_type, props), "ResourceType": PINNED_SERVICE_TYPE}
+    if physical_id:
+        event["PhysicalResourceId"] = physical_id
+    return event
 
 
 def lookup_event(request_type: str, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,7 +244,8 @@ def configured_values(prod: str, test: str, service: str, alternate: str, desire
 
 def test_after_a_codedeploy_swap_production_is_green_and_the_service_keeps_its_own_values(world: World) -> None:
     # given production on green by the listener's plain forward, the CODE_DEPLOY service created in blue
-    # (desired 3, public IP ENABLED), among twelve services of the cluster
+    # (desired 3, public IP ENABLED), among twelve services of the cluster; it has no task set (moto creates none),
+    # so DescribeServices has its own values: the lookup's answer for a service no pinned service holds yet
     pair = world.swapped
 
     # when an Update of the stack looks it up
@@ -268,3 +341,34 @@ def test_a_cluster_that_does_not_exist_fails_with_ecs_error(world: World) -> Non
     assert str(failed.value) == (
         "The live-state lookup's call ecs:ListServices failed: ClusterNotFoundException: Cluster not found."
     )
+
+
+def test_after_a_codedeploy_deployment_the_service_is_written_as_it_was_created(world: World) -> None:
+    # given a stack created by the lookup's and the pinned service's answers, then a deployment: production on
+    # green, and a PRIMARY task set in green, whose target group moto's DescribeServices names for the service
+    pair = world.deployed
+    created_id, created = world.deployed_created
+    ecs = world.account.client("ecs")
+    [described] = ecs.describe_services(cluster=world.cluster, services=[world.deployed_service])["services"]
+    assert described["loadBalancers"][0]["targetGroupArn"] == pair.green
+
+    # when a stack update asks the lookup, then the pinned service (its candidate: the lookup's answer)
+    props = {**properties(world, pair), "Configured": world.deployed_configured}
+    _, looked_up = lookup(world).on_event(lookup_event("Update", props))
+    physical_id, pinned = lookup(world).on_event(
+        pinned_event("Update", pair, world.cluster, looked_up, physical_id=created_id)
+    )
+
+    # then the listeners follow production and the lookup DescribeServices (green); the service is written as
+    # CloudFormation created it, in blue: no UpdateService of its load balancers, which ECS refuses
+    assert (looked_up["ProdTargetGroupArn"], looked_up["ServiceTargetGroupArn"]) == (pair.green, pair.green)
+    assert (physical_id, pinned) == (created_id, created)
+    assert pinned == {
+        "ServiceTargetGroupArn": pair.blue,
+        "ContainerName": "web",
+        "ContainerPort": "80",
+        "Subnets": ",".join(world.network.subnets),
+        "SecurityGroups": world.network.security_group,
+        "AssignPublicIp": "DISABLED",
+        "PlatformVersion": "LATEST",
+    }

@@ -9,7 +9,11 @@ with the real provider function (``blue_green_ecs.handlers.custom_resource.handl
 
 Assumptions AWS does not document (each is marked where it is modelled):
 * CloudFormation's AWS::ECS::Service handler sends UpdateService the changed properties plus DesiredCount;
-* ECS's error text for a load balancer change on a CODE_DEPLOY service (by analogy with the documented ones);
+* ECS's error text for a load balancer change on a CODE_DEPLOY service (not documented; users report it, kayac/ecspresso
+  #393);
+* DescribeServices answers a CODE_DEPLOY service's network configuration, platform version and capacity provider
+  strategy as its PRIMARY task set's (``aws.FOLLOW_THE_PRIMARY_TASK_SET``: documented for "any parameters",
+  reported for its load balancers and task definition only);
 * after a CodeDeploy rollback both listeners forward to the original target group;
 * new tasks pass health checks 60 s after they start; CodeDeploy's linear configurations shift in one step;
 * a custom resource whose Update failed gets no Update during the stack rollback;

@@ -25,8 +25,10 @@ T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 # enable ECS managed tags option, and propagate tags can be updated using this API. If the network configuration,
 # platform version, task definition, or load balancer need to be updated, create a new CodeDeploy deployment."
 # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
-# The error texts are ECS's as users report them (hashicorp/terraform-provider-aws #8005, #13473, boto/boto3 #1936);
-# the load balancer wording is by analogy (no report found): an assumption.
+# The error texts are ECS's as users report them (hashicorp/terraform-provider-aws #8005, #13473, boto/boto3 #1936;
+# the load balancers' in kayac/ecspresso #393, whose tool sent UpdateService the loadBalancers of its unchanged
+# service definition: "InvalidParameterException: Unable to update load balancers on services with a CODE_DEPLOY
+# deployment controller. Use AWS CodeDeploy to trigger a new deployment.").
 CODE_DEPLOY_REFUSALS = {
     "networkConfiguration": "network parameters",
     "platformVersion": "network parameters",
@@ -35,6 +37,27 @@ CODE_DEPLOY_REFUSALS = {
     "loadBalancers": "load balancers",
     "serviceRegistries": "service registries",  # by analogy too (the construct refuses Cloud Map with CODE_DEPLOY)
 }
+
+
+# What DescribeServices answers for a CODE_DEPLOY service after CodeDeploy made a new task set PRIMARY: the task set's
+# values, not the ones the service was created (or last updated) with. Documented in general: CodeDeploy makes its
+# replacement task set primary with UpdateServicePrimaryTaskSet (its service role's AWSCodeDeployRoleForECS allows it,
+# tests/authorization/service_calls.py), and "Any parameters that are updated on the primary task set in a service
+# will transition to the service" (ECS API Reference, UpdateServicePrimaryTaskSet,
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateServicePrimaryTaskSet.html), which does not list
+# the parameters. Reported for the load balancers (the target group swaps with every deployment: kayac/ecspresso #936
+# and the fix that ignores it, #943; hashicorp/terraform-provider-aws #7315; cloudposse/terraform-aws-ecs-alb-service-
+# task #148) and the task definition (hashicorp/terraform-provider-aws #632; CloudFormation's own drift detection,
+# aws-cloudformation/cloudformation-coverage-roadmap #2234); moto 5.2.5 moves exactly these two. Assumed (no report
+# found either way) for the network configuration, platform version and capacity provider strategy: the documented
+# "any parameters", and the worse case for a template that must not write them back.
+FOLLOW_THE_PRIMARY_TASK_SET = (
+    "taskDefinition",
+    "loadBalancers",
+    "networkConfiguration",
+    "platformVersion",
+    "capacityProviderStrategy",
+)
 
 
 def code_deploy_refusal(what: str) -> str:
@@ -193,7 +216,11 @@ class Service:
         return math.ceil(self.desired_count * task_set.scale / 100)
 
     def describe(self) -> dict[str, Any]:
-        """The service as DescribeServices returns it."""
+        """The service as DescribeServices returns it.
+
+        The fields hold what CreateService and UpdateService set (CloudFormation's values). A CODE_DEPLOY service
+        is described with its PRIMARY task set's instead (``FOLLOW_THE_PRIMARY_TASK_SET``).
+        """
         described = {
             "serviceArn": self.arn,
             "serviceName": self.name,
@@ -211,7 +238,11 @@ class Service:
             "serviceRegistries": self.service_registries,
         }
         if self.controller == "CODE_DEPLOY":
-            described["taskSets"] = [task_set.describe(self) for task_set in self.task_sets]
+            task_sets = [task_set.describe(self) for task_set in self.task_sets]
+            described["taskSets"] = task_sets
+            for task_set in task_sets:
+                if task_set["status"] == "PRIMARY":
+                    described.update({key: task_set[key] for key in FOLLOW_THE_PRIMARY_TASK_SET})
         return described
 
 

@@ -216,9 +216,12 @@ def _roll_back(aws: Aws, deployment: Deployment, code: str, alarms: list[str]) -
         status="Succeeded",
         step="done",
     )
+    # AWS documents the code ALARM_ACTIVE, not this message (ErrorInformation, CodeDeploy API Reference). Its form is
+    # as CodeDeploy wrote it in recorded GetDeployment answers: each alarm in its own brackets, separated by a space
+    # ("Activated alarms: <a-5xx> <a-errors>"; docs/cli.md, "How `watch` ends").
     message = (
         "One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the "
-        f"affected deployments have been stopped. Activated alarms: <{', '.join(alarms)}>"
+        f"affected deployments have been stopped. Activated alarms: {' '.join(f'<{name}>' for name in alarms)}"
         if alarms
         else "The deployment was stopped by the user."
     )

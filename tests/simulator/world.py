@@ -40,7 +40,7 @@ from .aws import ACCOUNT, REGION, Aws, AwsError, weights_of
 from .cloudformation import TIMED_OUT, CustomResponse, Stack, timed_out_reason
 from .resources import Handlers, Resource
 
-OUR_TYPES = ("Custom::BlueGreenEcsDeployment", "Custom::BlueGreenEcsLiveState")
+OUR_TYPES = ("Custom::BlueGreenEcsDeployment", "Custom::BlueGreenEcsLiveState", "Custom::BlueGreenEcsPinnedService")
 POLL_SECONDS = 15
 MAX_POLLS = 4 * 60  # an hour of polls: CloudFormation's limit for a custom resource
 # Lambda's waits before its two retries of an asynchronous invocation that failed
