@@ -3,6 +3,9 @@
 Loaded with ``-p benchmarks.suite_phases`` and active only when BENCH_SUITE_REPORT names the file to
 write. It records when the session starts and when collection (which imports aws-cdk-lib and starts
 jsii) ends, and sums the setup, call and teardown durations pytest reports, per phase and per file.
+Under pytest-xdist the workers' reports reach the controlling process, which alone writes the file:
+the phases are then summed over the workers (busy time, more than the wall time), collection ends
+when the last worker has collected, and the number of workers is recorded.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _state["tests"] = len(session.items)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    _state["collected"] = time.perf_counter()
+    _state["tests"] = len(ids)
+    _state["workers"] = _state.get("workers", 0) + 1
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _state["phases"][report.when] += report.duration
     _state["files"][report.nodeid.split("::")[0]] += report.duration
@@ -45,7 +55,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = os.environ.get(REPORT)
-    if not target:
+    if not target or hasattr(session.config, "workerinput"):
         return
     finished = time.perf_counter()
     start = _state.get("session_start", finished)
@@ -61,6 +71,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 "slowest_setups": slowest_setups,
                 "outcomes": dict(_state["outcomes"]),
                 "tests": _state.get("tests", 0),
+                "workers": _state.get("workers", 0),
                 "exit_status": int(exitstatus),
             }
         )

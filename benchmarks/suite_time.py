@@ -51,16 +51,22 @@ def measure(reference_s: float | None = None) -> SuiteTime:
 def markdown(result: SuiteTime) -> str:
     r = result.report
     phases = r["phases_s"]
-    accounted = r["collection_s"] + sum(phases.values())
+    workers = int(r.get("workers", 0))
+    busy = sum(phases.values())
+    collection = "collection (imports the test modules)" + (
+        f"; with {workers} workers, until the last has collected (each starts its own interpreter and jsii)"
+        if workers
+        else ""
+    )
     rows = [
+        [collection, seconds(r["collection_s"])],
         [
-            "start-up (interpreter, plugins, tests/conftest.py importing aws-cdk-lib) and exit",
-            seconds(max(0.0, result.wall - accounted)),
+            "setup (the shared configurations are synthesized here, once each per worker that uses them)",
+            seconds(phases.get("setup", 0.0)),
         ],
-        ["collection (imports the test modules)", seconds(r["collection_s"])],
-        ["setup (the shared configurations are synthesized here, once each)", seconds(phases.get("setup", 0.0))],
         ["call", seconds(phases.get("call", 0.0))],
         ["teardown", seconds(phases.get("teardown", 0.0))],
+        [f"setup + call + teardown{', summed over the workers' if workers else ''}", seconds(busy)],
         ["**wall time**", f"**{seconds(result.wall)}**"],
     ]
     outcomes = ", ".join(f"{count} {name}" for name, count in sorted(r["outcomes"].items()))
@@ -71,6 +77,13 @@ def markdown(result: SuiteTime) -> str:
         "",
         table(["phase", "time"], rows),
     ]
+    if workers:
+        lines += [
+            "",
+            f"{workers} pytest-xdist workers (`-n auto`, pyproject.toml) kept busy {busy / result.wall:.2f} of the "
+            f"wall time on average between them: tests that share a synthesized configuration run on one worker "
+            "(tests/conftest.py), and each distinct template is cfn-linted once for all workers (tests/support.py).",
+        ]
     if result.reference_s:
         lines += [
             "",

@@ -2,10 +2,12 @@
 
 A refactoring must not change what gets deployed: run this before and after it and compare the two
 folders with ``--compare``. Asset hashes and inline handler code are masked, so only infrastructure
-counts; the comparison is of parsed JSON, so key order does not.
+counts; the comparison is of parsed JSON, so key order does not. With ``--raw`` nothing is masked and
+the templates are written in the order aws-cdk-lib wrote them, so the comparison is of every byte
+(for changes that must not touch the handlers' bundles or the templates' text either).
 
 Usage:
-    python -m benchmarks.template_corpus DIR
+    python -m benchmarks.template_corpus [--raw] DIR
     python -m benchmarks.template_corpus --compare BEFORE AFTER
 """
 
@@ -131,7 +133,21 @@ def no_trigger() -> Stack:
     return stack
 
 
+def bench(kind: str, services: int) -> Callable[[], Stack]:
+    """A stack of benchmarks/stacks.py: several services in one stack, as the scale curve builds them."""
+
+    def make() -> Stack:
+        from . import stacks
+
+        stack: Stack = stacks.build(kind, services)
+        return stack
+
+    return make
+
+
 EXTRA: dict[str, Callable[[], Stack]] = {
+    "bench-construct-3": bench("construct", 3),
+    "bench-shared-4": bench("construct-shared", 4),
     "everything-codedeploy": lambda: everything(DeploymentEngine.CODE_DEPLOY),
     "everything-ecs": lambda: everything(DeploymentEngine.ECS_NATIVE),
     "options-codedeploy": lambda: options(DeploymentEngine.CODE_DEPLOY),
@@ -163,11 +179,17 @@ def _masked(document: Any) -> Any:
     return document
 
 
-def write(out: Path) -> None:
+def _dump(document: Any, *, raw: bool) -> str:
+    if raw:
+        return json.dumps(document, indent=1) + "\n"
+    return json.dumps(_masked(document), indent=1, sort_keys=True) + "\n"
+
+
+def write(out: Path, *, raw: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, make in {**CONFIGURATIONS, **EXTRA}.items():
         template = Template.from_stack(make()).to_json()
-        (out / f"{name}.json").write_text(json.dumps(_masked(template), indent=1, sort_keys=True) + "\n")
+        (out / f"{name}.json").write_text(_dump(template, raw=raw))
         print(f"{name}: {len(template['Resources'])} resources", flush=True)
     for name, args in EXPORTS.items():
         with tempfile.TemporaryDirectory() as tmp:
@@ -181,8 +203,9 @@ def write(out: Path) -> None:
             for path in sorted(Path(tmp).rglob("*")):
                 if path.is_file():
                     text = path.read_text()
-                    files[str(path.relative_to(tmp))] = _masked(json.loads(text)) if path.suffix == ".json" else text
-            (out / f"{name}.json").write_text(json.dumps(files, indent=1, sort_keys=True) + "\n")
+                    parsed = json.loads(text) if path.suffix == ".json" else text
+                    files[str(path.relative_to(tmp))] = text if raw else _masked(parsed)
+            (out / f"{name}.json").write_text(_dump(files, raw=raw))
             print(f"{name}: {len(files)} files", flush=True)
 
 
@@ -191,7 +214,8 @@ def compare(before: Path, after: Path) -> int:
     differing = []
     for name in names:
         a, b = before / name, after / name
-        if not a.exists() or not b.exists() or json.loads(a.read_text()) != json.loads(b.read_text()):
+        # A masked corpus is written with sorted keys, so its text is the same when its JSON is.
+        if not a.exists() or not b.exists() or a.read_text() != b.read_text():
             differing.append(name)
     for name in names:
         print(f"{'DIFFERENT' if name in differing else 'same     '} {name}")
@@ -202,4 +226,5 @@ def compare(before: Path, after: Path) -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--compare"]:
         raise SystemExit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
-    write(Path(sys.argv[1]))
+    arguments = sys.argv[1:]
+    write(Path(arguments[-1]), raw="--raw" in arguments)

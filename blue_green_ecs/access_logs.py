@@ -103,7 +103,8 @@ def _elb_account(stack: Stack) -> str | None:
 
 def _any_region(regions: list[str]) -> ICfnConditionExpression:
     """``AWS::Region`` is one of ``regions`` (Fn::Or takes 2 to 10 conditions, so nest them)."""
-    conditions: list[ICfnConditionExpression] = [Fn.condition_equals(Aws.REGION, name) for name in regions]
+    region = Aws.REGION  # a jsii request each time it is read
+    conditions: list[ICfnConditionExpression] = [Fn.condition_equals(region, name) for name in regions]
     while len(conditions) > 1:
         groups = [conditions[i : i + 10] for i in range(0, len(conditions), 10)]
         conditions = [group[0] if len(group) == 1 else Fn.condition_or(*group) for group in groups]

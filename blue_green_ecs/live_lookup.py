@@ -26,8 +26,9 @@ that create, and the service renders from it.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import jsii
 from aws_cdk import CfnElement, CfnResource, CustomResource, Duration, Fn, IStableAnyProducer, Lazy, Stack
@@ -266,24 +267,55 @@ class _Fingerprint:
 
     def produce(self) -> Mapping[str, Any]:
         stack = Stack.of(self._resources[0])
+        logical_ids = _LogicalIds.of(stack)
         # The rollback alarms wait for the listener that attaches their target groups (their metrics'
         # LoadBalancer dimension), and the listeners wait for the lookup: named, not referred to.
         alarms = [a.node.default_child for a in self._named_only if isinstance(a.node.default_child, CfnResource)]
-        watched = {str(stack.resolve(stack.get_logical_id(resource))) for resource in [*self._resources, *alarms]}
+        watched = {logical_ids.of_element(resource) for resource in [*self._resources, *alarms]}
+        resolved = stack.resolve([resource._cfn_properties for resource in self._resources])
         # Produced after aws-cdk-lib turned cross-stack references into imports: a reference to another
         # stack's resource (a shared load balancer's listener, a VPC's subnets) resolves to a Ref that this
         # template cannot hold, so it is named too.
-        local = {
-            str(stack.resolve(stack.get_logical_id(c))) for c in stack.node.find_all() if isinstance(c, CfnElement)
-        }
-        foreign = _referenced(stack.resolve([r._cfn_properties for r in self._resources])) - local
+        foreign = _referenced(resolved) - logical_ids.local()
         secrets = [json.dumps(stack.resolve(secret), sort_keys=True) for secret in self._secrets]
         return {
-            resource.node.path.rsplit("/", 2)[-2]: _without_secrets(
-                secrets, _without_refs_to(watched | foreign, stack.resolve(resource._cfn_properties))
-            )
-            for resource in self._resources
+            resource.node.path.rsplit("/", 2)[-2]: _without_secrets(secrets, _without_refs_to(watched | foreign, value))
+            for resource, value in zip(self._resources, resolved, strict=True)
         }
+
+
+class _LogicalIds:
+    """The logical ids of one stack's elements, each resolved once however many services' fingerprints ask.
+
+    Every service's fingerprint needs the set of the stack's own logical ids; resolving each element's id
+    per fingerprint is two jsii requests per element per service, which grows with the square of the number
+    of services in a stack. Elements added after an earlier synthesis are resolved when first seen.
+    """
+
+    _by_stack: ClassVar[weakref.WeakKeyDictionary[Stack, _LogicalIds]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        # By jsii object reference: the Python proxies of objects made in aws-cdk-lib come and go.
+        self._ids: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, stack: Stack) -> _LogicalIds:
+        known = cls._by_stack.get(stack)
+        if known is None:
+            known = cls._by_stack[stack] = cls(stack)
+        return known
+
+    def of_element(self, element: CfnElement) -> str:
+        reference: str = element.__jsii_ref__.ref  # type: ignore[attr-defined]
+        logical_id = self._ids.get(reference)
+        if logical_id is None:
+            logical_id = self._ids[reference] = str(self._stack.resolve(self._stack.get_logical_id(element)))
+        return logical_id
+
+    def local(self) -> set[str]:
+        """Every logical id of the stack's own elements (its nested constructs' included)."""
+        return {self.of_element(c) for c in self._stack.node.find_all() if isinstance(c, CfnElement)}
 
 
 def _without_secrets(secrets: Sequence[str], value: Any) -> Any:

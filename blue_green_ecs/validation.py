@@ -36,8 +36,21 @@ _UNITS = {"millis": "millisecond", "seconds": "second", "minutes": "minute", "ho
 _HTTP_CODES = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
 
 
+# aws-cdk-lib encodes a token in a string as "${Token[...]}" (a list token's element as "#{Token[...]}"), and
+# in a number as a double of magnitude about 1.9e289 (core/lib/private/encoding.ts).
+_TOKEN_MARKERS = ("${Token[", "#{Token[")
+_SMALLEST_NUMBER_TOKEN = 1e288
+
+
 def unresolved(value: object) -> bool:
     """True when ``value`` is a CDK token whose value is only known at deploy time."""
+    # Plain strings and numbers are answered here: asking aws-cdk-lib is a jsii round trip per check.
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return any(marker in value for marker in _TOKEN_MARKERS) and bool(Token.is_unresolved(value))
+    if isinstance(value, int | float):
+        return abs(value) >= _SMALLEST_NUMBER_TOKEN and bool(Token.is_unresolved(value))
     if isinstance(value, Duration):
         return bool(value.is_unresolved())
     return bool(Token.is_unresolved(value))

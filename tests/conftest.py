@@ -1,20 +1,76 @@
-"""Session fixtures: each representative configuration is synthesized (and cfn-linted) once."""
+"""Session fixtures: each representative configuration is synthesized (and cfn-linted) once.
+
+The suite runs on every core (pytest-xdist, ``-n auto`` in pyproject.toml). A session fixture is synthesized once
+per worker that asks for it, so tests are grouped: those that use a shared configuration run on the worker that
+synthesizes it, those that use a module's own synthesized fixture run on one worker with the rest of that module,
+and the rest go wherever a worker is free. cfn-lint's answer for a template is shared by all workers (support.py).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
+from _pytest.nodeid import NodeId, coerce_node_id
 from aws_cdk import Stack
 from aws_cdk.assertions import Template
 
 from blue_green_ecs import BlueGreenFargateService
 
 from . import configurations
-from .support import synth
+from .support import LINT_CACHE, synth
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+# The session fixtures below, which synthesize a shared configuration.
+CONFIGURATIONS = (
+    "platform",
+    "two_services",
+    "sample",
+    "sample_ecs",
+    "https",
+    "existing_cluster",
+    "minimal",
+    "handler_roles",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Workers inherit the environment of the process that starts them, which configures first.
+    if not hasattr(config, "workerinput") and LINT_CACHE not in os.environ:
+        folder = tempfile.mkdtemp(prefix="blue-green-ecs-cfn-lint-")
+        os.environ[LINT_CACHE] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def _group(item: pytest.Item) -> str | None:
+    """The xdist group of a test: the first shared configuration it uses, else its module when it uses one of
+    the module's own module-scoped fixtures, else none."""
+    names: Sequence[str] = getattr(item, "fixturenames", ())
+    for name in CONFIGURATIONS:
+        if name in names:
+            return name
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    if any(defs and defs[-1].scope == "module" for name in names for defs in [definitions.get(name, ())]):
+        return item.nodeid.split("::")[0]
+    return None
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    group = _group(item)
+    if group is None or item.get_closest_marker("xdist_group") is not None:
+        return
+    item.add_marker(pytest.mark.xdist_group(group))
+    # loadgroup schedules by the "@group" suffix of the test's id. pytest-xdist 3.8 writes it to `item._nodeid`,
+    # which pytest 9 no longer reads (it keeps the id in `item._id`), so every test would run wherever a worker
+    # is free; until xdist follows, the suffix is written where pytest reads it. A test whose group names a
+    # configuration then shows it: `tests/test_service.py::test_x@sample`.
+    if item.config.getvalue("loadgroup") and isinstance(getattr(item, "_id", None), NodeId):
+        item._id = coerce_node_id(f"{item.nodeid}@{group}")
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from cfnlint.config import ConfigMixIn
 from cfnlint.decode.decode import decode_str
 from cfnlint.runner.cli import Runner
 from constructs import Construct
+from filelock import FileLock
 
 from blue_green_ecs.acknowledgements import acknowledge_nag, acknowledge_role_dependencies
 
@@ -113,19 +116,49 @@ def _is_get_stack_output_in_split(template: dict[str, Any], rule: str, message: 
     )
 
 
+# cfn-lint takes about 0.6 s a template, longer than synthesizing it: each distinct template is linted once per
+# session, by whichever pytest-xdist worker asks first, and the others read its answer (tests/conftest.py names the
+# folder). The key is the template's exact text, so a template that differs in any byte is linted again.
+LINT_CACHE = "BLUE_GREEN_ECS_CFN_LINT_CACHE"
+_Match = tuple[str, str, list[Any]]
+_linted: dict[str, list[_Match]] = {}
+
+
+def _lint(text: str) -> list[_Match]:
+    decoded, errors = decode_str(text)
+    matches = errors or ([] if decoded is None else list(_cfn_lint().validate_template(decoded)))
+    return [(m.rule.id, m.message, list(m.path)) for m in matches]
+
+
+def _cfn_lint_matches(text: str) -> list[_Match]:
+    key = hashlib.sha256(text.encode()).hexdigest()
+    if key in _linted:
+        return _linted[key]
+    folder = os.environ.get(LINT_CACHE)
+    if folder is None:
+        found = _lint(text)
+    else:
+        answer = Path(folder) / f"{key}.json"
+        with FileLock(f"{answer}.lock"):
+            if answer.exists():
+                found = [(rule, message, path) for rule, message, path in json.loads(answer.read_text())]
+            else:
+                found = _lint(text)
+                answer.write_text(json.dumps(found))
+    _linted[key] = found
+    return found
+
+
 def cfn_lint_findings(template: dict[str, Any], *, ignore_unread: bool = True) -> list[str]:
     """cfn-lint errors and warnings (informational findings excluded) of one template.
 
     ``ignore_unread`` drops what cfn-lint cannot read yet (``_is_get_stack_output_in_split``); without it, the
     findings are cfn-lint's own.
     """
-    decoded, errors = decode_str(json.dumps(template))
-    matches = errors or ([] if decoded is None else list(_cfn_lint().validate_template(decoded)))
     return [
-        f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})"
-        for m in matches
-        if m.rule.id[0] in "EW"
-        and not (ignore_unread and _is_get_stack_output_in_split(template, m.rule.id, m.message, list(m.path)))
+        f"{rule} {message} ({'/'.join(str(p) for p in path)})"
+        for rule, message, path in _cfn_lint_matches(json.dumps(template))
+        if rule[0] in "EW" and not (ignore_unread and _is_get_stack_output_in_split(template, rule, message, path))
     ]
 
 

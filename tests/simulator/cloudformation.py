@@ -211,7 +211,8 @@ class Stack:
             self._roll_back(previous, before, previous_tags)
             return self.status
         self.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
-        removed = [self.resources.pop(x) for x in reversed(list(self.resources)) if x not in self._active(template)]
+        active = set(self._active(template))
+        removed = [self.resources.pop(x) for x in reversed(list(self.resources)) if x not in active]
         for resource in replaced:
             self._dispose(resource, "UpdateReplacePolicy", previous)
         self.replaced = []

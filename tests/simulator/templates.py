@@ -112,7 +112,7 @@ def template(engine: str, variant: str = "base", *, image: str = IMAGE, services
             if resource["Type"] == "AWS::ECS::TaskDefinition":
                 for container in resource["Properties"]["ContainerDefinitions"]:
                     container["Image"] = image
-    return copy.deepcopy(synthesized)
+    return synthesized  # parsed anew from the cached text: the caller's own copy
 
 
 # Two ECS-native services on one BlueGreenLoadBalancer ("Edge"): Api by host header, Web by path (issue #14).
@@ -166,7 +166,7 @@ def shared_template(
         if resource["Type"] == "AWS::ECS::TaskDefinition" and service is not None:
             for container in resource["Properties"]["ContainerDefinitions"]:
                 container["Image"] = (images or {}).get(service, IMAGE)
-    return copy.deepcopy(synthesized)
+    return synthesized  # parsed anew from the cached text: the caller's own copy
 
 
 def failing_after(template_: dict[str, Any], logical_id: str) -> dict[str, Any]:
