@@ -307,7 +307,7 @@ class _LogicalIds:
         return known
 
     def of_element(self, element: CfnElement) -> str:
-        reference: str = element.__jsii_ref__.ref  # type: ignore[attr-defined]
+        reference = _reference(element)
         logical_id = self._ids.get(reference)
         if logical_id is None:
             logical_id = self._ids[reference] = str(self._stack.resolve(self._stack.get_logical_id(element)))
@@ -315,7 +315,19 @@ class _LogicalIds:
 
     def local(self) -> set[str]:
         """Every logical id of the stack's own elements (its nested constructs' included)."""
-        return {self.of_element(c) for c in self._stack.node.find_all() if isinstance(c, CfnElement)}
+        elements = {_reference(c): c for c in self._stack.node.find_all() if isinstance(c, CfnElement)}
+        new = [reference for reference in elements if reference not in self._ids]
+        if new:
+            # One resolve for all of them: each id is a token until then.
+            resolved = self._stack.resolve([self._stack.get_logical_id(elements[r]) for r in new])
+            self._ids.update(zip(new, (str(x) for x in resolved), strict=True))
+        return {self._ids[reference] for reference in elements}
+
+
+def _reference(element: CfnElement) -> str:
+    """The jsii object reference of ``element``: the same for as long as the object lives in Node.js."""
+    reference: str = element.__jsii_ref__.ref  # type: ignore[attr-defined]
+    return reference
 
 
 def _without_secrets(secrets: Sequence[str], value: Any) -> Any:
