@@ -12,7 +12,7 @@ request's time, less the Python callbacks made inside it, to
 
 The Python time between requests (the library's own code, not jsii) is reported as one figure.
 Run: ``.venv/bin/python -m benchmarks.jsii_profile construct``; ``make bench`` writes its tables to
-docs/performance.md.
+docs/performance.md (benchmarks/profile_report.py).
 """
 
 from __future__ import annotations

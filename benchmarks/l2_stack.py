@@ -8,10 +8,14 @@ with a 5-minute termination wait.
 
 ``with_features=False`` (the plain L2 stack) leaves out the deployment trigger (`cdk deploy` starts
 no deployment) and the access logs, so the construct rows show what those cost. ``with_features=True``
-writes them by hand the way aws-cdk-lib offers: an access-log bucket per load balancer with the same
-settings and the log-delivery grant, and aws-cdk-lib's ``custom_resources.Provider`` (its framework
-functions and waiter state machine) running the library's own onEvent/isComplete handler code, one
-provider per stack. It never imports blue_green_ecs: the handler directory is read as files.
+writes by hand every feature the construct's defaults have beyond the plain stack, the way aws-cdk-lib
+offers them: an access-log bucket per load balancer with the same settings and the log-delivery grant;
+aws-cdk-lib's ``custom_resources.Provider`` (its framework functions and waiter state machine) running
+the library's own handler code, one provider per stack, for the deployment trigger, a live-state
+lookup whose attributes the listeners' default actions, the service's task count and network take
+(so a stack update after a deployment does not write them back), and a record of the service's
+creation values; and the green-against-blue comparison alarm. It never imports blue_green_ecs: the
+handler directory is read as files.
 """
 
 from __future__ import annotations
@@ -76,9 +80,14 @@ class HandWrittenBlueGreenService(Construct):
         # CloudFormation from deleting a target group a listener may still forward to.
         self.prod_listener.node.add_dependency(self.green)
         self.test_listener.node.add_dependency(self.blue)
-        self.service.node.add_dependency(self.test_listener)
+        # The service resource itself, not its security group (the live-state lookup of with_features reads the group).
+        service_resource = self.service.node.default_child
+        assert isinstance(service_resource, ecs.CfnService)
+        service_resource.node.add_dependency(self.test_listener)
 
         self.alarms = rollback_alarms(self, self.blue, self.green)
+        if with_features:
+            self.alarms.append(comparison_alarm(self, self.blue, self.green))
         self.deployment_group = codedeploy.EcsDeploymentGroup(
             self,
             "DeploymentGroup",
@@ -99,32 +108,124 @@ class HandWrittenBlueGreenService(Construct):
         )
         if with_features:
             access_logs(self, self.load_balancer, construct_id)
+            self._live_state(cluster, container_port)
             self._deployment_trigger(cluster, container_port)
+
+    def _live_state(self, cluster: ecs.ICluster, container_port: int) -> None:
+        """The engine-owned values read from live state before the listeners and the service are written."""
+        from aws_cdk import CfnResource, Fn
+        from aws_cdk import aws_iam as iam
+
+        provider = _provider(Stack.of(self))
+        provider.on_event_handler.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules"],
+                resources=["*"],
+            )
+        )
+        provider.on_event_handler.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ecs:ListServices", "ecs:DescribeServices"],
+                resources=["*"],
+                conditions={"ArnEquals": {"ecs:cluster": cluster.cluster_arn}},
+            )
+        )
+        defaults = (self.prod_listener, self.test_listener, self.service)
+        listener, test_listener, service = (
+            resource for resource in (x.node.default_child for x in defaults) if isinstance(resource, CfnResource)
+        )
+        subnets = cluster.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
+        identity = {
+            "ClusterName": cluster.cluster_name,
+            "BlueTargetGroupArn": self.blue.target_group_arn,
+            "GreenTargetGroupArn": self.green.target_group_arn,
+        }
+        lookup = CustomResource(
+            self,
+            "LiveState",
+            service_token=provider.service_token,
+            resource_type="Custom::BlueGreenEcsLiveState",
+            service_timeout=Duration.minutes(15),
+            properties={
+                **identity,
+                "Engine": "CODE_DEPLOY",
+                "LoadBalancerArn": self.load_balancer.load_balancer_arn,
+                "ProdPort": "80",
+                "TestPort": "8080",
+                "Configured": {
+                    "DesiredCount": "2",
+                    "ContainerName": "web",
+                    "ContainerPort": str(container_port),
+                    "Subnets": subnets,
+                    "SecurityGroups": [sg.security_group_id for sg in self.service.connections.security_groups],
+                    "AssignPublicIp": "DISABLED",
+                    "PlatformVersion": "LATEST",
+                },
+                # Asked again whenever a listener or the service would be written: their ports and task definition.
+                "Fingerprint": {"Ports": ["80", "8080"], "TaskDefinition": self.task_definition.task_definition_arn},
+            },
+        )
+        for resource, attribute in ((listener, "ProdTargetGroupArn"), (test_listener, "TestTargetGroupArn")):
+            resource.add_property_override(
+                "DefaultActions", [{"Type": "forward", "TargetGroupArn": lookup.get_att_string(attribute)}]
+            )
+            resource.node.add_dependency(lookup)
+        service.add_property_override("DesiredCount", lookup.get_att_string("DesiredCount"))
+        pinned = CustomResource(
+            self,
+            "PinnedService",
+            service_token=provider.service_token,
+            resource_type="Custom::BlueGreenEcsPinnedService",
+            service_timeout=Duration.minutes(15),
+            properties={
+                **identity,
+                "Candidate": {
+                    key: lookup.get_att_string(key)
+                    for key in ("Subnets", "SecurityGroups", "AssignPublicIp", "PlatformVersion", "ContainerName")
+                },
+            },
+        )
+        service.add_property_override(
+            "NetworkConfiguration.AwsvpcConfiguration",
+            {
+                "Subnets": Fn.split(",", pinned.get_att_string("Subnets")),
+                "SecurityGroups": Fn.split(",", pinned.get_att_string("SecurityGroups")),
+                "AssignPublicIp": pinned.get_att_string("AssignPublicIp"),
+            },
+        )
+        service.add_property_override("PlatformVersion", pinned.get_att_string("PlatformVersion"))
 
     def _deployment_trigger(self, cluster: ecs.ICluster, container_port: int) -> None:
         from aws_cdk import aws_iam as iam
 
         provider = _provider(Stack.of(self))
         group = self.deployment_group
-        for actions, resource in (
-            (
-                [
-                    "codedeploy:CreateDeployment",
-                    "codedeploy:GetDeployment",
-                    "codedeploy:ListDeployments",
-                    "codedeploy:BatchGetDeployments",
-                    "codedeploy:StopDeployment",
-                ],
-                group.deployment_group_arn,
-            ),
-            (["codedeploy:GetDeploymentConfig"], group.deployment_config.deployment_config_arn),
-            (
-                ["codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"],
-                group.application.application_arn,
-            ),
-            (["ecs:DescribeServices"], self.service.service_arn),
-        ):
-            provider.on_event_handler.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[resource]))
+        # A policy of its own, not the function's default policy: the function (so the live-state lookup, which
+        # the listeners wait for) would wait for the deployment group, which waits for the alarms on the listener.
+        statements = [
+            iam.PolicyStatement(actions=actions, resources=[resource])
+            for actions, resource in (
+                (
+                    [
+                        "codedeploy:CreateDeployment",
+                        "codedeploy:GetDeployment",
+                        "codedeploy:ListDeployments",
+                        "codedeploy:BatchGetDeployments",
+                        "codedeploy:StopDeployment",
+                    ],
+                    group.deployment_group_arn,
+                ),
+                (["codedeploy:GetDeploymentConfig"], group.deployment_config.deployment_config_arn),
+                (
+                    ["codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"],
+                    group.application.application_arn,
+                ),
+                (["ecs:DescribeServices"], self.service.service_arn),
+            )
+        ]
+        role = provider.on_event_handler.role
+        assert role is not None
+        policy = iam.Policy(self, "TriggerPolicy", statements=statements, roles=[role])
         subnets = cluster.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
         CustomResource(
             self,
@@ -146,7 +247,7 @@ class HandWrittenBlueGreenService(Construct):
                 "AssignPublicIp": "DISABLED",
                 "TimeoutMinutes": 25,
             },
-        ).node.add_dependency(group)
+        ).node.add_dependency(group, policy)
 
 
 def web_task_definition(scope: Construct, container_port: int) -> ecs.FargateTaskDefinition:
@@ -264,6 +365,31 @@ def rollback_alarms(
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
     )
     return [errors, unhealthy]
+
+
+def comparison_alarm(
+    scope: Construct, blue: elbv2.ApplicationTargetGroup, green: elbv2.ApplicationTargetGroup
+) -> cloudwatch.Alarm:
+    """Green's 5xx rate against blue's, while both take traffic: the construct's comparison alarm."""
+    metrics: dict[str, cloudwatch.IMetric] = {}
+    for color, group in (("blue", blue), ("green", green)):
+        metrics[f"{color}Errors"] = group.metrics.http_code_target(
+            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=MINUTE, statistic="Sum"
+        )
+        metrics[f"{color}Requests"] = group.metrics.request_count(period=MINUTE, statistic="Sum")
+    rate = "100 * FILL({0}Errors, 0) / {0}Requests"
+    expression = (
+        f"IF(blueRequests >= 10 AND greenRequests >= 10, ABS({rate.format('green')} - {rate.format('blue')}), 0)"
+    )
+    return cloudwatch.MathExpression(expression=expression, using_metrics=metrics, period=MINUTE).create_alarm(
+        scope,
+        "CompareErrors",
+        threshold=5,
+        evaluation_periods=2,
+        datapoints_to_alarm=2,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
 
 
 def _provider(stack: Stack) -> _Provider:

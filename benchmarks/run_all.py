@@ -1,8 +1,10 @@
-"""`make bench`: the four benchmarks in one run, written to docs/performance.md.
+"""`make bench`: the six benchmarks in one run, written to docs/performance.md.
 
 Order matters: the synth-time rounds run first, while this process has not started jsii, then the
-test suite, then footprint and the deployment model, which synthesize in this process.
-Run: ``.venv/bin/python -m benchmarks.run_all [--pairs 7] [--output docs/performance.md]``.
+profile and the scale curve (fresh child processes only, so they could run anywhere in the order), the test suite, and
+last footprint and the deployment model, which synthesize in this process.
+Run: ``.venv/bin/python -m benchmarks.run_all [--pairs 7] [--scale-sizes 1 10 25 50 100]
+[--output docs/performance.md]``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from . import deploy_model, footprint, stacks, suite_time, synth_time
+from . import deploy_model, footprint, profile_report, scale_curve, stacks, suite_time, synth_time
 from .context import ROOT, minutes_seconds, seconds
 
 
@@ -49,6 +51,8 @@ def render(
     *,
     pairs: int,
     synth: synth_time.SynthTimes,
+    profile: profile_report.ProfileReport,
+    scale: scale_curve.ScaleCurve,
     suite: suite_time.SuiteTime,
     footprint_result: tuple[footprint.Counts, list[footprint.Row]],
     model: list[tuple[str, deploy_model.Timeline]],
@@ -80,12 +84,12 @@ def render(
     summary = [
         "| figure | result | goal |",
         "| --- | --- | --- |",
-        f"| synth time, construct (defaults) / hand-written L2 with the same features, fresh processes | "
-        f"{full_ratio:.3f} | at most {synth_time.GOAL} |",
-        f"| synth time, construct without trigger and access logs / hand-written L2 without them | {lean_ratio:.3f} "
-        f"| at most {synth_time.GOAL} |",
-        f"| synth time, construct (defaults) / hand-written L2 without trigger and access logs (not the same "
-        f"features: what they cost) | {construct_ratio:.3f} | - |",
+        f"| synth time, construct (defaults) / plain hand-written L2 (no trigger, access logs, lookup or comparison "
+        f"alarm), fresh processes, median of {pairs} per-round ratios | {construct_ratio:.3f} | at most 1.10 |",
+        f"| synth time, construct (defaults) / hand-written L2 with the same features, like for like | "
+        f"{full_ratio:.3f} | at most 1.02 |",
+        f"| synth time, construct without trigger and access logs / plain hand-written L2 | {lean_ratio:.3f} | - |",
+        scale_curve.summary(scale),
         f"| resources / Lambda functions / IAM roles / state machines per further service | construct "
         f"{per_service(ours_label)}; hand-written L2 {per_service(l2_label)} (with the same features "
         f"{per_service(l2_full_label)}); cdk-ecs-codedeploy {per_service(footprint.ECS_CODEDEPLOY_LABEL)} | fewer "
@@ -97,8 +101,9 @@ def render(
         f"${footprint.ALB_MONTHLY_USD:.2f} a month (one ALB, us-east-1) | at most "
         f"{footprint.SHARED_GOAL_RESOURCES} resources, no load balancer, at least "
         f"{footprint.SHARED_GOAL_SERVICES} services |",
-        f"| test suite wall time | {seconds(suite.wall)} ({suite.wall / synth.median_wall(stacks.CONSTRUCT):.1f} "
-        f"construct synths) | under {suite_time.GOAL_S:.0f} s |",
+        f"| test suite wall time (`pytest`, 2 cores) | {seconds(suite.wall)} "
+        f"({suite.wall / synth.median_wall(stacks.BASELINE):.1f} plain synthesis processes) | under "
+        f"{suite_time.GOAL_S:.0f} s |",
         f"| one deployment of a new image, defaults, until `cdk deploy` returns (model) | construct {totals[0]}; "
         f"ecs-patterns {totals[3]} (rolling, no alarms); cdk-ecs-codedeploy {totals[4]} (all at once, no alarms) "
         "| fastest safe defaults |",
@@ -126,7 +131,15 @@ def render(
             "",
             synth_time.markdown(synth),
             "",
-            "## 2. Footprint per stack and per further service",
+            "## 2. Where a synthesis spends its time",
+            "",
+            profile_report.markdown(profile),
+            "",
+            f"## 3. Scale curve: {scale.sizes[0]} to {scale.sizes[-1]} services in several stacks",
+            "",
+            scale_curve.markdown(scale),
+            "",
+            "## 4. Footprint per stack and per further service",
             "",
             "Reproduce: `.venv/bin/python -m benchmarks.footprint`. The @cdklabs/cdk-ecs-codedeploy row is "
             "synthesized from its PyPI package in `build/bench-venv` (`make bench` creates it from "
@@ -135,7 +148,7 @@ def render(
             "",
             footprint.markdown(*footprint_result),
             "",
-            "## 3. Test suite wall time",
+            "## 5. Test suite wall time",
             "",
             "Reproduce: `.venv/bin/python -m benchmarks.suite_time` (after `make bootstrap`; the phases come from "
             "the plugin `benchmarks/suite_phases.py`). The suite synthesizes each shared configuration once per "
@@ -143,7 +156,7 @@ def render(
             "",
             suite_time.markdown(suite),
             "",
-            "## 4. Deployment time model",
+            "## 6. Deployment time model",
             "",
             "Reproduce: `.venv/bin/python -m benchmarks.deploy_model`. Every setting is read from the synthesized "
             "template of the row's stack (one service, on the network above); the rest are the assumptions listed "
@@ -162,6 +175,17 @@ def render(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=7, help="synth-time rounds (at least 5)")
+    parser.add_argument(
+        "--scale-sizes", type=int, nargs="+", default=list(scale_curve.SIZES), help="scale curve: numbers of services"
+    )
+    parser.add_argument("--scale-rounds", type=int, default=scale_curve.ROUNDS, help="scale curve: rounds")
+    parser.add_argument(
+        "--scale-large-rounds",
+        type=int,
+        default=scale_curve.LARGE_ROUNDS,
+        help=f"scale curve: rounds from {scale_curve.LARGE} services on",
+    )
+    parser.add_argument("--scale-profile", action="store_true", help="scale curve: also count jsii requests")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -170,8 +194,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[{time.perf_counter() - started:5.0f} s] {line}", file=sys.stderr, flush=True)
 
     synth = synth_time.measure(args.pairs, progress=progress)
+    progress("profile: jsii requests and the kernel's CPU profile")
+    profile = profile_report.measure()
+    scale = scale_curve.measure(
+        args.scale_sizes, args.scale_rounds, args.scale_large_rounds, profile=args.scale_profile, progress=progress
+    )
     progress("test suite: running pytest")
-    suite = suite_time.measure(reference_s=synth.median_wall(stacks.CONSTRUCT))
+    suite = suite_time.measure(reference_s=synth.median_wall(stacks.BASELINE))
     progress("footprint: synthesizing")
     footprint_result = footprint.measure()
     progress("deployment model: reading templates")
@@ -179,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     text = render(
         pairs=args.pairs,
         synth=synth,
+        profile=profile,
+        scale=scale,
         suite=suite,
         footprint_result=footprint_result,
         model=model,

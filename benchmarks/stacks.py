@@ -38,7 +38,10 @@ LABELS = {
     BASELINE: "jsii start-up: App + Stack with one resource",
     NETWORK: "the shared network alone: VPC, flow logs, cluster",
     L2: "hand-written L2 (no trigger, no access logs)",
-    L2_FULL: "hand-written L2 with the same features (access logs, aws-cdk-lib Provider trigger)",
+    L2_FULL: (
+        "hand-written L2 with the same features (access logs, aws-cdk-lib Provider trigger, live-state lookup, "
+        "comparison alarm)"
+    ),
     CONSTRUCT: "BlueGreenFargateService, defaults (deploy trigger + access logs)",
     CONSTRUCT_LEAN: "BlueGreenFargateService, deploy_on_update=False, access_logs=False",
     CONSTRUCT_TRIGGER: "BlueGreenFargateService, access_logs=False (deploy trigger only)",

@@ -27,8 +27,8 @@ COMMAND = ["-m", "pytest", "-q", "-p", "no:cacheprovider"]
 class SuiteTime:
     wall: float
     report: dict[str, Any]
-    # One fresh-process synthesis of the construct's stack, measured in the same run: the suite's
-    # time in those units does not depend on the machine.
+    # One plain synthesis (a fresh process synthesizing an App with a one-resource Stack, the benchmarks'
+    # `baseline` kind), measured in the same run: the suite's time in those units does not depend on the machine.
     reference_s: float | None = None
 
 
@@ -87,8 +87,8 @@ def markdown(result: SuiteTime) -> str:
     if result.reference_s:
         lines += [
             "",
-            f"In units of this machine: the suite takes {result.wall / result.reference_s:.1f} times one "
-            f"fresh-process synthesis of the construct's stack ({seconds(result.reference_s)}, same run).",
+            f"In units of this machine: the suite takes {result.wall / result.reference_s:.1f} times one plain "
+            f"synthesis (a fresh process synthesizing a one-resource stack: {seconds(result.reference_s)}, same run).",
         ]
     slowest_files = sorted(r["files_s"].items(), key=lambda item: item[1], reverse=True)[:5]
     lines += [
