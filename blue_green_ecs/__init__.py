@@ -2,6 +2,15 @@
 
 The public names load on first use, so ``import blue_green_ecs`` (and the ``blue-green-ecs plan``
 command) does not start aws-cdk-lib's jsii runtime until a construct is actually needed.
+
+The package is laid out by concern, in layers whose imports run one way, top to bottom (each folder's
+``__init__`` says what lives there; tests/test_architecture.py's ``LAYERS`` holds the order): ``cli/``, the
+command; this folder, the construct (``service.py``) with its props (``props.py``, ``unknown_props.py``);
+``engines/``; ``monitoring/``; ``deployment/``; ``load_balancing/``; ``fargate/``; ``functions/``;
+``configuration/``; and at the bottom ``handlers/``, the Lambda code: one asset that all the library's functions
+run from, whose modules import one another by top-level name (as Lambda loads them from the asset root) and
+nothing of aws-cdk-lib or of the package outside it. The parts below the construct may name its ``ServiceProps``
+(and the types of its fields) for the type checker only: the construct hands each part that one object.
 """
 
 from __future__ import annotations
@@ -10,36 +19,36 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .auto_scaling import AutoScaling
-    from .edge import Routing
+    from .deployment.hooks import DeploymentHooks, SmokeTest
+    from .deployment.preflight import PreflightCheck
+    from .deployment.traffic_shift import TrafficShift, TrafficShiftKind
     from .engines import DeploymentEngine
-    from .hooks import DeploymentHooks, SmokeTest
-    from .lambda_code import hook_code
-    from .pipeline import appspec_document, pipeline_files, taskdef_document
-    from .preflight import PreflightCheck
-    from .rollback_alarms import RollbackAlarmOptions
+    from .engines.pipeline import appspec_document, pipeline_files, taskdef_document
+    from .fargate.auto_scaling import AutoScaling
+    from .functions.lambda_code import hook_code
+    from .load_balancing.edge import Routing
+    from .load_balancing.shared_load_balancer import BlueGreenLoadBalancer
+    from .load_balancing.test_traffic import TestTrafficHeader
+    from .monitoring.rollback_alarms import RollbackAlarmOptions
     from .service import BlueGreenFargateService
-    from .shared_load_balancer import BlueGreenLoadBalancer
-    from .test_traffic import TestTrafficHeader
-    from .traffic_shift import TrafficShift, TrafficShiftKind
 
 _EXPORTS = {
-    "AutoScaling": ".auto_scaling",
+    "AutoScaling": ".fargate.auto_scaling",
     "BlueGreenFargateService": ".service",
-    "BlueGreenLoadBalancer": ".shared_load_balancer",
-    "Routing": ".edge",
+    "BlueGreenLoadBalancer": ".load_balancing.shared_load_balancer",
+    "Routing": ".load_balancing.edge",
     "DeploymentEngine": ".engines",
-    "DeploymentHooks": ".hooks",
-    "PreflightCheck": ".preflight",
-    "RollbackAlarmOptions": ".rollback_alarms",
-    "SmokeTest": ".hooks",
-    "TestTrafficHeader": ".test_traffic",
-    "TrafficShift": ".traffic_shift",
-    "TrafficShiftKind": ".traffic_shift",
-    "appspec_document": ".pipeline",
-    "hook_code": ".lambda_code",
-    "pipeline_files": ".pipeline",
-    "taskdef_document": ".pipeline",
+    "DeploymentHooks": ".deployment.hooks",
+    "PreflightCheck": ".deployment.preflight",
+    "RollbackAlarmOptions": ".monitoring.rollback_alarms",
+    "SmokeTest": ".deployment.hooks",
+    "TestTrafficHeader": ".load_balancing.test_traffic",
+    "TrafficShift": ".deployment.traffic_shift",
+    "TrafficShiftKind": ".deployment.traffic_shift",
+    "appspec_document": ".engines.pipeline",
+    "hook_code": ".functions.lambda_code",
+    "pipeline_files": ".engines.pipeline",
+    "taskdef_document": ".engines.pipeline",
 }
 
 __all__ = [

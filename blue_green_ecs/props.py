@@ -17,11 +17,8 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import CfnResource, Duration
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
-from . import defaults
-from .edge import EdgeProps
-from .rollback_alarms import RollbackAlarmOptions
-from .traffic_shift import TrafficShift
-from .validation import (
+from .configuration import defaults
+from .configuration.validation import (
     check_distinct_ports,
     check_duration,
     check_fargate_size,
@@ -32,6 +29,9 @@ from .validation import (
     check_strings,
     invalid,
 )
+from .deployment.traffic_shift import TrafficShift
+from .load_balancing.edge import EdgeProps
+from .monitoring.rollback_alarms import RollbackAlarmOptions
 
 if TYPE_CHECKING:
     from aws_cdk import aws_certificatemanager as acm
@@ -46,12 +46,12 @@ if TYPE_CHECKING:
     from aws_cdk import aws_s3 as s3
     from aws_cdk import aws_sns as sns
 
-    from .auto_scaling import AutoScaling
-    from .edge import IBlueGreenLoadBalancer, Routing
+    from .deployment.hooks import DeploymentHooks, SmokeTest
+    from .deployment.preflight import PreflightCheck
     from .engines import DeploymentEngine
-    from .hooks import DeploymentHooks, SmokeTest
-    from .preflight import PreflightCheck
-    from .test_traffic import TestTrafficHeader
+    from .fargate.auto_scaling import AutoScaling
+    from .load_balancing.edge import IBlueGreenLoadBalancer, Routing
+    from .load_balancing.test_traffic import TestTrafficHeader
 
 
 @dataclass(frozen=True)

@@ -26,24 +26,24 @@ if TYPE_CHECKING:
     from aws_cdk import aws_sns as sns
 
 
-from . import defaults
-from .auto_scaling import AutoScaling
-from .built_in_hooks import built_in_hooks
-from .edge import IBlueGreenLoadBalancer, Routing
+from .configuration import defaults
+from .deployment.built_in_hooks import built_in_hooks
+from .deployment.hooks import DeploymentHooks, SmokeTest
+from .deployment.preflight import PreflightCheck
+from .deployment.traffic_shift import TrafficShift
 from .engines import DeploymentEngine
 from .engines.base import ServiceParts
 from .engines.parts import EngineAttributes, engine_for
-from .hooks import DeploymentHooks, SmokeTest
-from .load_balancing import build_load_balancing, select_subnets
-from .network import task_placement, vpc_and_cluster
-from .operations import operations_view
-from .preflight import PreflightCheck
+from .fargate.auto_scaling import AutoScaling
+from .fargate.network import task_placement, vpc_and_cluster
+from .fargate.task import build_service, build_task, check_task_source
+from .load_balancing.edge import IBlueGreenLoadBalancer, Routing
+from .load_balancing.load_balancing import build_load_balancing, select_subnets
+from .load_balancing.shared_load_balancer import check_sharing
+from .load_balancing.test_traffic import TestTrafficHeader, TestTrafficRouter
+from .monitoring.operations import operations_view
+from .monitoring.rollback_alarms import RollbackAlarmOptions, RollbackAlarms, check_room_for_alarm, service_alarms
 from .props import ServiceProps, check_props
-from .rollback_alarms import RollbackAlarmOptions, RollbackAlarms, check_room_for_alarm, service_alarms
-from .shared_load_balancer import check_sharing
-from .task import build_service, build_task, check_task_source
-from .test_traffic import TestTrafficHeader, TestTrafficRouter
-from .traffic_shift import TrafficShift
 from .unknown_props import reject_unknown_props
 
 

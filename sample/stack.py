@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from blue_green_ecs import BlueGreenFargateService, DeploymentEngine, SmokeTest
-from blue_green_ecs.acknowledgements import LOGS_DEFAULT_ENCRYPTION, skip_checkov
+from blue_green_ecs.configuration.acknowledgements import LOGS_DEFAULT_ENCRYPTION, skip_checkov
 
 IMAGE_REPOSITORY = "public.ecr.aws/nginx/nginx"
 

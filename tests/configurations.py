@@ -27,7 +27,7 @@ from blue_green_ecs import (
     TestTrafficHeader,
     TrafficShift,
 )
-from blue_green_ecs.acknowledgements import (
+from blue_green_ecs.configuration.acknowledgements import (
     LOGS_DEFAULT_ENCRYPTION,
     acknowledge_generated_findings,
     acknowledge_nag,

@@ -22,7 +22,7 @@ from cfnlint.runner.cli import Runner
 from constructs import Construct
 from filelock import FileLock
 
-from blue_green_ecs.acknowledgements import acknowledge_nag, acknowledge_role_dependencies
+from blue_green_ecs.configuration.acknowledgements import acknowledge_nag, acknowledge_role_dependencies
 
 ROOT = Path(__file__).resolve().parents[1]
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from blue_green_ecs import defaults
+from blue_green_ecs.configuration import defaults
 from blue_green_ecs.handlers import lifecycle_hook, test_traffic_router
 
 from . import test_day_two

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from blue_green_ecs import live_lookup
+from blue_green_ecs.engines import live_lookup
 
 from .conftest import Synthesized, TwoServices
 

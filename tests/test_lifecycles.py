@@ -28,7 +28,7 @@ from .simulator.world import World, world
 from .test_day_two import IMAGE, apply, created, production_colour
 
 ENGINES = ["CODE_DEPLOY", "ECS_NATIVE"]
-# The waiter's log group name before the stack id's UUID was added to it (blue_green_ecs/provider.py)
+# The waiter's log group name before the stack id's UUID was added to it (blue_green_ecs/deployment/provider.py)
 FIXED_WAITER_LOG_GROUP = {
     "Fn::Join": ["", ["/aws/vendedlogs/states/", {"Ref": "AWS::StackName"}, "-blue-green-ecs-waiter"]]
 }

@@ -101,7 +101,9 @@ def test_account_and_region_come_from_context_only() -> None:
     assert (stack.account, stack.region) == ("111122223333", "eu-west-1")
 
 
-@pytest.mark.skipif(CDK_NAG_MAJOR < 3, reason="cdk-nag 2 writes no validation report (tests/test_acknowledgements.py)")
+@pytest.mark.skipif(
+    CDK_NAG_MAJOR < 3, reason="cdk-nag 2 writes no validation report (tests/configuration/test_acknowledgements.py)"
+)
 def test_cdk_nag_finds_nothing_unacknowledged_and_every_acknowledgment_has_a_reason(tmp_path: Path) -> None:
     for context in ({}, {"smoke_test": "true"}):
         outdir = tmp_path / str(len(context))

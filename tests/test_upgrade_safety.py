@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from blue_green_ecs.provider import Provider
+from blue_green_ecs.deployment.provider import Provider
 
 from .conftest import Synthesized
 

@@ -49,6 +49,9 @@ TEST_REFERENCE = re.compile(r"`(tests/[\w/.-]+\.py)::([\w:]+)(?:\[[^\]`]*\])?`")
 PATH_REFERENCE = re.compile(r"`((?:tests|docs|blue_green_ecs|benchmarks|sample)/[\w/.-]*|README\.md)`")
 DOC_REFERENCE = re.compile(r"^`((?:docs/[\w-]+|README)\.md)`(?:\s*§\s*(.+))?$")
 URL = re.compile(r"https?://[^\s)>\]|]+")
+# A test of the construct's templates: at the top of tests/ or in a package folder's mirror (tests/engines/, ...),
+# not in the Lambda code's (tests/handlers/) nor in the suite's own packages.
+TEMPLATE_TEST = re.compile(r"tests/(?:(?!handlers/|authorization/|integ/|simulator/)\w+/)?test_\w+\.py")
 # A claim marked on its page: "unverified" inside parentheses, "(unverified)" or "(..., unverified ...)".
 UNVERIFIED_MARK = re.compile(r"\([^()]*\bunverified\b")
 
@@ -244,14 +247,14 @@ def unsupported_kinds(row: Row) -> list[str]:
         ),
         STUBBER: any(
             (path.startswith("tests/handlers/test_") and not path.startswith("tests/handlers/test_moto_"))
-            or path == "tests/test_cli_deployments.py"
+            or path == "tests/cli/test_cli_deployments.py"
             for path in references
         ),
         MOTO: any(
-            path.startswith("tests/handlers/test_moto_") or path == "tests/test_cli_moto.py" for path in references
+            path.startswith("tests/handlers/test_moto_") or path == "tests/cli/test_cli_moto.py" for path in references
         ),
         INTEG: any(path.startswith("tests/integ/") for path in references),
-        TEMPLATE: any(re.fullmatch(r"tests/test_[\w]+\.py", path) for path in references),
+        TEMPLATE: any(TEMPLATE_TEST.fullmatch(path) for path in references),
     }
     problems += [f"{row}: names {kind!r} without evidence of it" for kind in kinds if not needs.get(kind, True)]
     if set(kinds) == {TEMPLATE}:

@@ -196,7 +196,7 @@ def inline_library_functions(template: dict[str, Any], assets_manifest: Path | N
     stays as it is (and blocks the standalone export).
     """
     # Imported here: it starts aws-cdk-lib's jsii runtime, which only --standalone needs.
-    from ..lambda_code import BUNDLES, HANDLERS_DIR, INLINE_HANDLER, bundle_of, inline_code_for
+    from ..functions.lambda_code import BUNDLES, HANDLERS_DIR, INLINE_HANDLER, bundle_of, inline_code_for
 
     directories = zip_asset_directories(assets_manifest)
     changed = []

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._version import __version__
-from ..timeline import PlanInputs, format_time, plan, to_svg
+from ..deployment.timeline import PlanInputs, format_time, plan, to_svg
 from . import deployments
 from .export import ExportError, export
 from .pipeline_files import fill, read_stack_outputs

@@ -1,4 +1,12 @@
-"""The two deployment engines behind ``BlueGreenFargateService``: CodeDeploy and ECS-native."""
+"""The two deployment engines behind ``BlueGreenFargateService``, CodeDeploy and ECS-native, and what both share:
+``DeploymentEngine`` (here), the protocol each engine implements (``base.py``), the engines (``codedeploy.py``,
+``ecs_native.py``) and the attributes the service exposes from them (``parts.py``), the live-state lookup whose
+answer keeps a stack update from undoing what the engine changed (``live_lookup.py``), and CODE_DEPLOY's pipeline
+hand-off, ``appspec.yaml`` and ``taskdef.json`` (``pipeline.py``). An engine wires the parts together, so this
+folder sits right below the construct: it imports the folders below it, ``monitoring/``, ``deployment/``,
+``load_balancing/``, ``fargate/``, ``functions/``, ``configuration/`` and ``handlers/``, and names the
+construct's ``ServiceProps`` for the type checker only (tests/test_architecture.py, ``LAYERS``).
+"""
 
 from __future__ import annotations
 

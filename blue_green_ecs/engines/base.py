@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from aws_cdk import aws_sns as sns
     from constructs import Construct
 
-    from ..parts import LoadBalancerParts
+    from ..load_balancing.parts import LoadBalancerParts
+    from ..load_balancing.test_traffic import TestTrafficRouter
     from ..props import ServiceProps
-    from ..test_traffic import TestTrafficRouter
     from . import DeploymentEngine
 
 

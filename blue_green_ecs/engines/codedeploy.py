@@ -14,30 +14,30 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from .. import defaults, limits
-from ..acknowledgements import ignore_cfn_lint
-from ..deployment_trigger import (
+from ..configuration import defaults, limits
+from ..configuration.acknowledgements import ignore_cfn_lint
+from ..configuration.validation import check_duration, invalid, unresolved
+from ..deployment.deployment_trigger import (
     DEPLOYMENT_TIMEOUT_MARGIN_MINUTES,
     MAX_DEPLOYMENT_TIMEOUT_MINUTES,
     DeploymentTrigger,
     appspec_properties,
     default_deployment_timeout,
 )
-from ..live_lookup import LiveLookup
-from ..load_balancing import select_subnets
-from ..pipeline import record_pipeline_files
-from ..provider import Provider
-from ..shared_resources import codedeploy_application, codedeploy_role
-from ..test_traffic import add_test_traffic_rule
-from ..traffic_shift import TrafficShift
-from ..validation import check_duration, invalid, unresolved
+from ..deployment.provider import Provider
+from ..deployment.traffic_shift import TrafficShift
+from ..load_balancing.load_balancing import select_subnets
+from ..load_balancing.shared_resources import codedeploy_application, codedeploy_role
+from ..load_balancing.test_traffic import add_test_traffic_rule
 from . import DeploymentEngine
+from .live_lookup import LiveLookup
+from .pipeline import record_pipeline_files
 
 if TYPE_CHECKING:
     from aws_cdk import aws_events as events
     from aws_cdk import aws_sns as sns
 
-    from ..parts import LoadBalancerParts
+    from ..load_balancing.parts import LoadBalancerParts
     from ..props import ServiceProps
     from .base import ServiceParts
 
@@ -255,7 +255,7 @@ class CodeDeployEngine:
 
     def notifications(self, scope: Construct, topic: sns.ITopic, service: ecs.FargateService) -> events.Rule:
         """The deployment group's CodeDeploy state changes."""
-        from ..operations import codedeploy_notifications  # optional feature, imported on use
+        from ..monitoring.operations import codedeploy_notifications  # optional feature, imported on use
 
         return codedeploy_notifications(
             scope,

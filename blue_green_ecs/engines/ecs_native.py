@@ -20,22 +20,22 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from .. import defaults, limits
-from ..acknowledgements import ignore_cfn_lint
-from ..live_lookup import LiveLookup
-from ..provider import Provider
-from ..shared_resources import infrastructure_role
-from ..test_traffic import add_test_traffic_rule
-from ..traffic_shift import TrafficShift, TrafficShiftKind
-from ..validation import invalid, show_duration, unresolved
+from ..configuration import defaults, limits
+from ..configuration.acknowledgements import ignore_cfn_lint
+from ..configuration.validation import invalid, show_duration, unresolved
+from ..deployment.provider import Provider
+from ..deployment.traffic_shift import TrafficShift, TrafficShiftKind
+from ..load_balancing.shared_resources import infrastructure_role
+from ..load_balancing.test_traffic import add_test_traffic_rule
 from . import DeploymentEngine
+from .live_lookup import LiveLookup
 
 if TYPE_CHECKING:
     from aws_cdk import aws_cloudwatch as cloudwatch
     from aws_cdk import aws_events as events
     from aws_cdk import aws_sns as sns
 
-    from ..parts import LoadBalancerParts
+    from ..load_balancing.parts import LoadBalancerParts
     from ..props import ServiceProps
     from .base import ServiceParts
 
@@ -223,7 +223,7 @@ class EcsNativeEngine:
 
     def notifications(self, scope: Construct, topic: sns.ITopic, service: ecs.FargateService) -> events.Rule:
         """The service's ECS deployment state changes."""
-        from ..operations import ecs_notifications  # optional feature, imported on use
+        from ..monitoring.operations import ecs_notifications  # optional feature, imported on use
 
         return ecs_notifications(scope, "Notifications", topic=topic, service=service)
 

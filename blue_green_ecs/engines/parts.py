@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_elasticloadbalancingv2 as elbv2
     from aws_cdk import aws_iam as iam
 
-    from ..deployment_trigger import DeploymentTrigger
+    from ..deployment.deployment_trigger import DeploymentTrigger
 
 
 def engine_for(kind: DeploymentEngine) -> CodeDeployEngine | EcsNativeEngine:

@@ -71,7 +71,7 @@ def trigger_template(*statements: dict[str, Any]) -> dict[str, Any]:
 
 
 ON_CLUSTER = {"Fn::GetAtt": ["Cluster", "Arn"]}
-# blue_green_ecs/live_lookup.py before 089fb2d (`git show 089fb2d -- blue_green_ecs/live_lookup.py`).
+# blue_green_ecs/live_lookup.py (now engines/live_lookup.py) before 089fb2d (`git show 089fb2d -- blue_green_ecs/live_lookup.py`).
 OLD_GRANTS = (
     {"Effect": "Allow", "Action": "ecs:ListServices", "Resource": ON_CLUSTER},
     {

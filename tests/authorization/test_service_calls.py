@@ -243,7 +243,7 @@ def test_lambda_may_describe_the_subnets_of_the_smoke_test_function(request: pyt
     # Found by this model (issue #20): the smoke test's role granted the VPC network-interface actions without
     # ec2:DescribeSubnets, which Lambda's "Giving Lambda functions access to resources in an Amazon VPC" lists
     # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions;
-    # AWSLambdaVPCAccessExecutionRole v3 has it too). Denied before blue_green_ecs/hooks.py granted it.
+    # AWSLambdaVPCAccessExecutionRole v3 has it too). Denied before blue_green_ecs/deployment/hooks.py granted it.
     m = model(request, "shared_load_balancer")
     subnets = [c for c in m.calls if c.role and "SmokeTestRole" in c.role and c.request.action == "ec2:DescribeSubnets"]
     assert [c.request for c in subnets] == [Request("ec2:DescribeSubnets", "*")]

@@ -16,9 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from blue_green_ecs.functions.lambda_code import BUNDLES, inline_code_for
 from blue_green_ecs.handlers import lifecycle_hook
 from blue_green_ecs.handlers.lifecycle_hook import HookFailedError, codedeploy_hook
-from blue_green_ecs.lambda_code import BUNDLES, inline_code_for
 
 from .fakes import no_codedeploy_calls
 
