@@ -1,4 +1,4 @@
-"""`make bench`: the six benchmarks in one run, written to docs/performance.md.
+"""`make bench`: the six benchmarks in one run, and what the unmet goals would take, written to docs/performance.md.
 
 Order matters: the synth-time rounds run first, while this process has not started jsii, then the
 profile and the scale curve (fresh child processes only, so they could run anywhere in the order), the test suite, and
@@ -19,7 +19,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from . import deploy_model, footprint, profile_report, scale_curve, stacks, suite_time, synth_time
+from . import deploy_model, footprint, profile_report, scale_curve, stacks, suite_time, synth_time, unmet_goals
 from .context import ROOT, minutes_seconds, seconds
 
 
@@ -156,7 +156,11 @@ def render(
             "",
             suite_time.markdown(suite),
             "",
-            "## 6. Deployment time model",
+            "## 6. The goals this run does not meet, and what they would take",
+            "",
+            unmet_goals.markdown(synth, profile, suite, os.cpu_count() or 1),
+            "",
+            "## 7. Deployment time model",
             "",
             "Reproduce: `.venv/bin/python -m benchmarks.deploy_model`. Every setting is read from the synthesized "
             "template of the row's stack (one service, on the network above); the rest are the assumptions listed "

@@ -35,8 +35,12 @@ class SuiteTime:
 def measure(reference_s: float | None = None) -> SuiteTime:
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as scratch:
         report_path = Path(scratch) / "phases.json"
+        lint_answers = Path(scratch) / "cfn-lint"
+        lint_answers.mkdir()
         env = child_env()
         env["BENCH_SUITE_REPORT"] = str(report_path)
+        # tests/support.py keeps one cfn-lint answer per distinct template there, with the time it took.
+        env["BLUE_GREEN_ECS_CFN_LINT_CACHE"] = str(lint_answers)
         started = time.perf_counter()
         done = subprocess.run(
             [python(), *COMMAND, "-p", "benchmarks.suite_phases"], cwd=ROOT, env=env, capture_output=True, text=True
@@ -45,6 +49,8 @@ def measure(reference_s: float | None = None) -> SuiteTime:
         if not report_path.exists():
             raise RuntimeError(f"pytest wrote no report (exit {done.returncode}):\n{done.stdout[-3000:]}")
         report: dict[str, Any] = json.loads(report_path.read_text())
+        answers = [json.loads(path.read_text()) for path in lint_answers.glob("*.json")]
+        report["cfn_lint"] = {"templates": len(answers), "seconds": sum(a.get("seconds", 0.0) for a in answers)}
     return SuiteTime(wall, report, reference_s)
 
 
@@ -77,6 +83,14 @@ def markdown(result: SuiteTime) -> str:
         "",
         table(["phase", "time"], rows),
     ]
+    lint = r.get("cfn_lint", {})
+    if lint.get("templates"):
+        lines += [
+            "",
+            f"cfn-lint read {lint['templates']} distinct templates in {seconds(lint['seconds'])} "
+            f"({100 * lint['seconds'] / busy:.0f}% of the workers' busy time): each template once, whichever worker "
+            "asked first; it is the suite's largest single cost, more than synthesizing the same templates.",
+        ]
     if workers:
         lines += [
             "",
