@@ -330,14 +330,10 @@ def rollback_alarms(
 ) -> list[cloudwatch.Alarm]:
     """The construct's two absolute rollback alarms, each over the worse of the two target groups."""
     # Blue and green swap roles every deployment, so one alarm watches the worse of the two.
-    metrics: dict[str, cloudwatch.IMetric] = {}
-    terms = []
-    for color, group in (("blue", blue), ("green", green)):
-        metrics[f"{color}Errors"] = group.metrics.http_code_target(
-            elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=MINUTE, statistic="Sum"
-        )
-        metrics[f"{color}Requests"] = group.metrics.request_count(period=MINUTE, statistic="Sum")
-        terms.append(f"IF({color}Requests >= 10, 100 * FILL({color}Errors, 0) / {color}Requests, 0)")
+    metrics = _error_metrics(blue, green)
+    terms = [
+        f"IF({color}Requests >= 10, 100 * FILL({color}Errors, 0) / {color}Requests, 0)" for color in ("blue", "green")
+    ]
     errors = cloudwatch.MathExpression(
         expression=f"MAX([{', '.join(terms)}])", using_metrics=metrics, period=MINUTE
     ).create_alarm(
@@ -367,16 +363,24 @@ def rollback_alarms(
     return [errors, unhealthy]
 
 
-def comparison_alarm(
-    scope: Construct, blue: elbv2.ApplicationTargetGroup, green: elbv2.ApplicationTargetGroup
-) -> cloudwatch.Alarm:
-    """Green's 5xx rate against blue's, while both take traffic: the construct's comparison alarm."""
+def _error_metrics(
+    blue: elbv2.ApplicationTargetGroup, green: elbv2.ApplicationTargetGroup
+) -> dict[str, cloudwatch.IMetric]:
+    """Each target group's 5xx count and request count a minute, as blueErrors, blueRequests, greenErrors, ..."""
     metrics: dict[str, cloudwatch.IMetric] = {}
     for color, group in (("blue", blue), ("green", green)):
         metrics[f"{color}Errors"] = group.metrics.http_code_target(
             elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=MINUTE, statistic="Sum"
         )
         metrics[f"{color}Requests"] = group.metrics.request_count(period=MINUTE, statistic="Sum")
+    return metrics
+
+
+def comparison_alarm(
+    scope: Construct, blue: elbv2.ApplicationTargetGroup, green: elbv2.ApplicationTargetGroup
+) -> cloudwatch.Alarm:
+    """Green's 5xx rate against blue's, while both take traffic: the construct's comparison alarm."""
+    metrics = _error_metrics(blue, green)
     rate = "100 * FILL({0}Errors, 0) / {0}Requests"
     expression = (
         f"IF(blueRequests >= 10 AND greenRequests >= 10, ABS({rate.format('green')} - {rate.format('blue')}), 0)"

@@ -271,12 +271,14 @@ class _Fingerprint:
         # The rollback alarms wait for the listener that attaches their target groups (their metrics'
         # LoadBalancer dimension), and the listeners wait for the lookup: named, not referred to.
         alarms = [a.node.default_child for a in self._named_only if isinstance(a.node.default_child, CfnResource)]
+        # First the whole stack's ids, in one request: the watched resources' are among them.
+        local = logical_ids.local()
         watched = {logical_ids.of_element(resource) for resource in [*self._resources, *alarms]}
         resolved = stack.resolve([resource._cfn_properties for resource in self._resources])
         # Produced after aws-cdk-lib turned cross-stack references into imports: a reference to another
         # stack's resource (a shared load balancer's listener, a VPC's subnets) resolves to a Ref that this
         # template cannot hold, so it is named too.
-        foreign = _referenced(resolved) - logical_ids.local()
+        foreign = _referenced(resolved) - local
         secrets = [json.dumps(stack.resolve(secret), sort_keys=True) for secret in self._secrets]
         return {
             resource.node.path.rsplit("/", 2)[-2]: _without_secrets(secrets, _without_refs_to(watched | foreign, value))
