@@ -184,6 +184,11 @@ class ServiceProps:
     def redirect(self) -> bool:
         return self.edge.redirect
 
+    @property
+    def shared_listeners(self) -> IBlueGreenLoadBalancer | None:
+        """The shared load balancer whose listeners carry the service's rules (``routing``); else ``None``."""
+        return self.shared_load_balancer if self.routing is not None else None
+
     @cached_property
     def drain(self) -> Duration:
         return self.deregistration_delay if self.deregistration_delay is not None else defaults.DEREGISTRATION_DELAY
@@ -220,8 +225,7 @@ class ServiceProps:
 def merged_health_check(
     health_check: elbv2.HealthCheck | None, path: str | None, *, grpc: bool = False
 ) -> elbv2.HealthCheck:
-    """The user's health check with this library's defaults filled in where it is silent (a gRPC target group's:
-    ELB's gRPC path and codes)."""
+    """The user's health check, this library's defaults where it is silent (gRPC: ELB's gRPC path and codes)."""
     given = health_check or elbv2.HealthCheck()
     default_path = defaults.GRPC_HEALTH_CHECK_PATH if grpc else defaults.HEALTH_CHECK_PATH
     return elbv2.HealthCheck(
@@ -345,7 +349,7 @@ def _check_protocol_version(props: ServiceProps) -> None:
     if version is None:
         return
     shown = f"ApplicationProtocolVersion.{version.name}"
-    shared = props.shared_load_balancer
+    shared = props.shared_listeners
     if (shared.https if shared is not None else props.https) is False:
         raise invalid(
             "protocol_version",

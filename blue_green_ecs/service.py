@@ -266,8 +266,9 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             listeners are HTTP.
         :param ssl_policy: TLS policy of HTTPS listeners. Default: ``SslPolicy.RECOMMENDED_TLS`` (TLS 1.3 and 1.2).
         :param redirect_http: with a certificate, listen on port 80 and redirect to HTTPS. Default: true.
-        :param listener_port: production listener port. Default: 443 with a certificate, else 80.
-        :param test_listener_port: test listener port. Default: 8443 with a certificate, else 8080.
+        :param listener_port: production listener port. Default: 443 with a certificate, else 80 (a listener pair on
+            a shared load balancer: required, and a port no other listener of it has).
+        :param test_listener_port: test listener port. Default: 8443 with a certificate, else 8080 (a pair: required).
         :param test_listener_allowed_peers: who may reach the test listener. Default: the VPC's CIDR block only; the
             test listener is never open to the internet unless named here.
         :param health_check_path: path of the target groups' health check. Default: ``"/"``.
@@ -312,12 +313,13 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         :param domain_name: a name in ``domain_zone`` that points at the load balancer (alias A record); both or
             neither. Default: none, use the load balancer's DNS name.
         :param domain_zone: the Route 53 hosted zone of ``domain_name``. Default: none.
-        :param shared_load_balancer: ECS_NATIVE only. A ``BlueGreenLoadBalancer`` (or one ``from_existing``) to add this
-            service's production and test listener rules to, instead of creating a load balancer; its props
-            (``certificate``, ports, access logs, ...) are then refused here. CodeDeploy shifts a listener's default
-            action, so CODE_DEPLOY refuses it. Default: the service creates its own load balancer.
-        :param routing: with ``shared_load_balancer``, the service's rules: ``Routing(priority=..., host_headers=[...],
-            path_patterns=[...])``. Default: none (required with a shared one).
+        :param shared_load_balancer: a ``BlueGreenLoadBalancer`` (or one ``from_existing``) to share instead of
+            creating one; its props (access logs, name, scheme, ...) are refused here. The service takes rules on its
+            listeners (``routing``, ECS_NATIVE only), or without ``routing`` a listener pair of its own on
+            ``listener_port`` and ``test_listener_port`` (either engine; ``certificate``, ``ssl_policy``,
+            ``open_listener``, ``test_listener_allowed_peers`` are the pair's). Default: a load balancer of its own.
+        :param routing: with ``shared_load_balancer``, the service's rules on its listeners (ECS_NATIVE only):
+            ``Routing(priority=..., host_headers=[...], path_patterns=[...])``. Default: none (a pair of its own).
         :param test_traffic_header: a rule on the production listener that sends requests carrying this header (name and
             secret value) to green, so testers and CI outside the VPC reach it before users do:
             ``TestTrafficHeader(value=...)``. It follows every deployment a stack update starts. Default: none; green is
@@ -345,7 +347,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         self.engine: DeploymentEngine = engine
         self.traffic_shift: TrafficShift = props.shift
         self.termination_wait: Duration = props.wait
-        shared = props.shared_load_balancer  # whose listeners carry the service's rules
+        shared = props.shared_listeners
         self.listener_port: int | None = props.prod_port if shared is None else shared.listener_port
         self.test_listener_port: int | None = props.test_port if shared is None else shared.test_listener_port
 

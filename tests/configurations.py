@@ -199,6 +199,31 @@ def shared_load_balancer() -> Stack:
     return stack
 
 
+def shared_listener_pairs() -> Stack:
+    """Two CODE_DEPLOY services on one BlueGreenLoadBalancer with a certificate, each with a listener pair of its
+    own on its own ports (issue #26): one with the smoke test, one with a test traffic header."""
+    stack = new_stack("Pairs")
+    cluster = cluster_with_insights(stack)
+    certificate = acm.Certificate.from_certificate_arn(stack, "Certificate", CERTIFICATE_ARN)
+    edge = BlueGreenLoadBalancer(stack, "Edge", vpc=cluster.vpc, certificate=certificate)
+    for index, construct_id in enumerate(("Api", "Web")):
+        BlueGreenFargateService(
+            stack,
+            construct_id,
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            cluster=cluster,
+            shared_load_balancer=edge,
+            certificate=certificate,
+            listener_port=8443 + 100 * (index + 1),
+            test_listener_port=9443 + 100 * (index + 1),
+            test_traffic_header=TestTrafficHeader(value=TEST_TRAFFIC_SECRET.unsafe_unwrap())
+            if construct_id == "Api"
+            else None,
+            smoke_test=SmokeTest() if construct_id == "Web" else None,
+        )
+    return stack
+
+
 def two_services() -> tuple[Stack, BlueGreenFargateService, BlueGreenFargateService]:
     """Two services in one stack and VPC: they share one deployment trigger provider."""
     stack = new_stack("Two")

@@ -69,7 +69,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     # which pytest 9 no longer reads (it keeps the id in `item._id`), so every test would run wherever a worker
     # is free; until xdist follows, the suffix is written where pytest reads it. A test whose group names a
     # configuration then shows it: `tests/test_service.py::test_x@sample`.
-    if item.config.getvalue("loadgroup") and isinstance(getattr(item, "_id", None), NodeId):
+    # xdist sets the option only when it starts workers (not with -n 0).
+    if getattr(item.config.option, "loadgroup", False) and isinstance(getattr(item, "_id", None), NodeId):
         item._id = coerce_node_id(f"{item.nodeid}@{group}")
 
 

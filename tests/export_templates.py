@@ -31,6 +31,7 @@ CONFIGURATIONS: dict[str, Callable[[], Stack]] = {
     "existing-cluster": lambda: configurations.existing_cluster()[0],
     "two-services": lambda: configurations.two_services()[0],
     "shared-load-balancer": configurations.shared_load_balancer,
+    "shared-listener-pairs": configurations.shared_listener_pairs,
     "ecs-test-traffic": lambda: configurations.ecs_test_traffic()[0],
     "ecs-native-preflight": lambda: configurations.ecs_native_preflight()[0],
 }

@@ -451,6 +451,12 @@ def shared(
     apply(sim, shared_template(certificate=certificate, images=tags, priorities=priorities))
 
 
+def paired(sim: World, engine: str, *, certificate: str | None = None, **images: int) -> None:
+    """`cdk deploy` of Api and Web, each with a listener pair of its own on the shared Edge (issue #26)."""
+    tags = {service: f"{IMAGE}:{tag}" for service, tag in images.items()}
+    apply(sim, shared_template(certificate=certificate, images=tags, engine=engine, pairs=True))
+
+
 def running_definitions(sim: World) -> dict[str, str]:
     """Construct id -> the task definition its ECS service runs, to see which services a step deployed."""
     found = {}
@@ -626,3 +632,53 @@ def test_a_new_protocol_version_is_refused_before_production_moves(sim: World, e
     assert "The target groups are being replaced" in sim.stack.reason
     sim.check()
     assert production_colour(sim) == "Green"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_services_with_listener_pairs_on_a_shared_load_balancer_each_deploy_on_their_own(
+    sim: World, engine: str
+) -> None:
+    # given Api and Web on one shared load balancer, each with its own production and test listener (CODE_DEPLOY
+    # reroutes a listener's default action: each service's deployment reroutes its own listeners only); every step
+    # is checked after each resource operation and poll (World.check)
+    apply(sim, shared_template(engine=engine, pairs=True), "CREATE_COMPLETE")
+    assert sorted(x.port for x in sim.aws.listeners.values()) == [80, 8080, 8081, 8082, 9081, 9082]
+    assert (production_colour(sim, "Api"), production_colour(sim, "Web")) == ("Blue", "Blue")
+
+    # when Api deploys a new image, then Api moves to green and Web is untouched
+    before = running_definitions(sim)
+    paired(sim, engine, Api=1)
+    after = running_definitions(sim)
+    assert [service for service in after if after[service] != before[service]] == ["Api"]
+    assert (production_colour(sim, "Api"), production_colour(sim, "Web")) == ("Green", "Blue")
+
+    # when Web deploys, then Web moves and Api stays on its green tasks; each one's test traffic reaches its own
+    paired(sim, engine, Api=1, Web=1)
+    assert (production_colour(sim, "Api"), production_colour(sim, "Web")) == ("Green", "Green")
+    for service in ("Api", "Web"):
+        own = {sim.target_group(service, "Blue"), sim.target_group(service, "Green")}
+        assert {arn for arn, weight in sim.test_traffic(service).items() if weight > 0} <= own
+
+    # when the load balancer and both pairs get a certificate (the listeners are updated in place), then nothing moves
+    paired(sim, engine, certificate=CERTIFICATE_ARN, Api=1, Web=1)
+    assert sorted((x.port, x.protocol) for x in sim.aws.listeners.values()) == [
+        (80, "HTTP"),
+        (443, "HTTPS"),
+        (8081, "HTTPS"),
+        (8082, "HTTPS"),
+        (8443, "HTTPS"),
+        (9081, "HTTPS"),
+        (9082, "HTTPS"),
+    ]
+    assert (production_colour(sim, "Api"), production_colour(sim, "Web")) == ("Green", "Green")
+    for service in ("Api", "Web"):
+        assert_roles(sim, engine, service)
+
+    # when each deploys a third time, then each moves back to blue
+    paired(sim, engine, certificate=CERTIFICATE_ARN, Api=2, Web=2)
+    assert (production_colour(sim, "Api"), production_colour(sim, "Web")) == ("Blue", "Blue")
+
+    # when the stack is deleted and created again, then both start on blue
+    assert sim.stack.delete() == "DELETE_COMPLETE"
+    apply(sim, shared_template(engine=engine, pairs=True), "CREATE_COMPLETE")
+    assert (production_colour(sim, "Api"), production_colour(sim, "Web")) == ("Blue", "Blue")

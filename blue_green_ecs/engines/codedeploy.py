@@ -70,19 +70,23 @@ class CodeDeployEngine:
         self._trigger_timeout: Duration | None = None
 
     def validate(self, props: ServiceProps) -> None:
-        """Whole percentages, at most 10 alarms, a deployment that fits CloudFormation's hour; no shared
-        load balancer, no Service Connect, no Cloud Map."""
-        if props.shared_load_balancer is not None:
-            # CodeDeploy's ECS deployments take listeners, each "configured with a single (default) rule that
-            # routes all traffic to a single target group", and reroute that default action (ECS Developer
-            # Guide, "Migrate CodeDeploy blue/green deployments to Amazon ECS blue/green deployments"): on a
-            # shared listener it would move every service's traffic. ECS's own blue/green shifts listener rules.
+        """Whole percentages, at most 10 alarms, a deployment that fits CloudFormation's hour; no rules on a
+        shared listener (a listener pair of its own on a shared load balancer), no Service Connect, no Cloud Map."""
+        if props.routing is not None:
+            # CodeDeploy's ECS deployments reroute a listener's default action: the ECS Developer Guide ("Migrate
+            # CodeDeploy blue/green deployments to Amazon ECS blue/green deployments") describes each listener
+            # "configured with a single (default) rule that routes all traffic to a single target group", and the
+            # CodeDeploy guides document no rerouting of a listener's other rules (nor what a rollback would write
+            # back into one: a rule's other actions, authenticate-oidc or a fixed response, are not a target group
+            # pair's). Rules on a shared listener are ECS's own blue/green's documented layout; a listener pair of
+            # the service's own is CodeDeploy's.
             raise invalid(
-                "shared_load_balancer",
-                props.shared_load_balancer.node.path,
-                "CodeDeploy shifts traffic by rewriting the production and test listeners' default action, which "
-                "on a shared listener routes every service; use engine=DeploymentEngine.ECS_NATIVE, which shifts "
-                "this service's own listener rules, or drop shared_load_balancer=.",
+                "routing",
+                props.routing,
+                "CodeDeploy shifts traffic by a listener's default action, documented for listeners whose one rule "
+                "routes all traffic to the service; it does not shift listener rules on a shared listener. Give the "
+                "service its own listeners on the shared load balancer (drop routing=, pass listener_port= and "
+                "test_listener_port=), or use engine=DeploymentEngine.ECS_NATIVE, which shifts listener rules.",
             )
         if props.service_connect is not None:
             raise invalid(

@@ -163,3 +163,7 @@ class IBlueGreenLoadBalancer(Protocol):
 
     def claim_priority(self, priority: int, service_path: str) -> None:
         """Record that ``service_path``'s rules take ``priority``; a ValueError naming both services if taken."""
+
+    def claim_port(self, port: int, *, prop: str, service_path: str) -> int:
+        """Record that ``service_path``'s listener pair takes ``port`` (its ``prop``), a ValueError naming the
+        listener that has it; the number of listeners the load balancer has with it."""

@@ -15,6 +15,7 @@ from ..configuration import defaults
 from ..configuration.acknowledgements import acknowledge_nag, skip_checkov
 from .access_logs import enable_access_logs
 from .edge import EdgeProps
+from .listener_pair import build_listener_pair
 from .parts import LoadBalancerParts
 from .shared_resources import SharedAccessLogs
 
@@ -43,7 +44,8 @@ def build_load_balancing(
     scope: Construct, props: ServiceProps, vpc: ec2.IVpc, listener_defaults: ListenerDefaults
 ) -> LoadBalancerParts:
     """The target group pair, and the service's own load balancer, listeners, access logs and alias record;
-    or, with ``shared_load_balancer``, the shared one's (the engine adds the service's rules to it)."""
+    or, with ``shared_load_balancer``, the shared one's: its listeners (with ``routing``: the engine adds the
+    service's rules to them), or the service's own listener pair on it."""
     blue, green = (
         target_group(
             scope,
@@ -57,6 +59,20 @@ def build_load_balancing(
         for construct_id in ("BlueTargetGroup", "GreenTargetGroup")
     )
     shared = props.shared_load_balancer
+    if shared is not None and props.routing is None:
+        prod, test = build_listener_pair(
+            scope, props, shared, vpc, prod_default=listener_defaults(blue), test_default=listener_defaults(green)
+        )
+        return LoadBalancerParts(
+            load_balancer=shared.load_balancer,
+            blue_target_group=blue,
+            green_target_group=green,
+            prod_listener=prod,
+            test_listener=test,
+            redirect_listener=None,
+            domain_record=None,
+            access_logs_bucket=shared.access_logs_bucket,
+        )
     if shared is not None:
         return LoadBalancerParts(
             load_balancer=shared.load_balancer,

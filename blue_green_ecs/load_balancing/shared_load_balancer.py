@@ -1,12 +1,16 @@
-"""``BlueGreenLoadBalancer``: one load balancer that several blue/green services share, each by its own rules.
+"""``BlueGreenLoadBalancer``: one load balancer that several blue/green services share.
 
 The load balancer, its production listener (HTTPS with the port-80 redirect when a certificate is
 given), the test listener closed to the internet, and the access logs are those a service creates for
-itself (``load_balancing.build_edge``), with one difference: both listeners answer 404 by default, and
-each service adds a production and a test rule (``routing=Routing(...)``) whose weights ECS shifts.
+itself (``load_balancing.build_edge``), with one difference: both listeners answer 404 by default.
 
-Only the ``ECS_NATIVE`` engine shifts traffic on listener rules; CodeDeploy rewrites a listener's
-default action, which on a shared listener is every service's (see ``engines/codedeploy.py``).
+A service takes its place on it in one of two ways:
+
+- ``routing=Routing(...)``: a production and a test rule on the shared listeners, whose weights ECS shifts
+  (``ECS_NATIVE``). CodeDeploy is documented to reroute a listener's default action only (see
+  ``engines/codedeploy.py``), so it does not take rules on a shared listener.
+- ``listener_port=`` and ``test_listener_port=``: a listener pair of the service's own on the load balancer
+  (``listener_pair.py``), which either engine shifts as it would the service's own load balancer's.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
@@ -22,6 +26,7 @@ from constructs import Construct
 from ..configuration import defaults
 from ..configuration.validation import invalid
 from .edge import EdgeProps, Routing
+from .listener_pair import check_listener_pair
 from .load_balancing import build_edge
 from .test_traffic import check_test_traffic_header
 
@@ -42,15 +47,18 @@ def _not_found() -> dict[str, elbv2.ListenerAction]:
     }
 
 
-class _Priorities:
-    """The rule priorities taken on one shared load balancer, by service path."""
+class _Claims:
+    """What the services of one shared load balancer take of it, by service path: rule priorities on its
+    listeners, and the ports of their own listener pairs (with the load balancer's own, and ELB's quota)."""
 
-    def __init__(self, owner: str) -> None:
+    def __init__(self, owner: str, own_ports: dict[int, str], own_listeners: int) -> None:
         self._owner = owner
-        self._taken: dict[int, str] = {}
+        self._priorities: dict[int, str] = {}
+        self._ports: dict[int, str] = dict(own_ports)
+        self._listeners = own_listeners
 
-    def claim(self, priority: int, service_path: str) -> None:
-        taken = self._taken.get(priority)
+    def claim_priority(self, priority: int, service_path: str) -> None:
+        taken = self._priorities.get(priority)
         if taken is not None and taken != service_path:
             raise invalid(
                 "routing.priority",
@@ -58,7 +66,23 @@ class _Priorities:
                 f"service {taken!r} already has this priority on the shared load balancer {self._owner!r} "
                 f"({service_path!r} asks for it too); give each service its own.",
             )
-        self._taken[priority] = service_path
+        self._priorities[priority] = service_path
+
+    def claim_port(self, port: int, *, prop: str, service_path: str) -> int:
+        who = f"{service_path!r} ({prop})"
+        if not Token.is_unresolved(port):
+            taken = self._ports.get(port)
+            if taken is not None:
+                raise invalid(
+                    prop,
+                    port,
+                    f"{taken} already listens on this port of the shared load balancer {self._owner!r} ({who} "
+                    "asks for it too); give each listener a port of its own.",
+                )
+        if not Token.is_unresolved(port):
+            self._ports[port] = who
+        self._listeners += 1
+        return self._listeners
 
 
 class BlueGreenLoadBalancer(Construct):
@@ -166,7 +190,12 @@ class BlueGreenLoadBalancer(Construct):
         self.listener_port: int | None = props.prod_port
         self.test_listener_port: int | None = props.test_port
         self.https: bool | None = props.https
-        self._priorities = _Priorities(self.node.path)
+        own = {props.prod_port: "its production listener", props.test_port: "its test listener"}
+        if props.redirect:
+            own[defaults.HTTP_PORT] = "its redirect listener"
+        self._claims = _Claims(
+            self.node.path, {port: f"{self.node.path!r} ({what})" for port, what in own.items()}, len(own)
+        )
 
     @property
     def listener(self) -> elbv2.ApplicationListener:
@@ -175,7 +204,12 @@ class BlueGreenLoadBalancer(Construct):
 
     def claim_priority(self, priority: int, service_path: str) -> None:
         """Record a service's rule priority; a ValueError naming both services when another has it."""
-        self._priorities.claim(priority, service_path)
+        self._claims.claim_priority(priority, service_path)
+
+    def claim_port(self, port: int, *, prop: str, service_path: str) -> int:
+        """Record a service's listener port (a ValueError naming the listener that has it); the listeners the load
+        balancer has with it."""
+        return self._claims.claim_port(port, prop=prop, service_path=service_path)
 
     @classmethod
     def from_existing(
@@ -218,7 +252,8 @@ class ExistingBlueGreenLoadBalancer(Construct):
         self.listener_port: int | None = None
         self.test_listener_port: int | None = None
         self.https: bool | None = None
-        self._priorities = _Priorities(self.node.path)
+        # The listeners' ports are unknown: only the services' own pairs are checked against each other.
+        self._claims = _Claims(self.node.path, {}, 2)
 
     @property
     def listener(self) -> elbv2.IApplicationListener:
@@ -227,7 +262,12 @@ class ExistingBlueGreenLoadBalancer(Construct):
 
     def claim_priority(self, priority: int, service_path: str) -> None:
         """Record a service's rule priority; a ValueError naming both services when another has it."""
-        self._priorities.claim(priority, service_path)
+        self._claims.claim_priority(priority, service_path)
+
+    def claim_port(self, port: int, *, prop: str, service_path: str) -> int:
+        """Record a service's listener port (a ValueError naming the listener that has it); the listeners the load
+        balancer has with it."""
+        return self._claims.claim_port(port, prop=prop, service_path=service_path)
 
 
 # Props of a service's own load balancer, and the value that means "not given": with a shared load
@@ -252,13 +292,29 @@ _OWN_LOAD_BALANCER_PROPS: tuple[tuple[str, object], ...] = (
 )
 
 
+# What a listener pair of the service's own on a shared load balancer takes from the service's props.
+_LISTENER_PAIR_PROPS = frozenset(
+    {"open_listener", "certificate", "ssl_policy", "listener_port", "test_listener_port", "test_listener_allowed_peers"}
+)
+
+_PAIR_HINT = (
+    "; the service's own listener pair takes listener_port, test_listener_port, certificate, ssl_policy, "
+    "open_listener and test_listener_allowed_peers"
+)
+
+
 def check_sharing(props: ServiceProps, service_path: str) -> None:
-    """``shared_load_balancer`` and ``routing`` go together, the load balancer's props stay on it, and no two
-    services of one load balancer take the same rule priority (``test_traffic_header``'s rule included: its
-    checks run here, since on a shared load balancer they claim a priority too)."""
+    """``routing`` needs ``shared_load_balancer``; on one, the service takes either rules on its listeners
+    (``routing``) or a listener pair of its own (``listener_port`` and ``test_listener_port``), the load balancer's
+    props stay on it, and no two services take the same rule priority or port (``test_traffic_header``'s rule
+    included: its checks run here, since on a shared listener they claim a priority too)."""
     shared, routing = props.shared_load_balancer, props.routing
     check_test_traffic_header(
-        props.test_traffic_header, routing=routing, shared=shared, hooks=props.hooks, service_path=service_path
+        props.test_traffic_header,
+        routing=routing,
+        shared=shared if routing is not None else None,
+        hooks=props.hooks,
+        service_path=service_path,
     )
     if shared is None:
         if routing is not None:
@@ -269,23 +325,24 @@ def check_sharing(props: ServiceProps, service_path: str) -> None:
                 "or drop routing= for a load balancer of the service's own.",
             )
         return
-    if routing is None:
-        raise invalid(
-            "shared_load_balancer",
-            shared.node.path,
-            "say which requests reach this service: pass routing=Routing(priority=..., host_headers=[...] or "
-            "path_patterns=[...]).",
-        )
-    routing.validate()
+    if routing is not None:
+        routing.validate()
+    own_listeners = routing is None
     for name, not_given in _OWN_LOAD_BALANCER_PROPS:
+        if own_listeners and name in _LISTENER_PAIR_PROPS:
+            continue
         value = getattr(props, name)
         if value is not not_given and value != not_given:
             raise invalid(
                 name,
                 value if isinstance(value, str | int | bool) else f"<{type(value).__name__}>",
                 f"with shared_load_balancer the load balancer is {shared.node.path!r}'s; set it there (a "
-                "BlueGreenLoadBalancer prop), or drop shared_load_balancer= for a load balancer of the service's own.",
+                f"BlueGreenLoadBalancer prop){_PAIR_HINT if own_listeners else ''}, or drop shared_load_balancer= "
+                "for a load balancer of the service's own.",
             )
+    if routing is None:
+        check_listener_pair(props, shared, service_path)
+        return
     _check_smoke_test(props, shared, routing)
     shared.claim_priority(routing.priority, service_path)
 

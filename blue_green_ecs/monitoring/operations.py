@@ -31,7 +31,7 @@ def operations_view(
 ) -> cloudwatch.Dashboard | None:
     """What ``dashboard`` and ``outputs`` ask for: the stack outputs, and the dashboard (returned, or ``None``)."""
     if props.outputs:
-        shared = props.shared_load_balancer
+        shared = props.shared_listeners
         if shared is None:
             service_outputs(scope, load_balancing, https=props.https, port=props.prod_port)
         else:

@@ -59,7 +59,7 @@ from .service_calls import (
 # The session fixtures of tests/conftest.py, and the configurations other modules synthesize on their own (built
 # here at most once per session, without cfn-lint: their templates are linted where they are tested).
 SHARED = ["sample", "sample_ecs", "minimal", "https", "existing_cluster", "two_services"]
-OWN = ["ecs_test_traffic", "ecs_native_preflight", "shared_load_balancer", "encrypted_secrets"]
+OWN = ["ecs_test_traffic", "ecs_native_preflight", "shared_load_balancer", "shared_listener_pairs", "encrypted_secrets"]
 CONFIGURATIONS = SHARED + OWN
 
 
@@ -90,6 +90,7 @@ _OWN_STACKS: dict[str, Callable[[], Stack]] = {
     "ecs_test_traffic": lambda: configurations.ecs_test_traffic()[0],
     "ecs_native_preflight": lambda: configurations.ecs_native_preflight()[0],
     "shared_load_balancer": configurations.shared_load_balancer,
+    "shared_listener_pairs": configurations.shared_listener_pairs,
     "encrypted_secrets": encrypted_secrets,
 }
 
@@ -159,6 +160,7 @@ EXPECTED_CALLERS = {
     "ecs_test_traffic": ECS_NATIVE_CALLERS | {"ECS (lifecycle hook"},
     "ecs_native_preflight": ECS_NATIVE_CALLERS | {"ECS (lifecycle hook"},
     "shared_load_balancer": ECS_NATIVE_CALLERS | {"ECS (lifecycle hook", "Lambda (attaching"},
+    "shared_listener_pairs": CODE_DEPLOY_CALLERS | {"Lambda (attaching"},
 }
 CALLERS = sorted(set().union(*EXPECTED_CALLERS.values()))
 

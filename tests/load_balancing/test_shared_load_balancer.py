@@ -220,22 +220,10 @@ def test_outputs_name_the_dns_and_the_url() -> None:
     ("props", "message"),
     [
         (
-            lambda s, edge: {"shared_load_balancer": edge, "routing": Routing(priority=1, host_headers=["a"])},
-            "Invalid shared_load_balancer='Test/Edge': CodeDeploy shifts traffic by rewriting the production and "
-            "test listeners' default action, which on a shared listener routes every service; use "
-            "engine=DeploymentEngine.ECS_NATIVE, which shifts this service's own listener rules, or drop "
-            "shared_load_balancer=.",
-        ),
-        (
             lambda s, edge: {"engine": NATIVE, "routing": Routing(priority=1, host_headers=["a"])},
             "Invalid routing=Routing(priority=1, host_headers=['a'], path_patterns=None): routing places the "
             "service's rules on a shared load balancer; pass shared_load_balancer= too, or drop routing= for a load "
             "balancer of the service's own.",
-        ),
-        (
-            lambda s, edge: {"engine": NATIVE, "shared_load_balancer": edge},
-            "Invalid shared_load_balancer='Test/Edge': say which requests reach this service: pass "
-            "routing=Routing(priority=..., host_headers=[...] or path_patterns=[...]).",
         ),
         (
             lambda s, edge: {

@@ -124,26 +124,34 @@ SHARED_ROUTING = {
 SHARED_PRIORITIES = {"Api": 10, "Web": 20}
 
 
+# (production, test) ports of each service's own listener pair on the shared load balancer (issue #26).
+PAIR_PORTS = {"Api": (8081, 9081), "Web": (8082, 9082)}
+
+
 @functools.cache
-def _synthesized_shared(certificate: str | None, priorities: tuple[tuple[str, int], ...]) -> str:
+def _synthesized_shared(
+    certificate: str | None, priorities: tuple[tuple[str, int], ...], engine: str, pairs: bool
+) -> str:
     stack = new_stack("Simulated")
     vpc = vpc_with_flow_logs(stack)
     cluster = ecs.Cluster(stack, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
-    edge = BlueGreenLoadBalancer(
-        stack,
-        "Edge",
-        vpc=vpc,
-        certificate=acm.Certificate.from_certificate_arn(stack, "Certificate", certificate) if certificate else None,
-    )
+    cert = acm.Certificate.from_certificate_arn(stack, "Certificate", certificate) if certificate else None
+    edge = BlueGreenLoadBalancer(stack, "Edge", vpc=vpc, certificate=cert)
     for service, priority in priorities:
+        # Rules on the shared listeners, or a listener pair of the service's own (with the same certificate).
+        place: dict[str, Any] = (
+            {"listener_port": PAIR_PORTS[service][0], "test_listener_port": PAIR_PORTS[service][1], "certificate": cert}
+            if pairs
+            else {"routing": Routing(priority=priority, **SHARED_ROUTING[service])}
+        )
         BlueGreenFargateService(
             stack,
             service,
             image=ecs.ContainerImage.from_registry(IMAGE),
             cluster=cluster,
-            engine=DeploymentEngine.ECS_NATIVE,
+            engine=DeploymentEngine[engine],
             shared_load_balancer=edge,
-            routing=Routing(priority=priority, **SHARED_ROUTING[service]),
+            **place,
         )
     return json.dumps(Template.from_stack(stack).to_json())
 
@@ -153,13 +161,18 @@ def shared_template(
     certificate: str | None = None,
     images: dict[str, str] | None = None,
     priorities: dict[str, int] | None = None,
+    engine: str = "ECS_NATIVE",
+    pairs: bool = False,
 ) -> dict[str, Any]:
-    """Api and Web (ECS_NATIVE) on the shared load balancer Edge, with the ``certificate`` ARN on Edge, each service's image
-    from ``images`` (default: the configurations' image) and rule priorities from ``priorities`` (default:
-    ``SHARED_PRIORITIES``)."""
+    """Api and Web on the shared load balancer Edge, with the ``certificate`` ARN on Edge, each service's image
+    from ``images`` (default: the configurations' image), under ``engine``; by rules on Edge's listeners at
+    ``priorities`` (default: ``SHARED_PRIORITIES``), or with ``pairs`` each by a listener pair of its own
+    (``PAIR_PORTS``)."""
     wanted = {**SHARED_PRIORITIES, **(priorities or {})}
     synthesized: dict[str, Any] = json.loads(
-        _synthesized_shared(certificate, tuple((service, wanted[service]) for service in SHARED_SERVICES))
+        _synthesized_shared(
+            certificate, tuple((service, wanted[service]) for service in SHARED_SERVICES), engine, pairs
+        )
     )
     for logical, resource in synthesized["Resources"].items():
         service = next((x for x in SHARED_SERVICES if logical.startswith(f"{x}TaskDefinition")), None)
