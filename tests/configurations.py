@@ -240,9 +240,15 @@ def sample_ecs() -> Stack:
     return build(new_app(engine="ecs"))
 
 
+# Change calendars of the handler_roles configuration: one of this account by name, one shared by another account.
+CHANGE_CALENDAR = "release-freeze"
+SHARED_CHANGE_CALENDAR = "arn:aws:ssm:eu-west-1:111122223333:document/org-change-freeze"
+
+
 def handler_roles() -> Stack:
-    """The roles no shared configuration has: a CODE_DEPLOY service with the smoke test and a user's hook, and an
-    ECS_NATIVE service with both pre-flight checks, the smoke test and a test traffic header."""
+    """The roles no shared configuration has: a CODE_DEPLOY service with the smoke test, a user's hook and every
+    pre-flight check with two change calendars (one shared from another account), and an ECS_NATIVE service
+    with every pre-flight check (one change calendar), the smoke test and a test traffic header."""
     stack = new_stack("HandlerRoles")
     cluster = cluster_with_insights(stack)
     BlueGreenFargateService(
@@ -252,6 +258,7 @@ def handler_roles() -> Stack:
         cluster=cluster,
         smoke_test=SmokeTest(),
         hooks=DeploymentHooks(before_allow_traffic=hook_function(stack, "UserHook")),
+        preflight_check=PreflightCheck(change_calendars=[CHANGE_CALENDAR, SHARED_CHANGE_CALENDAR]),
     )
     BlueGreenFargateService(
         stack,
@@ -260,7 +267,7 @@ def handler_roles() -> Stack:
         cluster=cluster,
         engine=DeploymentEngine.ECS_NATIVE,
         container_port=8080,
-        preflight_check=PreflightCheck(),
+        preflight_check=PreflightCheck(change_calendars=[CHANGE_CALENDAR]),
         smoke_test=SmokeTest(),
         test_traffic_header=TestTrafficHeader(value="a-long-random-shared-secret-0123"),
     )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._version import __version__
+from ..deployment.cost import CostInputs, describe, overlap
 from ..deployment.timeline import PlanInputs, format_time, plan, to_svg
 from . import deployments
 from .export import ExportError, export
@@ -36,6 +37,15 @@ _PLAN_OPTIONS = {
     "hook_seconds": "--hook-time",
     "engine": "--engine",
     "compare_min_requests": "--compare-min-requests",
+}
+# ... and its cost options by the CostInputs field they set.
+_COST_OPTIONS = {
+    "tasks": "--desired-count",
+    "task_cpu": "--task-cpu",
+    "task_memory_mib": "--task-memory",
+    "approval_wait_minutes": "--approval-wait",
+    "vcpu_hour_price": "--vcpu-hour-price",
+    "gb_hour_price": "--gb-hour-price",
 }
 
 
@@ -111,6 +121,19 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         choices=["true", "false"],
         help="codedeploy: false when a pipeline starts deployments (no one-hour limit of `cdk deploy`)",
     )
+    cost = CostInputs()
+    pl.add_argument(
+        "--desired-count",
+        type=int,
+        default=cost.tasks,
+        help="tasks green starts with (the service's count when the deployment starts; with auto scaling, "
+        "between its min and max)",
+    )
+    pl.add_argument("--task-cpu", type=int, default=cost.task_cpu, help="CPU units (1024 = 1 vCPU)")
+    pl.add_argument("--task-memory", type=int, default=cost.task_memory_mib, help="MiB")
+    pl.add_argument("--approval-wait", type=int, default=0, help="minutes both run waiting for approval")
+    pl.add_argument("--vcpu-hour-price", type=float, help="print a price: one vCPU-hour in your Region")
+    pl.add_argument("--gb-hour-price", type=float, help="print a price: one GB-hour in your Region")
     pl.add_argument("--svg", type=Path, help="also draw the timeline as an SVG chart")
     deployments.add_commands(commands)
     return parser, commands.choices
@@ -205,6 +228,16 @@ def _plan(args: argparse.Namespace) -> int:
     for seconds, event in timeline.rows():
         print(f"  {format_time(seconds):>8}  {event}")
     print(f"  worst case: {format_time(timeline.total)} until `cdk deploy` returns")
+    cost = CostInputs(
+        tasks=args.desired_count,
+        task_cpu=args.task_cpu,
+        task_memory_mib=args.task_memory,
+        approval_wait_minutes=args.approval_wait,
+        vcpu_hour_price=args.vcpu_hour_price,
+        gb_hour_price=args.gb_hour_price,
+    )
+    for line in describe(overlap(timeline, cost, names=_COST_OPTIONS), cost):
+        print(f"  {line}")
     for note in timeline.notes:
         print(f"  note: {note}")
     if args.svg:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -14,7 +16,7 @@ from constructs import Construct
 
 from ..configuration import defaults
 from ..configuration.acknowledgements import acknowledge_nag
-from ..configuration.validation import check_int, invalid
+from ..configuration.validation import check_int, check_strings, invalid, unresolved
 from ..functions.library_function import FunctionLogSettings, library_function
 
 if TYPE_CHECKING:
@@ -26,6 +28,14 @@ if TYPE_CHECKING:
 _MAX_HEADROOM = 65_536
 # handlers/preflight.py: three AWS calls and the report to CodeDeploy (defaults.BUILT_IN_HOOK_TIMEOUT_MINUTES).
 FUNCTION_TIMEOUT = Duration.minutes(defaults.BUILT_IN_HOOK_TIMEOUT_MINUTES)
+# ... and one GetCalendarState call per change calendar, each over within about 75 s (HOOK_CLIENT_CONFIG).
+CALL_SECONDS = 75
+# At most this many calendars: with one call each, the function's timeout stays within 12 of Lambda's 15 minutes.
+MAX_CHANGE_CALENDARS = 5
+# An SSM document's name (botocore's ssm model, shape DocumentName) and a document's ARN (Service Authorization
+# Reference, Systems Manager, resource type "document": arn:${Partition}:ssm:${Region}:${Account}:document/...).
+_DOCUMENT_NAME = re.compile(r"^[a-zA-Z0-9_\-.]{3,128}$")
+_DOCUMENT_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:document/(?P<name>[a-zA-Z0-9_\-.]{3,128})$")
 
 
 @dataclass(frozen=True)
@@ -44,24 +54,65 @@ class PreflightCheck:
         desired count), plus ``ip_address_headroom``. Default: true.
     :param ip_address_headroom: free addresses to keep beyond green's tasks (tasks that auto scaling
         adds during the deployment, other services in the same subnets), 0-65536. Default: 0.
+    :param change_calendars: freeze windows: fail while any of these AWS Systems Manager Change Calendars
+        is CLOSED (``ssm:GetCalendarState``; a calendar open by default is closed during its events, one
+        closed by default is open only during them), naming each closed calendar and when it next opens.
+        Each is a calendar's name (a document of this account and Region) or its document ARN
+        (``arn:aws:ssm:<region>:<account>:document/<name>``: a calendar shared from another account); a token is
+        taken as a name (``ssm.CfnDocument.ref``). At most 5. A calendar that cannot be read (deleted, not shared)
+        fails the check. The function's role may read exactly these calendars. Default: none.
     """
 
     check_alarms: bool = True
     check_ip_addresses: bool = True
     ip_address_headroom: int = 0
+    change_calendars: Sequence[str] | None = None
 
     def validate(self) -> None:
         """Reject options the check could not run with."""
         for name in ("check_alarms", "check_ip_addresses"):
             if not isinstance(getattr(self, name), bool):
                 raise invalid(f"preflight_check.{name}", getattr(self, name), "use True or False.")
-        if not (self.check_alarms or self.check_ip_addresses):
+        check_strings("preflight_check.change_calendars", self.change_calendars)
+        if not (self.check_alarms or self.check_ip_addresses or self.change_calendars):
             raise invalid(
                 "preflight_check",
                 "PreflightCheck(check_alarms=False, check_ip_addresses=False)",
-                "it would check nothing; turn one check on, or drop preflight_check.",
+                "it would check nothing; turn one check on, give change_calendars, or drop preflight_check.",
             )
         check_int("preflight_check.ip_address_headroom", self.ip_address_headroom, minimum=0, maximum=_MAX_HEADROOM)
+        self._validate_calendars()
+
+    def _validate_calendars(self) -> None:
+        calendars = list(self.change_calendars or ())
+        if len(calendars) > MAX_CHANGE_CALENDARS:
+            raise invalid(
+                "preflight_check.change_calendars",
+                calendars,
+                f"give at most {MAX_CHANGE_CALENDARS} change calendars (the check asks each one in turn, within "
+                "the function's timeout); combine freeze windows as events of fewer calendars.",
+            )
+        for calendar in calendars:
+            if not isinstance(calendar, str) or unresolved(calendar):
+                continue
+            if not (_DOCUMENT_NAME.match(calendar) or _DOCUMENT_ARN.match(calendar)):
+                raise invalid(
+                    "preflight_check.change_calendars",
+                    calendar,
+                    "give a change calendar's name (3-128 letters, digits, '_', '-' or '.') or its document ARN "
+                    "(arn:aws:ssm:<region>:<account>:document/<name>).",
+                )
+        if len(set(calendars)) != len(calendars):
+            raise invalid("preflight_check.change_calendars", calendars, "name each calendar once.")
+
+    def calendar_arns(self, stack: Stack) -> list[str]:
+        """The document ARN of each change calendar: a name is this stack's account and Region's document."""
+        return [
+            calendar
+            if calendar.startswith("arn:")
+            else stack.format_arn(service="ssm", resource="document", resource_name=calendar)
+            for calendar in self.change_calendars or ()
+        ]
 
 
 class PreflightSettings(FunctionLogSettings, Protocol):
@@ -121,6 +172,8 @@ class PreflightCheckFunction(Construct):
             environment["SERVICE_ARN"] = service_arn
         # The read calls each check needs, and why each has no narrower resource than "*".
         reads: list[tuple[iam.PolicyStatement, str]] = []
+        # ... and those on named resources.
+        scoped: list[iam.PolicyStatement] = []
         if options.check_alarms:
             if alarm_names is None:
                 environment["ALARM_NAMES_FROM_SERVICE"] = "true"
@@ -144,7 +197,15 @@ class PreflightCheckFunction(Construct):
                     "ec2:DescribeSubnets has no resource-level permissions",
                 )
             )
-        if options.check_ip_addresses or alarm_names is None:
+        if options.change_calendars:
+            # A change calendar is an SSM document: GetCalendarState is authorized on each one's document ARN
+            # (Service Authorization Reference, Systems Manager: GetCalendarState, resource type "document"),
+            # a calendar shared from another account included.
+            environment["CHANGE_CALENDARS"] = Stack.of(self).to_json_string(list(options.change_calendars))
+            scoped.append(
+                iam.PolicyStatement(actions=["ssm:GetCalendarState"], resources=options.calendar_arns(Stack.of(self)))
+            )
+        if options.check_ip_addresses or (options.check_alarms and alarm_names is None):
             reads.append(
                 (
                     iam.PolicyStatement(
@@ -162,17 +223,24 @@ class PreflightCheckFunction(Construct):
             handler="preflight.handler",
             description="blue-green-ecs pre-flight check: rollback alarms and free IP addresses before green starts",
             role_description="blue-green-ecs pre-flight check before green tasks start",
-            timeout=FUNCTION_TIMEOUT,
+            timeout=function_timeout(options),
             memory_size=256,
             environment=environment,
             log_retention=log_retention,
             log_encryption_key=log_encryption_key,
         )
         self.function: lambda_.Function = made.function
-        for statement, _ in reads:
+        for statement in [*(statement for statement, _ in reads), *scoped]:
             made.role.add_to_principal_policy(statement)
         reasons = "; ".join(reason for _, reason in reads)
-        acknowledge_nag(made.role, "IAM5[Resource::*]", f"Read calls of the pre-flight check: {reasons}.")
+        if reads:
+            acknowledge_nag(made.role, "IAM5[Resource::*]", f"Read calls of the pre-flight check: {reasons}.")
+
+
+def function_timeout(options: PreflightCheck) -> Duration:
+    """The pre-flight function's timeout: the built-in hooks' one, and a call's time per change calendar."""
+    extra = math.ceil(CALL_SECONDS * len(options.change_calendars or ()) / 60)
+    return Duration.minutes(defaults.BUILT_IN_HOOK_TIMEOUT_MINUTES + extra)
 
 
 @jsii.implements(IStableStringProducer)

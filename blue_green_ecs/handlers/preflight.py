@@ -12,7 +12,12 @@ both first and fails fast with the reason:
   per task: Fargate gives each task its own network interface), plus the headroom; the check fails when
   the task subnets' free addresses add up to fewer, naming each subnet with its free count.
 
-Both checks run, so one failure reports every problem. An AWS call that fails (access denied, throttled
+- freeze windows: every AWS Systems Manager Change Calendar in ``CHANGE_CALENDARS`` must be ``OPEN`` now, as
+  ``ssm:GetCalendarState`` reports it (a calendar open by default is CLOSED during its events, one closed by
+  default is OPEN during them; the call answers the state either way). Each calendar is asked on its own, so the
+  failure names every closed one and when it next opens (``NextTransitionTime``).
+
+Every check runs, so one failure reports every problem. An AWS call that fails (access denied, throttled
 until botocore's retries gave up, an unreachable endpoint) fails the hook with the call and the error:
 a gate that cannot see is closed.
 
@@ -38,10 +43,13 @@ absent does not run):
     service names the hook function there, so the function cannot name the service.
 ``IP_ADDRESS_HEADROOM``
     Free addresses to keep beyond green's tasks, default 0.
+``CHANGE_CALENDARS``
+    The change calendars, a JSON array of names (this account's) or document ARNs (a calendar shared from
+    another account is named by its ARN).
 
 Time: every client retries ``MAX_RETRIES`` times (botocore's standard mode) with 5 s connect and 10 s read
-timeouts, so one call gives up within about 75 s; the function's timeout covers the three calls and the
-report, so under CodeDeploy the hook always reports instead of leaving CodeDeploy waiting for an hour.
+timeouts, so one call gives up within about 75 s; the function's timeout covers the three calls, one more per change
+calendar, and the report, so under CodeDeploy the hook always reports instead of leaving CodeDeploy waiting for an hour.
 """
 
 from __future__ import annotations
@@ -85,6 +93,7 @@ class PreflightConfig:
     cluster: str
     service: str
     headroom: int
+    change_calendars: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> PreflightConfig:
@@ -111,6 +120,18 @@ class PreflightConfig:
         from_service = environ.get("ALARM_NAMES_FROM_SERVICE", "").strip().lower()
         if from_service not in ("", "true", "false"):
             raise ValueError(f"ALARM_NAMES_FROM_SERVICE must be true or false, got {from_service!r}")
+        calendars: tuple[str, ...] = ()
+        if "CHANGE_CALENDARS" in environ:
+            try:
+                listed = json.loads(environ["CHANGE_CALENDARS"] or "[]")
+            except json.JSONDecodeError:
+                listed = None
+            if not isinstance(listed, list) or not all(isinstance(name, str) and name for name in listed):
+                raise ValueError(
+                    "CHANGE_CALENDARS must be a JSON array of change calendar names or ARNs, "
+                    f"got {environ['CHANGE_CALENDARS']!r}"
+                )
+            calendars = tuple(dict.fromkeys(listed))
         return cls(
             alarm_names=alarm_names,
             alarms_from_service=from_service == "true",
@@ -118,6 +139,7 @@ class PreflightConfig:
             cluster=environ.get("CLUSTER_ARN", "").strip(),
             service=environ.get("SERVICE_ARN", "").strip(),
             headroom=int(raw),
+            change_calendars=calendars,
         )
 
 
@@ -228,6 +250,40 @@ def check_ip_addresses(ec2: Any, config: PreflightConfig, service: Mapping[str, 
         )
 
 
+def check_change_calendars(ssm: Any, calendars: Sequence[str]) -> None:
+    """Fail when any change calendar is CLOSED now, naming each with when it next opens.
+
+    GetCalendarState answers CLOSED for a request when any of its calendars is closed, without saying which
+    (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCalendarState.html), so each
+    calendar is asked on its own.
+    """
+    states: dict[str, Mapping[str, Any]] = {}
+    for calendar in calendars:
+        with calling("ssm:GetCalendarState", f"the state of change calendar {calendar}"):
+            states[calendar] = ssm.get_calendar_state(CalendarNames=[calendar])
+    closed = [name for name, state in states.items() if state.get("State") != "OPEN"]
+    log(
+        "change-calendars",
+        states={name: state.get("State") for name, state in states.items()},
+        next_transitions={name: state.get("NextTransitionTime") for name, state in states.items()},
+        closed=closed,
+    )
+    if closed:
+        described = "; ".join(
+            f"{name!r} is {states[name].get('State')} (at {states[name].get('AtTime', 'now')}), "
+            + (
+                f"next open at {states[name]['NextTransitionTime']}"
+                if states[name].get("NextTransitionTime")
+                else "with no change of state scheduled"
+            )
+            for name in closed
+        )
+        raise CheckFailedError(
+            f"{len(closed)} change calendar(s) closed, a freeze window: {described}. Deploy again once the "
+            "calendar is open, or end the event in AWS Systems Manager Change Calendar."
+        )
+
+
 def service_of(config: PreflightConfig, event: Mapping[str, Any]) -> str:
     """The service to size green from: the environment's (CodeDeploy), else the ECS event's."""
     details = event.get("executionDetails")
@@ -251,6 +307,7 @@ def make_handler(
     cloudwatch_client: Any = None,
     ecs_client: Any = None,
     ec2_client: Any = None,
+    ssm_client: Any = None,
     environ: Mapping[str, str] | None = None,
 ) -> lifecycle_hook.LambdaHandler:
     """Build the Lambda handler; tests inject the clients and the environment.
@@ -284,6 +341,8 @@ def make_handler(
             check_alarms(cloudwatch_client or _default_client("cloudwatch"), names)
 
         checks: list[Callable[[], None]] = []
+        if config.change_calendars:
+            checks.append(lambda: check_change_calendars(ssm_client or _default_client("ssm"), config.change_calendars))
         if config.alarm_names is not None or config.alarms_from_service:
             checks.append(alarms)
         if config.subnet_ids is not None:

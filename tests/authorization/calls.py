@@ -314,6 +314,18 @@ def _describe_network_interfaces(call: Call) -> list[Requirement]:
     return on(call)
 
 
+# ---- AWS Systems Manager -------------------------------------------------------------------------------------
+# Reference: GetCalendarState authorizes on the document type (arn:${Partition}:ssm:${Region}:${Account}:document/
+# ${DocumentName}): each calendar the call names, a name being the caller's account and Region's document, an ARN
+# (a calendar shared from another account) itself. It lists no service condition keys for the action.
+
+
+@operation("ssm:GetCalendarState")
+def _get_calendar_state(call: Call) -> list[Requirement]:
+    names = [str(name) for name in call.params.get("CalendarNames") or []]
+    return on(call, [name if name.startswith("arn:") else call.arn("ssm", f"document/{name}") for name in names])
+
+
 # ---- which role makes which call -------------------------------------------------------------------------------
 
 
@@ -355,6 +367,7 @@ ROLE_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         Operation("cloudwatch:DescribeAlarms", "preflight.py"),
         Operation("ecs:DescribeServices", "preflight.py"),
         Operation("ec2:DescribeSubnets", "preflight.py"),
+        Operation("ssm:GetCalendarState", "preflight.py"),
         _REPORT,
     ),
     # The smoke test (<service>SmokeTestRole).
@@ -382,7 +395,7 @@ def operations_of(kind: str, engine: str) -> list[str]:
 ROLE_IN_TEMPLATE: dict[tuple[str, str], tuple[str, str]] = {
     ("deployment_trigger", CODE_DEPLOY): ("existing_cluster", "BlueGreenEcsDeploymentTriggerHandlerRole"),
     ("deployment_trigger", ECS_NATIVE): ("sample_ecs", "BlueGreenEcsDeploymentTriggerHandlerRole"),
-    ("preflight", CODE_DEPLOY): ("existing_cluster", "WorkerPreflightRole"),
+    ("preflight", CODE_DEPLOY): ("handler_roles", "DeployedPreflightRole"),
     ("preflight", ECS_NATIVE): ("handler_roles", "NativePreflightRole"),
     ("test_traffic_router", CODE_DEPLOY): ("existing_cluster", "WorkerTestTrafficRouterRole"),
     ("test_traffic_router", ECS_NATIVE): ("handler_roles", "NativeTestTrafficRouterRole"),

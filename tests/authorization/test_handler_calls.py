@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from ..configurations import CHANGE_CALENDAR, SHARED_CHANGE_CALENDAR
 from ..handlers.conftest import CallChecker, RolePolicies
 from ..simulator.aws import ACCOUNT
 from .calls import (
@@ -333,3 +334,40 @@ def test_the_handler_fixture_fails_a_test_whose_call_iam_denies(pytester: pytest
         ]
     )
     assert "FAILED test_handler.py::test_describe_services" not in result.stdout.str()
+
+
+# --- freeze windows: GetCalendarState on exactly the configured calendars --------------------------------------
+
+
+def test_get_calendar_state_is_authorized_on_each_calendars_document() -> None:
+    shared = "arn:aws:ssm:eu-west-1:111122223333:document/org-change-freeze"
+    asked = call("ssm", "GetCalendarState", CalendarNames=["release-freeze", shared])
+
+    # A name is the caller's account and Region's document; an ARN (shared from another account) is itself.
+    assert requests(asked) == [
+        (Request("ssm:GetCalendarState", f"arn:aws:ssm:{REGION}:{ACCOUNT}:document/release-freeze"),),
+        (Request("ssm:GetCalendarState", shared),),
+    ]
+
+
+def test_the_pre_flight_role_reads_its_calendars_and_no_other(handler_roles: Any) -> None:
+    # given: the handler_roles configuration's CODE_DEPLOY service, checking a calendar of its own and a shared one
+    template = handler_roles.to_json()
+    [role] = [
+        logical
+        for logical, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and logical.startswith("DeployedPreflightRole")
+    ]
+    documents = role_documents(template, role, resolver_for(template, names="wildcard"))
+
+    # when / then: both configured calendars may be read; another calendar of the account, or the same name
+    # shared from another account, may not
+    assert denials(documents, call("ssm", "GetCalendarState", CalendarNames=[CHANGE_CALENDAR])) == []
+    assert denials(documents, call("ssm", "GetCalendarState", CalendarNames=[SHARED_CHANGE_CALENDAR])) == []
+    [other] = denials(documents, call("ssm", "GetCalendarState", CalendarNames=["maintenance"]))
+    assert other.startswith(
+        f"ssm:GetCalendarState on 'arn:aws:ssm:{REGION}:{ACCOUNT}:document/maintenance' with context {{}} is "
+        "implicitly denied"
+    )
+    elsewhere = SHARED_CHANGE_CALENDAR.replace("111122223333", "444455556666")
+    assert len(denials(documents, call("ssm", "GetCalendarState", CalendarNames=[elsewhere]))) == 1

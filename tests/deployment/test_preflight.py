@@ -6,6 +6,7 @@ once for this module (both through cdk-nag and cfn-lint, and exported for checko
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Match
 
-from blue_green_ecs import BlueGreenFargateService, DeploymentHooks, PreflightCheck
+from blue_green_ecs import BlueGreenFargateService, DeploymentEngine, DeploymentHooks, PreflightCheck
 from blue_green_ecs.deployment.preflight import FUNCTION_TIMEOUT
 
 from .. import configurations
@@ -197,7 +198,7 @@ def test_refuses_a_before_install_hook_too() -> None:
         (
             PreflightCheck(check_alarms=False, check_ip_addresses=False),
             "Invalid preflight_check='PreflightCheck(check_alarms=False, check_ip_addresses=False)': it would check "
-            "nothing; turn one check on, or drop preflight_check.",
+            "nothing; turn one check on, give change_calendars, or drop preflight_check.",
         ),
         (
             PreflightCheck(ip_address_headroom=-1),
@@ -222,3 +223,105 @@ def test_a_bool_names_the_options_type() -> None:
             image=ecs.ContainerImage.from_registry(configurations.IMAGE),
             preflight_check=True,  # type: ignore[arg-type]
         )
+
+
+# ---- change calendars (freeze windows) --------------------------------------------------------------------------
+
+
+def _calendar_service(engine: DeploymentEngine, check: PreflightCheck) -> Synthesized:
+    stack = new_stack()
+    service = BlueGreenFargateService(
+        stack, "Web", image=ecs.ContainerImage.from_registry(configurations.IMAGE), engine=engine, preflight_check=check
+    )
+    return Synthesized(stack, service, synth(stack))
+
+
+def test_the_role_reads_exactly_the_change_calendars_a_name_in_its_account_an_arn_as_given() -> None:
+    # given: a calendar of this account by name and one shared from another account by ARN, no other check
+    calendars = [configurations.CHANGE_CALENDAR, configurations.SHARED_CHANGE_CALENDAR]
+    synthesized = _calendar_service(
+        DeploymentEngine.CODE_DEPLOY,
+        PreflightCheck(check_alarms=False, check_ip_addresses=False, change_calendars=calendars),
+    )
+
+    # then: GetCalendarState on the two documents, nothing read on "*"
+    own = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":ssm:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":document/{configurations.CHANGE_CALENDAR}",
+            ],
+        ]
+    }
+    statements = _statements(synthesized)
+    assert statements[1] == {
+        "Action": "ssm:GetCalendarState",
+        "Effect": "Allow",
+        "Resource": [configurations.SHARED_CHANGE_CALENDAR, own],
+    }
+    assert [s["Action"] for s in statements[2:]] == ["codedeploy:PutLifecycleEventHookExecutionStatus"]
+    # and the function is told the calendars, with a minute and a quarter more per calendar: 5 + ceil(2.5) minutes
+    properties = _function(synthesized)["Properties"]
+    assert properties["Environment"]["Variables"]["CHANGE_CALENDARS"] == json.dumps(calendars, separators=(",", ":"))
+    assert properties["Timeout"] == 8 * 60
+
+
+def test_under_ecs_a_calendar_only_check_reads_no_service() -> None:
+    synthesized = _calendar_service(
+        DeploymentEngine.ECS_NATIVE,
+        PreflightCheck(check_alarms=False, check_ip_addresses=False, change_calendars=["release-freeze"]),
+    )
+
+    assert [s["Action"] for s in _statements(synthesized)[1:]] == ["ssm:GetCalendarState"]
+    assert _function(synthesized)["Properties"]["Timeout"] == 7 * 60
+
+
+@pytest.mark.parametrize(
+    ("calendars", "message"),
+    [
+        (
+            ["freeze window"],
+            "Invalid preflight_check.change_calendars='freeze window': give a change calendar's name (3-128 letters, "
+            "digits, '_', '-' or '.') or its document ARN (arn:aws:ssm:<region>:<account>:document/<name>).",
+        ),
+        (
+            ["arn:aws:ssm:eu-west-1:111122223333:parameter/freeze"],
+            "Invalid preflight_check.change_calendars='arn:aws:ssm:eu-west-1:111122223333:parameter/freeze': give a "
+            "change calendar's name (3-128 letters, digits, '_', '-' or '.') or its document ARN "
+            "(arn:aws:ssm:<region>:<account>:document/<name>).",
+        ),
+        (
+            [f"cal-{n}" for n in range(6)],
+            "Invalid preflight_check.change_calendars=['cal-0', 'cal-1', 'cal-2', 'cal-3', 'cal-4', 'cal-5']: give at "
+            "most 5 change calendars (the check asks each one in turn, within the function's timeout); combine "
+            "freeze windows as events of fewer calendars.",
+        ),
+        (
+            ["freeze", "freeze"],
+            "Invalid preflight_check.change_calendars=['freeze', 'freeze']: name each calendar once.",
+        ),
+    ],
+)
+def test_rejects_change_calendars_ssm_would_not_know(calendars: list[str], message: str) -> None:
+    with raises_message(message):
+        BlueGreenFargateService(
+            new_stack(),
+            "Web",
+            image=ecs.ContainerImage.from_registry(configurations.IMAGE),
+            preflight_check=PreflightCheck(change_calendars=calendars),
+        )
+
+
+def test_a_single_calendar_name_must_be_a_list() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"^Invalid preflight_check.change_calendars='freeze': give a list of strings, e.g. "
+        r"preflight_check.change_calendars=\['freeze'\].$",
+    ):
+        PreflightCheck(change_calendars="freeze").validate()

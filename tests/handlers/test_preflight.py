@@ -19,6 +19,7 @@ from botocore.stub import Stubber
 from blue_green_ecs.handlers import preflight
 from blue_green_ecs.handlers.preflight import ALARM_BATCH, PreflightConfig, make_handler
 
+from ..configurations import CHANGE_CALENDAR, SHARED_CHANGE_CALENDAR
 from .fakes import no_codedeploy_calls
 
 CODEDEPLOY_EVENT = {"DeploymentId": "d-NEW", "LifecycleEventHookExecutionId": "hook-exec-1"}
@@ -47,7 +48,7 @@ def _client(service: str) -> Any:
 @pytest.fixture
 def stubs() -> Iterator[dict[str, Stubber]]:
     """A stubbed client per service the hook calls (CodeDeploy only for its report)."""
-    clients = {name: _client(name) for name in ("codedeploy", "cloudwatch", "ecs", "ec2")}
+    clients = {name: _client(name) for name in ("codedeploy", "cloudwatch", "ecs", "ec2", "ssm")}
     stubbers = {name: Stubber(client) for name, client in clients.items()}
     for stub in stubbers.values():
         stub.activate()
@@ -76,6 +77,7 @@ def run(stubs: dict[str, Stubber], environ: dict[str, str], event: dict[str, Any
         cloudwatch_client=clients["cloudwatch"],
         ecs_client=clients["ecs"],
         ec2_client=clients["ec2"],
+        ssm_client=clients["ssm"],
         environ=environ,
     )
     return handler(event, None)
@@ -387,3 +389,101 @@ def test_a_malformed_environment_fails_the_hook_with_its_reason(
     expect_report(stubs["codedeploy"], "Failed")
 
     assert run(stubs, environ)["Reason"] == f"ValueError: {message}"
+
+
+# ---- change calendars (freeze windows) --------------------------------------------------------------------------
+# The answers are GetCalendarState's documented response (State OPEN|CLOSED, AtTime, NextTransitionTime as ISO 8601
+# strings: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCalendarState.html), checked
+# against botocore's ssm model by the Stubber; moto 5 has no GetCalendarState. The calendars are the handler_roles
+# configuration's (tests/configurations.py), so their calls are authorized against the roles it synthesizes.
+CALENDARS = [CHANGE_CALENDAR, SHARED_CHANGE_CALENDAR]
+NOW = "2026-12-24T09:00:00Z"
+
+
+def expect_calendar(stub: Stubber, calendar: str, state: str, next_transition: str | None) -> None:
+    answer = {"State": state, "AtTime": NOW}
+    if next_transition is not None:
+        answer["NextTransitionTime"] = next_transition
+    stub.add_response("get_calendar_state", answer, {"CalendarNames": [calendar]})
+
+
+def calendars_only(*calendars: str) -> dict[str, str]:
+    return {"CHANGE_CALENDARS": json.dumps(list(calendars)), "SERVICE_ARN": SERVICE, "CLUSTER_ARN": CLUSTER}
+
+
+def test_open_change_calendars_pass_each_asked_on_its_own(stubs: dict[str, Stubber]) -> None:
+    # given: both calendars open (a default-open calendar outside its events), one by name, one shared by ARN
+    expect_calendar(stubs["ssm"], CHANGE_CALENDAR, "OPEN", "2026-12-24T18:00:00Z")
+    expect_calendar(stubs["ssm"], SHARED_CHANGE_CALENDAR, "OPEN", None)
+    expect_report(stubs["codedeploy"], "Succeeded")
+
+    # when / then
+    assert run(stubs, calendars_only(*CALENDARS))["Status"] == "Succeeded"
+
+
+def test_a_closed_change_calendar_fails_naming_it_and_when_it_opens(
+    stubs: dict[str, Stubber], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given: the shared calendar is in an event (a freeze) until 2027-01-04 08:00 UTC; the other is open
+    expect_calendar(stubs["ssm"], CHANGE_CALENDAR, "OPEN", "2026-12-24T18:00:00Z")
+    expect_calendar(stubs["ssm"], SHARED_CHANGE_CALENDAR, "CLOSED", "2027-01-04T08:00:00Z")
+    expect_report(stubs["codedeploy"], "Failed")
+
+    # when
+    result = run(stubs, calendars_only(*CALENDARS))
+
+    # then: the reason names the closed calendar, its state and when it next opens, not the open one
+    assert result["Reason"] == (
+        "pre-flight check failed: 1 change calendar(s) closed, a freeze window: "
+        f"'{SHARED_CHANGE_CALENDAR}' is CLOSED (at {NOW}), next open at 2027-01-04T08:00:00Z. Deploy again once "
+        "the calendar is open, or end the event in AWS Systems Manager Change Calendar."
+    )
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"action": "change-calendars"' in x]
+    assert line["states"] == {CHANGE_CALENDAR: "OPEN", SHARED_CHANGE_CALENDAR: "CLOSED"}
+
+
+def test_a_calendar_closed_with_no_transition_says_so_and_the_other_checks_still_run(stubs: dict[str, Stubber]) -> None:
+    # given: a default-closed calendar with no event ahead (closed for good), and an alarm firing
+    expect_calendar(stubs["ssm"], CHANGE_CALENDAR, "CLOSED", None)
+    expect_alarms(stubs["cloudwatch"], alarm(ALARMS[0], "ALARM"), alarm(ALARMS[1], "OK"))
+    expect_report(stubs["codedeploy"], "Failed")
+
+    result = run(stubs, {**calendars_only(CHANGE_CALENDAR), "ALARM_NAMES": json.dumps(ALARMS)})
+
+    assert f"'{CHANGE_CALENDAR}' is CLOSED (at {NOW}), with no change of state scheduled." in result["Reason"]
+    assert " | 1 rollback alarm(s) already in ALARM" in result["Reason"]
+
+
+def test_under_ecs_a_closed_calendar_fails_the_hook(stubs: dict[str, Stubber]) -> None:
+    expect_calendar(stubs["ssm"], CHANGE_CALENDAR, "CLOSED", "2027-01-04T08:00:00Z")
+
+    assert run(stubs, {"CHANGE_CALENDARS": json.dumps([CHANGE_CALENDAR])}, ECS_EVENT) == {"hookStatus": "FAILED"}
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "hint"),
+    [
+        ("InvalidDocument", "Document release-freeze does not exist", ""),
+        ("AccessDeniedException", "not authorized", "; the function's role needs ssm:GetCalendarState"),
+    ],
+)
+def test_a_calendar_that_cannot_be_read_closes_the_gate(
+    stubs: dict[str, Stubber], capsys: pytest.CaptureFixture[str], code: str, message: str, hint: str
+) -> None:
+    # given: the calendar was deleted, or the role may not read it (a shared calendar no longer shared)
+    stubs["ssm"].add_client_error(
+        "get_calendar_state", code, message, expected_params={"CalendarNames": [CHANGE_CALENDAR]}
+    )
+    expect_report(stubs["codedeploy"], "Failed")
+
+    assert run(stubs, calendars_only(CHANGE_CALENDAR))["Status"] == "Failed"
+    [result] = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"action": "result"' in x]
+    assert result["problems"] == [
+        f"cannot read the state of change calendar {CHANGE_CALENDAR} (ssm:GetCalendarState): {code}: {message}{hint}"
+    ]
+
+
+@pytest.mark.parametrize("value", ["release-freeze", '{"a": 1}', '[""]', "[1]"])
+def test_change_calendars_must_be_a_json_array_of_names(value: str) -> None:
+    with pytest.raises(ValueError, match=r"^CHANGE_CALENDARS must be a JSON array of change calendar names or ARNs"):
+        PreflightConfig.from_env({"CHANGE_CALENDARS": value})
