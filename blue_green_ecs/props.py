@@ -29,6 +29,7 @@ from .configuration.validation import (
     check_strings,
     invalid,
 )
+from .deployment.step_analysis import StepAnalysis, check_step_analysis
 from .deployment.traffic_shift import TrafficShift
 from .load_balancing.edge import EdgeProps
 from .monitoring.rollback_alarms import RollbackAlarmOptions
@@ -126,6 +127,7 @@ class ServiceProps:
     hooks: DeploymentHooks | None
     smoke_test: SmokeTest | None
     preflight_check: PreflightCheck | None
+    step_analysis: StepAnalysis | None
     shared_load_balancer: IBlueGreenLoadBalancer | None
     routing: Routing | None
     test_traffic_header: TestTrafficHeader | None
@@ -274,6 +276,7 @@ def check_props(props: ServiceProps) -> None:
         props.auto_scaling.validate(props.desired_count)
     _check_smoke_test(props)
     _check_preflight(props)
+    check_step_analysis(props.step_analysis, engine=props.engine, hooks=props.hooks)
 
 
 def _check_pairs(props: ServiceProps) -> None:
