@@ -38,6 +38,7 @@ under CodeDeploy: the default action forwards), ``BLUE_TARGET_GROUP_ARN``, ``GRE
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import math
@@ -59,8 +60,7 @@ else:
 
 # The key of this hook's state in hookDetails (ECS passes back what an IN_PROGRESS answer returned).
 STATE_KEY = "blueGreenEcsStepAnalysis"
-# ECS's default delay between invocations is 30 s; the window's wait is asked for in steps of at most this.
-MAX_CALLBACK_DELAY = 600
+MAX_CALLBACK_DELAY = 600  # seconds per IN_PROGRESS answer (ECS: 30 s without callBackDelay)
 EXPRESSION_ID = "analysis"
 PASSED, FAILED, INCONCLUSIVE, SKIPPED = "passed", "failed", "inconclusive", "skipped"
 
@@ -359,10 +359,6 @@ def minute(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
-def _span(start: datetime, end: datetime) -> str:
-    return f"{start:%H:%M}-{end:%H:%M} UTC"
-
-
 def make_handler(
     *,
     client: Any = None,
@@ -397,7 +393,7 @@ def make_handler(
         while (left := (ready - now()).total_seconds()) > 0:
             sleep(left)
         findings = analyze(*clients(), settings, start, end)
-        passed, reason = verdict(findings, settings.analysis, production=False, span=_span(start, end))
+        passed, reason = verdict(findings, settings.analysis, production=False, span=f"{start:%H:%M}-{end:%H:%M} UTC")
         log("result", passed=passed, reason=reason)
         if not passed:
             raise lifecycle_hook.HookFailedError(reason)
@@ -427,7 +423,10 @@ def make_handler(
                 }
             findings = analyze(*clients(), settings, start, end)
             passed, reason = verdict(
-                findings, settings.analysis, production=green_carries_production(event), span=_span(start, end)
+                findings,
+                settings.analysis,
+                production=green_carries_production(event),
+                span=f"{start:%H:%M}-{end:%H:%M} UTC",
             )
         except lifecycle_hook.HookFailedError as exc:
             passed, reason = False, str(exc)
@@ -438,6 +437,7 @@ def make_handler(
         log("reported", engine="ecs", execution_id=execution, status=status, reason=reason)
         return {"hookStatus": status}
 
+    @functools.wraps(codedeploy)
     def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Only CodeDeploy's event names a hook execution to report; the helper refuses an event of neither shape.
         if isinstance(event, Mapping) and "executionDetails" in event and "LifecycleEventHookExecutionId" not in event:
