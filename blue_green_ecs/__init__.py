@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .deployment.hooks import DeploymentHooks, SmokeTest
     from .deployment.preflight import PreflightCheck
+    from .deployment.step_analysis import AnalysisMetric, AnalysisQuery, StepAnalysis
     from .deployment.traffic_shift import TrafficShift, TrafficShiftKind
     from .engines import DeploymentEngine
     from .engines.pipeline import appspec_document, pipeline_files, taskdef_document
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from .service import BlueGreenFargateService
 
 _EXPORTS = {
+    "AnalysisMetric": ".deployment.step_analysis",
+    "AnalysisQuery": ".deployment.step_analysis",
     "AutoScaling": ".fargate.auto_scaling",
     "BlueGreenFargateService": ".service",
     "BlueGreenLoadBalancer": ".load_balancing.shared_load_balancer",
@@ -42,6 +45,7 @@ _EXPORTS = {
     "PreflightCheck": ".deployment.preflight",
     "RollbackAlarmOptions": ".monitoring.rollback_alarms",
     "SmokeTest": ".deployment.hooks",
+    "StepAnalysis": ".deployment.step_analysis",
     "TestTrafficHeader": ".load_balancing.test_traffic",
     "TrafficShift": ".deployment.traffic_shift",
     "TrafficShiftKind": ".deployment.traffic_shift",
@@ -52,6 +56,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AnalysisMetric",
+    "AnalysisQuery",
     "AutoScaling",
     "BlueGreenFargateService",
     "BlueGreenLoadBalancer",
@@ -61,6 +67,7 @@ __all__ = [
     "RollbackAlarmOptions",
     "Routing",
     "SmokeTest",
+    "StepAnalysis",
     "TestTrafficHeader",
     "TrafficShift",
     "TrafficShiftKind",

@@ -25,25 +25,25 @@ if TYPE_CHECKING:
     from aws_cdk import aws_route53 as route53
     from aws_cdk import aws_sns as sns
 
-
 from .configuration import defaults
 from .deployment.built_in_hooks import built_in_hooks
 from .deployment.hooks import DeploymentHooks, SmokeTest
 from .deployment.preflight import PreflightCheck
+from .deployment.step_analysis import StepAnalysis
 from .deployment.traffic_shift import TrafficShift
 from .engines import DeploymentEngine
 from .engines.base import ServiceParts
 from .engines.parts import EngineAttributes, engine_for
 from .fargate.auto_scaling import AutoScaling
 from .fargate.network import task_placement, vpc_and_cluster
-from .fargate.task import build_service, build_task, check_task_source
+from .fargate.task import build_service, build_task
 from .load_balancing.edge import IBlueGreenLoadBalancer, Routing
 from .load_balancing.load_balancing import build_load_balancing, select_subnets
-from .load_balancing.shared_load_balancer import check_sharing
 from .load_balancing.test_traffic import TestTrafficHeader, TestTrafficRouter
 from .monitoring.operations import operations_view
 from .monitoring.rollback_alarms import RollbackAlarmOptions, RollbackAlarms, check_room_for_alarm, service_alarms
-from .props import ServiceProps, check_props
+from .prop_checks import check_props
+from .props import ServiceProps
 from .unknown_props import reject_unknown_props
 
 
@@ -83,8 +83,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         traffic_shift: the effective ``TrafficShift``.
         termination_wait: the effective wait before the old tasks stop (ECS-native: the bake time).
         hooks: lifecycle event -> function, the smoke test included.
-        smoke_test_function: the smoke test's function, or ``None``.
-        preflight_function: the pre-flight check's function, or ``None``.
+        smoke_test_function / preflight_function / step_analysis_function: the built-in hooks' functions, or ``None``.
         test_traffic_rule: the production listener's rule of ``test_traffic_header``, or ``None``.
         test_traffic_router: the ``TestTrafficRouter`` hook that moves that rule to green, or ``None``.
         dashboard: the CloudWatch dashboard, or ``None``.
@@ -180,6 +179,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         hooks: DeploymentHooks | None = None,
         smoke_test: SmokeTest | None = None,
         preflight_check: PreflightCheck | None = None,
+        step_analysis: StepAnalysis | None = None,
         dashboard: bool = False,
         notifications_topic: sns.ITopic | None = None,
         domain_name: str | None = None,
@@ -306,6 +306,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         :param preflight_check: before any green task starts (the BeforeInstall hook; ECS_NATIVE: ``PRE_SCALE_UP``),
             fail the deployment with the reason when a rollback alarm is already in ALARM or the task subnets lack free
             IP addresses for green. Default: none.
+        :param step_analysis: before each traffic step, fail when green's metrics do worse than blue's. Default: none.
         :param dashboard: add a CloudWatch dashboard with blue and green requests, 5xx, p99 latency and healthy hosts
             side by side, and the rollback alarms' states. Default: false.
         :param notifications_topic: send every deployment state change (CodeDeploy or ECS events) to this SNS topic.
@@ -339,11 +340,9 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         super().__init__(scope, construct_id)
         props = ServiceProps.from_arguments(locals())
         # Validate everything before creating anything, so a bad value fails with its own message.
-        check_props(props)
-        check_task_source(props)
+        check_props(props, self.node.path)
         self._engine = engine_for(engine)
         self._engine.validate(props)
-        check_sharing(props, self.node.path)
         self.engine: DeploymentEngine = engine
         self.traffic_shift: TrafficShift = props.shift
         self.termination_wait: Duration = props.wait
@@ -406,6 +405,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         )
         self.smoke_test_function: lambda_.Function | None = built_in.smoke_test_function
         self.preflight_function: lambda_.Function | None = built_in.preflight_function
+        self.step_analysis_function: lambda_.Function | None = built_in.step_analysis_function
         self.test_traffic_router: TestTrafficRouter | None = built_in.test_traffic_router
         self.hooks: dict[str, lambda_.IFunction] = built_in.by_event
         self._engine.attach(

@@ -15,6 +15,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from blue_green_ecs import (
+    AnalysisMetric,
+    AnalysisQuery,
     AutoScaling,
     BlueGreenFargateService,
     BlueGreenLoadBalancer,
@@ -24,6 +26,7 @@ from blue_green_ecs import (
     RollbackAlarmOptions,
     Routing,
     SmokeTest,
+    StepAnalysis,
     TestTrafficHeader,
     TrafficShift,
 )
@@ -75,7 +78,8 @@ def minimal() -> tuple[Stack, BlueGreenFargateService]:
 
 
 def https() -> tuple[Stack, BlueGreenFargateService]:
-    """HTTPS in a private-subnet VPC, a custom linear shift, a user alarm and a latency alarm."""
+    """HTTPS in a private-subnet VPC, a custom linear shift, a user alarm and a latency alarm; the step analysis with
+    a query of its own (green's 4XX rate)."""
     stack = new_stack("Https")
     vpc = vpc_with_flow_logs(stack)
     user_alarm = cloudwatch.Alarm(
@@ -103,6 +107,20 @@ def https() -> tuple[Stack, BlueGreenFargateService]:
         alarms=[user_alarm],
         rollback_alarm_options=RollbackAlarmOptions(max_p99_latency=Duration.millis(1500)),
         environment={"STAGE": "prod"},
+        step_analysis=StepAnalysis(
+            window=Duration.minutes(3),
+            queries=[
+                AnalysisQuery(
+                    name="green 4XX rate",
+                    expression="100 * g4xx / greq",
+                    metrics={
+                        "g4xx": AnalysisMetric("HTTPCode_Target_4XX_Count"),
+                        "greq": AnalysisMetric("RequestCount"),
+                    },
+                    maximum=5,
+                )
+            ],
+        ),
     )
     acknowledge_nag(service.task_definition, "ECS2", "Test fixture: a non-secret STAGE name, passed as plain text.")
     return stack, service
@@ -248,7 +266,7 @@ SHARED_CHANGE_CALENDAR = "arn:aws:ssm:eu-west-1:111122223333:document/org-change
 def handler_roles() -> Stack:
     """The roles no shared configuration has: a CODE_DEPLOY service with the smoke test, a user's hook and every
     pre-flight check with two change calendars (one shared from another account), and an ECS_NATIVE service
-    with every pre-flight check (one change calendar), the smoke test and a test traffic header."""
+    with every pre-flight check (one change calendar), the smoke test, a test traffic header and the step analysis."""
     stack = new_stack("HandlerRoles")
     cluster = cluster_with_insights(stack)
     BlueGreenFargateService(
@@ -270,6 +288,7 @@ def handler_roles() -> Stack:
         preflight_check=PreflightCheck(change_calendars=[CHANGE_CALENDAR]),
         smoke_test=SmokeTest(),
         test_traffic_header=TestTrafficHeader(value="a-long-random-shared-secret-0123"),
+        step_analysis=StepAnalysis(),
     )
     return stack
 

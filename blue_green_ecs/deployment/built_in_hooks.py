@@ -1,5 +1,5 @@
-"""The library's own lifecycle hooks of a service, next to the user's: the smoke test, the pre-flight check and
-the test traffic router, each optional and each at its own event."""
+"""The library's own lifecycle hooks of a service, next to the user's: the smoke test, the pre-flight check, the
+test traffic router and the step analysis, each optional and each at its own event."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..load_balancing.test_traffic import TestTrafficRouter, router_for
 from .hooks import SmokeTestFunction, hooks_by_event
 from .preflight import PreflightCheckFunction
+from .step_analysis import StepAnalysisFunction
 
 if TYPE_CHECKING:
     from aws_cdk import aws_ec2 as ec2
@@ -28,6 +29,7 @@ class BuiltInHooks:
     smoke_test_function: lambda_.Function | None
     preflight_function: lambda_.Function | None
     test_traffic_router: TestTrafficRouter | None
+    step_analysis_function: lambda_.Function | None
     by_event: dict[str, lambda_.IFunction]
 
 
@@ -53,9 +55,11 @@ def built_in_hooks(
         service_names_its_hooks=service_names_its_hooks,
     )
     router = router_for(scope, props, load_balancing=load_balancing)
+    analysis = StepAnalysisFunction.for_service(scope, props, load_balancing=load_balancing)
     return BuiltInHooks(
         smoke_test_function=smoke_test,
         preflight_function=preflight,
         test_traffic_router=router,
-        by_event=hooks_by_event(props.hooks, smoke_test, preflight, router.function if router else None),
+        step_analysis_function=analysis,
+        by_event=hooks_by_event(props.hooks, smoke_test, preflight, router.function if router else None, analysis),
     )

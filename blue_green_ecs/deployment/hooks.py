@@ -248,9 +248,11 @@ def hooks_by_event(
     smoke_test_function: lambda_.IFunction | None,
     preflight_function: lambda_.IFunction | None = None,
     test_traffic_router: lambda_.IFunction | None = None,
+    step_analysis: lambda_.IFunction | None = None,
 ) -> dict[str, lambda_.IFunction]:
     """AppSpec event -> function, in lifecycle order: the smoke test as AfterAllowTestTraffic, the pre-flight check
-    as BeforeInstall, the test traffic router as AfterInstall (the user's hook for the same event is refused)."""
+    as BeforeInstall, the test traffic router as AfterInstall, the step analysis as BeforeAllowTraffic (the user's
+    hook for the same event is refused)."""
     given = (hooks or DeploymentHooks()).by_event()
     if test_traffic_router is not None:
         given["AfterInstall"] = test_traffic_router
@@ -258,4 +260,6 @@ def hooks_by_event(
         given["AfterAllowTestTraffic"] = smoke_test_function
     if preflight_function is not None:
         given["BeforeInstall"] = preflight_function
+    if step_analysis is not None:
+        given["BeforeAllowTraffic"] = step_analysis
     return {event: given[event] for event in HOOK_NAMES if event in given}

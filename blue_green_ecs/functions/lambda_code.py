@@ -42,6 +42,7 @@ BUNDLES: Mapping[str, tuple[str, ...]] = {
     "smoke_test": ("lifecycle_hook",),
     "test_traffic_router": ("lifecycle_hook",),
     "preflight": ("lifecycle_hook",),
+    "step_analysis": ("lifecycle_hook",),
 }
 # The entry point of every bundle, and of its inline form (``index.py``).
 HANDLER_FUNCTION = "handler"

@@ -379,6 +379,13 @@ ROLE_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         Operation("elasticloadbalancing:ModifyRule", "test_traffic_router.py"),
         _REPORT,
     ),
+    # The step analysis (<service>StepAnalysisRole).
+    "step_analysis": (
+        Operation("elasticloadbalancing:DescribeListeners", "step_analysis.py"),
+        Operation("elasticloadbalancing:DescribeRules", "step_analysis.py"),
+        Operation("cloudwatch:GetMetricData", "step_analysis.py"),
+        _REPORT,
+    ),
     # A user's hook function decorated with lifecycle_hook.codedeploy_hook (its own role, granted the report by
     # the CodeDeploy engine); under ECS_NATIVE the decorator makes no call.
     "lifecycle_hook": (_REPORT,),
@@ -402,4 +409,6 @@ ROLE_IN_TEMPLATE: dict[tuple[str, str], tuple[str, str]] = {
     ("smoke_test", CODE_DEPLOY): ("handler_roles", "DeployedSmokeTestRole"),
     ("smoke_test", ECS_NATIVE): ("handler_roles", "NativeSmokeTestRole"),
     ("lifecycle_hook", CODE_DEPLOY): ("handler_roles", "UserHookServiceRole"),
+    ("step_analysis", CODE_DEPLOY): ("https", "ApiStepAnalysisRole"),
+    ("step_analysis", ECS_NATIVE): ("handler_roles", "NativeStepAnalysisRole"),
 }

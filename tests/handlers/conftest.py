@@ -51,6 +51,7 @@ ROLE_OF_MODULE: dict[str, str | None] = {
     "test_preflight": "preflight",
     "test_smoke_test": "smoke_test",
     "test_test_traffic_router": "test_traffic_router",
+    "test_moto_step_analysis": "step_analysis",
     # The same handlers against moto's worlds (tests/moto_worlds.py, issue #21).
     "test_moto_live_lookup": "deployment_trigger",
     "test_moto_deployment": "deployment_trigger",

@@ -330,7 +330,7 @@ HOOK_BUNDLES = sorted(main for main, helpers in BUNDLES.items() if helpers == ("
 
 
 def test_the_built_in_hooks_are_bundled_with_the_helper() -> None:
-    assert HOOK_BUNDLES == ["preflight", "smoke_test", "test_traffic_router"]
+    assert HOOK_BUNDLES == ["preflight", "smoke_test", "step_analysis", "test_traffic_router"]
 
 
 @pytest.mark.parametrize("main", HOOK_BUNDLES)
