@@ -283,9 +283,11 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             interval=Duration.minutes(5))``.
         :param termination_wait: how long the blue tasks stay up after the shift, whole minutes 0-2880 (ECS-native: the
             bake time, 0-1440). Default: 5 minutes.
-        :param deployment_approval_wait_time: CODE_DEPLOY only. If set, CodeDeploy waits this long (whole minutes,
-            1-2880) for ``continue-deployment`` before rerouting traffic, and stops the deployment when nobody approves.
-            Default: traffic is rerouted as soon as green is ready.
+        :param deployment_approval_wait_time: if set, the deployment waits this long for an approval after the test
+            traffic reached green, once, before production traffic moves, and stops (CODE_DEPLOY: whole minutes
+            1-2880, ``continue-deployment``) or rolls back (ECS_NATIVE: whole minutes 1-20160 within the 33-hour
+            total, a ``PAUSE`` lifecycle hook at ``POST_TEST_TRAFFIC_SHIFT`` released by
+            ``ContinueServiceDeployment``) when nobody approves. Default: traffic moves as soon as green is ready.
         :param alarms: extra alarms that roll a deployment back, added to the built-in ones; 10 in all (CodeDeploy's
             limit per deployment group). Default: none.
         :param rollback_alarm_options: thresholds of the built-in alarms. Default: ``RollbackAlarmOptions()``.
