@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aws_cdk import Duration, Stack
@@ -99,8 +99,11 @@ def test_waiting_for_approval_is_notified(engine: DeploymentEngine) -> None:
             "deploymentId": "d-1",
             "state": "READY",
         }
-        waiting = {"source": "aws.codedeploy", "detail-type": "CodeDeploy Deployment State-change Notification"}
-        other = {**waiting, "detail": {**detail, "deploymentGroup": "other"}}
+        waiting: dict[str, Any] = {
+            "source": "aws.codedeploy",
+            "detail-type": "CodeDeploy Deployment State-change Notification",
+        }
+        other: dict[str, Any] = {**waiting, "detail": {**detail, "deploymentGroup": "other"}}
         waiting["detail"] = detail
     else:
         service = _placeholders(stack.resolve(web.service.service_arn))
@@ -111,8 +114,8 @@ def test_waiting_for_approval_is_notified(engine: DeploymentEngine) -> None:
             "detail": {"eventName": "HOOK_AWAITING_ACTION"},
         }
         other = {**waiting, "resources": ["arn:aws:ecs:us-east-1:123456789012:service/other/other"]}
-    assert pattern.matches_event(waiting)
-    assert not pattern.matches_event(other)
+    assert pattern.matches_event(cast(Any, waiting))
+    assert not pattern.matches_event(cast(Any, other))
 
 
 def _placeholders(value: Any) -> Any:
