@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aws_cdk import CfnResource, Duration
 
-from .configuration import defaults
+from .configuration import defaults, limits
 from .configuration.validation import (
     check_distinct_ports,
     check_duration,
@@ -113,7 +113,7 @@ def _check_numbers(props: ServiceProps) -> None:
             "deployment_approval_wait_time",
             props.deployment_approval_wait_time,
             minimum_seconds=60,
-            maximum_seconds=defaults.MAX_TERMINATION_WAIT_MINUTES * 60,
+            maximum_seconds=limits.MAX_APPROVAL_MINUTES[props.engine.value] * 60,
             whole_minutes=True,
         )
     if props.idle_timeout is not None:

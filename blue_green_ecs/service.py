@@ -284,9 +284,9 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             interval=Duration.minutes(5))``.
         :param termination_wait: how long the blue tasks stay up after the shift, whole minutes 0-2880 (ECS-native: the
             bake time, 0-1440). Default: 5 minutes.
-        :param deployment_approval_wait_time: CODE_DEPLOY only. If set, CodeDeploy waits this long (whole minutes,
-            1-2880) for ``continue-deployment`` before rerouting traffic, and stops the deployment when nobody approves.
-            Default: traffic is rerouted as soon as green is ready.
+        :param deployment_approval_wait_time: if set, the deployment waits this long for approval once, after test
+            traffic reached green and before production moves, then stops (CODE_DEPLOY: minutes 1-2880) or rolls back
+            (ECS_NATIVE: minutes 1-20160, a ``PAUSE`` hook at ``POST_TEST_TRAFFIC_SHIFT``). Default: no wait.
         :param alarms: extra alarms that roll a deployment back, added to the built-in ones; 10 in all (CodeDeploy's
             limit per deployment group). Default: none.
         :param rollback_alarm_options: thresholds of the built-in alarms. Default: ``RollbackAlarmOptions()``.

@@ -236,7 +236,11 @@ def status(clients: Mapping[str, Any], target: Target, *, now: Clock = utc_now) 
 def approve(clients: Mapping[str, Any], target: Target) -> str:
     """Continue a CodeDeploy deployment waiting for approval (status Ready)."""
     if target.engine != "codedeploy":
-        raise CliError("approve is for the CodeDeploy engine: ECS-native deployments have no approval wait.")
+        raise CliError(
+            "approve is for the CodeDeploy engine: release an ECS-native deployment's approval (its PAUSE hook) with "
+            "aws ecs continue-service-deployment --service-deployment-arn ARN --hook-id ID --action CONTINUE "
+            "(the hook id is in describe-service-deployments' lifecycleHookDetails)."
+        )
     info = _active_codedeploy(clients, target)
     if info is None or info["status"] != "Ready":
         state = (

@@ -33,6 +33,9 @@ ECS_MAX_BAKE_MINUTES = 1440
 ECS_MIN_LINEAR_PERCENT = 3.0
 # A deployment longer than this cannot complete inside one CloudFormation stack update.
 ECS_MAX_DEPLOYMENT_HOURS = 33
+# deployment_approval_wait_time by engine (its value): CodeDeploy's deploymentReadyOption waitTimeInMinutes (up
+# to 2880, as its other waits), ECS's pause hook TimeoutInMinutes (1-20160, AWS::ECS::Service HookTimeoutConfig).
+MAX_APPROVAL_MINUTES = {"CODE_DEPLOY": defaults.MAX_TERMINATION_WAIT_MINUTES, "ECS_NATIVE": 20160}
 
 
 def problem(name: str, shown: str, allowed: str) -> ValueError:
@@ -144,13 +147,20 @@ def check_ecs_bake(name: str, minutes: float, shown: str) -> None:
         raise problem(name, shown, f"ECS bake times are whole minutes from 0 to {ECS_MAX_BAKE_MINUTES}.")
 
 
-def check_ecs_total(shift_name: str, shift_description: str, wait_name: str, total_minutes: float) -> None:
+def check_ecs_total(
+    shift_name: str,
+    shift_description: str,
+    wait_name: str,
+    total_minutes: float,
+    *,
+    shorten: str = "the steps or the bake time",
+) -> None:
     if total_minutes > ECS_MAX_DEPLOYMENT_HOURS * 60:
         raise problem(
             shift_name,
             repr(shift_description),
             f"a deployment takes {human_minutes(total_minutes)} with {wait_name}, beyond CloudFormation's "
-            f"{ECS_MAX_DEPLOYMENT_HOURS}-hour ceiling for one stack update; shorten the steps or the bake time.",
+            f"{ECS_MAX_DEPLOYMENT_HOURS}-hour ceiling for one stack update; shorten {shorten}.",
         )
 
 

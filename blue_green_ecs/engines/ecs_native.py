@@ -52,6 +52,13 @@ STAGES: Mapping[str, str] = {
     "AfterAllowTraffic": "POST_PRODUCTION_TRAFFIC_SHIFT",
 }
 
+# deployment_approval_wait_time's PAUSE hook: CodeDeploy waits for approval once, after the test traffic and
+# before production traffic moves. POST_TEST_TRAFFIC_SHIFT runs once ("The test traffic shift is complete"), the
+# stage of AWS's own pause hook example; PRE_PRODUCTION_TRAFFIC_SHIFT would pause before every canary or linear
+# step (AWS::ECS::Service DeploymentLifecycleHook, LifecycleStages; Pause hooks for Amazon ECS service
+# deployments, https://docs.aws.amazon.com/AmazonECS/latest/developerguide/pause-lifecycle-hooks.html).
+APPROVAL_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+
 
 class EcsNativeEngine:
     """ECS deploys: the ``ECS`` controller with a blue/green, canary or linear strategy, green as the
@@ -81,11 +88,6 @@ class EcsNativeEngine:
         codedeploy_only: list[tuple[str, object, bool]] = [
             ("deploy_on_update", props.deploy_on_update, props.deploy_on_update is False),
             ("deployment_timeout", props.deployment_timeout, props.deployment_timeout is not None),
-            (
-                "deployment_approval_wait_time",
-                props.deployment_approval_wait_time,
-                props.deployment_approval_wait_time is not None,
-            ),
             ("application", "<application>", props.application is not None),
             ("deployment_group_name", props.deployment_group_name, props.deployment_group_name is not None),
         ]
@@ -97,7 +99,7 @@ class EcsNativeEngine:
                     "applies to engine=DeploymentEngine.CODE_DEPLOY only; ECS-native deployments run on every "
                     "update and CloudFormation waits for them.",
                 )
-        check_limits(props.shift, props.wait)
+        check_limits(props.shift, props.wait, props.deployment_approval_wait_time)
 
     def listener_defaults(self, target_group: elbv2.IApplicationTargetGroup) -> dict[str, Any]:
         """Every request matches the shifted rule, so the default action is a fallback."""
@@ -186,6 +188,8 @@ class EcsNativeEngine:
         )
         self.hook_role = _lifecycle_hooks(scope, service, parts.hooks) if parts.hooks else None
         props = parts.props
+        if props.deployment_approval_wait_time is not None:
+            _approval_hook(service, props.deployment_approval_wait_time, after=len(set(_keys(parts.hooks))))
         provider = Provider.of(scope, log_retention=props.log_retention, log_encryption_key=props.log_encryption_key)
         rules = (self.prod_listener_rule, self.test_listener_rule)
         self.live_state = LiveLookup(
@@ -222,14 +226,15 @@ class EcsNativeEngine:
         """Nothing to tell: the service reads the alarm names at synthesis."""
 
     def notifications(self, scope: Construct, topic: sns.ITopic, service: ecs.FargateService) -> events.Rule:
-        """The service's ECS deployment state changes."""
+        """The service's ECS deployment state changes, and its pause hook waiting for approval."""
         from ..monitoring.operations import ecs_notifications  # optional feature, imported on use
 
         return ecs_notifications(scope, "Notifications", topic=topic, service=service)
 
 
-def check_limits(shift: TrafficShift, termination_wait: Duration) -> None:
-    """ECS's own limits (``limits``): linear 3-100%, bakes of 0-1440 minutes, 33 hours in all."""
+def check_limits(shift: TrafficShift, termination_wait: Duration, approval_wait: Duration | None = None) -> None:
+    """ECS's own limits (``limits``): linear 3-100%, bakes of 0-1440 minutes, 33 hours in all (the approval wait
+    included: CloudFormation waits for the deployment while it pauses)."""
     percent, interval = shift.percent, shift.interval
     if shift.kind is TrafficShiftKind.LINEAR and percent is not None and not unresolved(percent):
         limits.check_ecs_linear_percent("traffic_shift.percent", percent)
@@ -237,12 +242,18 @@ def check_limits(shift: TrafficShift, termination_wait: Duration) -> None:
         if value is not None and not unresolved(value):
             limits.check_ecs_bake(name, value.to_minutes(), show_duration(value))
     shift_time = shift.shift_duration
-    if shift_time is not None and not unresolved(termination_wait):
+    approval = approval_wait or Duration.minutes(0)
+    if shift_time is not None and not unresolved(termination_wait) and not unresolved(approval):
+        waits, shorten = f"termination_wait={show_duration(termination_wait)}", "the steps or the bake time"
+        if approval_wait is not None:
+            waits += f" and deployment_approval_wait_time={show_duration(approval_wait)}"
+            shorten = "the steps, the bake time or the approval wait"
         limits.check_ecs_total(
             "traffic_shift",
             shift.describe(),
-            f"termination_wait={show_duration(termination_wait)}",
-            shift_time.to_minutes() + termination_wait.to_minutes(),
+            waits,
+            shift_time.to_minutes() + termination_wait.to_minutes() + approval.to_minutes(),
+            shorten=shorten,
         )
 
 
@@ -267,8 +278,7 @@ def _lifecycle_hooks(scope: Construct, service: ecs.FargateService, hooks: Mappi
     )
     stages: dict[str, list[str]] = defaultdict(list)
     functions: dict[str, lambda_.IFunction] = {}
-    for event, function in hooks.items():
-        key = function.node.path
+    for (event, function), key in zip(hooks.items(), _keys(hooks), strict=True):
         stages[key].append(STAGES[event])
         functions.setdefault(key, function)
     resource = service.node.default_child
@@ -301,3 +311,29 @@ def _lifecycle_hooks(scope: Construct, service: ecs.FargateService, hooks: Mappi
 
 # Any stage the enum has; replaced by the override above.
 _PLACEHOLDER_STAGE = ecs.DeploymentLifecycleStage.PRE_SCALE_UP
+
+
+def _keys(hooks: Mapping[str, lambda_.IFunction]) -> list[str]:
+    """One key per hook function (a function at several events is one ECS hook with several stages)."""
+    return [function.node.path for function in hooks.values()]
+
+
+def _approval_hook(service: ecs.FargateService, wait: Duration, *, after: int) -> None:
+    """A PAUSE hook at ``APPROVAL_STAGE`` that rolls back when nobody continues it within ``wait``.
+
+    ROLLBACK is what CodeDeploy's STOP_DEPLOYMENT does on a timeout. A PAUSE hook has no target and no role
+    (HookTargetArn "is not applicable for PAUSE hooks"; RoleArn is for invoking Lambda functions), and aws-cdk-lib
+    models Lambda targets only: the hook is written after the ``after`` Lambda hooks, as CloudFormation has it.
+    """
+    resource = service.node.default_child
+    assert isinstance(resource, CfnResource)
+    hook = {
+        "TargetType": "PAUSE",
+        "LifecycleStages": [APPROVAL_STAGE],
+        "TimeoutConfiguration": {"TimeoutInMinutes": int(wait.to_minutes()), "Action": "ROLLBACK"},
+    }
+    # An override extends a list by its next index, but makes an object where there is no list yet.
+    if after:
+        resource.add_property_override(f"DeploymentConfiguration.LifecycleHooks.{after}", hook)
+    else:
+        resource.add_property_override("DeploymentConfiguration.LifecycleHooks", [hook])

@@ -169,7 +169,12 @@ def codedeploy_notifications(
 def ecs_notifications(
     scope: Construct, construct_id: str, *, topic: sns.ITopic, service: ecs.IBaseService
 ) -> events.Rule:
-    """Every deployment state change of this ECS service, to ``topic``."""
+    """Every deployment state change of this ECS service, and of its lifecycle hooks, to ``topic``.
+
+    ``ECS Hook State Change`` carries ``HOOK_AWAITING_ACTION`` when the approval's pause hook waits (Pause hooks
+    for Amazon ECS service deployments); AWS documents that event's detail-type and name only, so that it names
+    the service among its ``resources``, as the deployment state change does, is an assumption.
+    """
     from aws_cdk import aws_events as events
     from aws_cdk import aws_events_targets as targets
 
@@ -178,7 +183,9 @@ def ecs_notifications(
         construct_id,
         description="blue-green-ecs: ECS service deployment state changes",
         event_pattern=events.EventPattern(
-            source=["aws.ecs"], detail_type=["ECS Deployment State Change"], resources=[service.service_arn]
+            source=["aws.ecs"],
+            detail_type=["ECS Deployment State Change", "ECS Hook State Change"],
+            resources=[service.service_arn],
         ),
         targets=[targets.SnsTopic(topic)],
     )

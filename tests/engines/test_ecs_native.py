@@ -232,6 +232,51 @@ def test_smoke_test_is_the_post_test_traffic_shift_hook() -> None:
     assert hook["HookTargetArn"] == {"Fn::GetAtt": [logical_id(stack, stack.web.smoke_test_function), "Arn"]}
 
 
+def test_approval_wait_is_a_pause_hook_after_the_test_traffic_that_rolls_back() -> None:
+    # CodeDeploy waits once, after the test traffic; ECS's POST_TEST_TRAFFIC_SHIFT runs once, where
+    # PRE_PRODUCTION_TRAFFIC_SHIFT would pause before every canary step.
+    stack = new_stack()
+    BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        engine=NATIVE,
+        deployment_approval_wait_time=Duration.hours(2),
+    )
+    assert _service(synth(stack))["DeploymentConfiguration"]["LifecycleHooks"] == [
+        {
+            "TargetType": "PAUSE",
+            "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            "TimeoutConfiguration": {"TimeoutInMinutes": 120, "Action": "ROLLBACK"},
+        }
+    ]
+
+
+def test_approval_pause_hook_follows_the_lambda_hooks_and_needs_no_role() -> None:
+    stack = new_stack()
+    checks = _function(stack, "Checks")
+    BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        engine=NATIVE,
+        hooks=DeploymentHooks(after_allow_test_traffic=checks, after_allow_traffic=checks),
+        deployment_approval_wait_time=Duration.minutes(30),
+    )
+    template = synth(stack)
+    lambda_hook, pause = _service(template)["DeploymentConfiguration"]["LifecycleHooks"]
+    assert lambda_hook["HookTargetArn"] == {"Fn::GetAtt": [logical_id(stack, checks), "Arn"]}
+    assert lambda_hook["LifecycleStages"] == ["POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]
+    # Both at the same stage: "Both hooks must complete before the deployment proceeds" (ECS Developer Guide).
+    assert pause == {
+        "TargetType": "PAUSE",
+        "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+        "TimeoutConfiguration": {"TimeoutInMinutes": 30, "Action": "ROLLBACK"},
+    }
+    # The role is the Lambda hook's: a PAUSE hook invokes nothing.
+    assert "RoleArn" in lambda_hook
+
+
 def test_add_rollback_alarm_joins_the_deployment_alarms() -> None:
     stack = new_stack()
     web = BlueGreenFargateService(stack, "Web", image=ecs.ContainerImage.from_registry(IMAGE), engine=NATIVE)
@@ -295,9 +340,16 @@ def test_pipeline_files_are_for_codedeploy_only(native: Any) -> None:
             "deployments run on every update and CloudFormation waits for them.",
         ),
         (
-            {"deployment_approval_wait_time": Duration.minutes(30)},
-            "Invalid deployment_approval_wait_time=30 minutes: applies to engine=DeploymentEngine.CODE_DEPLOY only; "
-            "ECS-native deployments run on every update and CloudFormation waits for them.",
+            {"deployment_approval_wait_time": Duration.minutes(20161)},
+            "Invalid deployment_approval_wait_time=20161 minutes: use a whole number of minutes from 1 to 20160 "
+            "(Duration.minutes(n)).",
+        ),
+        (
+            # 5 minutes of canary, 5 of bake and 32h51m of approval: 33h01m, a minute too many.
+            {"deployment_approval_wait_time": Duration.minutes(33 * 60 - 10 + 1)},
+            "Invalid traffic_shift='canary 10% for 5 minutes': a deployment takes 1 day 9 hours 1 minute with "
+            "termination_wait=5 minutes and deployment_approval_wait_time=1971 minutes, beyond CloudFormation's "
+            "33-hour ceiling for one stack update; shorten the steps, the bake time or the approval wait.",
         ),
         (
             {"deployment_group_name": "web"},
@@ -305,7 +357,17 @@ def test_pipeline_files_are_for_codedeploy_only(native: Any) -> None:
             "deployments run on every update and CloudFormation waits for them.",
         ),
     ],
-    ids=["linear-below-3", "step-bake", "bake", "33-hours", "deploy-on-update", "timeout", "approval", "group-name"],
+    ids=[
+        "linear-below-3",
+        "step-bake",
+        "bake",
+        "33-hours",
+        "deploy-on-update",
+        "timeout",
+        "approval-beyond-ecs",
+        "approval-beyond-33-hours",
+        "group-name",
+    ],
 )
 def test_rejects_what_ecs_would_refuse(kwargs: dict[str, Any], message: str) -> None:
     with raises_message(message):

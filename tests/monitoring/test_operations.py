@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -64,7 +64,66 @@ def test_deployment_events_go_to_the_topic(engine: DeploymentEngine) -> None:
     else:
         assert pattern == {
             "source": ["aws.ecs"],
-            "detail-type": ["ECS Deployment State Change"],
+            # The pause hook of deployment_approval_wait_time waiting: HOOK_AWAITING_ACTION.
+            "detail-type": ["ECS Deployment State Change", "ECS Hook State Change"],
             "resources": [stack.resolve(web.service.service_arn)],
         }
     assert rule["Properties"]["Targets"][0]["Arn"] == {"Ref": logical_id(stack, topic)}
+
+
+@pytest.mark.parametrize("engine", [DeploymentEngine.CODE_DEPLOY, DeploymentEngine.ECS_NATIVE])
+def test_waiting_for_approval_is_notified(engine: DeploymentEngine) -> None:
+    # Matched the way EventBridge matches (moto's event pattern matcher), with the tokens as their resolved
+    # placeholders. CodeDeploy: the group's state change with state READY (aws-lambda-go's
+    # CodeDeployDeploymentStateReady); ECS: the pause hook's HOOK_AWAITING_ACTION (Pause hooks for Amazon ECS
+    # service deployments).
+    from moto.events.models import EventPattern
+
+    stack = new_stack()
+    web = BlueGreenFargateService(
+        stack,
+        "Web",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        engine=engine,
+        notifications_topic=_topic(stack),
+        deployment_approval_wait_time=Duration.minutes(30),
+    )
+    _, rule = only(synth(stack), "AWS::Events::Rule")
+    pattern = EventPattern.load(json.dumps(_placeholders(rule["Properties"]["EventPattern"])))
+    if engine is DeploymentEngine.CODE_DEPLOY:
+        assert web.application is not None
+        assert web.deployment_group is not None
+        detail = {
+            "application": _placeholders(stack.resolve(web.application.application_name)),
+            "deploymentGroup": _placeholders(stack.resolve(web.deployment_group.deployment_group_name)),
+            "deploymentId": "d-1",
+            "state": "READY",
+        }
+        waiting: dict[str, Any] = {
+            "source": "aws.codedeploy",
+            "detail-type": "CodeDeploy Deployment State-change Notification",
+        }
+        other: dict[str, Any] = {**waiting, "detail": {**detail, "deploymentGroup": "other"}}
+        waiting["detail"] = detail
+    else:
+        service = _placeholders(stack.resolve(web.service.service_arn))
+        waiting = {
+            "source": "aws.ecs",
+            "detail-type": "ECS Hook State Change",
+            "resources": [service],
+            "detail": {"eventName": "HOOK_AWAITING_ACTION"},
+        }
+        other = {**waiting, "resources": ["arn:aws:ecs:us-east-1:123456789012:service/other/other"]}
+    assert pattern.matches_event(cast(Any, waiting))
+    assert not pattern.matches_event(cast(Any, other))
+
+
+def _placeholders(value: Any) -> Any:
+    """``value`` with every intrinsic (``{"Ref": ...}``, ``{"Fn::...": ...}``) as one string standing for it."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)).startswith(("Ref", "Fn::")):
+            return json.dumps(value, sort_keys=True)
+        return {key: _placeholders(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_placeholders(item) for item in value]
+    return value
