@@ -444,17 +444,21 @@ def test_listeners_ordered_after_the_lookup_refuse_the_engine_switch_before_anyt
 
 
 def shared(
-    sim: World, *, certificate: str | None = None, priorities: dict[str, int] | None = None, **images: int
+    sim: World,
+    *,
+    certificate: str | None = None,
+    priorities: dict[str, int] | None = None,
+    engine: str = "ECS_NATIVE",
+    pairs: bool = False,
+    **images: int,
 ) -> None:
-    """`cdk deploy` of the shared stack (Api and Web on Edge) with each service's image tag from ``images``."""
+    """`cdk deploy` of the shared stack (Api and Web on Edge, by rules or with ``pairs`` a listener pair each) with
+    each service's image tag from ``images``."""
     tags = {service: f"{IMAGE}:{tag}" for service, tag in images.items()}
-    apply(sim, shared_template(certificate=certificate, images=tags, priorities=priorities))
-
-
-def paired(sim: World, engine: str, *, certificate: str | None = None, **images: int) -> None:
-    """`cdk deploy` of Api and Web, each with a listener pair of its own on the shared Edge (issue #26)."""
-    tags = {service: f"{IMAGE}:{tag}" for service, tag in images.items()}
-    apply(sim, shared_template(certificate=certificate, images=tags, engine=engine, pairs=True))
+    apply(
+        sim,
+        shared_template(certificate=certificate, images=tags, priorities=priorities, engine=engine, pairs=pairs),
+    )
 
 
 def running_definitions(sim: World) -> dict[str, str]:
@@ -647,20 +651,20 @@ def test_services_with_listener_pairs_on_a_shared_load_balancer_each_deploy_on_t
 
     # when Api deploys a new image, then Api moves to green and Web is untouched
     before = running_definitions(sim)
-    paired(sim, engine, Api=1)
+    shared(sim, engine=engine, pairs=True, Api=1)
     after = running_definitions(sim)
     assert [service for service in after if after[service] != before[service]] == ["Api"]
     assert (production_colour(sim, "Api"), production_colour(sim, "Web")) == ("Green", "Blue")
 
     # when Web deploys, then Web moves and Api stays on its green tasks; each one's test traffic reaches its own
-    paired(sim, engine, Api=1, Web=1)
+    shared(sim, engine=engine, pairs=True, Api=1, Web=1)
     assert (production_colour(sim, "Api"), production_colour(sim, "Web")) == ("Green", "Green")
     for service in ("Api", "Web"):
         own = {sim.target_group(service, "Blue"), sim.target_group(service, "Green")}
         assert {arn for arn, weight in sim.test_traffic(service).items() if weight > 0} <= own
 
     # when the load balancer and both pairs get a certificate (the listeners are updated in place), then nothing moves
-    paired(sim, engine, certificate=CERTIFICATE_ARN, Api=1, Web=1)
+    shared(sim, engine=engine, pairs=True, certificate=CERTIFICATE_ARN, Api=1, Web=1)
     assert sorted((x.port, x.protocol) for x in sim.aws.listeners.values()) == [
         (80, "HTTP"),
         (443, "HTTPS"),
@@ -675,7 +679,7 @@ def test_services_with_listener_pairs_on_a_shared_load_balancer_each_deploy_on_t
         assert_roles(sim, engine, service)
 
     # when each deploys a third time, then each moves back to blue
-    paired(sim, engine, certificate=CERTIFICATE_ARN, Api=2, Web=2)
+    shared(sim, engine=engine, pairs=True, certificate=CERTIFICATE_ARN, Api=2, Web=2)
     assert (production_colour(sim, "Api"), production_colour(sim, "Web")) == ("Blue", "Blue")
 
     # when the stack is deleted and created again, then both start on blue

@@ -12,17 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from aws_cdk import Duration, Token
+from aws_cdk import Annotations, Duration, Token
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from ..configuration import defaults
+from ..configuration.acknowledgements import skip_checkov
 from ..configuration.validation import check_strings, invalid
 
 if TYPE_CHECKING:
     from aws_cdk import aws_certificatemanager as acm
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_s3 as s3
-    from constructs import Node
+    from constructs import Construct, Node
 
 # ELBv2's listener rule priorities.
 MIN_PRIORITY, MAX_PRIORITY = 1, 50_000
@@ -129,6 +130,30 @@ class Routing:
         if self.path_patterns:
             found.append(elbv2.ListenerCondition.path_patterns(list(self.path_patterns)))
         return found
+
+
+_OPEN_TO_INTERNET = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def warn_of_open_test_listener(scope: Construct, peers: Sequence[ec2.IPeer]) -> None:
+    """Flag a test listener peer that is the whole internet: green is reachable before production moves."""
+    for peer in peers:
+        if peer.unique_id in _OPEN_TO_INTERNET:
+            Annotations.of(scope).add_warning_v2(
+                "blue-green-ecs:testListenerOpen",
+                f"test_listener_allowed_peers includes {peer.unique_id}: anyone on the internet can reach "
+                "the green task set before it receives production traffic. Name the CIDRs or security "
+                "groups of your testers instead.",
+            )
+
+
+def skip_http_listener_checks(listener: elbv2.IApplicationListener) -> None:
+    """checkov's HTTPS checks on a listener that is HTTP because no certificate was given."""
+    skip_checkov(
+        listener,
+        ("CKV_AWS_2", "HTTP because no certificate was given; certificate= makes every listener HTTPS."),
+        ("CKV_AWS_103", "No TLS without a certificate; with one, the policy is TLS 1.3 and 1.2."),
+    )
 
 
 class IBlueGreenLoadBalancer(Protocol):

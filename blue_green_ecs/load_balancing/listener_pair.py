@@ -24,8 +24,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct, IConstruct
 
-from ..configuration.acknowledgements import acknowledge_nag, skip_checkov
+from ..configuration.acknowledgements import acknowledge_nag
 from ..configuration.validation import invalid
+from .edge import skip_http_listener_checks, warn_of_open_test_listener
 
 if TYPE_CHECKING:
     from ..props import ServiceProps
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 # ELB quotas: listeners per Application Load Balancer, by default (adjustable in Service Quotas).
 DEFAULT_LISTENERS_PER_LOAD_BALANCER = 50
-_ANY_IPV4 = "0.0.0.0/0"
 
 
 def check_listener_pair(props: ServiceProps, shared: IBlueGreenLoadBalancer, service_path: str) -> None:
@@ -92,11 +92,7 @@ def build_listener_pair(
             **default,
         )
         if not https:
-            skip_checkov(
-                created,
-                ("CKV_AWS_2", "HTTP because no certificate was given; certificate= makes the listener pair HTTPS."),
-                ("CKV_AWS_103", "No TLS without a certificate; with one, the policy is TLS 1.3 and 1.2."),
-            )
+            skip_http_listener_checks(created)
         return created
 
     prod = listener("ProdListener", props.prod_port, prod_default)
@@ -120,13 +116,7 @@ def build_listener_pair(
                     "EC23",
                     "The test listener admits the VPC's CIDR block (a token at synthesis), not the internet.",
                 )
-            if peer.unique_id in (_ANY_IPV4, "::/0"):
-                Annotations.of(scope).add_warning_v2(
-                    "blue-green-ecs:testListenerOpen",
-                    f"test_listener_allowed_peers includes {peer.unique_id}: anyone on the internet can reach "
-                    "the green task set before it receives production traffic. Name the CIDRs or security "
-                    "groups of your testers instead.",
-                )
+    warn_of_open_test_listener(scope, peers)
     return prod, test
 
 

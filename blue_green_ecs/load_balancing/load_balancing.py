@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
@@ -14,7 +14,7 @@ from constructs import Construct
 from ..configuration import defaults
 from ..configuration.acknowledgements import acknowledge_nag, skip_checkov
 from .access_logs import enable_access_logs
-from .edge import EdgeProps
+from .edge import EdgeProps, skip_http_listener_checks, warn_of_open_test_listener
 from .listener_pair import build_listener_pair
 from .parts import LoadBalancerParts
 from .shared_resources import SharedAccessLogs
@@ -214,14 +214,7 @@ def _acknowledge_listeners(parts: EdgeParts, props: EdgeProps) -> None:
         skip_checkov(group, ("CKV_AWS_260", f"Port 80 serves, or redirects to HTTPS, the {entry}."))
     if not props.https:
         for listener in (parts.prod_listener, parts.test_listener):
-            skip_checkov(
-                listener,
-                ("CKV_AWS_2", "HTTP because no certificate was given; certificate= makes every listener HTTPS."),
-                ("CKV_AWS_103", "No TLS without a certificate; with one, the policy is TLS 1.3 and 1.2."),
-            )
-
-
-_OPEN_TO_INTERNET = {"0.0.0.0/0", "::/0"}
+            skip_http_listener_checks(listener)
 
 
 def target_group(
@@ -256,13 +249,7 @@ def open_test_listener(
     """Admit only the named peers to the test listener, and flag any that is the whole internet."""
     for peer in peers:
         listener.connections.allow_default_port_from(peer, "Test traffic to the green task set")
-        if peer.unique_id in _OPEN_TO_INTERNET:
-            Annotations.of(scope).add_warning_v2(
-                "blue-green-ecs:testListenerOpen",
-                f"test_listener_allowed_peers includes {peer.unique_id}: anyone on the internet can reach "
-                "the green task set before it receives production traffic. Name the CIDRs or security "
-                "groups of your testers instead.",
-            )
+    warn_of_open_test_listener(scope, peers)
 
 
 def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> ec2.SelectedSubnets:

@@ -312,7 +312,7 @@ def check_sharing(props: ServiceProps, service_path: str) -> None:
     check_test_traffic_header(
         props.test_traffic_header,
         routing=routing,
-        shared=shared if routing is not None else None,
+        shared=props.shared_listeners,
         hooks=props.hooks,
         service_path=service_path,
     )
