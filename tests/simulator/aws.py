@@ -261,6 +261,9 @@ class Group:
     termination_wait: int
     alarms: list[str]
     service_role: str = ""  # ServiceRoleArn: the role CodeDeploy makes the deployment's calls with
+    # DeploymentReadyOption: minutes to wait in status Ready for ContinueDeployment, and what a timeout does
+    ready_wait: int = 0
+    ready_action: str = "CONTINUE_DEPLOYMENT"
 
 
 @dataclass
@@ -277,6 +280,11 @@ class Deployment:
     replacement: str = ""
     error: dict[str, str] | None = None
     rollback: dict[str, str] | None = None
+    # the lifecycle hook in flight (codedeploy.HookRun), and each event's hook outcome (event -> Succeeded/Failed)
+    hook: Any = None
+    events: dict[str, str] = field(default_factory=dict)
+    executions: dict[str, str] = field(default_factory=dict)  # hook execution id -> its status
+    ready_since: datetime | None = None
 
     def info(self) -> dict[str, Any]:
         """GetDeployment's deploymentInfo."""
@@ -335,6 +343,23 @@ class Aws:
         self.task_definition_roles: dict[str, list[str]] = {}
         # called after every step of the clock (a test's check of what deployments do between CloudFormation's steps)
         self.observer: Callable[[], None] = lambda: None
+        # task definition ARN -> the image of its first container (what a target group's tasks serve)
+        self.images: dict[str, str] = {}
+        # The requests the model's clients send and how an image answers them (metrics.py): each listener's default
+        # action and each rule receives ``requests_per_minute`` requests, spread over its forward's weights.
+        self.requests_per_minute = 600
+        self.error_rates: dict[str, float] = {}  # image -> share of requests answered with a 5XX
+        self.latencies: dict[str, float] = {}  # image -> response time (seconds) of every request
+        from .metrics import Metrics  # the metrics ELB publishes for the requests above
+
+        self.metrics = Metrics()
+        # Systems Manager Change Calendars: name or ARN -> (state OPEN/CLOSED, next transition or None)
+        self.calendars: dict[str, tuple[str, datetime | None]] = {}
+        # Lambda runs a function of the account (name or ARN) with an event and answers what it returned; the world
+        # installs the stack's real handler code here (hooks.py). Engines call it for their lifecycle hooks.
+        self.invoke_function: Callable[[str, Mapping[str, Any]], Any] = _no_functions
+        # what the engines did with each lifecycle hook, one line each ("<engine> <stage> <function>: <status>")
+        self.hook_log: list[str] = []
 
     def next_id(self) -> int:
         """A fresh number for ids and ARNs."""
@@ -422,11 +447,12 @@ class Aws:
 
     def advance(self, seconds: float) -> None:
         """Move the clock and let every active deployment progress."""
+        self.metrics.record(self, self.now, seconds)
         self.now += timedelta(seconds=seconds)
         from . import codedeploy, ecs_native  # the engines act on this state
 
         for deployment in list(self.deployments.values()):
-            if deployment.status == "InProgress":
+            if deployment.status in ("InProgress", "Ready"):
                 codedeploy.progress(self, deployment)
         for revision in list(self.revisions):
             ecs_native.progress(self, revision)
@@ -435,7 +461,9 @@ class Aws:
     def settle(self, limit: timedelta = timedelta(hours=2)) -> None:
         """Advance in 15-second steps until no deployment is in progress (or ``limit`` passed)."""
         end = self.now + limit
-        while self.now < end and (self.revisions or any(d.status == "InProgress" for d in self.deployments.values())):
+        while self.now < end and (
+            self.revisions or any(d.status in ("InProgress", "Ready") for d in self.deployments.values())
+        ):
             self.advance(15)
 
     def log(self) -> str:
@@ -444,6 +472,10 @@ class Aws:
         lines += [f"rule {x.priority}@{x.listener_arn[-6:]}: {weights_of(x.actions)}" for x in self.rules.values()]
         lines += [json.dumps(s.describe(), default=str) for s in self.services.values()]
         return "\n".join(lines)
+
+
+def _no_functions(function: str, event: Mapping[str, Any]) -> Any:
+    raise AssertionError(f"this model runs no Lambda function (invoked {function})")
 
 
 def step_of(config_name: str) -> tuple[int, int]:

@@ -201,7 +201,19 @@ def codedeploy_client(aws: Aws) -> Any:
         codedeploy.stop(aws, deployment(params["deploymentId"]), bool(params.get("autoRollbackEnabled")))
         return {"status": "Succeeded", "statusMessage": "Stopped"}
 
+    def put_hook_status(params: Mapping[str, Any]) -> dict[str, Any]:
+        execution = codedeploy.put_hook_status(
+            aws, deployment(params["deploymentId"]), params["lifecycleEventHookExecutionId"], params["status"]
+        )
+        return {"lifecycleEventHookExecutionId": execution}
+
+    def continue_deployment(params: Mapping[str, Any]) -> dict[str, Any]:
+        codedeploy.continue_deployment(aws, deployment(params["deploymentId"]), params.get("deploymentWaitType", ""))
+        return {}
+
     operations = {
+        "PutLifecycleEventHookExecutionStatus": put_hook_status,
+        "ContinueDeployment": continue_deployment,
         "ListDeployments": list_deployments,
         "GetDeployment": lambda p: {"deploymentInfo": deployment(p["deploymentId"]).info()},
         "BatchGetDeployments": lambda p: {"deploymentsInfo": [deployment(i).info() for i in p["deploymentIds"]]},
