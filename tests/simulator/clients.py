@@ -161,7 +161,44 @@ def ecs(aws: Aws) -> Any:
         aws.update_service(service, changes)
         return {"service": service.describe()}
 
-    operations = {"ListServices": list_services, "DescribeServices": describe_services, "UpdateService": update_service}
+    from . import ecs_native  # the service deployments API reads the ECS-native engine's state
+
+    def revisions() -> list[Any]:
+        return [*aws.revisions, *aws.finished_revisions]
+
+    def list_service_deployments(params: Mapping[str, Any]) -> dict[str, Any]:
+        service = aws.service(cluster_of(params), params["service"])
+        wanted = params.get("status") or []
+        found = [ecs_native.describe(r, aws) for r in revisions() if r.service is service]
+        found = [d for d in found if not wanted or d["status"] in wanted]
+        found.sort(key=lambda d: d["createdAt"], reverse=True)  # newest first, as ECS lists them
+        keys = ("serviceDeploymentArn", "serviceArn", "clusterArn", "createdAt", "startedAt", "status")
+        return {"serviceDeployments": [{k: d[k] for k in keys if k in d} for d in found]}
+
+    def describe_service_deployments(params: Mapping[str, Any]) -> dict[str, Any]:
+        by_arn = {r.arn: r for r in revisions()}
+        arns = params["serviceDeploymentArns"]
+        found = [ecs_native.describe(by_arn[arn], aws) for arn in arns if arn in by_arn]
+        failures = [{"arn": arn, "reason": "MISSING"} for arn in arns if arn not in by_arn]
+        return {"serviceDeployments": found, "failures": failures}
+
+    def continue_service_deployment(params: Mapping[str, Any]) -> dict[str, Any]:
+        ecs_native.continue_deployment(aws, params["serviceDeploymentArn"], params["hookId"], params["action"])
+        return {"serviceDeploymentArn": params["serviceDeploymentArn"]}
+
+    def stop_service_deployment(params: Mapping[str, Any]) -> dict[str, Any]:
+        ecs_native.stop(aws, params["serviceDeploymentArn"], params.get("stopType", "ROLLBACK"))
+        return {"serviceDeploymentArn": params["serviceDeploymentArn"]}
+
+    operations = {
+        "ListServices": list_services,
+        "DescribeServices": describe_services,
+        "UpdateService": update_service,
+        "ListServiceDeployments": list_service_deployments,
+        "DescribeServiceDeployments": describe_service_deployments,
+        "ContinueServiceDeployment": continue_service_deployment,
+        "StopServiceDeployment": stop_service_deployment,
+    }
     return Client(aws, "ecs", operations).client
 
 

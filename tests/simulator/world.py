@@ -107,6 +107,8 @@ class World:
     # the AccessDenied messages of the calls ``propagate_iam`` and ``deny`` refused
     refused: list[str] = field(default_factory=list)
     _hooked: bool = False
+    # the model's botocore clients by service name (the CLI's and the hooks' too)
+    clients: dict[str, Any] = field(default_factory=dict)
 
     # ---- the custom resource protocol ------------------------------------------------------------------
 
@@ -465,6 +467,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setattr(lifecycle_hook, "hook_client", lambda name: fakes[name])
     monkeypatch.setattr(lifecycle_hook, "_default_client", lambda: fakes["codedeploy"])
     aws.invoke_function = lambda function, event: hooks.run(simulated, function, event)
+    simulated.clients = fakes
 
     def clock() -> Any:
         return aws.now
