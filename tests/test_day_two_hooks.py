@@ -200,3 +200,41 @@ def test_a_hook_whose_role_lacks_a_grant_fails_as_iam_fails_the_call(sim: World,
     assert all("cloudwatch:GetMetricData" in x for x in sim.denied), sim.denied
     assert all("StepAnalysis" in x for x in sim.denied), sim.denied
     sim.denied.clear()  # seen: the world's own check of denials is for the construct's templates
+
+
+# ---- approvals (item 4) ----------------------------------------------------------------------------------------------
+
+
+def waiting_for_approval(sim: World) -> bool:
+    """Whether a deployment waits for approval: CodeDeploy's in status Ready, ECS's at a PAUSE hook not acted on."""
+    if any(d.status == "Ready" for d in sim.aws.deployments.values()):
+        return True
+    return any(
+        r.hook is not None and r.hook.hooks[r.hook.index].get("targetType") == "PAUSE" and not r.hook.action
+        for r in sim.aws.revisions
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_approval_nobody_gives_rolls_back_at_its_timeout(sim: World, engine: str) -> None:
+    # given a stack with deployment_approval_wait_time (30 minutes), after one approved deployment's worth of state
+    created(sim, engine, "approval")
+    moved = green_weights(sim, "Blue")
+    waited: list[bool] = []
+    check = sim.aws.observer
+
+    def each_step() -> None:
+        check()
+        waited.append(waiting_for_approval(sim))
+
+    sim.aws.observer = each_step
+    started = sim.aws.now
+    # when an image is deployed and nobody approves it
+    status = sim.stack.deploy(template(engine, "approval", image=f"{IMAGE}:1"))
+    # then it waited for approval, production never moved, and at the wait's end the stack rolled back
+    assert status == "UPDATE_ROLLBACK_COMPLETE", sim.stack.reason
+    assert any(waited)
+    assert max(moved) == 0
+    assert production_colour(sim) == "Blue"
+    assert timedelta(minutes=30) < sim.aws.now - started < timedelta(minutes=45)
+    assert ("timed out: ROLLBACK" if engine == "ECS_NATIVE" else "(TIMEOUT)") in sim.stack.reason
