@@ -301,6 +301,8 @@ class Deployment:
             info["errorInformation"] = self.error
         if self.rollback:
             info["rollbackInfo"] = self.rollback
+        # The AppSpec the deployment was created with, as CreateDeployment's revision carried it.
+        info["revision"] = {"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(self.appspec)}}
         return info
 
 
@@ -341,6 +343,7 @@ class Aws:
         self.authorize: Callable[[str, str, Sequence[Any]], list[str]] = lambda *_: []
         # task definition ARN -> its task role and execution role ARNs (what a deployment passes to ECS)
         self.task_definition_roles: dict[str, list[str]] = {}
+        self.task_definitions: dict[str, dict[str, Any]] = {}  # task definition ARN -> its registered definition
         # called after every step of the clock (a test's check of what deployments do between CloudFormation's steps)
         self.observer: Callable[[], None] = lambda: None
         # task definition ARN -> the image of its first container (what a target group's tasks serve)
@@ -360,6 +363,12 @@ class Aws:
         self.invoke_function: Callable[[str, Mapping[str, Any]], Any] = _no_functions
         # what the engines did with each lifecycle hook, one line each ("<engine> <stage> <function>: <status>")
         self.hook_log: list[str] = []
+        # one-off tasks (tasks.py): task ARN -> task; how long one runs; what a command override exits with
+        self.tasks: dict[str, Any] = {}
+        self.task_seconds = 90
+        self.exit_codes: dict[tuple[str, ...], int] = {}
+        # asynchronous Lambda invocations accepted and not yet run: (function, event)
+        self.queued_invocations: list[tuple[str, Any]] = []
 
     def next_id(self) -> int:
         """A fresh number for ids and ARNs."""
@@ -450,6 +459,10 @@ class Aws:
         self.metrics.record(self, self.now, seconds)
         self.now += timedelta(seconds=seconds)
         from . import codedeploy, ecs_native  # the engines act on this state
+
+        while self.queued_invocations:
+            function, event = self.queued_invocations.pop(0)
+            self.invoke_function(function, event)
 
         for deployment in list(self.deployments.values()):
             if deployment.status in ("InProgress", "Ready"):

@@ -199,6 +199,9 @@ def ecs(aws: Aws) -> Any:
         "ContinueServiceDeployment": continue_service_deployment,
         "StopServiceDeployment": stop_service_deployment,
     }
+    from .tasks import add_operations  # one-off tasks, for the migration hook
+
+    add_operations(aws, operations, aws.task_definitions)
     return Client(aws, "ecs", operations).client
 
 

@@ -228,7 +228,7 @@ def _stage(aws: Aws, revision: Revision, stage: str, *, then: str) -> None:
         if not action:
             return
         passed = action == "CONTINUE"
-        how = "continued" if run.action else "timed out"
+        how = "answered by ContinueServiceDeployment" if run.action else "timed out"
         _done(aws, revision, run, then, passed, f"pause hook at {stage} {how}: {action}")
         return
     if run.due is None or aws.now < run.due:

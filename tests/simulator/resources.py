@@ -260,6 +260,7 @@ class Handlers:
         self.aws.task_definition_roles[arn] = roles
         containers = props.get("ContainerDefinitions") or [{}]
         self.aws.images[arn] = str(containers[0].get("Image", ""))
+        self.aws.task_definitions[arn] = camel(props)  # what DescribeTaskDefinition answers
         return Resource(logical, kind, arn, props, {"TaskDefinitionArn": arn})
 
     def _create_service(self, logical: str, kind: str, props: Any, n: int) -> Resource:

@@ -35,7 +35,7 @@ from blue_green_ecs.handlers import custom_resource, deployment, lifecycle_hook
 from ..authorization.account import Created, role_policies_in_account
 from ..authorization.calls import Call, denials
 from ..authorization.policy import Request, evaluate
-from . import clients, hook_clients, hooks
+from . import clients, hook_clients, hooks, tasks
 from .aws import ACCOUNT, REGION, Aws, AwsError, weights_of
 from .cloudformation import TIMED_OUT, CustomResponse, Stack, timed_out_reason
 from .resources import Handlers, Resource
@@ -461,6 +461,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         lambda: [r.physical_id for r in of_type("AWS::CloudWatch::Alarm") + of_type("AWS::CloudWatch::CompositeAlarm")],
     )
     fakes["ssm"] = hook_clients.ssm(aws)
+    fakes["lambda"] = tasks.lambda_client(aws)
     fakes["ec2"] = hook_clients.ec2(
         aws, lambda: {r.physical_id: str(r.properties.get("CidrBlock")) for r in of_type("AWS::EC2::Subnet")}
     )
