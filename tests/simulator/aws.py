@@ -487,6 +487,16 @@ class Aws:
         return "\n".join(lines)
 
 
+def until_it_waits(going: Callable[[], bool], state: Callable[[], object], step: Callable[[], None]) -> None:
+    """Take an engine's steps while ``going()``, until a step changes nothing of ``state()``: the deployment waits
+    (for the clock, a hook or an approval)."""
+    while going():
+        before = state()
+        step()
+        if state() == before:
+            return
+
+
 def _no_functions(function: str, event: Mapping[str, Any]) -> Any:
     raise AssertionError(f"this model runs no Lambda function (invoked {function})")
 

@@ -59,6 +59,14 @@ class Client:
         return AWSResponse("https://simulated", status, {}, None), parsed
 
 
+def cluster_named(aws: Aws, params: Mapping[str, Any]) -> str:
+    """The cluster an ECS call names (name or ARN; "default" when none); ClusterNotFoundException if none such."""
+    cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
+    if cluster not in aws.clusters:
+        raise AwsError("ClusterNotFoundException", "Cluster not found.")
+    return cluster
+
+
 def elbv2(aws: Aws) -> Any:
     """DescribeListeners and DescribeRules (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/)."""
 
@@ -125,10 +133,7 @@ def ecs(aws: Aws) -> Any:
     """ListServices, DescribeServices, UpdateService (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/)."""
 
     def cluster_of(params: Mapping[str, Any]) -> str:
-        cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
-        if cluster not in aws.clusters:
-            raise AwsError("ClusterNotFoundException", "Cluster not found.")
-        return cluster
+        return cluster_named(aws, params)
 
     def list_services(params: Mapping[str, Any]) -> dict[str, Any]:
         cluster = cluster_of(params)

@@ -37,6 +37,7 @@ from .aws import (
     TaskSet,
     forward,
     step_of,
+    until_it_waits,
     weighted,
     weights_of,
 )
@@ -179,11 +180,11 @@ def progress(aws: Aws, deployment: Deployment) -> None:
 
 def _run(aws: Aws, deployment: Deployment) -> None:
     """Take the deployment's steps until one has to wait (for the clock, a hook, or an approval)."""
-    while deployment.status in ("InProgress", "Ready"):
-        before = (deployment.step, deployment.status)
-        _step(aws, deployment)
-        if (deployment.step, deployment.status) == before:
-            return
+    until_it_waits(
+        lambda: deployment.status in ("InProgress", "Ready"),
+        lambda: (deployment.step, deployment.status),
+        lambda: _step(aws, deployment),
+    )
 
 
 def _step(aws: Aws, deployment: Deployment) -> None:

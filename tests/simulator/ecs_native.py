@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..authorization.service_calls import ecs_native_deployment_calls, lambda_hook_invocation
-from .aws import ACCOUNT, READY, REGION, Aws, AwsError, Service, TaskSet, weighted
+from .aws import ACCOUNT, READY, REGION, Aws, AwsError, Service, TaskSet, until_it_waits, weighted
 from .hooks import FunctionError
 
 ACTIVE = ("PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED")
@@ -144,11 +144,9 @@ def progress(aws: Aws, revision: Revision) -> None:
 
 
 def _run(aws: Aws, revision: Revision) -> None:
-    while revision in aws.revisions:
-        before = (revision.step, revision.percent)
-        _step(aws, revision)
-        if (revision.step, revision.percent) == before:
-            return
+    until_it_waits(
+        lambda: revision in aws.revisions, lambda: (revision.step, revision.percent), lambda: _step(aws, revision)
+    )
 
 
 def _step(aws: Aws, revision: Revision) -> None:

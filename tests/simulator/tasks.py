@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .aws import ACCOUNT, REGION, Aws, AwsError
-from .clients import Client
+from .clients import Client, cluster_named
 
 
 @dataclass
@@ -67,10 +67,7 @@ def add_operations(aws: Aws, operations: dict[str, Any], task_definitions: Mappi
     """The task APIs on the ECS client's ``operations``; ``task_definitions``: ARN -> its registered definition."""
 
     def cluster_of(params: Mapping[str, Any]) -> str:
-        cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
-        if cluster not in aws.clusters:
-            raise AwsError("ClusterNotFoundException", "Cluster not found.")
-        return cluster
+        return cluster_named(aws, params)
 
     def run_task(params: Mapping[str, Any]) -> dict[str, Any]:
         cluster = cluster_of(params)
