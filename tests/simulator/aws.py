@@ -261,6 +261,9 @@ class Group:
     termination_wait: int
     alarms: list[str]
     service_role: str = ""  # ServiceRoleArn: the role CodeDeploy makes the deployment's calls with
+    # DeploymentReadyOption: minutes to wait in status Ready for ContinueDeployment, and what a timeout does
+    ready_wait: int = 0
+    ready_action: str = "CONTINUE_DEPLOYMENT"
 
 
 @dataclass
@@ -277,6 +280,11 @@ class Deployment:
     replacement: str = ""
     error: dict[str, str] | None = None
     rollback: dict[str, str] | None = None
+    # the lifecycle hook in flight (codedeploy.HookRun), and each event's hook outcome (event -> Succeeded/Failed)
+    hook: Any = None
+    events: dict[str, str] = field(default_factory=dict)
+    executions: dict[str, str] = field(default_factory=dict)  # hook execution id -> its status
+    ready_since: datetime | None = None
 
     def info(self) -> dict[str, Any]:
         """GetDeployment's deploymentInfo."""
@@ -293,6 +301,8 @@ class Deployment:
             info["errorInformation"] = self.error
         if self.rollback:
             info["rollbackInfo"] = self.rollback
+        # The AppSpec the deployment was created with, as CreateDeployment's revision carried it.
+        info["revision"] = {"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(self.appspec)}}
         return info
 
 
@@ -333,8 +343,32 @@ class Aws:
         self.authorize: Callable[[str, str, Sequence[Any]], list[str]] = lambda *_: []
         # task definition ARN -> its task role and execution role ARNs (what a deployment passes to ECS)
         self.task_definition_roles: dict[str, list[str]] = {}
+        self.task_definitions: dict[str, dict[str, Any]] = {}  # task definition ARN -> its registered definition
         # called after every step of the clock (a test's check of what deployments do between CloudFormation's steps)
         self.observer: Callable[[], None] = lambda: None
+        # task definition ARN -> the image of its first container (what a target group's tasks serve)
+        self.images: dict[str, str] = {}
+        # The requests the model's clients send and how an image answers them (metrics.py): each listener's default
+        # action and each rule receives ``requests_per_minute`` requests, spread over its forward's weights.
+        self.requests_per_minute = 600
+        self.error_rates: dict[str, float] = {}  # image -> share of requests answered with a 5XX
+        self.latencies: dict[str, float] = {}  # image -> response time (seconds) of every request
+        from .metrics import Metrics  # the metrics ELB publishes for the requests above
+
+        self.metrics = Metrics()
+        # Systems Manager Change Calendars: name or ARN -> (state OPEN/CLOSED, next transition or None)
+        self.calendars: dict[str, tuple[str, datetime | None]] = {}
+        # Lambda runs a function of the account (name or ARN) with an event and answers what it returned; the world
+        # installs the stack's real handler code here (hooks.py). Engines call it for their lifecycle hooks.
+        self.invoke_function: Callable[[str, Mapping[str, Any]], Any] = _no_functions
+        # what the engines did with each lifecycle hook, one line each ("<engine> <stage> <function>: <status>")
+        self.hook_log: list[str] = []
+        # one-off tasks (tasks.py): task ARN -> task; how long one runs; what a command override exits with
+        self.tasks: dict[str, Any] = {}
+        self.task_seconds = 90
+        self.exit_codes: dict[tuple[str, ...], int] = {}
+        # asynchronous Lambda invocations accepted and not yet run: (function, event)
+        self.queued_invocations: list[tuple[str, Any]] = []
 
     def next_id(self) -> int:
         """A fresh number for ids and ARNs."""
@@ -422,11 +456,16 @@ class Aws:
 
     def advance(self, seconds: float) -> None:
         """Move the clock and let every active deployment progress."""
+        self.metrics.record(self, self.now, seconds)
         self.now += timedelta(seconds=seconds)
         from . import codedeploy, ecs_native  # the engines act on this state
 
+        while self.queued_invocations:
+            function, event = self.queued_invocations.pop(0)
+            self.invoke_function(function, event)
+
         for deployment in list(self.deployments.values()):
-            if deployment.status == "InProgress":
+            if deployment.status in ("InProgress", "Ready"):
                 codedeploy.progress(self, deployment)
         for revision in list(self.revisions):
             ecs_native.progress(self, revision)
@@ -435,7 +474,9 @@ class Aws:
     def settle(self, limit: timedelta = timedelta(hours=2)) -> None:
         """Advance in 15-second steps until no deployment is in progress (or ``limit`` passed)."""
         end = self.now + limit
-        while self.now < end and (self.revisions or any(d.status == "InProgress" for d in self.deployments.values())):
+        while self.now < end and (
+            self.revisions or any(d.status in ("InProgress", "Ready") for d in self.deployments.values())
+        ):
             self.advance(15)
 
     def log(self) -> str:
@@ -444,6 +485,20 @@ class Aws:
         lines += [f"rule {x.priority}@{x.listener_arn[-6:]}: {weights_of(x.actions)}" for x in self.rules.values()]
         lines += [json.dumps(s.describe(), default=str) for s in self.services.values()]
         return "\n".join(lines)
+
+
+def until_it_waits(going: Callable[[], bool], state: Callable[[], object], step: Callable[[], None]) -> None:
+    """Take an engine's steps while ``going()``, until a step changes nothing of ``state()``: the deployment waits
+    (for the clock, a hook or an approval)."""
+    while going():
+        before = state()
+        step()
+        if state() == before:
+            return
+
+
+def _no_functions(function: str, event: Mapping[str, Any]) -> Any:
+    raise AssertionError(f"this model runs no Lambda function (invoked {function})")
 
 
 def step_of(config_name: str) -> tuple[int, int]:

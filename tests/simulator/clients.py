@@ -59,6 +59,14 @@ class Client:
         return AWSResponse("https://simulated", status, {}, None), parsed
 
 
+def cluster_named(aws: Aws, params: Mapping[str, Any]) -> str:
+    """The cluster an ECS call names (name or ARN; "default" when none); ClusterNotFoundException if none such."""
+    cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
+    if cluster not in aws.clusters:
+        raise AwsError("ClusterNotFoundException", "Cluster not found.")
+    return cluster
+
+
 def elbv2(aws: Aws) -> Any:
     """DescribeListeners and DescribeRules (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/)."""
 
@@ -125,10 +133,7 @@ def ecs(aws: Aws) -> Any:
     """ListServices, DescribeServices, UpdateService (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/)."""
 
     def cluster_of(params: Mapping[str, Any]) -> str:
-        cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
-        if cluster not in aws.clusters:
-            raise AwsError("ClusterNotFoundException", "Cluster not found.")
-        return cluster
+        return cluster_named(aws, params)
 
     def list_services(params: Mapping[str, Any]) -> dict[str, Any]:
         cluster = cluster_of(params)
@@ -161,7 +166,47 @@ def ecs(aws: Aws) -> Any:
         aws.update_service(service, changes)
         return {"service": service.describe()}
 
-    operations = {"ListServices": list_services, "DescribeServices": describe_services, "UpdateService": update_service}
+    from . import ecs_native  # the service deployments API reads the ECS-native engine's state
+
+    def revisions() -> list[Any]:
+        return [*aws.revisions, *aws.finished_revisions]
+
+    def list_service_deployments(params: Mapping[str, Any]) -> dict[str, Any]:
+        service = aws.service(cluster_of(params), params["service"])
+        wanted = params.get("status") or []
+        found = [ecs_native.describe(r, aws) for r in revisions() if r.service is service]
+        found = [d for d in found if not wanted or d["status"] in wanted]
+        found.sort(key=lambda d: d["createdAt"], reverse=True)  # newest first, as ECS lists them
+        keys = ("serviceDeploymentArn", "serviceArn", "clusterArn", "createdAt", "startedAt", "status")
+        return {"serviceDeployments": [{k: d[k] for k in keys if k in d} for d in found]}
+
+    def describe_service_deployments(params: Mapping[str, Any]) -> dict[str, Any]:
+        by_arn = {r.arn: r for r in revisions()}
+        arns = params["serviceDeploymentArns"]
+        found = [ecs_native.describe(by_arn[arn], aws) for arn in arns if arn in by_arn]
+        failures = [{"arn": arn, "reason": "MISSING"} for arn in arns if arn not in by_arn]
+        return {"serviceDeployments": found, "failures": failures}
+
+    def continue_service_deployment(params: Mapping[str, Any]) -> dict[str, Any]:
+        ecs_native.continue_deployment(aws, params["serviceDeploymentArn"], params["hookId"], params["action"])
+        return {"serviceDeploymentArn": params["serviceDeploymentArn"]}
+
+    def stop_service_deployment(params: Mapping[str, Any]) -> dict[str, Any]:
+        ecs_native.stop(aws, params["serviceDeploymentArn"], params.get("stopType", "ROLLBACK"))
+        return {"serviceDeploymentArn": params["serviceDeploymentArn"]}
+
+    operations = {
+        "ListServices": list_services,
+        "DescribeServices": describe_services,
+        "UpdateService": update_service,
+        "ListServiceDeployments": list_service_deployments,
+        "DescribeServiceDeployments": describe_service_deployments,
+        "ContinueServiceDeployment": continue_service_deployment,
+        "StopServiceDeployment": stop_service_deployment,
+    }
+    from .tasks import add_operations  # one-off tasks, for the migration hook
+
+    add_operations(aws, operations, aws.task_definitions)
     return Client(aws, "ecs", operations).client
 
 
@@ -201,7 +246,19 @@ def codedeploy_client(aws: Aws) -> Any:
         codedeploy.stop(aws, deployment(params["deploymentId"]), bool(params.get("autoRollbackEnabled")))
         return {"status": "Succeeded", "statusMessage": "Stopped"}
 
+    def put_hook_status(params: Mapping[str, Any]) -> dict[str, Any]:
+        execution = codedeploy.put_hook_status(
+            aws, deployment(params["deploymentId"]), params["lifecycleEventHookExecutionId"], params["status"]
+        )
+        return {"lifecycleEventHookExecutionId": execution}
+
+    def continue_deployment(params: Mapping[str, Any]) -> dict[str, Any]:
+        codedeploy.continue_deployment(aws, deployment(params["deploymentId"]), params.get("deploymentWaitType", ""))
+        return {}
+
     operations = {
+        "PutLifecycleEventHookExecutionStatus": put_hook_status,
+        "ContinueDeployment": continue_deployment,
         "ListDeployments": list_deployments,
         "GetDeployment": lambda p: {"deploymentInfo": deployment(p["deploymentId"]).info()},
         "BatchGetDeployments": lambda p: {"deploymentsInfo": [deployment(i).info() for i in p["deploymentIds"]]},

@@ -258,6 +258,9 @@ class Handlers:
         self.task_definitions[family] = arn
         roles = [str(props[key]) for key in ("TaskRoleArn", "ExecutionRoleArn") if props.get(key)]
         self.aws.task_definition_roles[arn] = roles
+        containers = props.get("ContainerDefinitions") or [{}]
+        self.aws.images[arn] = str(containers[0].get("Image", ""))
+        self.aws.task_definitions[arn] = camel(props)  # what DescribeTaskDefinition answers
         return Resource(logical, kind, arn, props, {"TaskDefinitionArn": arn})
 
     def _create_service(self, logical: str, kind: str, props: Any, n: int) -> Resource:
@@ -338,9 +341,9 @@ class Handlers:
         if service.controller == "ECS" and self.aws.revisions:
             # CloudFormation waits for the service to be stable: the ECS-native deployment runs to its end.
             self.aws.settle()
-            outcome = self.aws.finished_revisions[-1].outcome
-            if outcome != "SUCCESSFUL":
-                raise ResourceFailedError(f"ECS Deployment was rolled back ({outcome}) after a CloudWatch alarm")
+            finished = self.aws.finished_revisions[-1]
+            if finished.outcome != "SUCCESSFUL":
+                raise ResourceFailedError(f"ECS Deployment was rolled back ({finished.outcome}): {finished.reason}")
 
     # ---- CodeDeploy ------------------------------------------------------------------------------------
 
@@ -370,6 +373,8 @@ class Handlers:
             termination_wait=int(wait),
             alarms=[a["Name"] for a in props.get("AlarmConfiguration", {}).get("Alarms", [])],
             service_role=str(props.get("ServiceRoleArn", "")),
+            ready_wait=int(blue_green.get("DeploymentReadyOption", {}).get("WaitTimeInMinutes", 0)),
+            ready_action=str(blue_green.get("DeploymentReadyOption", {}).get("ActionOnTimeout", "CONTINUE_DEPLOYMENT")),
         )
         self.aws.groups[(group.application, group.name)] = group
         for deployment in self.aws.deployments.values():

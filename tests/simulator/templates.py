@@ -21,6 +21,7 @@ from blue_green_ecs import (
     DeploymentEngine,
     PreflightCheck,
     Routing,
+    StepAnalysis,
     TestTrafficHeader,
 )
 
@@ -28,7 +29,11 @@ from ..configurations import CERTIFICATE_ARN, IMAGE, vpc_with_flow_logs
 from ..support import new_stack
 
 TEST_TRAFFIC_SECRET = "simulated-shared-secret-0123456789"
-TAG_VALUE = "simulated-tag-value-0"  # the "tagged" variant's value of the tag "team"
+TAG_VALUE = "simulated-tag-value-0"
+CHANGE_CALENDAR = "release-freeze"  # the "change_calendar" variant's calendar
+APPROVAL_MINUTES = (
+    30  # the "approval" variant's deployment_approval_wait_time  # the "tagged" variant's value of the tag "team"
+)
 ENGINES = {"CODE_DEPLOY": DeploymentEngine.CODE_DEPLOY, "ECS_NATIVE": DeploymentEngine.ECS_NATIVE}
 
 
@@ -63,6 +68,12 @@ def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
             options["test_traffic_header"] = TestTrafficHeader(value=TEST_TRAFFIC_SECRET)
         elif change == "preflight_check":
             options["preflight_check"] = PreflightCheck()
+        elif change == "change_calendar":
+            options["preflight_check"] = PreflightCheck(change_calendars=[CHANGE_CALENDAR])
+        elif change == "approval":
+            options["deployment_approval_wait_time"] = Duration.minutes(APPROVAL_MINUTES)
+        elif change == "step_analysis":
+            options["step_analysis"] = StepAnalysis(window=Duration.minutes(2))
         elif change == "service_name":
             options["service_name"] = "web-v2"
         elif change == "container_cpu":

@@ -30,12 +30,12 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from blue_green_ecs.handlers import aws as handler_aws
-from blue_green_ecs.handlers import custom_resource, deployment
+from blue_green_ecs.handlers import custom_resource, deployment, lifecycle_hook
 
 from ..authorization.account import Created, role_policies_in_account
 from ..authorization.calls import Call, denials
 from ..authorization.policy import Request, evaluate
-from . import clients
+from . import clients, hook_clients, hooks, tasks
 from .aws import ACCOUNT, REGION, Aws, AwsError, weights_of
 from .cloudformation import TIMED_OUT, CustomResponse, Stack, timed_out_reason
 from .resources import Handlers, Resource
@@ -107,6 +107,8 @@ class World:
     # the AccessDenied messages of the calls ``propagate_iam`` and ``deny`` refused
     refused: list[str] = field(default_factory=list)
     _hooked: bool = False
+    # the model's botocore clients by service name (the CLI's and the hooks' too)
+    clients: dict[str, Any] = field(default_factory=dict)
 
     # ---- the custom resource protocol ------------------------------------------------------------------
 
@@ -399,11 +401,14 @@ class World:
         return refused
 
     def authorize_call(self, service_model: Any, operation: str, params: Mapping[str, Any]) -> None:
-        """A client call of the provider function, authorized against its role's policies as created so far:
-        AccessDenied, as the service answers it, when IAM denies it."""
-        if self.aws.caller != "handler":
+        """A client call of the provider function or of a hook function (hooks.py), authorized against its role's
+        policies as created so far: AccessDenied, as the service answers it, when IAM denies it."""
+        if self.aws.caller == "handler":
+            role, who = self.provider_role(), "the provider function"
+        elif self.aws.caller.startswith(hooks.CALLER_PREFIX):
+            role, who = hooks.role_of(self, self.aws.caller), self.aws.caller
+        else:
             return
-        role = self.provider_role()
         groups = {d.id: (d.group.application, d.group.name) for d in self.aws.deployments.values()}
         configs = {(g.application, g.name): g.config_name for g in self.aws.groups.values()}
         named = (str(params.get("applicationName")), str(params.get("deploymentGroupName")))
@@ -419,7 +424,7 @@ class World:
         documents = self.policies().get(role)
         refused = denials(documents, call) if documents is not None else [f"{role} is not a role of the account"]
         if refused:
-            self.denied += [f"the provider function with {role}: {x}" for x in refused]
+            self.denied += [f"{who} with {role}: {x}" for x in refused]
             code = "AccessDenied" if service_model.service_name == "elbv2" else "AccessDeniedException"
             raise AwsError(code, " ".join(refused))
 
@@ -446,6 +451,24 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     simulated = World(aws, stack, started)
     stack.invoke_custom = simulated.invoke
     stack.observer = simulated.check_all
+
+    def of_type(kind: str) -> list[Resource]:
+        return [r for r in stack.resources.values() if r.type == kind]
+
+    # The built-in hooks' clients (lifecycle_hook.hook_client) and CodeDeploy's reports answer from the model too.
+    fakes["cloudwatch"] = hook_clients.cloudwatch(
+        aws,
+        lambda: [r.physical_id for r in of_type("AWS::CloudWatch::Alarm") + of_type("AWS::CloudWatch::CompositeAlarm")],
+    )
+    fakes["ssm"] = hook_clients.ssm(aws)
+    fakes["lambda"] = tasks.lambda_client(aws)
+    fakes["ec2"] = hook_clients.ec2(
+        aws, lambda: {r.physical_id: str(r.properties.get("CidrBlock")) for r in of_type("AWS::EC2::Subnet")}
+    )
+    monkeypatch.setattr(lifecycle_hook, "hook_client", lambda name: fakes[name])
+    monkeypatch.setattr(lifecycle_hook, "_default_client", lambda: fakes["codedeploy"])
+    aws.invoke_function = lambda function, event: hooks.run(simulated, function, event)
+    simulated.clients = fakes
 
     def clock() -> Any:
         return aws.now
