@@ -243,12 +243,22 @@ def unsupported_kinds(row: Row) -> list[str]:
         ASSUMPTION: any(path in SIMULATOR_TESTS for path in references),
         IAM_MODEL: any(
             path.startswith("tests/authorization/")
-            or path in ("tests/test_deployable.py", "tests/test_simulator_authorization.py")
+            or path
+            in (
+                "tests/test_deployable.py",
+                "tests/test_simulator_authorization.py",
+                "tests/cli/test_cli_permissions.py",
+            )
             for path in references
         ),
         STUBBER: any(
             (path.startswith("tests/handlers/test_") and not path.startswith("tests/handlers/test_moto_"))
-            or path == "tests/cli/test_cli_deployments.py"
+            or path
+            in (
+                "tests/cli/test_cli_deployments.py",
+                "tests/cli/test_cli_approvals.py",
+                "tests/cli/test_cli_permissions.py",
+            )
             for path in references
         ),
         MOTO: any(

@@ -1,4 +1,4 @@
-"""``status``, ``approve``, ``rollback`` and ``watch``: a hand on a deployment in flight (docs/cli.md).
+"""``status``, ``approve``, ``reject``, ``rollback`` and ``watch``: a hand on a deployment in flight (docs/cli.md).
 
 A service is found through CloudFormation: ``DescribeStackResources`` of ``--stack`` and the resources
 whose logical ids the construct path gives (CDK's logical id is the path below the stack, letters and
@@ -7,10 +7,10 @@ ids are the key). Or, for an ECS-native service, ``--cluster`` and ``--service``
 
 CodeDeploy engine: the group's active deployment (``ListDeployments``/``GetDeployment``), its task sets'
 traffic weights and lifecycle events (``ListDeploymentTargets``/``BatchGetDeploymentTargets``), the
-group's alarms (``GetDeploymentGroup``, ``DescribeAlarms``); approve is ``ContinueDeployment`` with
-``READY_WAIT``, rollback is ``StopDeployment`` with ``autoRollbackEnabled``. ECS-native engine: the
-service deployments API (``ListServiceDeployments``, ``DescribeServiceDeployments``,
-``StopServiceDeployment`` with ``stopType=ROLLBACK``).
+group's alarms (``GetDeploymentGroup``, ``DescribeAlarms``); rollback is ``StopDeployment`` with
+``autoRollbackEnabled``. ECS-native engine: the service deployments API (``ListServiceDeployments``,
+``DescribeServiceDeployments``, ``StopServiceDeployment`` with ``stopType=ROLLBACK``). ``approve`` and ``reject``
+answer a deployment waiting for approval, on either engine (cli/approvals.py).
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ import re
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ..handlers import rollback_reason
 from . import access, next_step
+from .approvals import approve as approve  # re-exported: callers name every command of a deployment in flight here
+from .approvals import reject as reject
 from .assembly import logical_prefix
 from .errors import CliError as CliError  # re-exported: callers catch deployments.CliError
 from .states import ACTIVE as ACTIVE
@@ -34,6 +35,12 @@ from .states import ECS_ROLLING_BACK as ECS_ROLLING_BACK
 from .states import NOT_SUCCEEDED as NOT_SUCCEEDED
 from .states import NOTHING_TO_DO as NOTHING_TO_DO
 from .states import ROLLBACK_NOT_SUCCEEDED as ROLLBACK_NOT_SUCCEEDED
+from .states import Target as Target
+from .states import active_codedeploy as _active_codedeploy
+from .states import active_ecs as _active_ecs
+from .states import ecs_deployment as _ecs_deployment
+from .states import get_deployment as _get_deployment
+from .states import tail as _tail
 
 Clock = Callable[[], datetime]
 
@@ -41,17 +48,6 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The default clock of ``status`` and ``watch``; tests pass a fixed one."""
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Target:
-    """A deployed service: its engine and what the APIs need."""
-
-    engine: str  # "codedeploy" or "ecs"
-    cluster: str = ""
-    service: str = ""
-    application: str = ""
-    group: str = ""
 
 
 def resolve(
@@ -94,44 +90,10 @@ def resolve(
     )
 
 
-def _active_codedeploy(clients: Mapping[str, Any], target: Target) -> dict[str, Any] | None:
-    ids = clients["codedeploy"].list_deployments(
-        applicationName=target.application, deploymentGroupName=target.group, includeOnlyStatuses=ACTIVE
-    )["deployments"]
-    if not ids:
-        return None
-    return _get_deployment(clients, ids[0])
-
-
-def _get_deployment(clients: Mapping[str, Any], deployment_id: str) -> dict[str, Any]:
-    info: dict[str, Any] = clients["codedeploy"].get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-    return info
-
-
 def _rolls_back(info: Mapping[str, Any]) -> str | None:
     """The deployment a CodeDeploy rollback deployment rolls back (``rollbackTriggeringDeploymentId``)."""
     triggering = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
     return str(triggering) if triggering else None
-
-
-def _active_ecs(clients: Mapping[str, Any], target: Target) -> dict[str, Any] | None:
-    """The summary (ARN and status) of the service deployment in flight."""
-    summaries = clients["ecs"].list_service_deployments(
-        cluster=target.cluster, service=target.service, status=ECS_ACTIVE
-    )["serviceDeployments"]
-    return dict(summaries[0]) if summaries else None
-
-
-def _ecs_deployment(clients: Mapping[str, Any], arn: str) -> dict[str, Any]:
-    found = clients["ecs"].describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"]
-    if not found:
-        raise CliError(f"ECS does not describe service deployment {arn} (DescribeServiceDeployments).")
-    deployment: dict[str, Any] = found[0]
-    return deployment
-
-
-def _tail(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
 
 
 def _ecs_lines(deployment: Mapping[str, Any], now: datetime) -> list[str]:
@@ -198,7 +160,7 @@ def _codedeploy_lines(clients: Mapping[str, Any], target: Target, info: Mapping[
             if upcoming is not None:
                 lines.append(upcoming)
     if info["status"] == "Ready":
-        lines.append(f"  waiting for approval: blue-green-ecs approve (or rollback); deployment {deployment_id}")
+        lines.append(f"  waiting for approval: blue-green-ecs approve (or reject); deployment {deployment_id}")
     group = codedeploy.get_deployment_group(applicationName=target.application, deploymentGroupName=target.group)
     names = [a["name"] for a in group["deploymentGroupInfo"].get("alarmConfiguration", {}).get("alarms", [])]
     if names:
@@ -231,24 +193,6 @@ def status(clients: Mapping[str, Any], target: Target, *, now: Clock = utc_now) 
     if info is None:
         return [_idle(target)], None
     return _codedeploy_lines(clients, target, info, now()), str(info["status"])
-
-
-def approve(clients: Mapping[str, Any], target: Target) -> str:
-    """Continue a CodeDeploy deployment waiting for approval (status Ready)."""
-    if target.engine != "codedeploy":
-        raise CliError(
-            "approve is for the CodeDeploy engine: release an ECS-native deployment's approval (its PAUSE hook) with "
-            "aws ecs continue-service-deployment --service-deployment-arn ARN --hook-id ID --action CONTINUE "
-            "(the hook id is in describe-service-deployments' lifecycleHookDetails)."
-        )
-    info = _active_codedeploy(clients, target)
-    if info is None or info["status"] != "Ready":
-        state = (
-            "no deployment in progress" if info is None else f"deployment {info['deploymentId']} is {info['status']}"
-        )
-        raise CliError(f"Nothing to approve: {state}; approve continues a deployment in status Ready.", NOTHING_TO_DO)
-    clients["codedeploy"].continue_deployment(deploymentId=info["deploymentId"], deploymentWaitType="READY_WAIT")
-    return f"approved deployment {info['deploymentId']}: traffic shifting continues"
 
 
 def rollback(clients: Mapping[str, Any], target: Target) -> str:
@@ -383,7 +327,8 @@ def _poll_codedeploy(
 
 COMMANDS = {
     "status": "the current deployment: status, traffic split, time to the next step, lifecycle hooks, alarm states",
-    "approve": "continue a CodeDeploy deployment waiting for approval (deployment_approval_wait_time)",
+    "approve": "continue a deployment waiting for approval (deployment_approval_wait_time)",
+    "reject": "roll back a deployment waiting for approval (deployment_approval_wait_time)",
     "rollback": "stop the deployment in flight and roll back to the previous version",
     "watch": "show the status until the deployment ends (exit 3 when it did not succeed, 4 when its rollback did "
     "not either)",
@@ -391,7 +336,7 @@ COMMANDS = {
 
 
 def add_commands(commands: Any) -> None:
-    """The four commands and their shared way of naming a service."""
+    """The commands and their shared way of naming a service."""
     for name, summary in COMMANDS.items():
         parser = commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}.")
         parser.add_argument("--stack", default="", help="stack name (with --path)")
@@ -418,7 +363,7 @@ def add_commands(commands: Any) -> None:
 
 
 def run(args: Any, clients: Mapping[str, Any] | None = None) -> int:
-    """Run one of the four commands; returns the exit code.
+    """Run one of the commands of a deployment in flight; returns the exit code.
 
     Nothing reaches AWS before the service's names are checked (the options, then the cloud assembly) and a
     region is found; botocore's errors about credentials are explained (``access``).
@@ -432,6 +377,8 @@ def run(args: Any, clients: Mapping[str, Any] | None = None) -> int:
             print("\n".join(status(clients, target)[0]))
         elif args.command == "approve":
             print(approve(clients, target))
+        elif args.command == "reject":
+            print(reject(clients, target))
         elif args.command == "rollback":
             print(rollback(clients, target))
         else:

@@ -8,9 +8,9 @@ event starts the approval wait (``deploymentReadyOption``) and the termination w
 
 ECS-native engine: the deployment's own configuration (strategy, canary or linear step and its bake
 time, bake time), its lifecycle stage, the new revision's production traffic weight, and the expiry
-of a lifecycle hook awaiting action. ECS reports no start time per step or stage, so a step or the
-bake is counted from the deployment's last update (``updatedAt``): the time left is at most the one
-shown.
+of a lifecycle hook awaiting action (for the approval, a PAUSE hook, with the commands that answer it).
+ECS reports no start time per step or stage, so a step or the bake is counted from the deployment's
+last update (``updatedAt``): the time left is at most the one shown.
 
 Every function takes ``now`` (an aware ``datetime``), so tests pass a fixed clock.
 """
@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from .states import awaiting_approval
 
 # Events after which CodeDeploy waits: for approval (after the test traffic) or before blue goes.
 _FINISHED = ("Succeeded", "Skipped")
@@ -137,6 +139,21 @@ def codedeploy_next(
     return None
 
 
+def approval_line(hook: dict[str, Any], now: datetime) -> str:
+    """The line of an ECS-native deployment waiting at its PAUSE hook: the commands, the time left, then what.
+
+    The deadline is the hook's ``expiresAt``, after which ECS takes its ``timeoutAction`` (ECS API Reference,
+    DeploymentLifecycleHookDetail); the countdown goes, the deadline stays (``without_countdowns``).
+    """
+    line = "  waiting for approval: blue-green-ecs approve (or reject)"
+    expires = hook.get("expiresAt")
+    if expires is None:
+        return line
+    then = (hook.get("timeoutAction") or "ROLLBACK").lower()
+    until = expires.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{line} within {_left(expires, now)}, until {until} (then {then})"
+
+
 def ecs_lines(deployment: dict[str, Any], now: datetime) -> list[str]:
     """The traffic split and what comes next for an ECS-native service deployment."""
     lines = []
@@ -145,7 +162,12 @@ def ecs_lines(deployment: dict[str, Any], now: datetime) -> list[str]:
     weight = target.get("requestedProductionTrafficWeight")
     if weight is not None:
         lines.append(f"  new revision: {_percent(float(weight))} of production traffic")
+    approval = awaiting_approval(deployment)
+    if approval is not None:
+        lines.append(approval_line(approval, now))
     for hook in deployment.get("lifecycleHookDetails") or []:
+        if approval is not None and hook.get("hookId") == approval.get("hookId"):
+            continue  # its line is the approval's, above
         if hook.get("status") in ("AWAITING_ACTION", "IN_PROGRESS") and hook.get("expiresAt") is not None:
             name = str(hook.get("targetArn") or hook.get("hookId") or "hook").rsplit(":", 1)[-1]
             then = (hook.get("timeoutAction") or "ROLLBACK").lower()

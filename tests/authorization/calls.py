@@ -177,12 +177,39 @@ def _list_services(call: Call) -> list[Requirement]:
     return on(call, context={"ecs:cluster": _cluster_arn(call)})
 
 
+# Reference: ListServiceDeployments authorizes on the service type, the service the call names (by name in its
+# cluster, or by ARN); DescribeServiceDeployments, ContinueServiceDeployment and StopServiceDeployment list the service
+# and service-deployment types (arn:${Partition}:ecs:${Region}:${Account}:service-deployment/${ClusterName}/
+# ${ServiceName}/${ServiceDeploymentId}), and the call names the service deployments. The CLI's operator policy
+# (docs/cli.md) conditions on no key, so their condition keys are not modelled.
+
+
+@operation("ecs:ListServiceDeployments")
+def _list_service_deployments(call: Call) -> list[Requirement]:
+    return on(call, [_service_arn(_cluster_arn(call), str(call.params["service"]))])
+
+
+@operation("ecs:DescribeServiceDeployments")
+def _describe_service_deployments(call: Call) -> list[Requirement]:
+    return on(call, [str(arn) for arn in call.params.get("serviceDeploymentArns") or []])
+
+
+@operation("ecs:ContinueServiceDeployment")
+def _continue_service_deployment(call: Call) -> list[Requirement]:
+    return on(call, [str(call.params["serviceDeploymentArn"])])
+
+
+@operation("ecs:StopServiceDeployment")
+def _stop_service_deployment(call: Call) -> list[Requirement]:
+    return on(call, [str(call.params["serviceDeploymentArn"])])
+
+
 # ---- AWS CodeDeploy --------------------------------------------------------------------------------------------
 # Reference: ListDeployments, CreateDeployment, GetDeployment and BatchGetDeployments authorize on the deploymentgroup
 # type (arn:${Partition}:codedeploy:${Region}:${Account}:deploymentgroup:${ApplicationName}/${DeploymentGroupName});
-# StopDeployment and PutLifecycleEventHookExecutionStatus list no resource type, so the reference's answer is "*"
-# (exceptions.py says where AWS behaves otherwise). The calls on a deployment name only its id: the resource is
-# the deployment's group (Call.deployment_groups). CodeDeploy's actions list no service condition keys.
+# StopDeployment, ContinueDeployment and PutLifecycleEventHookExecutionStatus list no resource type, so the
+# reference's answer is "*" (exceptions.py says where AWS behaves otherwise). The calls on a deployment name only its
+# id: the resource is the deployment's group (Call.deployment_groups). CodeDeploy's actions list no service condition keys.
 
 
 def _group_arn(call: Call, application: str, group: str) -> str:
@@ -245,6 +272,11 @@ def _batch_get_deployments(call: Call) -> list[Requirement]:
 
 @operation("codedeploy:StopDeployment")
 def _stop_deployment(call: Call) -> list[Requirement]:
+    return on(call, [_group_of(call, str(call.params["deploymentId"]))])
+
+
+@operation("codedeploy:ContinueDeployment")
+def _continue_deployment(call: Call) -> list[Requirement]:
     return on(call, [_group_of(call, str(call.params["deploymentId"]))])
 
 
@@ -324,6 +356,20 @@ def _describe_network_interfaces(call: Call) -> list[Requirement]:
 def _get_calendar_state(call: Call) -> list[Requirement]:
     names = [str(name) for name in call.params.get("CalendarNames") or []]
     return on(call, [name if name.startswith("arn:") else call.arn("ssm", f"document/{name}") for name in names])
+
+
+# ---- AWS CloudFormation ------------------------------------------------------------------------------------------
+# Reference: DescribeStackResources authorizes on the stack type (arn:${Partition}:cloudformation:${Region}:${Account}:
+# stack/${StackName}/${Id}). The call may name the stack by name; IAM sees its ARN, whose id (a UUID) only
+# CloudFormation knows: a policy names it with a wildcard, and here it is ``id-of-<name>``.
+
+
+@operation("cloudformation:DescribeStackResources")
+def _describe_stack_resources(call: Call) -> list[Requirement]:
+    name = str(call.params.get("StackName") or "")
+    if not name:
+        raise NotModelledError("DescribeStackResources by PhysicalResourceId is not modelled")
+    return on(call, [name if name.startswith("arn:") else call.arn("cloudformation", f"stack/{name}/id-of-{name}")])
 
 
 # ---- which role makes which call -------------------------------------------------------------------------------

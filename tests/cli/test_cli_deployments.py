@@ -348,7 +348,7 @@ def test_status_shows_when_the_approval_wait_times_out(clients: Clients) -> None
     lines, _ = deployments.status(clients, CODEDEPLOY, now=_at(timedelta(minutes=10)))
     assert lines[-2:] == [
         "  approval times out in 20m00s (then the deployment stops)",
-        "  waiting for approval: blue-green-ecs approve (or rollback); deployment d-1",
+        "  waiting for approval: blue-green-ecs approve (or reject); deployment d-1",
     ]
 
 

@@ -1,4 +1,4 @@
-"""status, approve, rollback and watch against moto's CodeDeploy (tests/moto_worlds.py).
+"""status, approve, reject, rollback and watch against moto's CodeDeploy (tests/moto_worlds.py).
 
 What moto decides here, and the Stubber tests (test_cli_deployments.py) wrote themselves: which deployment is the
 group's active one (ListDeployments filtered by group and includeOnlyStatuses, GetDeployment's status), and that
@@ -9,7 +9,8 @@ BatchGetDeploymentTargets and GetDeploymentConfig (not in moto's codedeploy resp
 back and showing a deployment in flight; GetDeploymentGroup's alarmConfiguration (moto answers ``{}``: "TODO" in
 its responses.py); every deployment status after Created, and GetDeployment's rollbackInfo (not in its
 DeploymentInfo), so watching a rollback; ECS's ListServiceDeployments,
-DescribeServiceDeployments and StopServiceDeployment (the ECS-native engine's commands); and CloudFormation's
+DescribeServiceDeployments, StopServiceDeployment and ContinueServiceDeployment (the ECS-native engine's commands,
+approve and reject included: test_cli_approvals.py); and CloudFormation's
 DescribeStackResources (``resolve``), as moto's cloudformation needs its own extra, which the dev extra does not
 install.
 """
@@ -90,4 +91,20 @@ def test_approve_and_rollback_without_a_deployment_in_flight_have_nothing_to_do(
             NOTHING_TO_DO,
         ),
         ("Nothing to roll back: no deployment in progress.", NOTHING_TO_DO),
+    ]
+
+
+def test_reject_refuses_a_deployment_not_waiting_for_approval_and_points_at_rollback(world: World) -> None:
+    with pytest.raises(CliError) as busy:
+        deployments.reject(clients(world), world.busy)
+    with pytest.raises(CliError) as idle:
+        deployments.reject(clients(world), world.idle)
+
+    assert [(str(e.value), e.value.exit_code) for e in (busy, idle)] == [
+        (
+            f"Nothing to reject: deployment {world.deployment} is Created; reject stops a deployment in status Ready; "
+            "to stop it, use blue-green-ecs rollback.",
+            NOTHING_TO_DO,
+        ),
+        ("Nothing to reject: no deployment in progress; reject stops a deployment in status Ready.", NOTHING_TO_DO),
     ]
