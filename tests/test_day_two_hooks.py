@@ -14,6 +14,8 @@ from datetime import timedelta
 
 import pytest
 
+from blue_green_ecs.cli import deployments
+
 from . import test_day_two
 from .simulator.templates import CHANGE_CALENDAR, template
 from .simulator.world import World
@@ -238,3 +240,79 @@ def test_an_approval_nobody_gives_rolls_back_at_its_timeout(sim: World, engine: 
     assert production_colour(sim) == "Blue"
     assert timedelta(minutes=30) < sim.aws.now - started < timedelta(minutes=45)
     assert ("timed out: ROLLBACK" if engine == "ECS_NATIVE" else "(TIMEOUT)") in sim.stack.reason
+
+
+def operator(sim: World, engine: str, command: str) -> list[tuple[str, int]]:
+    """An operator at another terminal who runs ``blue-green-ecs <command>`` (the CLI's code, on the model's clients)
+    once the deployment waits for approval: what it printed, and how many clock steps had passed then."""
+    if engine == "ECS_NATIVE":
+        [service] = [s for s in sim.aws.services.values() if s.status == "ACTIVE"]
+        target = deployments.Target("ecs", cluster=service.cluster, service=service.name)
+    else:
+        [group] = sim.aws.groups.values()
+        target = deployments.Target(
+            "codedeploy", cluster=group.cluster, service=group.service, application=group.application, group=group.name
+        )
+    acted: list[tuple[str, int]] = []
+    steps = [0]
+    check = sim.aws.observer
+
+    def each_step() -> None:
+        check()
+        steps[0] += 1
+        if acted or not waiting_for_approval(sim):
+            return
+        previous, sim.aws.caller = sim.aws.caller, "operator"
+        try:
+            if engine == "ECS_NATIVE":  # `blue-green-ecs status` first (CodeDeploy's reads APIs not modelled here)
+                lines, _ = deployments.status(sim.clients, target, now=lambda: sim.aws.now)
+                assert any("waiting for approval: blue-green-ecs approve (or reject)" in x for x in lines), lines
+            acted.append((getattr(deployments, command)(sim.clients, target), steps[0]))
+        finally:
+            sim.aws.caller = previous
+
+    sim.aws.observer = each_step
+    return acted
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_approved_deployments_shift_only_after_the_approval_on_each_day(sim: World, engine: str) -> None:
+    # given a stack with deployment_approval_wait_time
+    created(sim, engine, "approval")
+    for revision, old, new in ((1, "Blue", "Green"), (2, "Green", "Blue"), (3, "Blue", "Green")):
+        moved = green_weights(sim, old)
+        acted = operator(sim, engine, "approve")
+        # when an image is deployed and the operator approves it while it waits
+        apply(sim, template(engine, "approval", image=f"{IMAGE}:{revision}"))
+        # then production moved only after the approval, and all of it
+        [(printed, at)] = acted
+        assert printed.startswith("approved deployment"), printed
+        assert max(moved[:at]) == 0
+        assert moved[-1] == 100
+        assert production_colour(sim) == new
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_rejected_deployment_rolls_back_without_moving_production_and_the_next_one_deploys(
+    sim: World, engine: str
+) -> None:
+    # given a stack with deployment_approval_wait_time after one approved deployment (production on green)
+    created(sim, engine, "approval")
+    operator(sim, engine, "approve")
+    apply(sim, template(engine, "approval", image=f"{IMAGE}:1"))
+    # when the next image is rejected while it waits
+    moved = green_weights(sim, "Green")
+    acted = operator(sim, engine, "reject")
+    status = sim.stack.deploy(template(engine, "approval", image=f"{IMAGE}:2"))
+    # then the deployment rolled back, production never moved, and the stack says why
+    [(printed, _)] = acted
+    assert printed.startswith("rejected deployment"), printed
+    assert status == "UPDATE_ROLLBACK_COMPLETE", sim.stack.reason
+    assert max(moved) == 0
+    assert production_colour(sim) == "Green"
+    expected = "answered by ContinueServiceDeployment: ROLLBACK" if engine == "ECS_NATIVE" else "(DEPLOYMENT_STOPPED)"
+    assert expected in sim.stack.reason
+    # and the next image, approved, deploys
+    operator(sim, engine, "approve")
+    apply(sim, template(engine, "approval", image=f"{IMAGE}:3"))
+    assert production_colour(sim) == "Blue"
