@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import argparse
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from blue_green_ecs.cli import deployments, next_step
 from blue_green_ecs.cli.deployments import ECS_ACTIVE, NOTHING_TO_DO, CliError, Target
+
+from .conftest import Clients
 
 ECS_DEPLOYMENT = "arn:aws:ecs:us-east-1:111111111111:service-deployment/shop-cluster/shop-web/dep1"
 CODEDEPLOY = Target("codedeploy", cluster="shop-cluster", service="shop-web", application="shop-app", group="web-dg")
@@ -44,23 +43,6 @@ SMOKE_TEST = {
     "status": "SUCCEEDED",
 }
 WAITING = {"status": "IN_PROGRESS", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT", "updatedAt": T}
-
-
-class Clients(dict[str, Any]):
-    stubs: dict[str, Stubber]
-
-
-@pytest.fixture
-def clients() -> Iterator[Clients]:
-    made = Clients()
-    made.stubs = {}
-    for name in ("cloudformation", "codedeploy", "ecs", "cloudwatch"):
-        made[name] = boto3.client(name, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-        made.stubs[name] = Stubber(made[name])
-        made.stubs[name].activate()
-    yield made
-    for stub in made.stubs.values():
-        stub.assert_no_pending_responses()
 
 
 def _in_flight(clients: Clients, deployment: dict[str, Any] | None) -> None:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import botocore.session
 import pytest
-from botocore.stub import Stubber
 
 from blue_green_ecs.cli import deployments, next_step
 from blue_green_ecs.cli.deployments import NOT_SUCCEEDED, NOTHING_TO_DO, Target, resolve, watch
@@ -27,29 +25,13 @@ from ..simulator import clients as simulated
 from ..simulator.aws import Aws
 from ..simulator.cloudformation import Stack
 from ..simulator.resources import Handlers
+from .conftest import Clients
 
 SERVICE_ARN = "arn:aws:ecs:us-east-1:111111111111:service/shop-cluster/shop-web"
 ECS_DEPLOYMENT = "arn:aws:ecs:us-east-1:111111111111:service-deployment/shop-cluster/shop-web/dep1"
 CODEDEPLOY = Target("codedeploy", cluster="shop-cluster", service="shop-web", application="shop-app", group="web-dg")
 ECS = Target("ecs", cluster="shop-cluster", service="shop-web")
 GROUP = {"applicationName": "shop-app", "deploymentGroupName": "web-dg"}
-
-
-class Clients(dict[str, Any]):
-    stubs: dict[str, Stubber]
-
-
-@pytest.fixture
-def clients() -> Iterator[Clients]:
-    made = Clients()
-    made.stubs = {}
-    for name in ("cloudformation", "codedeploy", "ecs", "cloudwatch"):
-        made[name] = boto3.client(name, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-        made.stubs[name] = Stubber(made[name])
-        made.stubs[name].activate()
-    yield made
-    for stub in made.stubs.values():
-        stub.assert_no_pending_responses()
 
 
 def _resource(logical: str, kind: str, physical: str) -> dict[str, Any]:
