@@ -197,6 +197,9 @@ class CodeDeployEngine:
             ignore_cfn_lint(group_resource, "W3005")
         for function in parts.hooks.values():
             _grant_hook(function, self.role, self.deployment_group)
+        if parts.built_in.migration is not None:
+            # The migration reads the deployment's AppSpec for the new task definition.
+            parts.built_in.migration.allow_deployment_group(self.deployment_group)
         _grant_pass_roles(parts.task_definition, self.role)
         self.appspec_properties = appspec_properties(
             container_name=props.container_name,
