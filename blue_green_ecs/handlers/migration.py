@@ -287,13 +287,24 @@ def judge(task: Mapping[str, Any], config: MigrationConfig, now: datetime.dateti
     )
 
 
-def step(ecs: Any, config: MigrationConfig, task_definition: Callable[[], str], tag: str, region: str) -> Outcome:
-    """One look at the migration: start it if this deployment has not, else judge the task."""
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def step(
+    ecs: Any,
+    config: MigrationConfig,
+    task_definition: Callable[[], str],
+    tag: str,
+    region: str,
+    now: Callable[[], datetime.datetime] = _utc_now,
+) -> Outcome:
+    """One look at the migration: start it if this deployment has not, else judge the task (at ``now()``)."""
     task = find_task(ecs, config, tag)
     if task is None:
         run_task(ecs, config, task_definition(), tag)
         return Outcome(False)
-    outcome = judge(task, config, datetime.datetime.now(datetime.UTC))
+    outcome = judge(task, config, now())
     if outcome.done and not outcome.passed and task.get("lastStatus") != "STOPPED":
         ecs.stop_task(cluster=config.cluster, task=task["taskArn"], reason="Migration timed out (blue-green-ecs)")
     if outcome.done and not outcome.passed:
@@ -306,19 +317,24 @@ def step(ecs: Any, config: MigrationConfig, task_definition: Callable[[], str], 
 def make_handler(
     *,
     environ: Mapping[str, str] | None = None,
-    client: Callable[[str], Any] = lifecycle_hook.hook_client,
+    client: Callable[[str], Any] | None = None,
+    now: Callable[[], datetime.datetime] = _utc_now,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
-    """The Lambda handler; the configuration is read on each invocation from ``environ`` (default os.environ)."""
+    """The Lambda handler; the configuration is read on each invocation from ``environ`` (default os.environ).
+
+    ``client`` makes a service's client (default: ``lifecycle_hook.hook_client``, looked up on each invocation);
+    ``now`` and ``sleep`` are the clock the task's timeout and the polling run on."""
 
     def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         config = MigrationConfig.from_env(os.environ if environ is None else environ)
-        ecs = client("ecs")
+        make = client if client is not None else lifecycle_hook.hook_client
+        ecs = make("ecs")
         region = str(ecs.meta.region_name)
         if isinstance(event, Mapping) and "LifecycleEventHookExecutionId" in event:
-            return _codedeploy(event, context, config, ecs, region, client, sleep)
+            return _codedeploy(event, context, config, ecs, region, make, now, sleep)
         if isinstance(event, Mapping) and isinstance(event.get("executionDetails"), Mapping):
-            return _ecs(event, config, ecs, region)
+            return _ecs(event, config, ecs, region, now)
         raise ValueError(
             "This function is a deployment lifecycle hook: its event must carry DeploymentId and "
             "LifecycleEventHookExecutionId (CodeDeploy) or executionDetails (Amazon ECS)"
@@ -337,13 +353,19 @@ def _guarded(run: Callable[[], Outcome]) -> Outcome:
         return Outcome(True, False, f"{type(exc).__name__}: {exc}")
 
 
-def _ecs(event: Mapping[str, Any], config: MigrationConfig, ecs: Any, region: str) -> dict[str, Any]:
+def _ecs(
+    event: Mapping[str, Any],
+    config: MigrationConfig,
+    ecs: Any,
+    region: str,
+    now: Callable[[], datetime.datetime] = _utc_now,
+) -> dict[str, Any]:
     target = str(event["executionDetails"].get("targetServiceRevisionArn") or "")
     if not target:
         outcome = Outcome(True, False, "The ECS hook event has no executionDetails.targetServiceRevisionArn")
     else:
         outcome = _guarded(
-            lambda: step(ecs, config, lambda: ecs_task_definition(ecs, target), started_by(target), region)
+            lambda: step(ecs, config, lambda: ecs_task_definition(ecs, target), started_by(target), region, now)
         )
     if not outcome.done:
         log("waiting", engine="ecs", target_service_revision_arn=target, call_back_delay=config.poll_seconds)
@@ -360,6 +382,7 @@ def _codedeploy(
     ecs: Any,
     region: str,
     client: Callable[[str], Any],
+    now: Callable[[], datetime.datetime],
     sleep: Callable[[float], None],
 ) -> dict[str, Any]:
     deployment_id = str(event.get("DeploymentId") or "")
@@ -368,7 +391,7 @@ def _codedeploy(
     tag = started_by(deployment_id)
     while True:
         outcome = _guarded(
-            lambda: step(ecs, config, lambda: codedeploy_task_definition(codedeploy, deployment_id), tag, region)
+            lambda: step(ecs, config, lambda: codedeploy_task_definition(codedeploy, deployment_id), tag, region, now)
         )
         if outcome.done:
             break

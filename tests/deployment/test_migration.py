@@ -12,15 +12,16 @@ from aws_cdk.assertions import Match, Template
 from blue_green_ecs import BlueGreenFargateService, DeploymentEngine, DeploymentHooks, MigrationTask, PreflightCheck
 
 from .. import configurations
+from ..conftest import TwoServices
 from ..support import hook_function, logical_id, new_stack, resources_of_type
 
 IMAGE = ecs.ContainerImage.from_registry(configurations.IMAGE)
 
 
-@pytest.fixture(scope="module")
-def migration() -> tuple[Any, BlueGreenFargateService, BlueGreenFargateService, Template]:
-    stack, api, native = configurations.migration()
-    return stack, api, native, Template.from_stack(stack)
+@pytest.fixture
+def built(migration: TwoServices) -> tuple[Any, BlueGreenFargateService, BlueGreenFargateService, Template]:
+    """The session's ``configurations.migration`` (tests/conftest.py: cfn-lint and cdk-nag pass on it)."""
+    return migration.stack, migration.first, migration.second, migration.template
 
 
 def _statements(template: Template, prefix: str) -> list[dict[str, Any]]:
@@ -36,8 +37,8 @@ def _actions(statements: list[dict[str, Any]]) -> list[str]:
     return sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
 
 
-def test_codedeploy_runs_it_as_the_before_install_hook(migration: Any) -> None:
-    stack, api, _, template = migration
+def test_codedeploy_runs_it_as_the_before_install_hook(built: Any) -> None:
+    stack, api, _, template = built
     assert api.migration_function is not None
     assert api.hooks == {"BeforeInstall": api.migration_function}
     [function] = [
@@ -61,8 +62,8 @@ def test_codedeploy_runs_it_as_the_before_install_hook(migration: Any) -> None:
     )
 
 
-def test_ecs_native_runs_it_at_pre_scale_up_with_the_services_capacity_providers(migration: Any) -> None:
-    stack, _, native, template = migration
+def test_ecs_native_runs_it_at_pre_scale_up_with_the_services_capacity_providers(built: Any) -> None:
+    stack, _, native, template = built
     assert native.migration_function is not None
     arn = {"Fn::GetAtt": [logical_id(stack, native.migration_function), "Arn"]}
     template.has_resource_properties(
@@ -93,13 +94,13 @@ def test_ecs_native_runs_it_at_pre_scale_up_with_the_services_capacity_providers
     )
 
 
-def test_its_role_runs_the_familys_revisions_in_the_cluster_and_passes_the_task_roles(migration: Any) -> None:
-    _, _, _, template = migration
+def test_its_role_runs_the_familys_revisions_in_the_cluster_and_passes_the_task_roles(built: Any) -> None:
+    _, _, _, template = built
     statements = _statements(template, "ApiMigration")
     in_cluster = {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": ["ClusterEB0386A7", "Arn"]}}}
     [run] = [s for s in statements if s["Action"] == "ecs:RunTask"]
     assert run["Condition"] == in_cluster
-    assert run["Resource"]["Fn::Join"][1][-1] == ":task-definition/MigrationApiTaskDefinitionC2198AE1:*"
+    assert run["Resource"]["Fn::Join"][1][-1] == ":task-definition/shop-api:*"
     [passed] = [s for s in statements if s["Action"] == "iam:PassRole"]
     assert passed["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert passed["Resource"] == [
@@ -141,8 +142,8 @@ def test_its_role_runs_the_familys_revisions_in_the_cluster_and_passes_the_task_
     )
 
 
-def test_under_ecs_native_its_role_reads_the_clusters_service_revisions_and_no_codedeploy(migration: Any) -> None:
-    _, _, _, template = migration
+def test_under_ecs_native_its_role_reads_the_clusters_service_revisions_and_no_codedeploy(built: Any) -> None:
+    _, _, _, template = built
     statements = _statements(template, "NativeMigration")
     actions = _actions(statements)
     assert "ecs:DescribeServiceRevisions" in actions
@@ -218,9 +219,9 @@ def test_migration_task_is_keyword_only_and_has_documented_defaults() -> None:
         MigrationTask(["./migrate"])  # type: ignore[call-arg]
 
 
-def test_codedeploy_waits_for_the_migration_too(migration: Any) -> None:
+def test_codedeploy_waits_for_the_migration_too(built: Any) -> None:
     # the default canary (5 minutes), termination wait (5), the migration's 15 minutes and the 15-minute margin
-    _, api, _, _ = migration
+    _, api, _, _ = built
     assert api.deployment_trigger is not None
     assert api.deployment_trigger.timeout.to_minutes() == 40
 

@@ -24,7 +24,9 @@ from blue_green_ecs.handlers.migration import (
 
 REGION = "eu-west-1"
 CLUSTER = "arn:aws:ecs:eu-west-1:111111111111:cluster/shop"
-NEW_TD = "arn:aws:ecs:eu-west-1:111111111111:task-definition/web:8"
+# The new revision of each engine's service family in configurations.migration (the roles run their own family).
+NEW_TD = "arn:aws:ecs:eu-west-1:111111111111:task-definition/shop-api:8"
+NEW_TD_ECS = "arn:aws:ecs:eu-west-1:111111111111:task-definition/shop-native:8"
 TASK = "arn:aws:ecs:eu-west-1:111111111111:task/shop/0123456789abcdef0123456789abcdef"
 TARGET_REVISION = "arn:aws:ecs:eu-west-1:111111111111:service-revision/shop/web/9876543210"
 ENV = {
@@ -47,13 +49,6 @@ ECS_EVENT = {
 }
 CD_EVENT = {"DeploymentId": "d-ABCDEF123", "LifecycleEventHookExecutionId": "hook-1"}
 NOW = datetime.datetime.now(datetime.UTC)
-
-
-@pytest.fixture(autouse=True)
-def authorized_aws_calls() -> None:
-    """Not yet checked against IAM: the construct creates no role for this handler yet (issue #26 item 6 is
-    delivered handler first); tests/handlers/conftest.py's IAM check takes over when ROLE_IN_TEMPLATE has it."""
-    return
 
 
 class Context:
@@ -99,13 +94,13 @@ def _found(ecs: Stubber, tag: str, task: dict[str, Any]) -> None:
     ecs.add_response("describe_tasks", {"tasks": [task], "failures": []}, {"cluster": CLUSTER, "tasks": [TASK]})
 
 
-def _run_task(ecs: Stubber, tag: str) -> None:
+def _run_task(ecs: Stubber, tag: str, td: str = NEW_TD) -> None:
     ecs.add_response(
         "run_task",
         {"tasks": [{"taskArn": TASK, "lastStatus": "PROVISIONING"}], "failures": []},
         {
             "cluster": CLUSTER,
-            "taskDefinition": NEW_TD,
+            "taskDefinition": td,
             "count": 1,
             "startedBy": tag,
             "launchType": "FARGATE",
@@ -130,13 +125,13 @@ def _run_task(ecs: Stubber, tag: str) -> None:
     )
 
 
-def _stopped(exit_code: int | None, **extra: Any) -> dict[str, Any]:
+def _stopped(exit_code: int | None, td: str = NEW_TD, **extra: Any) -> dict[str, Any]:
     container: dict[str, Any] = {"name": "web"}
     if exit_code is not None:
         container["exitCode"] = exit_code
     return {
         "taskArn": TASK,
-        "taskDefinitionArn": NEW_TD,
+        "taskDefinitionArn": td,
         "lastStatus": "STOPPED",
         "createdAt": NOW,
         "containers": [container],
@@ -144,12 +139,12 @@ def _stopped(exit_code: int | None, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _awslogs(ecs: Stubber) -> None:
+def _awslogs(ecs: Stubber, td: str = NEW_TD) -> None:
     ecs.add_response(
         "describe_task_definition",
         {
             "taskDefinition": {
-                "taskDefinitionArn": NEW_TD,
+                "taskDefinitionArn": td,
                 "containerDefinitions": [
                     {
                         "name": "web",
@@ -161,7 +156,7 @@ def _awslogs(ecs: Stubber) -> None:
                 ],
             }
         },
-        {"taskDefinition": NEW_TD},
+        {"taskDefinition": td},
     )
 
 
@@ -172,10 +167,10 @@ def test_ecs_first_invocation_starts_the_new_revision_task_and_waits(clients: An
     _no_task(ecs, tag)
     ecs.add_response(
         "describe_service_revisions",
-        {"serviceRevisions": [{"serviceRevisionArn": TARGET_REVISION, "taskDefinition": NEW_TD}], "failures": []},
+        {"serviceRevisions": [{"serviceRevisionArn": TARGET_REVISION, "taskDefinition": NEW_TD_ECS}], "failures": []},
         {"serviceRevisionArns": [TARGET_REVISION]},
     )
-    _run_task(ecs, tag)
+    _run_task(ecs, tag, NEW_TD_ECS)
     # when
     result = _handler(clients)(ECS_EVENT, None)
     # then
@@ -188,9 +183,13 @@ def test_ecs_reinvocation_polls_the_task_it_started_and_fails_on_non_zero_exit_w
     ecs = clients["ecs"][1]
     tag = started_by(TARGET_REVISION)
     _found(
-        ecs, tag, _stopped(3, stoppedReason="Essential container in task exited", stopCode="EssentialContainerExited")
+        ecs,
+        tag,
+        _stopped(
+            3, NEW_TD_ECS, stoppedReason="Essential container in task exited", stopCode="EssentialContainerExited"
+        ),
     )
-    _awslogs(ecs)
+    _awslogs(ecs, NEW_TD_ECS)
     assert _handler(clients)(ECS_EVENT, None) == {"hookStatus": "FAILED"}
     # ECS reads only the status: the reason, with the link, is the function's log line.
     reported = [json.loads(line) for line in capsys.readouterr().out.splitlines()][-1]
@@ -203,7 +202,7 @@ def test_ecs_reinvocation_polls_the_task_it_started_and_fails_on_non_zero_exit_w
 
 def test_ecs_zero_exit_succeeds(clients: Any) -> None:
     ecs = clients["ecs"][1]
-    _found(ecs, started_by(TARGET_REVISION), _stopped(0))
+    _found(ecs, started_by(TARGET_REVISION), _stopped(0, NEW_TD_ECS))
     assert _handler(clients)(ECS_EVENT, None) == {"hookStatus": "SUCCEEDED"}
 
 
