@@ -167,12 +167,17 @@ def _cluster_arn(call: Call) -> str:
     return cluster if cluster.startswith("arn:") else call.arn("ecs", f"cluster/{cluster}")
 
 
-def _service_arn(cluster_arn: str, service: str) -> str:
-    """A service named by ARN, or by name in ``cluster_arn``'s cluster (its region and account)."""
-    if service.startswith("arn:"):
-        return service
+def _in_cluster(cluster_arn: str, kind: str, named: str) -> str:
+    """A ``kind`` (service, task) named by ARN, or by name or id in ``cluster_arn``'s cluster (its region and
+    account): ``arn:...:<kind>/<cluster>/<named>``."""
+    if named.startswith("arn:"):
+        return named
     prefix, _, cluster = cluster_arn.partition(":cluster/")
-    return f"{prefix}:service/{cluster}/{service}"
+    return f"{prefix}:{kind}/{cluster}/{named}"
+
+
+def _service_arn(cluster_arn: str, service: str) -> str:
+    return _in_cluster(cluster_arn, "service", service)
 
 
 @operation("ecs:DescribeServices")
@@ -234,10 +239,7 @@ def _task_definition_arn(call: Call, named: str) -> str:
 
 
 def _task_arn(cluster_arn: str, task: str) -> str:
-    if task.startswith("arn:"):
-        return task
-    prefix, _, cluster = cluster_arn.partition(":cluster/")
-    return f"{prefix}:task/{cluster}/{task}"
+    return _in_cluster(cluster_arn, "task", task)
 
 
 @operation("ecs:RunTask")

@@ -35,20 +35,6 @@ def _network(account: Account) -> Network:
     return network
 
 
-def _revision(account: Account, family: str) -> str:
-    """A new Fargate revision of ``family``; moto's RunTask needs the container's memory, which
-    moto_worlds.task_definition leaves to the task."""
-    created = account.client("ecs").register_task_definition(
-        family=family,
-        networkMode="awsvpc",
-        requiresCompatibilities=["FARGATE"],
-        cpu="256",
-        memory="512",
-        containerDefinitions=[{"name": "web", "image": "nginx", "memory": 512, "essential": True}],
-    )
-    return str(created["taskDefinition"]["taskDefinitionArn"])
-
-
 @dataclass(frozen=True)
 class World:
     """A cluster in a VPC, and two revisions of each engine's family (built before the tests' calls are checked)."""
@@ -76,7 +62,10 @@ def world() -> Iterator[World]:
                     "COMMAND": json.dumps(["./migrate"]),
                 }
             )
-            revisions = {e: (_revision(account, f), _revision(account, f)) for e, f in FAMILY.items()}
+            revisions = {
+                e: (account.task_definition(f, container_memory=512), account.task_definition(f, container_memory=512))
+                for e, f in FAMILY.items()
+            }
             yield World(account, cluster, config, revisions)
     finally:
         state_manager.unset_transition(model_name="ecs::task")
