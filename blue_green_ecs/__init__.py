@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .deployment.hooks import DeploymentHooks, SmokeTest
+    from .deployment.migration import MigrationTask
     from .deployment.preflight import PreflightCheck
     from .deployment.step_analysis import AnalysisMetric, AnalysisQuery, StepAnalysis
     from .deployment.traffic_shift import TrafficShift, TrafficShiftKind
@@ -42,6 +43,7 @@ _EXPORTS = {
     "Routing": ".load_balancing.edge",
     "DeploymentEngine": ".engines",
     "DeploymentHooks": ".deployment.hooks",
+    "MigrationTask": ".deployment.migration",
     "PreflightCheck": ".deployment.preflight",
     "RollbackAlarmOptions": ".monitoring.rollback_alarms",
     "SmokeTest": ".deployment.hooks",
@@ -63,6 +65,7 @@ __all__ = [
     "BlueGreenLoadBalancer",
     "DeploymentEngine",
     "DeploymentHooks",
+    "MigrationTask",
     "PreflightCheck",
     "RollbackAlarmOptions",
     "Routing",

@@ -17,6 +17,7 @@ from .configuration.validation import (
     check_strings,
     invalid,
 )
+from .deployment.migration import check_migration_task
 from .deployment.step_analysis import check_step_analysis
 from .deployment.traffic_shift import TrafficShift
 from .fargate.task import check_task_source
@@ -62,6 +63,7 @@ def check_props(props: ServiceProps, service_path: str) -> None:
     _check_smoke_test(props)
     _check_preflight(props)
     check_step_analysis(props.step_analysis, engine=props.engine, hooks=props.hooks)
+    check_migration_task(props.migration_task, hooks=props.hooks, preflight=props.preflight_check)
     check_task_source(props)
     check_sharing(props, service_path)
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_sns as sns
 
     from .deployment.hooks import DeploymentHooks, SmokeTest
+    from .deployment.migration import MigrationTask
     from .deployment.preflight import PreflightCheck
     from .engines import DeploymentEngine
     from .fargate.auto_scaling import AutoScaling
@@ -116,6 +117,7 @@ class ServiceProps:
     smoke_test: SmokeTest | None
     preflight_check: PreflightCheck | None
     step_analysis: StepAnalysis | None
+    migration_task: MigrationTask | None
     shared_load_balancer: IBlueGreenLoadBalancer | None
     routing: Routing | None
     test_traffic_header: TestTrafficHeader | None

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from aws_cdk import aws_sns as sns
 
 from .configuration import defaults
-from .deployment.built_in_hooks import built_in_hooks
+from .deployment.built_in_hooks import BuiltInHookAttributes, built_in_hooks
 from .deployment.hooks import DeploymentHooks, SmokeTest
+from .deployment.migration import MigrationTask
 from .deployment.preflight import PreflightCheck
 from .deployment.step_analysis import StepAnalysis
 from .deployment.traffic_shift import TrafficShift
@@ -39,7 +40,7 @@ from .fargate.network import task_placement, vpc_and_cluster
 from .fargate.task import build_service, build_task
 from .load_balancing.edge import IBlueGreenLoadBalancer, Routing
 from .load_balancing.load_balancing import build_load_balancing, select_subnets
-from .load_balancing.test_traffic import TestTrafficHeader, TestTrafficRouter
+from .load_balancing.test_traffic import TestTrafficHeader
 from .monitoring.operations import operations_view
 from .monitoring.rollback_alarms import RollbackAlarmOptions, RollbackAlarms, check_room_for_alarm, service_alarms
 from .prop_checks import check_props
@@ -47,7 +48,7 @@ from .props import ServiceProps
 from .unknown_props import reject_unknown_props
 
 
-class BlueGreenFargateService(EngineAttributes, Construct):
+class BlueGreenFargateService(EngineAttributes, BuiltInHookAttributes, Construct):
     """A Fargate service behind an Application Load Balancer, deployed blue/green by CodeDeploy or by ECS.
 
     Creates (or reuses) a VPC and cluster, a task definition with one container logging to CloudWatch Logs, a
@@ -83,7 +84,8 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         traffic_shift: the effective ``TrafficShift``.
         termination_wait: the effective wait before the old tasks stop (ECS-native: the bake time).
         hooks: lifecycle event -> function, the smoke test included.
-        smoke_test_function / preflight_function / step_analysis_function: the built-in hooks' functions, or ``None``.
+        smoke_test_function / preflight_function / step_analysis_function / migration_function: the built-in
+            hooks' functions, or ``None``.
         test_traffic_rule: the production listener's rule of ``test_traffic_header``, or ``None``.
         test_traffic_router: the ``TestTrafficRouter`` hook that moves that rule to green, or ``None``.
         dashboard: the CloudWatch dashboard, or ``None``.
@@ -180,6 +182,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         smoke_test: SmokeTest | None = None,
         preflight_check: PreflightCheck | None = None,
         step_analysis: StepAnalysis | None = None,
+        migration_task: MigrationTask | None = None,
         dashboard: bool = False,
         notifications_topic: sns.ITopic | None = None,
         domain_name: str | None = None,
@@ -307,6 +310,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
             fail the deployment with the reason when a rollback alarm is already in ALARM or the task subnets lack free
             IP addresses for green. Default: none.
         :param step_analysis: before each traffic step, fail when green's metrics do worse than blue's. Default: none.
+        :param migration_task: before green starts, run the new task definition once with a command. Default: none.
         :param dashboard: add a CloudWatch dashboard with blue and green requests, 5xx, p99 latency and healthy hosts
             side by side, and the rollback alarms' states. Default: false.
         :param notifications_topic: send every deployment state change (CodeDeploy or ECS events) to this SNS topic.
@@ -393,21 +397,18 @@ class BlueGreenFargateService(EngineAttributes, Construct):
         )
 
         # Lifecycle hooks (the built-in ones among them), then the engine takes over the service.
-        built_in = built_in_hooks(
+        self._built_in = built_in_hooks(
             self,
             props,
             vpc=self.vpc,
             subnet_ids=select_subnets(self.vpc, subnets).subnet_ids,
+            assign_public_ip=public_ip,
             load_balancing=lb,
             service=self.service,
             alarm_names=lambda: [a.alarm_name for a in self._rollback_alarms],
             service_names_its_hooks=self._engine.service_names_its_hooks,
         )
-        self.smoke_test_function: lambda_.Function | None = built_in.smoke_test_function
-        self.preflight_function: lambda_.Function | None = built_in.preflight_function
-        self.step_analysis_function: lambda_.Function | None = built_in.step_analysis_function
-        self.test_traffic_router: TestTrafficRouter | None = built_in.test_traffic_router
-        self.hooks: dict[str, lambda_.IFunction] = built_in.by_event
+        self.hooks: dict[str, lambda_.IFunction] = self._built_in.by_event
         self._engine.attach(
             ServiceParts(
                 scope=self,
@@ -419,8 +420,7 @@ class BlueGreenFargateService(EngineAttributes, Construct):
                 assign_public_ip=public_ip,
                 load_balancing=lb,
                 alarms=self._rollback_alarms,
-                hooks=self.hooks,
-                test_traffic_router=self.test_traffic_router,
+                built_in=self._built_in,
             )
         )
 

@@ -22,6 +22,7 @@ from blue_green_ecs import (
     BlueGreenLoadBalancer,
     DeploymentEngine,
     DeploymentHooks,
+    MigrationTask,
     PreflightCheck,
     RollbackAlarmOptions,
     Routing,
@@ -291,6 +292,38 @@ def handler_roles() -> Stack:
         step_analysis=StepAnalysis(),
     )
     return stack
+
+
+MIGRATION_COMMAND = ["python", "manage.py", "migrate"]
+
+
+def migration() -> tuple[Stack, BlueGreenFargateService, BlueGreenFargateService]:
+    """The migration task under both engines in one cluster (issue #26, item 6): a CODE_DEPLOY service ``Api`` (task
+    definition family ``shop-api``) with the defaults and an environment variable, an ECS_NATIVE service ``Native`` (``shop-native``) with a longer timeout, Fargate Spot
+    and a test traffic header (its router runs at AfterInstall, after the migration)."""
+    stack = new_stack("Migration")
+    cluster = cluster_with_insights(stack, enable_fargate_capacity_providers=True)
+    api = BlueGreenFargateService(
+        stack,
+        "Api",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        cluster=cluster,
+        family="shop-api",
+        migration_task=MigrationTask(command=MIGRATION_COMMAND, environment={"DJANGO_SETTINGS_MODULE": "shop.migrate"}),
+    )
+    native = BlueGreenFargateService(
+        stack,
+        "Native",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        cluster=cluster,
+        engine=DeploymentEngine.ECS_NATIVE,
+        family="shop-native",
+        container_port=8080,
+        capacity_provider_strategies=[ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1)],
+        test_traffic_header=TestTrafficHeader(value="a-long-random-shared-secret-0123"),
+        migration_task=MigrationTask(command=MIGRATION_COMMAND, timeout=Duration.minutes(30)),
+    )
+    return stack, api, native
 
 
 # The platform team's layout (issue #22): (stack id, rule priority, host) of each team on the shared load balancer.

@@ -36,6 +36,7 @@ CONFIGURATIONS = (
     "existing_cluster",
     "minimal",
     "handler_roles",
+    "migration",
 )
 
 
@@ -134,6 +135,13 @@ def handler_roles() -> Template:
     """``configurations.handler_roles``, read for its policies only (cdk-nag still checks it): cfn-lint runs on the
     same constructs in other configurations."""
     return Template.from_stack(configurations.handler_roles())
+
+
+@pytest.fixture(scope="session")
+def migration() -> TwoServices:
+    """``configurations.migration``: the migration task under both engines (the IAM model reads its roles)."""
+    stack, api, native = configurations.migration()
+    return TwoServices(stack, api, native, synth(stack))
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ CONFIGURATIONS: dict[str, Callable[[], Stack]] = {
     "shared-listener-pairs": configurations.shared_listener_pairs,
     "ecs-test-traffic": lambda: configurations.ecs_test_traffic()[0],
     "ecs-native-preflight": lambda: configurations.ecs_native_preflight()[0],
+    "migration": lambda: configurations.migration()[0],
 }
 
 # Configurations of several stacks in one app: every stack of it is exported.

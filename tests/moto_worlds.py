@@ -226,15 +226,19 @@ class Account:
         """A cluster; its name."""
         return str(self.client("ecs").create_cluster(clusterName=self._name("cluster"))["cluster"]["clusterName"])
 
-    def task_definition(self, family: str = "web") -> str:
-        """A new Fargate revision of ``family`` (container ``web`` on port 80); its ARN."""
+    def task_definition(self, family: str = "web", *, container_memory: int | None = None) -> str:
+        """A new Fargate revision of ``family`` (container ``web`` on port 80); its ARN. moto's RunTask needs the
+        container's own ``memory`` (``container_memory``), which AWS leaves to the task's."""
+        container: dict[str, Any] = {"name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}]}
+        if container_memory is not None:
+            container["memory"] = container_memory
         created = self.client("ecs").register_task_definition(
             family=family,
             networkMode="awsvpc",
             requiresCompatibilities=["FARGATE"],
             cpu="256",
             memory="512",
-            containerDefinitions=[{"name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}]}],
+            containerDefinitions=[container],
         )
         return str(created["taskDefinition"]["taskDefinitionArn"])
 

@@ -1,4 +1,5 @@
-"""Snapshots of what the construct synthesizes: one per engine (the sample app) and the HTTPS variant.
+"""Snapshots of what the construct synthesizes: one per engine (the sample app), the HTTPS variant and the
+migration task under both engines.
 
 A snapshot holds the construct's own resources, so that an aws-cdk-lib upgrade does not rewrite it
 with changes that are not ours and bury the one that is. The filter (:func:`construct_template`)
@@ -45,7 +46,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from blue_green_ecs import BlueGreenFargateService
 
-from .conftest import Synthesized
+from .conftest import Synthesized, TwoServices
 from .support import mask_assets
 
 # aws-cdk-lib constructs whose whole subtree is not the construct's own.
@@ -157,7 +158,7 @@ def _only_regions(condition: Any) -> bool:
     return False
 
 
-def construct_template(synthesized: Synthesized) -> dict[str, Any]:
+def construct_template(synthesized: Synthesized | TwoServices) -> dict[str, Any]:
     """The template cut down to the construct's own resources, masked (see the module docstring)."""
     template = mask_assets(dict(synthesized.template.to_json()))
     resources: dict[str, Any] = template["Resources"]
@@ -173,11 +174,12 @@ def construct_template(synthesized: Synthesized) -> dict[str, Any]:
     return filtered
 
 
-@pytest.mark.parametrize("configuration", ["sample", "sample_ecs", "https"])
+# The migration task under both engines (issue #26, item 6): its function, role and self-invoke policy.
+@pytest.mark.parametrize("configuration", ["sample", "sample_ecs", "https", "migration"])
 def test_construct_resources_match_snapshot(
     configuration: str, request: pytest.FixtureRequest, snapshot_json: SnapshotAssertion
 ) -> None:
-    synthesized: Synthesized = request.getfixturevalue(configuration)
+    synthesized: Synthesized | TwoServices = request.getfixturevalue(configuration)
     assert construct_template(synthesized) == snapshot_json
 
 

@@ -38,6 +38,7 @@ SIMULATOR_TESTS = frozenset(
         "tests/test_day_two.py",
         "tests/test_day_two_test_traffic.py",
         "tests/test_day_two_hooks.py",
+        "tests/test_day_two_migration.py",
         "tests/test_lifecycles.py",
         "tests/test_simulator.py",
         "tests/test_simulator_authorization.py",

@@ -35,10 +35,15 @@ RESOURCE_TYPE = "Custom::BlueGreenEcsDeployment"
 
 
 def default_deployment_timeout(
-    *, shift: Duration | None, termination_wait: Duration, approval_wait: Duration | None
+    *,
+    shift: Duration | None,
+    termination_wait: Duration,
+    approval_wait: Duration | None,
+    migration: Duration | None = None,
 ) -> Duration | None:
-    """Shift + termination wait + approval wait + margin, in whole minutes; ``None`` with tokens."""
-    parts = [shift, termination_wait, approval_wait or Duration.minutes(0)]
+    """Shift + termination wait + approval wait + the migration task's timeout + margin, in whole minutes; ``None``
+    with tokens."""
+    parts = [shift, termination_wait, approval_wait or Duration.minutes(0), migration or Duration.minutes(0)]
     if any(part is None or part.is_unresolved() for part in parts):
         return None
     seconds = sum(part.to_seconds() for part in parts if part is not None)

@@ -249,10 +249,11 @@ def hooks_by_event(
     preflight_function: lambda_.IFunction | None = None,
     test_traffic_router: lambda_.IFunction | None = None,
     step_analysis: lambda_.IFunction | None = None,
+    migration: lambda_.IFunction | None = None,
 ) -> dict[str, lambda_.IFunction]:
     """AppSpec event -> function, in lifecycle order: the smoke test as AfterAllowTestTraffic, the pre-flight check
-    as BeforeInstall, the test traffic router as AfterInstall, the step analysis as BeforeAllowTraffic (the user's
-    hook for the same event is refused)."""
+    and the migration task as BeforeInstall (never both), the test traffic router as AfterInstall, the step analysis
+    as BeforeAllowTraffic (the user's hook for the same event is refused)."""
     given = (hooks or DeploymentHooks()).by_event()
     if test_traffic_router is not None:
         given["AfterInstall"] = test_traffic_router
@@ -262,4 +263,6 @@ def hooks_by_event(
         given["BeforeInstall"] = preflight_function
     if step_analysis is not None:
         given["BeforeAllowTraffic"] = step_analysis
+    if migration is not None:
+        given["BeforeInstall"] = migration
     return {event: given[event] for event in HOOK_NAMES if event in given}

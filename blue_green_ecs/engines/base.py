@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from aws_cdk import aws_sns as sns
     from constructs import Construct
 
+    from ..deployment.built_in_hooks import BuiltInHooks
     from ..load_balancing.parts import LoadBalancerParts
     from ..load_balancing.test_traffic import TestTrafficRouter
     from ..props import ServiceProps
@@ -41,9 +42,18 @@ class ServiceParts:
     assign_public_ip: bool
     load_balancing: LoadBalancerParts
     alarms: Sequence[cloudwatch.IAlarm]
-    hooks: Mapping[str, lambda_.IFunction]
-    # With test_traffic_header: the hook the engine's header rule is handed to (it may modify the rule).
-    test_traffic_router: TestTrafficRouter | None = None
+    # The built-in hooks, and every hook by AppSpec event.
+    built_in: BuiltInHooks
+
+    @property
+    def hooks(self) -> Mapping[str, lambda_.IFunction]:
+        """AppSpec event -> function, in lifecycle order, the built-in hooks' included."""
+        return self.built_in.by_event
+
+    @property
+    def test_traffic_router(self) -> TestTrafficRouter | None:
+        """With test_traffic_header: the hook the engine's header rule is handed to (it may modify the rule)."""
+        return self.built_in.test_traffic_router
 
 
 class Engine(Protocol):

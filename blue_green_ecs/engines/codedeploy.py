@@ -116,6 +116,7 @@ class CodeDeployEngine:
             props.shift,
             props.wait,
             props.deployment_approval_wait_time,
+            props.migration_task.timeout if props.migration_task is not None else None,
         )
         built_in, extra = props.built_in_alarm_count, len(props.extra_alarms)
         if built_in + extra > defaults.MAX_ALARMS_PER_DEPLOYMENT_GROUP:
@@ -197,6 +198,9 @@ class CodeDeployEngine:
             ignore_cfn_lint(group_resource, "W3005")
         for function in parts.hooks.values():
             _grant_hook(function, self.role, self.deployment_group)
+        if parts.built_in.migration is not None:
+            # The migration reads the deployment's AppSpec for the new task definition.
+            parts.built_in.migration.allow_deployment_group(self.deployment_group)
         _grant_pass_roles(parts.task_definition, self.role)
         self.appspec_properties = appspec_properties(
             container_name=props.container_name,
@@ -276,12 +280,16 @@ def deployment_timeout(
     shift: TrafficShift,
     wait: Duration,
     approval: Duration | None,
+    migration: Duration | None = None,
 ) -> Duration | None:
-    """The trigger's time budget (``None`` without a trigger), checked against what a deployment takes."""
+    """The trigger's time budget (``None`` without a trigger), checked against what a deployment takes (the
+    migration task's timeout included: it runs before green starts)."""
     if not deploy_on_update:
         return None
     limit = MAX_DEPLOYMENT_TIMEOUT_MINUTES
-    planned = default_deployment_timeout(shift=shift.shift_duration, termination_wait=wait, approval_wait=approval)
+    planned = default_deployment_timeout(
+        shift=shift.shift_duration, termination_wait=wait, approval_wait=approval, migration=migration
+    )
     if given is None:
         shift_time = shift.shift_duration
         if planned is not None and planned.to_minutes() > limit and shift_time is not None:
@@ -293,6 +301,14 @@ def deployment_timeout(
                 wait=wait.to_minutes(),
                 approval=approval.to_minutes() if approval is not None else 0,
             )
+            if migration is not None:  # the shift and waits fit: the migration's timeout is what does not
+                raise invalid(
+                    "migration_task.timeout",
+                    migration,
+                    f"with the traffic shift and waits a deployment needs about {int(planned.to_minutes())} minutes, "
+                    f"and `cdk deploy` can wait for at most {limit}; shorten the timeout, the shift or the waits, or "
+                    "set deploy_on_update=False and start deployments from your pipeline.",
+                )
         return planned or Duration.minutes(limit)
     check_duration("deployment_timeout", given, minimum_seconds=60, maximum_seconds=limit * 60, whole_minutes=True)
     if planned is not None and not unresolved(given):

@@ -43,6 +43,7 @@ BUNDLES: Mapping[str, tuple[str, ...]] = {
     "test_traffic_router": ("lifecycle_hook",),
     "preflight": ("lifecycle_hook",),
     "step_analysis": ("lifecycle_hook",),
+    "migration": ("lifecycle_hook",),
 }
 # The entry point of every bundle, and of its inline form (``index.py``).
 HANDLER_FUNCTION = "handler"

@@ -5,7 +5,9 @@ context. The translation is AWS's published fact, not the caller's choice:
 
 - The action is the operation's name under the service's IAM prefix, which is botocore's signing name (``elbv2``
   signs as ``elasticloadbalancing``, ``stepfunctions`` as ``states``), except where IAM's prefix differs from it
-  (CloudWatch signs as ``monitoring``; its actions are ``cloudwatch:*``): :data:`IAM_PREFIX_OF_SIGNING_NAME`.
+  (CloudWatch signs as ``monitoring``; its actions are ``cloudwatch:*``): :data:`IAM_PREFIX_OF_SIGNING_NAME`, or
+  IAM's action from the operation's name (Lambda's ``Invoke`` is ``lambda:InvokeFunction``):
+  :data:`IAM_ACTION_OF_OPERATION`.
 - The resources are the ARNs of the reference's resource types that the call names (directly, or, for CodeDeploy,
   through the deployment it names), in the reference's ARN formats; :func:`resource_of` then asks
   ``exceptions.effective_resource``, which is the reference's answer (``"*"`` for an action that lists no resource
@@ -44,6 +46,9 @@ BOTH = ENGINES
 # IAM's service prefix where it is not botocore's signing name (Service Authorization Reference, "Amazon CloudWatch":
 # prefix cloudwatch; botocore's cloudwatch model: signingName monitoring).
 IAM_PREFIX_OF_SIGNING_NAME = {"monitoring": "cloudwatch"}
+# IAM's action where it is not the API operation's name (Service Authorization Reference, "AWS Lambda": the Invoke API
+# is authorized as lambda:InvokeFunction).
+IAM_ACTION_OF_OPERATION = {"lambda:Invoke": "lambda:InvokeFunction"}
 # ECS API reference (DescribeServices, ListServices): "If you do not specify a cluster, the default cluster is assumed."
 DEFAULT_CLUSTER = "default"
 
@@ -61,6 +66,9 @@ class Call:
     ``application-of-<id>/group-of-<id>``, a name no policy scoped to a real group matches.
     ``deployment_config``: the configuration of the call's deployment group, used when CreateDeployment names none
     (CreateDeployment API reference: the group's configuration is the default); unknown: ``configuration-of-<group>``.
+    ``task_roles``: task definition ARN -> the task and execution role ARNs it names, which RunTask passes to ECS
+    tasks; a task definition not given here names ``role/task-role-of-<family>`` and ``role/execution-role-of-
+    <family>``, names no policy scoped to a real role matches.
     """
 
     action: str
@@ -70,6 +78,7 @@ class Call:
     partition: str = "aws"
     deployment_groups: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     deployment_config: str | None = None
+    task_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -78,7 +87,8 @@ class Call:
         """The call of botocore's ``service_model`` (a client's ``meta.service_model``) ``operation`` (API name)."""
         signing_name = str(service_model.signing_name)
         prefix = IAM_PREFIX_OF_SIGNING_NAME.get(signing_name, signing_name)
-        return cls(f"{prefix}:{operation}", params, region, account, **known)
+        action = IAM_ACTION_OF_OPERATION.get(f"{prefix}:{operation}", f"{prefix}:{operation}")
+        return cls(action, params, region, account, **known)
 
     def arn(self, service: str, resource: str) -> str:
         """``resource`` of ``service`` in the call's partition, region and account."""
@@ -157,12 +167,17 @@ def _cluster_arn(call: Call) -> str:
     return cluster if cluster.startswith("arn:") else call.arn("ecs", f"cluster/{cluster}")
 
 
-def _service_arn(cluster_arn: str, service: str) -> str:
-    """A service named by ARN, or by name in ``cluster_arn``'s cluster (its region and account)."""
-    if service.startswith("arn:"):
-        return service
+def _in_cluster(cluster_arn: str, kind: str, named: str) -> str:
+    """A ``kind`` (service, task) named by ARN, or by name or id in ``cluster_arn``'s cluster (its region and
+    account): ``arn:...:<kind>/<cluster>/<named>``."""
+    if named.startswith("arn:"):
+        return named
     prefix, _, cluster = cluster_arn.partition(":cluster/")
-    return f"{prefix}:service/{cluster}/{service}"
+    return f"{prefix}:{kind}/{cluster}/{named}"
+
+
+def _service_arn(cluster_arn: str, service: str) -> str:
+    return _in_cluster(cluster_arn, "service", service)
 
 
 @operation("ecs:DescribeServices")
@@ -202,6 +217,78 @@ def _continue_service_deployment(call: Call) -> list[Requirement]:
 @operation("ecs:StopServiceDeployment")
 def _stop_service_deployment(call: Call) -> list[Requirement]:
     return on(call, [str(call.params["serviceDeploymentArn"])])
+
+
+# Reference: RunTask authorizes on the task-definition type (arn:${Partition}:ecs:${Region}:${Account}:task-definition/
+# ${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber}), the revision the call names, with the condition keys
+# ecs:cluster and, with a capacity provider strategy, ecs:capacity-provider; and the ECS Developer Guide ("Task IAM
+# role", "Task execution IAM role") requires iam:PassRole on the task's roles, which IAM evaluates with
+# iam:PassedToService ecs-tasks.amazonaws.com. DescribeTasks and StopTask authorize on the task type (arn:...:task/
+# ${ClusterName}/${TaskId}) with ecs:cluster; ListTasks lists only the container-instance type, which a call without
+# containerInstance does not name ("*"), with ecs:cluster; DescribeTaskDefinition lists no resource type ("*");
+# DescribeServiceRevisions lists the service and service-revision types, and the call names the revisions.
+
+
+def _task_definition_arn(call: Call, named: str) -> str:
+    """A revision named by ARN or by ``family:revision`` (a bare family is its latest ACTIVE revision, whose number
+    only ECS knows: ``family:latest-of-<family>``)."""
+    if named.startswith("arn:"):
+        return named
+    family, _, revision = named.partition(":")
+    return call.arn("ecs", f"task-definition/{family}:{revision or f'latest-of-{family}'}")
+
+
+def _task_arn(cluster_arn: str, task: str) -> str:
+    return _in_cluster(cluster_arn, "task", task)
+
+
+@operation("ecs:RunTask")
+def _run_task(call: Call) -> list[Requirement]:
+    cluster = _cluster_arn(call)
+    definition = _task_definition_arn(call, str(call.params["taskDefinition"]))
+    context: dict[str, ContextValue] = {"ecs:cluster": cluster}
+    providers = [str(item["capacityProvider"]) for item in call.params.get("capacityProviderStrategy") or []]
+    if providers:
+        context["ecs:capacity-provider"] = providers
+    family = definition.rsplit("/", 1)[-1].split(":", 1)[0]
+    roles = call.task_roles.get(definition) or (
+        call.arn("iam", f"role/task-role-of-{family}").replace(f":{call.region}:", "::"),
+        call.arn("iam", f"role/execution-role-of-{family}").replace(f":{call.region}:", "::"),
+    )
+    passed = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    return [
+        *on(call, [definition], context),
+        *(Requirement((Request("iam:PassRole", role, passed),)) for role in roles),
+    ]
+
+
+@operation("ecs:ListTasks")
+def _list_tasks(call: Call) -> list[Requirement]:
+    if call.params.get("containerInstance"):
+        raise NotModelledError("ecs:ListTasks of a container instance is not modelled (a Fargate task has none)")
+    return on(call, context={"ecs:cluster": _cluster_arn(call)})
+
+
+@operation("ecs:DescribeTasks")
+def _describe_tasks(call: Call) -> list[Requirement]:
+    cluster = _cluster_arn(call)
+    return on(call, [_task_arn(cluster, str(t)) for t in call.params.get("tasks") or []], {"ecs:cluster": cluster})
+
+
+@operation("ecs:StopTask")
+def _stop_task(call: Call) -> list[Requirement]:
+    cluster = _cluster_arn(call)
+    return on(call, [_task_arn(cluster, str(call.params["task"]))], {"ecs:cluster": cluster})
+
+
+@operation("ecs:DescribeTaskDefinition")
+def _describe_task_definition(call: Call) -> list[Requirement]:
+    return on(call)
+
+
+@operation("ecs:DescribeServiceRevisions")
+def _describe_service_revisions(call: Call) -> list[Requirement]:
+    return on(call, [str(arn) for arn in call.params.get("serviceRevisionArns") or []])
 
 
 # ---- AWS CodeDeploy --------------------------------------------------------------------------------------------
@@ -358,6 +445,26 @@ def _get_calendar_state(call: Call) -> list[Requirement]:
     return on(call, [name if name.startswith("arn:") else call.arn("ssm", f"document/{name}") for name in names])
 
 
+# ---- AWS Lambda ------------------------------------------------------------------------------------------------
+# Reference: InvokeFunction authorizes on the function type (arn:${Partition}:lambda:${Region}:${Account}:function:
+# ${FunctionName}), the function FunctionName names: a name, a partial ARN (account:function:name) or an ARN, with or
+# without a qualifier (Invoke API reference), a qualified ARN being the function's version or alias.
+
+
+@operation("lambda:InvokeFunction")
+def _invoke_function(call: Call) -> list[Requirement]:
+    named = str(call.params["FunctionName"])
+    if named.startswith("arn:"):
+        arn = named
+    elif ":function:" in named:
+        account, _, rest = named.partition(":function:")
+        arn = f"arn:{call.partition}:lambda:{call.region}:{account}:function:{rest}"
+    else:
+        arn = call.arn("lambda", f"function:{named}")
+    qualifier = call.params.get("Qualifier")
+    return on(call, [f"{arn}:{qualifier}" if qualifier and arn.count(":") == 6 else arn])
+
+
 # ---- AWS CloudFormation ------------------------------------------------------------------------------------------
 # Reference: DescribeStackResources authorizes on the stack type (arn:${Partition}:cloudformation:${Region}:${Account}:
 # stack/${StackName}/${Id}). The call may name the stack by name; IAM sees its ARN, whose id (a UUID) only
@@ -432,6 +539,20 @@ ROLE_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         Operation("cloudwatch:GetMetricData", "step_analysis.py"),
         _REPORT,
     ),
+    # The migration task (<service>MigrationRole): it reads the new task definition from the deployment (CodeDeploy's
+    # AppSpec, ECS's target service revision), runs it once, watches it and, under CODE_DEPLOY, hands over to a fresh
+    # invocation of itself before its own timeout.
+    "migration": (
+        Operation("codedeploy:GetDeployment", "migration.py", (CODE_DEPLOY,)),
+        Operation("ecs:DescribeServiceRevisions", "migration.py", (ECS_NATIVE,)),
+        Operation("ecs:ListTasks", "migration.py"),
+        Operation("ecs:DescribeTasks", "migration.py"),
+        Operation("ecs:RunTask", "migration.py"),
+        Operation("ecs:StopTask", "migration.py"),
+        Operation("ecs:DescribeTaskDefinition", "migration.py"),
+        Operation("lambda:InvokeFunction", "migration.py", (CODE_DEPLOY,)),
+        _REPORT,
+    ),
     # A user's hook function decorated with lifecycle_hook.codedeploy_hook (its own role, granted the report by
     # the CodeDeploy engine); under ECS_NATIVE the decorator makes no call.
     "lifecycle_hook": (_REPORT,),
@@ -457,4 +578,6 @@ ROLE_IN_TEMPLATE: dict[tuple[str, str], tuple[str, str]] = {
     ("lifecycle_hook", CODE_DEPLOY): ("handler_roles", "UserHookServiceRole"),
     ("step_analysis", CODE_DEPLOY): ("https", "ApiStepAnalysisRole"),
     ("step_analysis", ECS_NATIVE): ("handler_roles", "NativeStepAnalysisRole"),
+    ("migration", CODE_DEPLOY): ("migration", "ApiMigrationRole"),
+    ("migration", ECS_NATIVE): ("migration", "NativeMigrationRole"),
 }

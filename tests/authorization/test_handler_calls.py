@@ -183,6 +183,65 @@ def test_create_deployment_needs_the_configuration_and_the_revision_too() -> Non
     ]
 
 
+def test_run_task_is_authorized_on_the_revision_in_its_cluster_and_passes_the_task_roles() -> None:
+    revision = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:8"
+    roles = (f"arn:aws:iam::{ACCOUNT}:role/web-task", f"arn:aws:iam::{ACCOUNT}:role/web-execution")
+    run = Call.of(
+        model("ecs"), "RunTask",
+        {"cluster": "shop", "taskDefinition": "web:8", "capacityProviderStrategy": [{"capacityProvider": "FARGATE"}]},
+        REGION, ACCOUNT, task_roles={revision: roles},
+    )  # fmt: skip
+    passed = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+
+    assert requests(run) == [
+        (Request("ecs:RunTask", revision, {"ecs:cluster": CLUSTER, "ecs:capacity-provider": ["FARGATE"]}),),
+        (Request("iam:PassRole", roles[0], passed),),
+        (Request("iam:PassRole", roles[1], passed),),
+    ]
+    # A revision not described names roles no real policy names; a bare family is its latest revision.
+    unknown = requests(call("ecs", "RunTask", cluster=CLUSTER, taskDefinition="web"))
+    assert unknown[0][0].resource == f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:latest-of-web"
+    assert [r[0].resource for r in unknown[1:]] == [
+        f"arn:aws:iam::{ACCOUNT}:role/task-role-of-web",
+        f"arn:aws:iam::{ACCOUNT}:role/execution-role-of-web",
+    ]
+
+
+def test_the_task_calls_name_the_clusters_tasks() -> None:
+    task = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/shop/0123"
+    in_cluster = {"ecs:cluster": CLUSTER}
+
+    assert requests(call("ecs", "DescribeTasks", cluster="shop", tasks=["0123"])) == [
+        (Request("ecs:DescribeTasks", task, in_cluster),)
+    ]
+    assert requests(call("ecs", "StopTask", cluster=CLUSTER, task=task)) == [
+        (Request("ecs:StopTask", task, in_cluster),)
+    ]
+    # ListTasks lists only the container-instance type: a Fargate listing is authorized on "*".
+    assert requests(call("ecs", "ListTasks", cluster="shop", startedBy="x")) == [
+        (Request("ecs:ListTasks", "*", in_cluster),)
+    ]
+    with pytest.raises(NotModelledError, match="container instance"):
+        requirements(call("ecs", "ListTasks", cluster="shop", containerInstance="ci"))
+    assert requests(call("ecs", "DescribeTaskDefinition", taskDefinition="web:8")) == [
+        (Request("ecs:DescribeTaskDefinition", "*"),)
+    ]
+    revision = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-revision/shop/web/1"
+    assert requests(call("ecs", "DescribeServiceRevisions", serviceRevisionArns=[revision])) == [
+        (Request("ecs:DescribeServiceRevisions", revision),)
+    ]
+
+
+def test_lambda_invoke_is_invoke_function_on_the_function() -> None:
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:migrate"
+
+    for named in ("migrate", f"{ACCOUNT}:function:migrate", function):
+        invoked = call("lambda", "Invoke", FunctionName=named, InvocationType="Event")
+        assert requests(invoked) == [(Request("lambda:InvokeFunction", function),)], named
+    qualified = call("lambda", "Invoke", FunctionName="migrate", Qualifier="live")
+    assert requests(qualified)[0][0].resource == f"{function}:live"
+
+
 def test_modify_rule_is_authorized_on_the_rule_and_a_rule_grant_covers_no_listener() -> None:
     template = {
         "Resources": {

@@ -33,7 +33,7 @@ import pytest
 from aws_cdk.assertions import Template
 from botocore.client import BaseClient
 
-from blue_green_ecs.handlers import lifecycle_hook, live_lookup
+from blue_green_ecs.handlers import lifecycle_hook, live_lookup, migration
 
 from ..authorization.calls import CODE_DEPLOY, ECS_NATIVE, ENGINES, ROLE_IN_TEMPLATE, Call, denials, operations_of
 from ..authorization.roles import resolver_for, role_documents
@@ -52,6 +52,8 @@ ROLE_OF_MODULE: dict[str, str | None] = {
     "test_smoke_test": "smoke_test",
     "test_test_traffic_router": "test_traffic_router",
     "test_moto_step_analysis": "step_analysis",
+    "test_migration": "migration",
+    "test_moto_migration": "migration",
     # The same handlers against moto's worlds (tests/moto_worlds.py, issue #21).
     "test_moto_live_lookup": "deployment_trigger",
     "test_moto_deployment": "deployment_trigger",
@@ -211,14 +213,16 @@ _REPORTED = pytest.StashKey[int]()
 
 def _watch_engines(checker: CallChecker, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tell ``checker`` the engine the code runs under: a hook's event, the live-state lookup's Engine."""
-    for engine, name in ((CODE_DEPLOY, "_codedeploy"), (ECS_NATIVE, "_ecs")):
-        dispatch = getattr(lifecycle_hook, name)
+    # The hooks' dispatch on their event: lifecycle_hook's, and the migration's own (it answers both engines).
+    for module in (lifecycle_hook, migration):
+        for engine, name in ((CODE_DEPLOY, "_codedeploy"), (ECS_NATIVE, "_ecs")):
+            dispatch = getattr(module, name)
 
-        def under(*args: Any, _dispatch: Any = dispatch, _engine: str = engine) -> Any:
-            with checker.running_under(_engine):
-                return _dispatch(*args)
+            def under(*args: Any, _dispatch: Any = dispatch, _engine: str = engine) -> Any:
+                with checker.running_under(_engine):
+                    return _dispatch(*args)
 
-        monkeypatch.setattr(lifecycle_hook, name, under)
+            monkeypatch.setattr(module, name, under)
     data = live_lookup.LiveStateLookup.data
 
     def lookup(self: Any, new: live_lookup.LookupProperties, *args: Any, **kwargs: Any) -> Any:

@@ -330,7 +330,7 @@ HOOK_BUNDLES = sorted(main for main, helpers in BUNDLES.items() if helpers == ("
 
 
 def test_the_built_in_hooks_are_bundled_with_the_helper() -> None:
-    assert HOOK_BUNDLES == ["preflight", "smoke_test", "step_analysis", "test_traffic_router"]
+    assert HOOK_BUNDLES == ["migration", "preflight", "smoke_test", "step_analysis", "test_traffic_router"]
 
 
 @pytest.mark.parametrize("main", HOOK_BUNDLES)
@@ -345,6 +345,10 @@ def test_each_hooks_inline_bundle_loads_the_helper_and_defines_the_handler(
     assert code is not None
     exec(compile(code, "index.py", "exec", dont_inherit=True), module.__dict__)
     assert sys.modules["lifecycle_hook"].__name__ == "lifecycle_hook"
-    # The handler is the helper's wrapper, which answers CodeDeploy or ECS.
+    # The handler is the helper's wrapper, which answers CodeDeploy or ECS; the migration dispatches on the event
+    # itself (CodeDeploy's report after a hand-over, ECS's IN_PROGRESS) with the helper's client and report.
     assert callable(module.handler)
-    assert callable(module.handler.__wrapped__)
+    if main == "migration":
+        assert module.handler.__qualname__ == "make_handler.<locals>.handler"
+    else:
+        assert callable(module.handler.__wrapped__)

@@ -35,6 +35,10 @@ Assumptions AWS does not document (each is marked where it is modelled):
   no rollback deployment (production never moved; the documentation says only "Stopped");
 * ECS runs the hooks of one stage one after the other, in the service's order; a Lambda hook's function error fails
   the hook; a hook's ``statusReason`` text is the model's;
+* ECS runs no lifecycle hook for a service's first deployment (its CreateService): only an UpdateService that starts
+  a new service revision runs the hooks;
+* a one-off task (RunTask) runs ``Aws.task_seconds`` and exits with ``Aws.exit_codes`` of its command: a model
+  choice; StopTask stops it at once;
 * every listener and rule receives the same request rate, and an image answers every request alike
   (``Aws.error_rates``, ``Aws.latencies``): traffic is a model choice, not a measurement; a count of zero is no data.
 """

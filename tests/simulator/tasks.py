@@ -114,6 +114,7 @@ def add_operations(aws: Aws, operations: dict[str, Any], task_definitions: Mappi
         if task is None:
             raise AwsError("InvalidParameterException", "The referenced task was not found.")
         task.stopped_reason = str(params.get("reason") or "Task stopped by user")
+        task.stops = min(task.stops, aws.now)  # stoppedAt: the model does not play the SIGTERM grace period
         return {"task": task.describe(aws)}
 
     def describe_task_definition(params: Mapping[str, Any]) -> dict[str, Any]:

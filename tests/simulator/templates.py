@@ -19,6 +19,7 @@ from blue_green_ecs import (
     BlueGreenFargateService,
     BlueGreenLoadBalancer,
     DeploymentEngine,
+    MigrationTask,
     PreflightCheck,
     Routing,
     StepAnalysis,
@@ -34,6 +35,8 @@ CHANGE_CALENDAR = "release-freeze"  # the "change_calendar" variant's calendar
 APPROVAL_MINUTES = (
     30  # the "approval" variant's deployment_approval_wait_time  # the "tagged" variant's value of the tag "team"
 )
+MIGRATION_COMMAND = ("python", "manage.py", "migrate")  # the "migration" variants' command
+LONG_MIGRATION_MINUTES = 30  # the "long_migration" variant's timeout: past one Lambda invocation's 15 minutes
 ENGINES = {"CODE_DEPLOY": DeploymentEngine.CODE_DEPLOY, "ECS_NATIVE": DeploymentEngine.ECS_NATIVE}
 
 
@@ -74,6 +77,12 @@ def _options(stack: Any, vpc: ec2.IVpc, variant: str) -> dict[str, Any]:
             options["deployment_approval_wait_time"] = Duration.minutes(APPROVAL_MINUTES)
         elif change == "step_analysis":
             options["step_analysis"] = StepAnalysis(window=Duration.minutes(2))
+        elif change == "migration":
+            options["migration_task"] = MigrationTask(command=list(MIGRATION_COMMAND))
+        elif change == "long_migration":
+            options["migration_task"] = MigrationTask(
+                command=list(MIGRATION_COMMAND), timeout=Duration.minutes(LONG_MIGRATION_MINUTES)
+            )
         elif change == "service_name":
             options["service_name"] = "web-v2"
         elif change == "container_cpu":

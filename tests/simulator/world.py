@@ -412,6 +412,8 @@ class World:
         groups = {d.id: (d.group.application, d.group.name) for d in self.aws.deployments.values()}
         configs = {(g.application, g.name): g.config_name for g in self.aws.groups.values()}
         named = (str(params.get("applicationName")), str(params.get("deploymentGroupName")))
+        # The roles each registered task definition names (RunTask passes them to ECS tasks).
+        task_roles = {arn: tuple(roles) for arn, roles in self.aws.task_definition_roles.items()}
         call = Call.of(
             service_model,
             operation,
@@ -420,6 +422,7 @@ class World:
             ACCOUNT,
             deployment_groups=groups,
             deployment_config=configs.get(named),
+            task_roles=task_roles,
         )
         documents = self.policies().get(role)
         refused = denials(documents, call) if documents is not None else [f"{role} is not a role of the account"]
