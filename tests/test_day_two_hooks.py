@@ -107,6 +107,9 @@ def test_step_analysis_holds_back_an_image_that_answers_errors_and_the_stack_rol
     else:
         assert "HOOK_EXECUTION_FAILURE" in sim.stack.reason
         assert "BeforeAllowTraffic" in sim.stack.reason
+        # with the numbers, read back from the hook's log group (hook_reason.py)
+        assert "The hook's reason: " in sim.stack.reason
+        assert "green 20.00%" in sim.stack.reason
     # and a healthy image deploys afterwards
     apply(sim, template(engine, "step_analysis", image=f"{IMAGE}:3"))
     assert production_colour(sim) == "Blue"

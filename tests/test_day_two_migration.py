@@ -96,6 +96,9 @@ def test_a_failed_migration_fails_the_deployment_before_green_starts_and_the_nex
     else:
         assert "HOOK_EXECUTION_FAILURE" in sim.stack.reason
         assert "BeforeInstall" in sim.stack.reason
+        # cdk deploy's error carries the hook's own reason, read back from its log group (hook_reason.py)
+        assert "The hook's reason: Migration task arn:aws:ecs:" in sim.stack.reason
+        assert "container web exited 1. Logs: https://" in sim.stack.reason
     # and once the migration is fixed, the next image deploys
     sim.aws.exit_codes[MIGRATION_COMMAND] = 0
     apply(sim, template(engine, "migration", image=f"{IMAGE}:fixed-migration"))

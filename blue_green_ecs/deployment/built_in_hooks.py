@@ -39,6 +39,14 @@ class BuiltInHooks:
     def migration_function(self) -> lambda_.Function | None:
         return self.migration.function if self.migration is not None else None
 
+    @property
+    def functions(self) -> list[lambda_.Function]:
+        """The library's own hook functions of the service: each logs its report as one JSON line
+        (handlers/hook_reason.py reads the reasons of those that failed a deployment)."""
+        router = self.test_traffic_router.function if self.test_traffic_router is not None else None
+        found = (self.preflight_function, self.migration_function, router, self.smoke_test_function)
+        return [f for f in (*found, self.step_analysis_function) if f is not None]
+
 
 class BuiltInHookAttributes:
     """The built-in hooks' parts of ``BlueGreenFargateService`` (a mixin: the construct sets ``_built_in``)."""

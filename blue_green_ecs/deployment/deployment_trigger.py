@@ -14,12 +14,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import CustomResource, Duration
+from aws_cdk import ArnFormat, CustomResource, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..configuration.acknowledgements import acknowledge_nag, skip_checkov
@@ -104,6 +105,7 @@ class DeploymentTrigger(Construct):
         timeout: Duration,
         provider: Provider,
         alarms: Sequence[cloudwatch.IAlarm] = (),
+        hook_log_groups: Sequence[logs.ILogGroup] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         waiter = provider.waiter()
@@ -164,6 +166,29 @@ class DeploymentTrigger(Construct):
             **appspec,
             "TimeoutMinutes": timeout.to_minutes(),
         }
+        if hook_log_groups:
+            # Why a hook failed the deployment (handlers/hook_reason.py): CodeDeploy's error cannot say, the
+            # library's hooks log it. FilterLogEvents authorizes on the log-group type, whose reference ARN format
+            # has no ":*" (the Arn attribute has it, and grants written with it are common): both.
+            properties["HookLogGroups"] = [group.log_group_name for group in hook_log_groups]
+            waiter.allow(
+                iam.PolicyStatement(
+                    actions=["logs:FilterLogEvents"],
+                    resources=[
+                        arn
+                        for group in hook_log_groups
+                        for arn in (
+                            Stack.of(self).format_arn(
+                                service="logs",
+                                resource="log-group",
+                                resource_name=group.log_group_name,
+                                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                            ),
+                            group.log_group_arn,
+                        )
+                    ],
+                )
+            )
 
         self.resource = CustomResource(
             self,

@@ -239,6 +239,7 @@ class CodeDeployEngine:
                 timeout=self._trigger_timeout,
                 provider=provider,
                 alarms=parts.alarms,
+                hook_log_groups=[function.log_group for function in parts.built_in.functions],
             )
             # The role's policy (the hooks' invoke grants included) must exist before a deployment runs.
             self.trigger.resource.node.add_dependency(self.role)

@@ -36,6 +36,7 @@ BUNDLES: Mapping[str, tuple[str, ...]] = {
         "pinned_service",
         "live_lookup",
         "rollback_reason",
+        "hook_reason",
         "deployment",
         "cfn_response",
     ),

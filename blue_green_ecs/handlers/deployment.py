@@ -70,7 +70,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from . import aws, live_state, messages, rollback_reason
+    from . import aws, hook_reason, live_state, messages, rollback_reason
     from .aws import Aws
     from .request import DeploymentRequest, marker
 else:
@@ -78,8 +78,8 @@ else:
     def _sibling(name: str) -> Any:
         return importlib.import_module(f"{__package__}.{name}" if __package__ else name)
 
-    aws, live_state, messages, _request, rollback_reason = (
-        _sibling(name) for name in ("aws", "live_state", "messages", "request", "rollback_reason")
+    aws, hook_reason, live_state, messages, _request, rollback_reason = (
+        _sibling(name) for name in ("aws", "hook_reason", "live_state", "messages", "request", "rollback_reason")
     )
     Aws, DeploymentRequest, marker = aws.Aws, _request.DeploymentRequest, _request.marker
 
@@ -107,6 +107,7 @@ class DeploymentHandler:
         *,
         clock: Callable[[], datetime] | None = None,
         cloudwatch: Any = None,
+        logs: Any = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Clients default to real boto3 clients created on first use (Delete never creates them); ``sleep``
@@ -114,6 +115,7 @@ class DeploymentHandler:
         self._codedeploy = codedeploy
         self._ecs = ecs
         self._cloudwatch = cloudwatch
+        self._logs = logs
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.sleep = sleep
 
@@ -326,7 +328,7 @@ class DeploymentHandler:
             return {"IsComplete": True, "Data": {"DeploymentId": deployment_id}}
         if status in ("Failed", "Stopped"):
             message = messages.failure_message(info, self._rollback(calls, info))
-            message = f"{message} {self._why(info)}".rstrip()
+            message = " ".join(part for part in (message, self._why(info), self._hook_reason(request, info)) if part)
             log("outcome", decision="failed", deployment_id=deployment_id, status=status, reason=message)
             raise DeploymentEndedError(message)
         created = live_state.as_utc(info.get("createTime"))
@@ -354,6 +356,19 @@ class DeploymentHandler:
             return str(rollback_reason.explain(self._cloudwatch, info))
         except Exception as exc:  # the failure itself is what CloudFormation must show
             log("rollback-reason-unavailable", deployment_id=info.get("deploymentId"), error=str(exc))
+            return ""
+
+    def _hook_reason(self, request: DeploymentRequest, info: Mapping[str, Any]) -> str:
+        """What the library's hooks logged as their reason for failing the deployment (``hook_reason``), best
+        effort: CodeDeploy's error cannot carry it."""
+        if not request.hook_log_groups:
+            return ""
+        try:
+            if self._logs is None:
+                self._logs = aws.client("logs")
+            return str(hook_reason.explain(self._logs, request.hook_log_groups, info))
+        except Exception as exc:  # the failure itself is what CloudFormation must show
+            log("hook-reason-unavailable", deployment_id=info.get("deploymentId"), error=str(exc))
             return ""
 
     def _rollback(self, calls: Aws, info: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -36,6 +36,16 @@ def marker(event: Mapping[str, Any]) -> str:
     return f"[cfn-request:{event.get('RequestId', '')}]"
 
 
+def _strings(properties: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """An optional list of non-empty strings; a ValueError names the property."""
+    value = properties.get(name)
+    if value is None or value == "":
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) and item for item in value):
+        raise ValueError(f"Property {name!r} must be a list of non-empty strings, got {value!r}")
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class DeploymentRequest:
     """Everything one custom resource asks for, validated."""
@@ -47,6 +57,8 @@ class DeploymentRequest:
     target: appspec.AppSpecTarget
     timeout_minutes: int
     description: str | None = None
+    # The log groups of the library's own hooks of the service (hook_reason.py reads their reasons).
+    hook_log_groups: tuple[str, ...] = ()
 
     @classmethod
     def from_properties(cls, properties: Mapping[str, Any]) -> DeploymentRequest:
@@ -66,6 +78,7 @@ class DeploymentRequest:
             target=appspec.AppSpecTarget.from_properties(properties),
             timeout_minutes=timeout_minutes,
             description=appspec.optional_str(properties, "Description"),
+            hook_log_groups=_strings(properties, "HookLogGroups"),
         )
 
     @property

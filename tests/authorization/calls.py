@@ -433,6 +433,21 @@ def _describe_network_interfaces(call: Call) -> list[Requirement]:
     return on(call)
 
 
+# ---- Amazon CloudWatch Logs ------------------------------------------------------------------------------------
+# Reference: FilterLogEvents authorizes on the log-group type (arn:${Partition}:logs:${Region}:${Account}:log-group:
+# ${LogGroupName}), the group the call names by logGroupName or logGroupIdentifier (its name or ARN; the ARN
+# DescribeLogGroups and CloudFormation's Arn attribute give ends in ":*", which the reference's format has not).
+
+
+@operation("logs:FilterLogEvents")
+def _filter_log_events(call: Call) -> list[Requirement]:
+    named = str(call.params.get("logGroupIdentifier") or call.params.get("logGroupName") or "")
+    if not named:
+        raise NotModelledError("logs:FilterLogEvents without a log group is not modelled")
+    arn = named.removesuffix(":*") if named.startswith("arn:") else call.arn("logs", f"log-group:{named}")
+    return on(call, [arn])
+
+
 # ---- AWS Systems Manager -------------------------------------------------------------------------------------
 # Reference: GetCalendarState authorizes on the document type (arn:${Partition}:ssm:${Region}:${Account}:document/
 # ${DocumentName}): each calendar the call names, a name being the caller's account and Region's document, an ARN
@@ -513,6 +528,7 @@ ROLE_OPERATIONS: dict[str, tuple[Operation, ...]] = {
         Operation("codedeploy:StopDeployment", "deployment.py", (CODE_DEPLOY,)),
         Operation("cloudwatch:DescribeAlarms", "rollback_reason.py", (CODE_DEPLOY,)),
         Operation("cloudwatch:GetMetricData", "rollback_reason.py", (CODE_DEPLOY,)),
+        Operation("logs:FilterLogEvents", "hook_reason.py", (CODE_DEPLOY,)),
         *_LIVE_LOOKUP,
     ),
     # The pre-flight check (<service>PreflightRole).

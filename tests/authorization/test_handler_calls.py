@@ -232,6 +232,17 @@ def test_the_task_calls_name_the_clusters_tasks() -> None:
     ]
 
 
+def test_filter_log_events_is_authorized_on_the_log_group_without_its_suffix() -> None:
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/shop/migration"
+
+    assert requests(call("logs", "FilterLogEvents", logGroupName="/shop/migration")) == [
+        (Request("logs:FilterLogEvents", group),)
+    ]
+    assert requests(call("logs", "FilterLogEvents", logGroupIdentifier=f"{group}:*")) == [
+        (Request("logs:FilterLogEvents", group),)
+    ]
+
+
 def test_lambda_invoke_is_invoke_function_on_the_function() -> None:
     function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:migrate"
 

@@ -46,6 +46,7 @@ ROLE_OF_MODULE: dict[str, str | None] = {
     "test_deployment_handler": "deployment_trigger",
     "test_live_lookup": "deployment_trigger",
     "test_rollback_reason": "deployment_trigger",
+    "test_hook_reason": "deployment_trigger",
     "test_request": None,
     "test_lifecycle_hook": "lifecycle_hook",
     "test_preflight": "preflight",

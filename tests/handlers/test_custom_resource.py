@@ -23,6 +23,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from blue_green_ecs.functions.lambda_code import BUNDLES
 from blue_green_ecs.handlers import cfn_response, custom_resource
 from blue_green_ecs.handlers.cfn_response import MAX_RESPONSE_BYTES, ResponseError
 from blue_green_ecs.handlers.custom_resource import CustomResourceHandler, execution_name
@@ -41,18 +42,8 @@ T0 = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 STATE = {"Decision": "deploying", "RequestedAt": T0.isoformat()}
 STOPPED = "CodeDeploy deployment d-NEW was stopped with automatic rollback to the previous task set."
 # The helper modules of the trigger's function, each after the ones it imports (the inline code's order).
-TRIGGER_HELPERS = (
-    "appspec",
-    "request",
-    "messages",
-    "aws",
-    "live_state",
-    "pinned_service",
-    "live_lookup",
-    "rollback_reason",
-    "deployment",
-    "cfn_response",
-)
+# The trigger's helpers in the order the inline code loads them (functions/lambda_code.py).
+TRIGGER_HELPERS = BUNDLES["custom_resource"]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -369,6 +369,10 @@ class Aws:
         self.exit_codes: dict[tuple[str, ...], int] = {}
         # asynchronous Lambda invocations accepted and not yet run: (function, event)
         self.queued_invocations: list[tuple[str, Any]] = []
+        # CloudWatch Logs: the stack's log groups (their names), and what the hook functions printed to each:
+        # (milliseconds since the epoch, line)
+        self.log_groups: set[str] = set()
+        self.log_events: dict[str, list[tuple[int, str]]] = {}
 
     def next_id(self) -> int:
         """A fresh number for ids and ARNs."""

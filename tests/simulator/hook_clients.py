@@ -1,4 +1,5 @@
-"""The clients of the built-in hooks that the deployment calls do not need: CloudWatch, Systems Manager, EC2.
+"""The clients of the built-in hooks that the deployment calls do not need: CloudWatch, Systems Manager, EC2; and
+CloudWatch Logs, which the provider function reads the hooks' reports from.
 
 Real botocore clients answered from the model (``clients.Client``): CloudWatch's alarms are the stack's, in ALARM
 when the test put them in ``Aws.alarming``; its metrics are ``metrics.py``'s; a Change Calendar's state is what
@@ -87,3 +88,30 @@ def ec2(aws: Aws, subnets: Callable[[], Mapping[str, str]]) -> Any:
 
     operations = {"DescribeSubnets": describe_subnets, "DescribeNetworkInterfaces": describe_network_interfaces}
     return Client(aws, "ec2", operations).client
+
+
+def logs(aws: Aws) -> Any:
+    """FilterLogEvents over what the stack's functions printed (``Aws.log_events``: log group -> (time, line)),
+    with the filter patterns the library uses: none, or one quoted term, which matches the events that contain it
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html). One page: the model's
+    logs are short."""
+
+    def filter_log_events(params: Mapping[str, Any]) -> dict[str, Any]:
+        group = str(params.get("logGroupName") or params.get("logGroupIdentifier") or "")
+        if group.startswith("arn:"):
+            group = group.removesuffix(":*").split(":log-group:", 1)[1]
+        if group not in aws.log_groups:
+            raise AwsError("ResourceNotFoundException", "The specified log group does not exist.")
+        pattern = str(params.get("filterPattern") or "")
+        if pattern and not (pattern.startswith('"') and pattern.endswith('"') and len(pattern) > 1):
+            raise AssertionError(f"the model knows no filter pattern {pattern!r} (a quoted term, or none)")
+        term = pattern[1:-1]
+        since = int(params.get("startTime") or 0)
+        events = [
+            {"logStreamName": "simulated", "timestamp": stamp, "message": line, "eventId": f"{index}"}
+            for index, (stamp, line) in enumerate(aws.log_events.get(group, []))
+            if stamp >= since and term in line
+        ]
+        return {"events": events}
+
+    return Client(aws, "logs", {"FilterLogEvents": filter_log_events}).client

@@ -16,9 +16,12 @@ done is not played.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
+import io
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,6 +58,21 @@ class Context:
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left before the function's Timeout, on the model's clock."""
         return max(0, int((self.deadline - self.world.aws.now).total_seconds() * 1000))
+
+
+class _Tee(io.StringIO):
+    """What the function prints: kept for its log group, and passed on (pytest's capture shows it too)."""
+
+    def __init__(self, out: Any) -> None:
+        super().__init__()
+        self._out = out
+
+    def write(self, text: str) -> int:
+        self._out.write(text)
+        return super().write(text)
+
+    def lines(self) -> list[str]:
+        return [line for line in self.getvalue().splitlines() if line.strip()]
 
 
 def function_of(world: World, function: str) -> Resource:
@@ -99,8 +117,9 @@ def run(world: World, function: str, event: Mapping[str, Any]) -> Any:
         memory_limit_in_mb=int(props.get("MemorySize", 128)),
     )
     previous, aws.caller = aws.caller, f"{CALLER_PREFIX}{resource.physical_id}"
+    printed = _Tee(sys.stdout)
     try:
-        with mock.patch.dict(os.environ, environment):
+        with mock.patch.dict(os.environ, environment), contextlib.redirect_stdout(printed):
             try:
                 result: Any = _handler(module, attribute, world)(dict(event), context)
             except AssertionError:  # the model's own checks fail the test, they are no function error
@@ -109,6 +128,11 @@ def run(world: World, function: str, event: Mapping[str, Any]) -> Any:
                 result = FunctionError(f"{type(exc).__name__}: {exc}")
     finally:
         aws.caller = previous
+    # Lambda sends what the function prints to its log group (LoggingConfig), a line an event, stamped at the end
+    # of the invocation (a model choice: the lines' own times do not matter here).
+    group = str(((props.get("LoggingConfig") or {}).get("LogGroup")) or f"/aws/lambda/{resource.physical_id}")
+    stamp = int(aws.now.timestamp() * 1000)
+    aws.log_events.setdefault(group, []).extend((stamp, line) for line in printed.lines())
     assert aws.now - started <= timeout, (
         f"{resource.logical_id} ran {aws.now - started} of model time, past its Timeout of {timeout}: Lambda would "
         "have stopped it"

@@ -142,6 +142,8 @@ class Handlers:
             raise ResourceFailedError(props.get("Reason", "failed on purpose"))
         named = _named(logical, kind, props, n)
         if named is not None:
+            if kind == "AWS::Logs::LogGroup":
+                self.aws.log_groups.add(named[0])  # what FilterLogEvents reads (hook_clients.logs)
             return Resource(logical, kind, named[0], props, named[1])
         prefix = {"AWS::EC2::Subnet": "subnet-", "AWS::EC2::SecurityGroup": "sg-", "AWS::EC2::VPC": "vpc-"}
         physical = f"{prefix.get(kind, '')}{logical.lower()}-{n}"
@@ -169,6 +171,9 @@ class Handlers:
                 del aws.rules[arn]
         elif resource.type == "AWS::ElasticLoadBalancingV2::ListenerRule":
             aws.rules.pop(resource.physical_id, None)
+        elif resource.type == "AWS::Logs::LogGroup":
+            aws.log_groups.discard(resource.physical_id)
+            aws.log_events.pop(resource.physical_id, None)
 
     # ---- ELBv2 -------------------------------------------------------------------------------------
 

@@ -465,6 +465,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     )
     fakes["ssm"] = hook_clients.ssm(aws)
     fakes["lambda"] = tasks.lambda_client(aws)
+    fakes["logs"] = hook_clients.logs(aws)
     fakes["ec2"] = hook_clients.ec2(
         aws, lambda: {r.physical_id: str(r.properties.get("CidrBlock")) for r in of_type("AWS::EC2::Subnet")}
     )
