@@ -299,6 +299,12 @@ def _plan(args: argparse.Namespace) -> int:
     )
     for line in describe(overlap(timeline, cost, names=_COST_OPTIONS), cost):
         print(f"  {line}")
+    if cost.approval_wait_minutes:
+        # The timeline schedules no approval: when it comes is the approver's. The overlap above counts all of it.
+        notes.append(
+            f"the approval wait ({cost.approval_wait_minutes} min, before production traffic moves) is not in the "
+            "timeline: a deployment approved at its end finishes that much later than shown"
+        )
     for note in [*notes, *timeline.notes]:
         print(f"  note: {note}")
     if args.svg:

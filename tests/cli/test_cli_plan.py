@@ -252,12 +252,16 @@ def test_plan_of_an_ecs_service_prints_its_linear_steps_and_approval(
     assert out.splitlines()[0] == (
         f"linear 25% / 3 min, termination wait 7 min (ecs), from {mixed.directory}/Mixed.template.json, service Native"
     )
-    steps = [line for line in out.splitlines() if "production traffic" in line]
+    steps = [line for line in out.splitlines() if " on green (an alarm" in line]
     assert [line.split()[0] for line in steps] == ["1:20", "4:20", "7:20", "10:20"]
     assert [line.split()[3] for line in steps] == ["25%", "50%", "75%", "100%"]
     assert "trigger's next poll" not in out
     # 17:50 until blue is drained, plus the 20-minute approval wait: 37:50 side by side, 4 tasks of 1 vCPU and 2 GB
     assert "  blue and green side by side for 37:50 (0.6306 h): 4 extra task(s) of 1 vCPU and 2 GB\n" in out
+    assert (
+        "  note: the approval wait (20 min, before production traffic moves) is not in the timeline: a deployment "
+        "approved at its end finishes that much later than shown\n"
+    ) in out
 
 
 def test_options_typed_override_the_template(mixed: Synthesized, capsys: pytest.CaptureFixture[str]) -> None:
