@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import CliError
-from .export import stacks
+from .export import StackArtifact, stacks
 
 MANIFEST = "manifest.json"
 _STRATEGIES = ("BLUE_GREEN", "CANARY", "LINEAR")
@@ -36,6 +36,8 @@ class Service:
 
     path: str
     engine: str  # "CodeDeploy" or "ECS-native", as messages name it
+    # Its AWS::ECS::Service resource (``plan --stack`` reads it); the path and engine are what tell services apart.
+    logical_id: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def _services(metadata: Mapping[str, Any], stack_path: str, engines: dict[str, s
             for length in range(len(parts) - 1, 0, -1):
                 below = "/".join(parts[:length])
                 if _is_service_of(below, logical_id):
-                    found.append(Service(below, engines[logical_id]))
+                    found.append(Service(below, engines[logical_id], logical_id))
                     break
     return tuple(found)
 
@@ -174,3 +176,65 @@ def check(directory: Path, shown: str, stack: str, path: str) -> AssemblyStack:
             f"there; {there}"
         )
     return target
+
+
+@dataclass(frozen=True)
+class ServiceTemplate:
+    """A blue/green service's template, for ``plan --stack``: the template's resources, the service's logical id,
+    the logical ids below its construct path (what it owns), and where the template is, as the title shows it."""
+
+    resources: Mapping[str, Any]
+    service: Service
+    owned: frozenset[str]
+    template: str
+
+
+def service_template(directory: Path, shown: str, stack: str, path: str | None) -> ServiceTemplate:
+    """The template of stack ``stack`` and its blue/green service at ``path`` (``Web`` or ``<stack>/Web``; ``None``:
+    the stack's only one), refused with the stacks or services there are."""
+    if not (directory / MANIFEST).is_file():
+        raise CliError(
+            f"Invalid --assembly {shown!r}: it holds no {MANIFEST}; synthesize the app first (`npx cdk synth`, or "
+            "`make synth` for the bundled sample) or pass --assembly DIR of the folder `cdk synth` writes."
+        )
+    found = {s.name: s for s in read(directory, shown)}
+    if stack not in found:
+        names = ", ".join(repr(name) for name in found) or "none"
+        raise CliError(
+            f"Invalid --stack {stack!r}: the cloud assembly {shown} has no such stack; its stacks are {names}. Use one "
+            "of them, or --assembly DIR of the app that defines it."
+        )
+    target = found[stack]
+    listed = ", ".join(f"{s.path!r} ({s.engine})" for s in target.services)
+    if path is None and len(target.services) != 1:
+        there = f"{len(target.services)}: {listed}" if target.services else "none (a BlueGreenFargateService)"
+        raise CliError(f"Name the service with --service PATH: stack {stack!r} has {there}.")
+    below = target.services[0].path if path is None else path.removeprefix(f"{stack}/")
+    chosen = next((s for s in target.services if s.path == below), None)
+    if chosen is None:
+        raise CliError(
+            f"Invalid --service {path!r}: stack {stack!r} has no blue/green service at that construct path; its "
+            f"services are {listed or 'none'}."
+        )
+    artifact = next(s for s in stacks_below(directory) if s.name == stack)
+    prefix = f"/{target.path}/{chosen.path}/"
+    owned = frozenset(
+        entry["data"]
+        for construct, entries in artifact.metadata.items()
+        if construct.startswith(prefix)
+        for entry in entries
+        if entry.get("type") == "aws:cdk:logicalId" and isinstance(entry.get("data"), str)
+    )
+    resources = json.loads(artifact.template_file.read_text()).get("Resources", {})
+    relative = artifact.template_file.relative_to(directory)
+    return ServiceTemplate(resources=resources, service=chosen, owned=owned, template=f"{shown}/{relative}")
+
+
+def stacks_below(directory: Path) -> list[StackArtifact]:
+    """Every stack artifact of the assembly, a Stage's (nested assemblies) included."""
+    found = stacks(directory)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    for artifact in manifest.get("artifacts", {}).values():
+        if artifact.get("type") == "cdk:cloud-assembly":
+            found += stacks_below(directory / artifact["properties"]["directoryName"])
+    return found

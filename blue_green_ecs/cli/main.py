@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .._version import __version__
 from ..deployment.cost import CostInputs, describe, overlap
+from ..deployment.template_inputs import read_service
 from ..deployment.timeline import PlanInputs, format_time, plan, to_svg
-from . import deployments
+from . import assembly, deployments
+from .errors import CliError
 from .export import ExportError, export
 from .pipeline_files import fill, read_stack_outputs
 
@@ -47,6 +51,16 @@ _COST_OPTIONS = {
     "vcpu_hour_price": "--vcpu-hour-price",
     "gb_hour_price": "--gb-hour-price",
 }
+# The fields besides those a template can give, or an option sets: the option of each (prices are no input).
+_FIELD_OPTIONS = {
+    **_PLAN_OPTIONS,
+    **{field: option for field, option in _COST_OPTIONS.items() if not field.endswith("_price")},
+    "deploy_on_update": "--deploy-on-update",
+    "migration_minutes": "--migration",
+}
+_PLAN_FIELDS = (*_PLAN_OPTIONS, "deploy_on_update", "migration_minutes", "trigger_poll_seconds")
+# The model's assumptions, which no template states.
+_OWN_OPTIONS = frozenset({"--task-start", "--hook-time", "--compare-min-requests"})
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -94,49 +108,80 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         "plan",
         help="print the deployment timeline of a configuration",
         description="When test traffic starts, each traffic step, the alarm windows, when blue is terminated, "
-        "and the worst-case total. Defaults are the library's defaults.",
+        "the worst-case total and what blue and green side by side cost. With --stack, the inputs are the "
+        "synthesized service's (read from the cloud assembly); options typed override them. Defaults are the "
+        "library's defaults.",
     )
-    defaults = PlanInputs()
-    pl.add_argument("--shift", default=defaults.shift, choices=["canary", "linear", "all-at-once"])
-    pl.add_argument("--percent", type=float, default=defaults.percent)
-    pl.add_argument("--interval", type=int, default=defaults.interval_minutes, help="minutes")
-    pl.add_argument("--termination-wait", type=int, default=defaults.termination_wait_minutes, help="minutes")
-    pl.add_argument("--health-check-interval", type=int, default=defaults.health_check_interval_seconds)
-    pl.add_argument("--healthy-threshold", type=int, default=defaults.healthy_threshold)
-    pl.add_argument("--deregistration-delay", type=int, default=defaults.deregistration_delay_seconds)
-    pl.add_argument("--alarm-period", type=int, default=defaults.alarm_period_seconds, help="seconds")
-    pl.add_argument("--alarm-evaluation-periods", type=int, default=defaults.alarm_evaluation_periods)
-    pl.add_argument("--task-start", type=int, default=defaults.task_start_seconds, help="assumption, seconds")
-    pl.add_argument("--hook-time", type=int, default=defaults.hook_seconds, help="assumption, seconds")
-    pl.add_argument("--engine", default="codedeploy", choices=["codedeploy", "ecs"])
+    # default=None everywhere: an option typed is told apart from its default, and overrides the template.
+    defaults, cost = PlanInputs(), CostInputs()
+    pl.add_argument("--stack", help="read the inputs from this stack's template in the cloud assembly")
     pl.add_argument(
+        "--service",
+        "--path",
+        dest="service",
+        metavar="PATH",
+        help="with --stack: the service's construct path below the stack, e.g. Web or Stack/Web (needed when the "
+        "stack has several blue/green services)",
+    )
+    pl.add_argument(
+        "--assembly",
+        type=Path,
+        metavar="DIR",
+        help="with --stack: the cloud assembly `cdk synth` wrote (default: cdk.json's output, else cdk.out)",
+    )
+    _option(pl, "--shift", defaults.shift, choices=["canary", "linear", "all-at-once"])
+    _option(pl, "--percent", defaults.percent, type=float)
+    _option(pl, "--interval", defaults.interval_minutes, "minutes")
+    _option(pl, "--termination-wait", defaults.termination_wait_minutes, "minutes")
+    _option(pl, "--health-check-interval", defaults.health_check_interval_seconds, "seconds")
+    _option(pl, "--healthy-threshold", defaults.healthy_threshold)
+    _option(pl, "--deregistration-delay", defaults.deregistration_delay_seconds, "seconds")
+    _option(pl, "--alarm-period", defaults.alarm_period_seconds, "seconds")
+    _option(pl, "--alarm-evaluation-periods", defaults.alarm_evaluation_periods)
+    _option(pl, "--task-start", defaults.task_start_seconds, "assumption, seconds")
+    _option(pl, "--hook-time", defaults.hook_seconds, "assumption, seconds")
+    _option(pl, "--engine", defaults.engine, choices=["codedeploy", "ecs"])
+    _option(
+        pl,
         "--compare-min-requests",
-        type=int,
-        default=defaults.compare_min_requests,
-        help="requests a period each target group needs for the green-vs-blue comparison; 0 when it is off",
+        defaults.compare_min_requests,
+        "requests a period each target group needs for the green-vs-blue comparison; 0 when it is off",
     )
-    pl.add_argument(
+    _option(
+        pl,
         "--deploy-on-update",
-        default="true",
+        "true",
+        "codedeploy: false when a pipeline starts deployments (no one-hour limit of `cdk deploy`)",
         choices=["true", "false"],
-        help="codedeploy: false when a pipeline starts deployments (no one-hour limit of `cdk deploy`)",
     )
-    cost = CostInputs()
-    pl.add_argument(
+    _option(
+        pl,
+        "--migration",
+        defaults.migration_minutes,
+        "minutes the migration task may take (migration_task's timeout); it runs before green starts; 0: none",
+    )
+    _option(
+        pl,
         "--desired-count",
-        type=int,
-        default=cost.tasks,
-        help="tasks green starts with (the service's count when the deployment starts; with auto scaling, "
+        cost.tasks,
+        "tasks green starts with (the service's count when the deployment starts; with auto scaling, "
         "between its min and max)",
     )
-    pl.add_argument("--task-cpu", type=int, default=cost.task_cpu, help="CPU units (1024 = 1 vCPU)")
-    pl.add_argument("--task-memory", type=int, default=cost.task_memory_mib, help="MiB")
-    pl.add_argument("--approval-wait", type=int, default=0, help="minutes both run waiting for approval")
+    _option(pl, "--task-cpu", cost.task_cpu, "CPU units (1024 = 1 vCPU)")
+    _option(pl, "--task-memory", cost.task_memory_mib, "MiB")
+    _option(pl, "--approval-wait", cost.approval_wait_minutes, "minutes both run waiting for approval")
     pl.add_argument("--vcpu-hour-price", type=float, help="print a price: one vCPU-hour in your Region")
     pl.add_argument("--gb-hour-price", type=float, help="print a price: one GB-hour in your Region")
     pl.add_argument("--svg", type=Path, help="also draw the timeline as an SVG chart")
     deployments.add_commands(commands)
     return parser, commands.choices
+
+
+def _option(parser: argparse.ArgumentParser, flag: str, default: object, text: str = "", **kwargs: Any) -> None:
+    """A plan option whose default is shown in its help but not set (None: not typed; ``plan_inputs`` fills it)."""
+    kwargs.setdefault("type", type(default) if kwargs.get("choices") is None else str)
+    shown = f"default: {default}" + (", or the template's with --stack" if flag not in _OWN_OPTIONS else "")
+    parser.add_argument(flag, default=None, help=f"{text} ({shown})" if text else shown, **kwargs)
 
 
 def _context(pairs: Sequence[str]) -> dict[str, str]:
@@ -173,6 +218,37 @@ def _not_understood(command: str, verb: argparse.ArgumentParser, extras: list[st
     return f"not understood: {' '.join(extras)} ({hint})"
 
 
+def plan_values(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], str]:
+    """Each input of ``plan``: the option typed, else (with ``--stack``) the template's, else the default; a note
+    for each property the template does not give a value for; and where the inputs came from, for the title."""
+    typed: dict[str, Any] = {}
+    for field, option in _FIELD_OPTIONS.items():
+        value = getattr(args, option.removeprefix("--").replace("-", "_"))
+        if value is not None:
+            typed[field] = value == "true" if field == "deploy_on_update" else value
+    fallback = {**dataclasses.asdict(PlanInputs()), **dataclasses.asdict(CostInputs())}
+    template: dict[str, Any] = {}
+    notes: list[str] = []
+    source = ""
+    if args.stack is None:
+        if args.service is not None or args.assembly is not None:
+            raise CliError("--service and --assembly name a synthesized service: give its stack with --stack STACK.")
+    else:
+        directory = args.assembly or assembly.default_directory()
+        found = assembly.service_template(directory, str(directory), args.stack, args.service)
+        read = read_service(found.resources, found.service.logical_id, found.owned)
+        template = dict(read.values)
+        for field, why in read.unread.items():
+            if field not in typed:
+                option = _FIELD_OPTIONS[field]
+                notes.append(f"{why}: {option} {fallback[field]} (the default) is used; type {option} to set it")
+        source = f", from {found.template}, service {found.service.path}"
+    values = {**fallback, **template, **typed}
+    trigger = values["engine"] == "codedeploy" and values["deploy_on_update"]
+    values["trigger_poll_seconds"] = fallback["trigger_poll_seconds"] if trigger else 0
+    return values, notes, source
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code."""
     args = _parse(argv)
@@ -203,42 +279,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    trigger = args.engine == "codedeploy" and args.deploy_on_update == "true"
-    inputs = PlanInputs(
-        shift=args.shift,
-        percent=args.percent,
-        interval_minutes=args.interval,
-        termination_wait_minutes=args.termination_wait,
-        health_check_interval_seconds=args.health_check_interval,
-        healthy_threshold=args.healthy_threshold,
-        deregistration_delay_seconds=args.deregistration_delay,
-        alarm_period_seconds=args.alarm_period,
-        alarm_evaluation_periods=args.alarm_evaluation_periods,
-        task_start_seconds=args.task_start,
-        hook_seconds=args.hook_time,
-        trigger_poll_seconds=PlanInputs().trigger_poll_seconds if trigger else 0,
-        engine=args.engine,
-        deploy_on_update=args.deploy_on_update == "true",
-        compare_min_requests=args.compare_min_requests,
+    values, notes, source = plan_values(args)
+    inputs = PlanInputs(**{name: values[name] for name in _PLAN_FIELDS})
+    timeline = plan(inputs, names={**_PLAN_OPTIONS, "migration_minutes": "--migration"})
+    shift = (
+        "all at once"
+        if inputs.shift == "all-at-once"
+        else f"{inputs.shift} {inputs.percent:g}% / {inputs.interval_minutes} min"
     )
-    timeline = plan(inputs, names=_PLAN_OPTIONS)
-    shift = "all at once" if args.shift == "all-at-once" else f"{args.shift} {args.percent:g}% / {args.interval} min"
-    title = f"{shift}, termination wait {args.termination_wait} min ({args.engine})"
+    title = f"{shift}, termination wait {inputs.termination_wait_minutes} min ({inputs.engine}){source}"
     print(title)
     for seconds, event in timeline.rows():
         print(f"  {format_time(seconds):>8}  {event}")
     print(f"  worst case: {format_time(timeline.total)} until `cdk deploy` returns")
     cost = CostInputs(
-        tasks=args.desired_count,
-        task_cpu=args.task_cpu,
-        task_memory_mib=args.task_memory,
-        approval_wait_minutes=args.approval_wait,
+        **{name: values[name] for name in _COST_OPTIONS if not name.endswith("_price")},
         vcpu_hour_price=args.vcpu_hour_price,
         gb_hour_price=args.gb_hour_price,
     )
     for line in describe(overlap(timeline, cost, names=_COST_OPTIONS), cost):
         print(f"  {line}")
-    for note in timeline.notes:
+    if cost.approval_wait_minutes:
+        # The timeline schedules no approval: when it comes is the approver's. The overlap above counts all of it.
+        notes.append(
+            f"the approval wait ({cost.approval_wait_minutes} min, before production traffic moves) is not in the "
+            "timeline: a deployment approved at its end finishes that much later than shown"
+        )
+    for note in [*notes, *timeline.notes]:
         print(f"  note: {note}")
     if args.svg:
         args.svg.write_text(to_svg(timeline, title=title))

@@ -13,6 +13,12 @@ terminates, with a one-minute minimum (https://aws.amazon.com/fargate/pricing/);
 per second, at least a minute. No prices are read here (no network): a dollar figure is printed only from
 prices the user gives.
 
+A migration task (``migration_task``) runs before green starts, while blue serves alone: no overlap, but one task
+of the task definition's size for the migration's time (its timeout, the worst case), reported on a line of its
+own:
+
+    migration vCPU-hours = task CPU units / 1024 x migration hours (and GB-hours likewise)
+
 Green starts at the service's desired count as the deployment begins; with auto scaling, that is the count
 the service runs at then, between its minimum and maximum capacity: ``tasks`` is whatever count the caller
 gives, and the figures scale linearly with it.
@@ -20,6 +26,7 @@ gives, and the figures scale linearly with it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -82,26 +89,37 @@ class Overlap:
     vcpu_hours: float
     gb_hours: float
     dollars: float | None
+    migration: Overlap | None = None  # the migration task's one task for its time; None without one
 
     @property
     def hours(self) -> float:
         return self.seconds / 3600
 
 
+def _task_hours(tasks: int, seconds: int, inputs: CostInputs) -> Overlap:
+    """``tasks`` tasks of the task size for ``seconds`` (billed for at least a minute)."""
+    seconds = max(seconds, MINIMUM_BILLED_SECONDS)
+    hours = seconds / 3600
+    vcpu_hours = tasks * inputs.task_cpu / CPU_UNITS_PER_VCPU * hours
+    gb_hours = tasks * inputs.task_memory_mib / MIB_PER_GB * hours
+    dollars = None
+    if inputs.vcpu_hour_price is not None and inputs.gb_hour_price is not None:
+        dollars = vcpu_hours * inputs.vcpu_hour_price + gb_hours * inputs.gb_hour_price
+    return Overlap(seconds=seconds, tasks=tasks, vcpu_hours=vcpu_hours, gb_hours=gb_hours, dollars=dollars)
+
+
 def overlap(timeline: Timeline, inputs: CostInputs, *, names: Mapping[str, str] | None = None) -> Overlap:
-    """The extra of ``timeline``'s deployment: green starts at 0 (task launch), blue stops once drained.
+    """The extra of ``timeline``'s deployment: green starts once the migration task is done (at 0 without one),
+    blue stops once drained; the migration task's own task is ``migration``.
 
     The approval wait, which the timeline does not schedule, lengthens the overlap by its minutes.
     """
     inputs.validate(names)
-    seconds = max(timeline.drained + inputs.approval_wait_minutes * 60, MINIMUM_BILLED_SECONDS)
-    hours = seconds / 3600
-    vcpu_hours = inputs.tasks * inputs.task_cpu / CPU_UNITS_PER_VCPU * hours
-    gb_hours = inputs.tasks * inputs.task_memory_mib / MIB_PER_GB * hours
-    dollars = None
-    if inputs.vcpu_hour_price is not None and inputs.gb_hour_price is not None:
-        dollars = vcpu_hours * inputs.vcpu_hour_price + gb_hours * inputs.gb_hour_price
-    return Overlap(seconds=seconds, tasks=inputs.tasks, vcpu_hours=vcpu_hours, gb_hours=gb_hours, dollars=dollars)
+    side_by_side = timeline.drained - timeline.green_starts + inputs.approval_wait_minutes * 60
+    result = _task_hours(inputs.tasks, side_by_side, inputs)
+    if timeline.green_starts:
+        return dataclasses.replace(result, migration=_task_hours(1, timeline.green_starts, inputs))
+    return result
 
 
 def describe(result: Overlap, inputs: CostInputs) -> list[str]:
@@ -118,5 +136,13 @@ def describe(result: Overlap, inputs: CostInputs) -> list[str]:
         lines.append(
             f"at {inputs.vcpu_hour_price:g} per vCPU-hour and {inputs.gb_hour_price:g} per GB-hour: "
             f"{result.dollars:.4f} per deployment"
+        )
+    migration = result.migration
+    if migration is not None:
+        price = "" if migration.dollars is None else f", {migration.dollars:.4f}"
+        lines.append(
+            f"migration task: 1 task of {vcpu:g} vCPU and {gb:g} GB for up to {format_time(migration.seconds)} "
+            f"(blue serves alone meanwhile): {migration.vcpu_hours:.4g} vCPU-hours and {migration.gb_hours:.4g} "
+            f"GB-hours{price} per deployment"
         )
     return lines

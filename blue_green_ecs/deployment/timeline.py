@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from ..configuration import defaults, limits
 from ..configuration.limits import EngineName, ShiftKind
 
+# MigrationTask.timeout's range (migration.py: at most 3000 s, so that CodeDeploy's hour for a hook's report holds).
+MAX_MIGRATION_MINUTES = 50
+
 
 @dataclass(frozen=True)
 class PlanInputs:
@@ -38,6 +41,8 @@ class PlanInputs:
         fit CloudFormation's hour. Default: true.
     :param compare_min_requests: requests per alarm period each target group needs before the
         green-against-blue comparison judges; 0 when it is off (``compare_blue_green=False``). Default: 100.
+    :param migration_minutes: the migration task's timeout (``migration_task``), 0 without one: it runs before
+        any green task starts, so everything after it starts that much later (worst case). Default: 0.
     """
 
     shift: ShiftKind = "canary"
@@ -56,6 +61,7 @@ class PlanInputs:
     engine: EngineName = "codedeploy"
     deploy_on_update: bool = True
     compare_min_requests: int = defaults.COMPARE_MIN_REQUESTS
+    migration_minutes: int = 0
 
     def validate(self, names: Mapping[str, str] | None = None) -> None:
         """Reject what synthesis rejects (the construct's own checks, from ``limits``), and negative times.
@@ -86,6 +92,13 @@ class PlanInputs:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"Invalid {names.get(name, name)}={getattr(self, name)!r}: use zero or more.")
+        if not 0 <= self.migration_minutes <= MAX_MIGRATION_MINUTES:
+            raise limits.problem(
+                names.get("migration_minutes", "migration_minutes"),
+                repr(self.migration_minutes),
+                f"use the migration task's timeout, a whole number of minutes from 1 to {MAX_MIGRATION_MINUTES}, "
+                "or 0 without one.",
+            )
         self._check_deployment(names)
 
     def _check_shift(self, names: Mapping[str, str]) -> None:
@@ -131,6 +144,21 @@ class PlanInputs:
                 wait=wait,
                 approval=0,
             )
+            self._check_migration_budget(names, shift + wait)
+
+    def _check_migration_budget(self, names: Mapping[str, str], shift_and_wait: float) -> None:
+        """CODE_DEPLOY with the trigger: the migration runs inside the hour `cdk deploy` waits (the construct's
+        ``deployment_timeout`` check names ``migration_task.timeout`` when it alone is what does not fit)."""
+        needed = limits.trigger_minutes(shift_and_wait, 0, 0) + self.migration_minutes
+        if self.migration_minutes and needed > limits.MAX_TRIGGER_MINUTES:
+            raise limits.problem(
+                names.get("migration_minutes", "migration_minutes"),
+                repr(self.migration_minutes),
+                f"with the traffic shift and waits a deployment needs about {limits.human_minutes(needed)} (with "
+                f"{limits.TRIGGER_MARGIN_MINUTES} minutes for starting tasks and draining), and `cdk deploy` can wait "
+                f"for at most {limits.MAX_TRIGGER_MINUTES} minutes; shorten the migration's timeout, the shift or the "
+                "waits, or set deploy_on_update=False and start deployments from your pipeline.",
+            )
 
 
 @dataclass(frozen=True)
@@ -161,6 +189,7 @@ class Timeline:
     drained: int
     deploy_returns: int
     notes: tuple[str, ...] = field(default=())
+    green_starts: int = 0  # green's tasks launch once the migration task is done (0 without one)
 
     @property
     def total(self) -> int:
@@ -169,8 +198,16 @@ class Timeline:
 
     def rows(self) -> list[tuple[int, str]]:
         """(seconds, event) in order, for printing."""
-        rows = [
-            (0, "deployment starts: green task set launching"),
+        minutes = self.inputs.migration_minutes
+        rows = (
+            [
+                (0, f"deployment starts: migration task runs (worst case {minutes} min); blue serves alone"),
+                (self.green_starts, "migration task done: green task set launching"),
+            ]
+            if minutes
+            else [(0, "deployment starts: green task set launching")]
+        )
+        rows += [
             (self.green_healthy, "green tasks healthy in the green target group"),
             (self.test_traffic, "test listener serves green; test-traffic hooks run"),
         ]
@@ -220,7 +257,10 @@ def plan(inputs: PlanInputs, *, names: Mapping[str, str] | None = None) -> Timel
             inputs.alarm_period_seconds, inputs.alarm_evaluation_periods, inputs.metric_delay_seconds
         )
     )
-    green_healthy = inputs.task_start_seconds + inputs.health_check_interval_seconds * inputs.healthy_threshold
+    green_starts = inputs.migration_minutes * 60
+    green_healthy = (
+        green_starts + inputs.task_start_seconds + inputs.health_check_interval_seconds * inputs.healthy_threshold
+    )
     test_traffic = green_healthy
     first = test_traffic + inputs.hook_seconds
     interval = inputs.interval_minutes * 60
@@ -257,6 +297,7 @@ def plan(inputs: PlanInputs, *, names: Mapping[str, str] | None = None) -> Timel
         drained=drained,
         deploy_returns=drained + inputs.trigger_poll_seconds,
         notes=tuple(notes),
+        green_starts=green_starts,
     )
 
 
@@ -287,7 +328,8 @@ def to_svg(timeline: Timeline, *, title: str, width: int = 760, height: int = 30
     points.append((float(total), 100.0))
     path = " ".join(f"{'M' if i == 0 else 'L'}{x(t):.1f},{y(p):.1f}" for i, (t, p) in enumerate(points))
     phases = [
-        (0, timeline.green_healthy, "#d9e8f5", "green starting"),
+        (0, timeline.green_starts, "#eeeeee", "migration task"),
+        (timeline.green_starts, timeline.green_healthy, "#d9e8f5", "green starting"),
         (timeline.all_on_green, timeline.blue_terminated, "#e8f5d9", "blue kept (termination wait)"),
         (timeline.blue_terminated, timeline.drained, "#f5e6d9", "drain"),
     ]

@@ -7,12 +7,14 @@ is drained. Fargate bills per second with a one-minute minimum per task (https:/
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from fractions import Fraction
 
 import pytest
 
 from blue_green_ecs.cli.main import main
-from blue_green_ecs.deployment.cost import CostInputs, overlap
+from blue_green_ecs.deployment.cost import CostInputs, describe, overlap
 from blue_green_ecs.deployment.timeline import PlanInputs, plan
 
 
@@ -145,3 +147,55 @@ def test_plan_prints_the_extra_and_names_the_option_of_a_bad_value(capsys: pytes
         capsys.readouterr().err
         == "blue-green-ecs: error: Invalid --desired-count=0: use a whole number of 1 or more.\n"
     )
+
+
+def test_a_migration_task_delays_green_and_costs_one_task_of_its_own() -> None:
+    # given: the default canary behind a 15-minute migration task, 2 tasks of 1 vCPU and 2 GB
+    without = plan(PlanInputs())
+    timeline = plan(PlanInputs(migration_minutes=15))
+    cost = CostInputs(tasks=2, task_cpu=1024, task_memory_mib=2048, vcpu_hour_price=0.04, gb_hour_price=0.005)
+    # then: every step after the migration moves by its 900 s, the total with it
+    assert timeline.green_starts == 900
+    assert timeline.rows()[:2] == [
+        (0, "deployment starts: migration task runs (worst case 15 min); blue serves alone"),
+        (900, "migration task done: green task set launching"),
+    ]
+    assert [at - 900 for at, _ in timeline.rows()[2:]] == [at for at, _ in without.rows()[1:]]
+    assert timeline.total == without.total + 900
+    # blue and green overlap no longer than without a migration; the migration is one task for its 15 minutes
+    result = overlap(timeline, cost)
+    assert result.seconds == overlap(without, cost).seconds == 710
+    assert result.migration is not None
+    assert (result.migration.tasks, result.migration.seconds) == (1, 900)
+    assert result.migration.vcpu_hours == pytest.approx(float(1 * _hours(900)), rel=1e-12)
+    assert result.migration.gb_hours == pytest.approx(float(2 * _hours(900)), rel=1e-12)
+    assert describe(result, cost)[-1] == (
+        "migration task: 1 task of 1 vCPU and 2 GB for up to 15:00 (blue serves alone meanwhile): 0.25 vCPU-hours "
+        "and 0.5 GB-hours, 0.0125 per deployment"
+    )
+    assert overlap(without, cost).migration is None
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (
+            PlanInputs(migration_minutes=51),
+            "Invalid migration_minutes=51: use the migration task's timeout, a whole number of minutes from 1 to 50, "
+            "or 0 without one.",
+        ),
+        (
+            PlanInputs(migration_minutes=40, termination_wait_minutes=10),
+            "Invalid migration_minutes=40: with the traffic shift and waits a deployment needs about 1 hour 10 "
+            "minutes (with 15 minutes for starting tasks and draining), and `cdk deploy` can wait for at most 55 "
+            "minutes; shorten the migration's timeout, the shift or the waits, or set deploy_on_update=False and "
+            "start deployments from your pipeline.",
+        ),
+    ],
+)
+def test_the_migration_counts_towards_the_hour_cdk_deploy_waits(inputs: PlanInputs, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        plan(inputs)
+    # without the trigger (a pipeline deploys) or under ECS, the hour does not apply
+    plan(dataclasses.replace(inputs, deploy_on_update=False, migration_minutes=min(inputs.migration_minutes, 50)))
+    plan(dataclasses.replace(inputs, engine="ecs", migration_minutes=min(inputs.migration_minutes, 50)))
