@@ -28,6 +28,9 @@ CODEDEPLOY_MIN_PERCENT, CODEDEPLOY_MAX_PERCENT = 1, 99
 # the same numbers; tests/configuration/test_limits.py pins them together).
 MAX_TRIGGER_MINUTES = 55
 TRIGGER_MARGIN_MINUTES = 15
+# The migration task's timeout (deployment/migration.py, and plan's --migration): CodeDeploy waits an hour for a hook's
+# report, and the function needs its own minutes around the task's.
+MAX_MIGRATION_MINUTES = 50
 # ECS's limits for the deployment configuration (CloudFormation AWS::ECS::Service reference).
 ECS_MAX_BAKE_MINUTES = 1440
 ECS_MIN_LINEAR_PERCENT = 3.0

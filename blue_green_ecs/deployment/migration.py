@@ -22,7 +22,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..configuration import defaults
+from ..configuration import defaults, limits
 from ..configuration.acknowledgements import acknowledge_nag
 from ..configuration.validation import check_duration, check_strings, invalid, unresolved
 from ..functions.library_function import FunctionLogSettings, library_function
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # The AppSpec event it runs at (ECS_NATIVE: its stage, engines/ecs_native.py STAGES).
 EVENT = "BeforeInstall"
 # handlers/migration.py: the task may run this long at most (CodeDeploy waits an hour for a hook's report).
-MAX_TIMEOUT_SECONDS = 3000
+MAX_TIMEOUT_SECONDS = limits.MAX_MIGRATION_MINUTES * 60
 DEFAULT_TIMEOUT = Duration.minutes(15)
 # How often the hook looks at the task (ECS: the callBackDelay; CodeDeploy: the pause between looks).
 POLL_SECONDS = 15

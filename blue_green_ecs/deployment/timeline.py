@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from ..configuration import defaults, limits
 from ..configuration.limits import EngineName, ShiftKind
 
-# MigrationTask.timeout's range (migration.py: at most 3000 s, so that CodeDeploy's hour for a hook's report holds).
-MAX_MIGRATION_MINUTES = 50
+MAX_MIGRATION_MINUTES = limits.MAX_MIGRATION_MINUTES  # MigrationTask.timeout's range
 
 
 @dataclass(frozen=True)

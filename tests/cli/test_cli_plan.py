@@ -3,9 +3,9 @@
 Each configuration is synthesized once per module into a folder of its own (``app.synth()``, as ``cdk synth``
 writes ``cdk.out``); what the template gives is checked against the construct's own attributes (its
 ``traffic_shift``, ``termination_wait``, task definition and target group), not against copies of the numbers.
-The migration task is not on main yet: its function is added to a synthesized template (and the assembly's
-metadata) in the shape ``migration_task`` writes it (construct ``<service>/Migration/Function``, handler
-``migration.handler``, env ``TIMEOUT_SECONDS``).
+The migration task is read from ``configurations.migration`` (both engines) as synthesized; the edge cases (a
+migration function of another construct) edit a synthesized template in the shape ``migration_task`` writes it
+(construct ``<service>/Migration/Function``, handler ``migration.handler``, env ``TIMEOUT_SECONDS``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from blue_green_ecs.cli import assembly
 from blue_green_ecs.cli.errors import CliError
 from blue_green_ecs.cli.main import main
 from blue_green_ecs.configuration import defaults
+from blue_green_ecs.deployment.migration import DEFAULT_TIMEOUT
 from blue_green_ecs.deployment.template_inputs import TemplateInputs, read_service
 from blue_green_ecs.deployment.traffic_shift import TrafficShiftKind
 from sample.app import STACK_NAME, build
@@ -359,6 +360,27 @@ def test_the_migration_task_delays_green_and_costs_a_task_of_its_own(
     # --migration typed overrides it; 0 turns it off
     assert main(["plan", "--stack", STACK_NAME, "--assembly", str(directory), "--migration", "0"]) == 0
     assert "migration task" not in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def migration(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    stack, api, native = configurations.migration()
+    return _synthesize(stack, tmp_path_factory.mktemp("migration") / "cdk.out", Api=api, Native=native)
+
+
+# configurations.migration: Api keeps MigrationTask's default timeout, Native sets 30 minutes.
+MIGRATION_MINUTES = {"Api": int(DEFAULT_TIMEOUT.to_minutes()), "Native": 30}
+
+
+@pytest.mark.parametrize("path", ["Api", "Native"])
+def test_reads_the_migration_tasks_timeout_of_each_engine(migration: Synthesized, path: str) -> None:
+    service = migration.services[path]
+    read = _read(migration, path)
+    assert service.migration_function is not None
+    assert read.values["migration_minutes"] == MIGRATION_MINUTES[path]
+    configured = _as_configured(service)
+    keys = configured.keys() - {"migration_minutes"}
+    assert _subset(read.values, keys) == _subset(configured, keys)
 
 
 def test_a_migration_function_of_another_construct_is_not_the_services(sample: Synthesized, tmp_path: Path) -> None:
