@@ -299,8 +299,9 @@ MIGRATION_COMMAND = ["python", "manage.py", "migrate"]
 
 def migration() -> tuple[Stack, BlueGreenFargateService, BlueGreenFargateService]:
     """The migration task under both engines in one cluster (issue #26, item 6): a CODE_DEPLOY service ``Api`` (task
-    definition family ``shop-api``) with the defaults and an environment variable, an ECS_NATIVE service ``Native`` (``shop-native``) with a longer timeout, Fargate Spot
-    and a test traffic header (its router runs at AfterInstall, after the migration)."""
+    definition family ``shop-api``) with the defaults and an environment variable, an ECS_NATIVE service ``Native``
+    (``shop-native``) with a longer timeout, Fargate Spot and a test traffic header (its router runs at
+    AfterInstall, after the migration)."""
     stack = new_stack("Migration")
     cluster = cluster_with_insights(stack, enable_fargate_capacity_providers=True)
     api = BlueGreenFargateService(
