@@ -86,6 +86,8 @@ else:
 STATE_KEY = "BlueGreenEcsState"
 # A request's deployment is at most this old: CloudFormation waits an hour for a custom resource.
 CLOUDFORMATION_WINDOW = timedelta(hours=1)
+# How long after a deployment ended the trigger waits for a failed hook's log line (two of the waiter's polls).
+HOOK_LOG_GRACE = timedelta(seconds=30)
 DeploymentError = messages.DeploymentError
 DeploymentEndedError = messages.DeploymentEndedError
 log = messages.log
@@ -327,8 +329,12 @@ class DeploymentHandler:
             log("outcome", decision="succeeded", deployment_id=deployment_id, service=request.service)
             return {"IsComplete": True, "Data": {"DeploymentId": deployment_id}}
         if status in ("Failed", "Stopped"):
+            hook = self._hook_reason(request, info)
+            if not hook and self._hook_line_may_be_on_its_way(request, info):
+                log("poll", decision="waiting-for-hook-reason", deployment_id=deployment_id, status=status)
+                return {"IsComplete": False}
             message = messages.failure_message(info, self._rollback(calls, info))
-            message = " ".join(part for part in (message, self._why(info), self._hook_reason(request, info)) if part)
+            message = " ".join(part for part in (message, self._why(info), hook) if part)
             log("outcome", decision="failed", deployment_id=deployment_id, status=status, reason=message)
             raise DeploymentEndedError(message)
         created = live_state.as_utc(info.get("createTime"))
@@ -370,6 +376,12 @@ class DeploymentHandler:
         except Exception as exc:  # the failure itself is what CloudFormation must show
             log("hook-reason-unavailable", deployment_id=info.get("deploymentId"), error=str(exc))
             return ""
+
+    def _hook_line_may_be_on_its_way(self, request: DeploymentRequest, info: Mapping[str, Any]) -> bool:
+        """A hook's line may not have reached CloudWatch Logs when CodeDeploy reports the end (Lambda delivers
+        its output asynchronously): the trigger looks again for ``HOOK_LOG_GRACE`` after ``completeTime``."""
+        ended = live_state.as_utc(info.get("completeTime"))
+        return bool(request.hook_log_groups) and ended is not None and self.clock() - ended < HOOK_LOG_GRACE
 
     def _rollback(self, calls: Aws, info: Mapping[str, Any]) -> Mapping[str, Any] | None:
         rollback_id = (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")

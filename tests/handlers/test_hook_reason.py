@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -133,3 +133,38 @@ def test_the_property_must_be_a_list_of_names() -> None:
     assert DeploymentRequest.from_properties(PROPS).hook_log_groups == ()
     with pytest.raises(ValueError, match="'HookLogGroups' must be a list of non-empty strings"):
         DeploymentRequest.from_properties({**PROPS, "HookLogGroups": "/a"})
+
+
+def test_a_line_not_yet_delivered_is_waited_for_one_poll_then_the_failure_is_reported(
+    logs: Stubber, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a deployment that ended 5 s ago at a hook whose line CloudWatch Logs does not have yet
+    codedeploy = boto3.client("codedeploy", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    ended = CREATED + timedelta(minutes=3)
+    now = [ended + timedelta(seconds=5)]
+    failed = logged(
+        capsys, migration.log, "reported", engine="codedeploy", deployment_id="d-FAILED1", status="Failed",
+        reason="Migration task t: container web exited 2",
+    )  # fmt: skip
+    error = ("HOOK_EXECUTION_FAILURE", "The BeforeInstall lifecycle event hook failed")
+    described = {**info("d-FAILED1", "Failed", created=CREATED, error=error), "completeTime": ended}
+    handler = DeploymentHandler(codedeploy, object(), logs=logs.client, cloudwatch=object(), clock=lambda: now[0])
+    props = {**PROPS, "HookLogGroups": list(GROUPS[:1])}
+    request = poll_event({**STARTED, "Data": {"DeploymentId": "d-FAILED1"}}, event(props=props))
+    with Stubber(codedeploy) as stub:
+        for _ in range(3):
+            stub.add_response("get_deployment", {"deploymentInfo": described}, {"deploymentId": "d-FAILED1"})
+        expect_filter(logs, GROUPS[0], [])
+        # when the trigger polls: no line yet, so it polls again instead of failing without the reason
+        assert handler.is_complete(request) == {"IsComplete": False}
+        # then the next poll, 15 s later, finds the line
+        now[0] += timedelta(seconds=15)
+        expect_filter(logs, GROUPS[0], [failed])
+        with pytest.raises(DeploymentError, match=r"The hook's reason: Migration task t: container web exited 2$"):
+            handler.is_complete(request)
+        # and past the grace the failure is reported without it
+        now[0] += timedelta(seconds=30)
+        expect_filter(logs, GROUPS[0], [])
+        with pytest.raises(DeploymentError) as raised:
+            handler.is_complete(request)
+    assert "The hook's reason" not in str(raised.value)

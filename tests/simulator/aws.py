@@ -285,6 +285,7 @@ class Deployment:
     events: dict[str, str] = field(default_factory=dict)
     executions: dict[str, str] = field(default_factory=dict)  # hook execution id -> its status
     ready_since: datetime | None = None
+    complete_time: datetime | None = None  # when it ended (GetDeployment's completeTime)
 
     def info(self) -> dict[str, Any]:
         """GetDeployment's deploymentInfo."""
@@ -297,6 +298,8 @@ class Deployment:
             "createTime": self.create_time,
             "computePlatform": "ECS",
         }
+        if self.complete_time is not None:
+            info["completeTime"] = self.complete_time
         if self.error:
             info["errorInformation"] = self.error
         if self.rollback:

@@ -237,7 +237,7 @@ def _step(aws: Aws, deployment: Deployment) -> None:
         deployment.step_time = aws.now + timedelta(minutes=group.termination_wait)
     elif step == "terminating" and aws.now >= deployment.step_time:
         service.task_sets = [ts for ts in service.task_sets if ts.status == "PRIMARY"]
-        deployment.status, deployment.step = "Succeeded", "done"
+        deployment.status, deployment.step, deployment.complete_time = "Succeeded", "done", aws.now
 
 
 def _ready(aws: Aws, deployment: Deployment) -> None:
@@ -378,12 +378,12 @@ def stop(aws: Aws, deployment: Deployment, rollback: bool) -> None:
     if rollback:
         _roll_back(aws, deployment, "DEPLOYMENT_STOPPED", "The deployment was stopped by the user.")
     else:
-        deployment.status = "Stopped"
+        deployment.status, deployment.complete_time = "Stopped", aws.now
         deployment.error = {"code": "DEPLOYMENT_STOPPED", "message": "The deployment was stopped by the user."}
 
 
 def _fail(aws: Aws, deployment: Deployment, code: str, message: str) -> None:
-    deployment.status, deployment.step = "Failed", "done"
+    deployment.status, deployment.step, deployment.complete_time = "Failed", "done", aws.now
     deployment.error = {"code": code, "message": message}
 
 
@@ -406,6 +406,7 @@ def _roll_back(
         task_set.status = "PRIMARY"
     service.task_definition = service.task_sets[0].task_definition
     deployment.status, deployment.step, deployment.hook = status, "done", None
+    deployment.complete_time = aws.now
     deployment.error = {"code": code, "message": message}
     if not rollback_deployment:
         return
@@ -418,6 +419,7 @@ def _roll_back(
         create_time=aws.now,
         status="Succeeded",
         step="done",
+        complete_time=aws.now,
     )
     deployment.rollback = {
         "rollbackDeploymentId": rollback_id,
