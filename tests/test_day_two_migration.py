@@ -138,3 +138,27 @@ def test_a_migration_that_runs_past_its_timeout_is_stopped_and_fails_the_deploym
     assert last.stopped_reason == "Migration timed out (blue-green-ecs)"
     assert (last.stops - last.created).total_seconds() < 20 * 60
     assert production_colour(sim) == "Green"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_adding_the_migration_to_a_service_deployed_once_then_deleting_and_creating_it_again(
+    sim: World, engine: str
+) -> None:
+    # given a stack without the migration task, deployed once (production on green)
+    created(sim, engine, deployments=1)
+    # when the same image's stack is updated to add the migration task
+    apply(sim, template(engine, "migration", image=f"{IMAGE}:1"))
+    # then the update starts no deployment: no task ran, production stayed on green
+    assert migration_tasks(sim) == []
+    assert production_colour(sim) == "Green"
+    # and the next image migrates once and moves production
+    apply(sim, template(engine, "migration", image=f"{IMAGE}:2"))
+    assert len(migration_tasks(sim)) == 1
+    assert production_colour(sim) == "Blue"
+    # and the stack deleted and created again serves production and migrates its next image
+    assert sim.stack.delete() == "DELETE_COMPLETE"
+    apply(sim, template(engine, "migration"), "CREATE_COMPLETE")
+    assert len(migration_tasks(sim)) == 1  # the first create runs none (docs/hooks.md § The first create)
+    apply(sim, template(engine, "migration", image=f"{IMAGE}:3"))
+    assert len(migration_tasks(sim)) == 2
+    assert production_colour(sim) == "Green"

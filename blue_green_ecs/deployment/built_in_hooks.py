@@ -44,8 +44,9 @@ class BuiltInHooks:
         """The library's own hook functions of the service: each logs its report as one JSON line
         (handlers/hook_reason.py reads the reasons of those that failed a deployment)."""
         router = self.test_traffic_router.function if self.test_traffic_router is not None else None
-        found = (self.preflight_function, self.migration_function, router, self.smoke_test_function)
-        return [f for f in (*found, self.step_analysis_function) if f is not None]
+        found = (self.preflight_function, self.migration_function, router, self.smoke_test_function,
+                 self.step_analysis_function)  # fmt: skip
+        return [f for f in found if f is not None]
 
 
 class BuiltInHookAttributes:

@@ -29,9 +29,9 @@ from blue_green_ecs.configuration import defaults
 from blue_green_ecs.deployment.migration import DEFAULT_TIMEOUT
 from blue_green_ecs.deployment.template_inputs import TemplateInputs, read_service
 from blue_green_ecs.deployment.traffic_shift import TrafficShiftKind
-from sample.app import STACK_NAME, build
+from sample.app import STACK_NAME
 
-from .. import configurations
+from .. import conftest
 from ..configurations import IMAGE, cluster_with_insights
 from ..support import new_app
 
@@ -51,17 +51,18 @@ def _synthesize(stack: Stack, directory: Path, **services: BlueGreenFargateServi
     return Synthesized(directory, stack.stack_name, services)
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    stack = build(new_app())
-    return _synthesize(stack, tmp_path_factory.mktemp("sample") / "cdk.out", Web=stack.web)
+# The session's configurations (tests/conftest.py), synthesized there once: their Apps hand back that assembly.
 
 
 @pytest.fixture(scope="module")
-def https(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def sample(sample: conftest.Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return _synthesize(sample.stack, tmp_path_factory.mktemp("sample") / "cdk.out", Web=sample.service)
+
+
+@pytest.fixture(scope="module")
+def https(https: conftest.Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """A custom linear deployment configuration (20% every 2 minutes), 3 tasks of 0.5 vCPU and 1 GB."""
-    stack, service = configurations.https()
-    return _synthesize(stack, tmp_path_factory.mktemp("https") / "cdk.out", Api=service)
+    return _synthesize(https.stack, tmp_path_factory.mktemp("https") / "cdk.out", Api=https.service)
 
 
 @pytest.fixture(scope="module")
@@ -363,9 +364,9 @@ def test_the_migration_task_delays_green_and_costs_a_task_of_its_own(
 
 
 @pytest.fixture(scope="module")
-def migration(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    stack, api, native = configurations.migration()
-    return _synthesize(stack, tmp_path_factory.mktemp("migration") / "cdk.out", Api=api, Native=native)
+def migration(migration: conftest.TwoServices, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    directory = tmp_path_factory.mktemp("migration") / "cdk.out"
+    return _synthesize(migration.stack, directory, Api=migration.first, Native=migration.second)
 
 
 # configurations.migration: Api keeps MigrationTask's default timeout, Native sets 30 minutes.
